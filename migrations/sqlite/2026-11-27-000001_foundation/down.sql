@@ -1,0 +1,3 @@
+DROP TABLE events;
+DROP TABLE api_tokens;
+DROP TABLE users;

@@ -1,0 +1,3 @@
+DROP TABLE certificates;
+DROP TABLE certificate_counters;
+DROP TABLE signing_keys;

@@ -1,0 +1,298 @@
+//! The `ecolabel` command line: serve, migrate, keys, users, verify and demo, with `--help` for each.
+//! Commands that change data go through the same storage functions as the HTTP API.
+
+use crate::config::{Config, Settings};
+use crate::domain::auth::{parse_roles, Caller};
+use crate::domain::signing::{self, Jwks, Verdict};
+use crate::keys::Keyring;
+use crate::storage::{self, Db};
+use crate::{startup, telemetry};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "ecolabel", version, about = "Gold eco-label registry: audits, independent decisions, signed certificates, public verification.", long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the registry (HTTP API, public pages); migrates the database first.
+    Serve {
+        /// Refuse to start without an existing signing key (production); otherwise one is generated.
+        #[arg(long, env = "ECOLABEL_REQUIRE_KEY")]
+        require_key: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage the Ed25519 signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Manage users and their bearer tokens.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Check a certificate's signature offline: QR text, URL, base32 token or a certificate PDF.
+    Verify {
+        /// The QR text (or /V/ URL, or bare token), or the path of a certificate PDF.
+        input: String,
+        /// JWKS file with the issuer's public keys (default: the keys in the key directory).
+        #[arg(long)]
+        jwks: Option<PathBuf>,
+    },
+    /// Seed the Smart Plastic Zone example end to end and print its links.
+    Demo,
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; it signs from now on if no key is active, else it waits (pending) for `rotate`.
+    Generate,
+    /// List keys: kid, status, dates, and whether the private key is in the key directory.
+    List,
+    /// Create a new key and make it the one that signs; the previous key retires (still verifies).
+    Rotate,
+    /// Stop a key from signing; it stays published so that what it signed keeps verifying.
+    Retire { kid: String },
+}
+
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Create a user and print its bearer token once (on stdout; details on stderr).
+    Create {
+        /// admin, officer, assessor or venue; several comma-separated (assessor,officer).
+        #[arg(long, value_delimiter = ',', required = true)]
+        role: Vec<String>,
+        #[arg(long)]
+        name: String,
+        /// For venue users: the venue id they belong to.
+        #[arg(long)]
+        venue: Option<i64>,
+    },
+    /// List users.
+    List,
+    /// Revoke a token by its id (see the id printed at creation).
+    RevokeToken { token_id: i64 },
+    /// Issue another token for a user (printed once).
+    NewToken { user_id: i64 },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match cli.settings.check() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    match run(cli.command, config) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_db(config: &Config) -> Result<Db, String> {
+    Db::open(&config.database, 2)
+}
+
+fn run(command: Command, config: Config) -> Result<ExitCode, String> {
+    match command {
+        Command::Serve { require_key } => {
+            let system = actix_web::rt::System::new();
+            system.block_on(async move {
+                let app = startup::Application::build(config, require_key)?;
+                app.run_until_stopped().await.map_err(|e| e.to_string())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let mut conn = storage::connect(&config.database)
+                .map_err(|e| format!("cannot open the {} database {}: {e}", config.database.backend(), config.database.redacted()))?;
+            let applied = storage::migrate(&mut conn)?;
+            eprintln!("{} migration(s) applied on {}", applied.len(), config.database.redacted());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys { command } => keys(command, &config),
+        Command::Users { command } => users(command, &config),
+        Command::Verify { input, jwks } => verify(&input, jwks.as_deref(), &config),
+        Command::Demo => crate::demo::run(&config),
+    }
+}
+
+fn keys(command: KeysCommand, config: &Config) -> Result<ExitCode, String> {
+    let db = open_db(config)?;
+    let keyring = Keyring::load(&config.key_dir)?;
+    let actor = Caller::system("cli");
+    match command {
+        KeysCommand::Generate | KeysCommand::Rotate => {
+            let rotate = matches!(command, KeysCommand::Rotate);
+            let active = db.read_blocking(storage::keys::active).map_err(|e| e.to_string())?;
+            let (kid, public) = keyring.generate()?;
+            let activate = rotate || active.is_none();
+            db.write_blocking(|c| storage::keys::register(c, &actor, &kid, public.as_bytes(), activate))
+                .map_err(|e| e.to_string())?;
+            let file = keyring.dir().join(format!("{kid}.pem"));
+            println!("{kid}");
+            eprintln!(
+                "key {kid} written to {} ({})",
+                file.display(),
+                if activate {
+                    "active: signs from now on"
+                } else {
+                    "pending: run `ecolabel keys rotate` to switch"
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::List => {
+            let rows = db.read_blocking(storage::keys::all).map_err(|e| e.to_string())?;
+            let local = keyring.kids();
+            println!("{:<12} {:<8} {:<20} {:<20} private key", "kid", "status", "created", "retired");
+            for r in rows {
+                let retired = r.retired_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into());
+                let here = if local.contains(&r.kid) { "present" } else { "absent" };
+                println!(
+                    "{:<12} {:<8} {:<20} {:<20} {here}",
+                    r.kid,
+                    r.status,
+                    r.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                    retired
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::Retire { kid } => {
+            db.write_blocking(|c| storage::keys::retire(c, &actor, &kid)).map_err(|e| match e {
+                storage::Error::NotFound => format!("no key {kid}"),
+                e => e.to_string(),
+            })?;
+            eprintln!("key {kid} retired: it no longer signs, and stays published for verification");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
+    let db = open_db(config)?;
+    let actor = Caller::system("cli");
+    match command {
+        UsersCommand::Create { role, name, venue } => {
+            let roles = parse_roles(&role.join(","))?;
+            let created = db
+                .write_blocking(|c| storage::users::create(c, &actor, &name, &roles, venue))
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "user {} ({}) created with role(s) {}; token id {} — the token below is shown once:",
+                created.user.id, created.user.name, created.user.roles, created.token_id
+            );
+            println!("{}", created.token);
+            Ok(ExitCode::SUCCESS)
+        }
+        UsersCommand::List => {
+            for u in db.read_blocking(storage::users::list).map_err(|e| e.to_string())? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.id,
+                    u.name,
+                    u.roles,
+                    u.venue_id.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        UsersCommand::RevokeToken { token_id } => {
+            db.write_blocking(|c| storage::users::revoke_token(c, &actor, token_id)).map_err(|e| match e {
+                storage::Error::NotFound => format!("no token {token_id}"),
+                e => e.to_string(),
+            })?;
+            eprintln!("token {token_id} revoked");
+            Ok(ExitCode::SUCCESS)
+        }
+        UsersCommand::NewToken { user_id } => {
+            let (id, token) = db
+                .write_blocking(|c| {
+                    storage::users::get(c, user_id)?;
+                    storage::users::create_token(c, &actor, user_id, "cli-issued")
+                })
+                .map_err(|e| match e {
+                    storage::Error::NotFound => format!("no user {user_id}"),
+                    e => e.to_string(),
+                })?;
+            eprintln!("token {id} for user {user_id} — shown once:");
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Exit codes: 0 valid, 1 not valid (forged, altered, unknown key, unreadable), 3 genuine but expired.
+fn verify(input: &str, jwks: Option<&std::path::Path>, config: &Config) -> Result<ExitCode, String> {
+    let keys: Vec<ed25519_dalek::VerifyingKey> = match jwks {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let set: Jwks = serde_json::from_str(&text).map_err(|e| format!("{} is not a JWKS: {e}", path.display()))?;
+            set.keys
+                .iter()
+                .filter_map(|k| k.verifying_key().map_err(|e| eprintln!("skipping a key: {e}")).ok())
+                .collect()
+        }
+        None => Keyring::load(&config.key_dir)?.public_keys(),
+    };
+    let text = if std::path::Path::new(input).is_file() {
+        let bytes = std::fs::read(input).map_err(|e| format!("cannot read {input}: {e}"))?;
+        crate::render::pdf::find_qr_text(&bytes).ok_or_else(|| format!("{input}: no certificate QR text found in the file"))?
+    } else {
+        input.to_string()
+    };
+    let result =
+        signing::decode_qr_text(&text).and_then(|token| signing::verify_token(&token, |kid| keys.iter().find(|k| signing::kid_of(k) == *kid).copied()));
+    let verdict = signing::offline_verdict(&result, chrono::Utc::now().timestamp());
+    println!("verdict: {}", verdict.as_str());
+    match &result {
+        Ok(v) => {
+            let c = &v.claims;
+            let ts = |s: i64| chrono::DateTime::from_timestamp(s, 0).map(|t| t.to_rfc3339()).unwrap_or_else(|| s.to_string());
+            println!(
+                "number: {}\nvenue: {}\nlevel: {}\nscheme: {}\nissuer: {}\nissued_at: {}\nexpires_at: {}\nkid: {}",
+                c.number,
+                c.venue,
+                c.level,
+                c.scheme,
+                c.iss,
+                ts(c.iat),
+                ts(c.exp),
+                v.kid
+            );
+            println!(
+                "note: this checks the signature offline; the live status (suspended, withdrawn, superseded) is at {}/certificates/{}",
+                c.iss, c.number
+            );
+        }
+        Err(f) => println!(
+            "reason: {}",
+            match f {
+                signing::Failure::Malformed => "the input is not a readable certificate code",
+                signing::Failure::UnknownKey => "the code is signed with a key that is not in the key set given",
+                signing::Failure::InvalidSignature => "the signature does not match: the code is forged or altered",
+            }
+        ),
+    }
+    Ok(match verdict {
+        Verdict::Valid => ExitCode::SUCCESS,
+        Verdict::Expired => ExitCode::from(3),
+        _ => ExitCode::FAILURE,
+    })
+}

@@ -1,0 +1,170 @@
+//! Configuration: every setting as a command-line flag and an `ECOLABEL_*` (or `DATABASE_URL`) variable,
+//! with defaults that let `ecolabel serve` run on a fresh checkout, checked once with a one-line error.
+
+use crate::storage::DbUrl;
+use clap::{Args, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Settings shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "ECOLABEL_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: String,
+    /// Database: sqlite://path/to/file.db or postgres://user@host/db.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/registry.db", global = true)]
+    pub database_url: String,
+    /// Public base URL that QR codes point to, scheme and host only (default: http://<bind>).
+    #[arg(long, env = "ECOLABEL_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Directory for data files (the default SQLite database lives under it).
+    #[arg(long, env = "ECOLABEL_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// Directory of the private signing keys (default: <data-dir>/keys).
+    #[arg(long, env = "ECOLABEL_KEY_DIR", global = true)]
+    pub key_dir: Option<PathBuf>,
+    /// Directory of criteria files (<scheme>-v<version>.toml); the built-in v1 is used if it is missing.
+    #[arg(long, env = "ECOLABEL_CRITERIA_DIR", default_value = "assets/criteria", global = true)]
+    pub criteria_dir: PathBuf,
+    /// Log output: text or json.
+    #[arg(long, env = "ECOLABEL_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+    /// Name of the certification body printed on certificates.
+    #[arg(long, env = "ECOLABEL_ISSUER_NAME", default_value = "Gold eco-label certification body", global = true)]
+    pub issuer_name: String,
+    /// Postal address of the certification body.
+    #[arg(long, env = "ECOLABEL_ISSUER_ADDRESS", default_value = "Astana, Republic of Kazakhstan", global = true)]
+    pub issuer_address: String,
+    /// Name of the person who signs certificates.
+    #[arg(long, env = "ECOLABEL_SIGNATORY", default_value = "Head of Certification", global = true)]
+    pub signatory: String,
+    /// Title of the signatory.
+    #[arg(long, env = "ECOLABEL_SIGNATORY_TITLE", default_value = "Head of the certification body", global = true)]
+    pub signatory_title: String,
+    /// Certificate validity in months.
+    #[arg(long, env = "ECOLABEL_VALIDITY_MONTHS", default_value_t = 24, global = true)]
+    pub validity_months: u32,
+    /// Database connections in the pool.
+    #[arg(long, env = "ECOLABEL_DB_POOL", default_value_t = 8, global = true)]
+    pub db_pool: u32,
+    /// Public pages: requests per second allowed per client IP (sustained).
+    #[arg(long, env = "ECOLABEL_PUBLIC_RATE", default_value_t = 20, global = true)]
+    pub public_rate: u32,
+    /// Public pages: burst allowance per client IP.
+    #[arg(long, env = "ECOLABEL_PUBLIC_BURST", default_value_t = 60, global = true)]
+    pub public_burst: u32,
+}
+
+/// Settings after checking: the values the program runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database: DbUrl,
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub key_dir: PathBuf,
+    pub criteria_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub issuer_name: String,
+    pub issuer_address: String,
+    pub signatory: String,
+    pub signatory_title: String,
+    pub validity_months: u32,
+    pub db_pool: u32,
+    pub public_rate: u32,
+    pub public_burst: u32,
+}
+
+fn setting(flag: &str, env: &str, why: impl std::fmt::Display) -> String {
+    format!("invalid setting --{flag} ({env}): {why}")
+}
+
+/// Accept `http(s)://host[:port]` only: QR codes upper-case the URL, so a path would change meaning.
+pub fn check_public_url(url: &str) -> Result<String, String> {
+    let u = url.trim().trim_end_matches('/');
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    if rest.is_empty() {
+        return Err("names no host".into());
+    }
+    if rest.contains('/') || rest.contains('?') || rest.contains('#') || rest.contains('@') {
+        return Err("must be scheme and host only, without a path (QR codes upper-case it)".into());
+    }
+    if !rest.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)) {
+        return Err("the host may only use letters, digits, '.', '-' and a :port".into());
+    }
+    Ok(u.to_string())
+}
+
+impl Settings {
+    pub fn check(&self) -> Result<Config, String> {
+        let bind: SocketAddr = self
+            .bind
+            .parse()
+            .map_err(|e| setting("bind", "ECOLABEL_BIND", format!("`{}` is not host:port ({e})", self.bind)))?;
+        let database = DbUrl::parse(&self.database_url).map_err(|e| setting("database-url", "DATABASE_URL", e))?;
+        let public_url = match &self.public_url {
+            Some(u) => check_public_url(u).map_err(|e| setting("public-url", "ECOLABEL_PUBLIC_URL", format!("`{u}` {e}")))?,
+            None => format!("http://{bind}"),
+        };
+        if !(1..=120).contains(&self.validity_months) {
+            return Err(setting("validity-months", "ECOLABEL_VALIDITY_MONTHS", "must be between 1 and 120"));
+        }
+        if !(1..=256).contains(&self.db_pool) {
+            return Err(setting("db-pool", "ECOLABEL_DB_POOL", "must be between 1 and 256"));
+        }
+        if self.public_rate == 0 || self.public_burst == 0 {
+            return Err(setting("public-rate", "ECOLABEL_PUBLIC_RATE", "rate and burst must be at least 1"));
+        }
+        for (flag, env, v) in [
+            ("issuer-name", "ECOLABEL_ISSUER_NAME", &self.issuer_name),
+            ("issuer-address", "ECOLABEL_ISSUER_ADDRESS", &self.issuer_address),
+            ("signatory", "ECOLABEL_SIGNATORY", &self.signatory),
+            ("signatory-title", "ECOLABEL_SIGNATORY_TITLE", &self.signatory_title),
+        ] {
+            if v.trim().is_empty() || v.chars().count() > 200 {
+                return Err(setting(flag, env, "must be 1 to 200 characters"));
+            }
+        }
+        Ok(Config {
+            bind,
+            database,
+            public_url,
+            key_dir: self.key_dir.clone().unwrap_or_else(|| self.data_dir.join("keys")),
+            data_dir: self.data_dir.clone(),
+            criteria_dir: self.criteria_dir.clone(),
+            log_format: self.log_format,
+            issuer_name: self.issuer_name.trim().to_string(),
+            issuer_address: self.issuer_address.trim().to_string(),
+            signatory: self.signatory.trim().to_string(),
+            signatory_title: self.signatory_title.trim().to_string(),
+            validity_months: self.validity_months,
+            db_pool: self.db_pool,
+            public_rate: self.public_rate,
+            public_burst: self.public_burst,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_url_must_have_no_path() {
+        assert_eq!(check_public_url("https://registry.example.kz/").unwrap(), "https://registry.example.kz");
+        assert!(check_public_url("https://x.kz/registry").is_err());
+        assert!(check_public_url("ftp://x").is_err());
+        assert!(check_public_url("http://").is_err());
+        assert_eq!(check_public_url("http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
+    }
+}

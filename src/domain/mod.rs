@@ -1,0 +1,10 @@
+//! The pure core: criteria, scoring, lifecycles, certificate payload, signing and verification.
+//! No actix, no diesel, no I/O here; everything takes its inputs (including the time) as arguments.
+
+pub mod auth;
+pub mod certificate;
+pub mod criteria;
+pub mod lifecycle;
+pub mod scoring;
+pub mod signing;
+pub mod venue;

@@ -1,0 +1,118 @@
+//! The key directory: private Ed25519 keys as PKCS#8 v1 PEM files (`<kid>.pem`, mode 0600), loaded into
+//! memory for signing. Private key bytes never leave this module except as a `SigningKey` to sign with.
+
+use crate::domain::signing::{kid_of, kid_string, parse_private_key_pem, private_key_pem};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+pub struct Keyring {
+    dir: PathBuf,
+    keys: RwLock<BTreeMap<String, SigningKey>>,
+}
+
+fn read_key(path: &Path) -> Result<SigningKey, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse_private_key_pem(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+impl Keyring {
+    /// Read every `*.pem` in `dir` (which need not exist yet).
+    pub fn load(dir: &Path) -> Result<Keyring, String> {
+        let mut keys = BTreeMap::new();
+        if dir.exists() {
+            let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read the key directory {}: {e}", dir.display()))?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().and_then(|e| e.to_str()) != Some("pem") {
+                    continue;
+                }
+                let key = read_key(&path)?;
+                check_mode(&path);
+                keys.insert(kid_string(&kid_of(&key.verifying_key())), key);
+            }
+        }
+        Ok(Keyring {
+            dir: dir.to_path_buf(),
+            keys: RwLock::new(keys),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Make a new key and write it as `<kid>.pem`, readable by the owner only.
+    pub fn generate(&self) -> Result<(String, VerifyingKey), String> {
+        let key = SigningKey::generate(&mut rand::rngs::OsRng);
+        let kid = kid_string(&kid_of(&key.verifying_key()));
+        let pem = private_key_pem(&key)?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| format!("cannot create the key directory {}: {e}", self.dir.display()))?;
+        set_mode(&self.dir, 0o700);
+        let path = self.dir.join(format!("{kid}.pem"));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        f.write_all(pem.as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let public = key.verifying_key();
+        self.keys.write().unwrap_or_else(|p| p.into_inner()).insert(kid.clone(), key);
+        Ok((kid, public))
+    }
+
+    /// The private key of `kid`, reading the directory again if another process added it.
+    pub fn get(&self, kid: &str) -> Option<SigningKey> {
+        if let Some(k) = self.keys.read().unwrap_or_else(|p| p.into_inner()).get(kid) {
+            return Some(k.clone());
+        }
+        let path = self.dir.join(format!("{kid}.pem"));
+        let key = read_key(&path).ok()?;
+        if kid_string(&kid_of(&key.verifying_key())) != kid {
+            return None;
+        }
+        self.keys.write().unwrap_or_else(|p| p.into_inner()).insert(kid.to_string(), key.clone());
+        Some(key)
+    }
+
+    pub fn kids(&self) -> Vec<String> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).keys().cloned().collect()
+    }
+
+    pub fn public_keys(&self) -> Vec<VerifyingKey> {
+        self.keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|k| k.verifying_key())
+            .collect()
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+}
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) {}
+
+#[cfg(unix)]
+fn check_mode(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = std::fs::metadata(path) {
+        if m.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(file = %path.display(), "private key file is readable by others; setting mode 0600");
+            set_mode(path, 0o600);
+        }
+    }
+}
+#[cfg(not(unix))]
+fn check_mode(_: &Path) {}

@@ -1,0 +1,129 @@
+//! Wiring: load the criteria, open and migrate the database, make sure a signing key exists, and
+//! build the HTTP server (port 0 works, for tests). Graceful shutdown on SIGTERM and Ctrl-C.
+
+use crate::config::Config;
+use crate::domain::auth::Caller;
+use crate::domain::criteria::{parse_scheme, Catalogue, BUILTIN_V1, DEFAULT_SCHEME};
+use crate::keys::Keyring;
+use crate::storage::{self, Db};
+use crate::web::{self, middleware, AppState};
+use actix_web::dev::Server;
+use actix_web::{web::Data, App, HttpServer};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+/// Read every criteria file, add the built-in v1 if no file defines it, add versions known only to the
+/// database, and publish new versions (a changed file for a published version stops the start).
+pub fn load_catalogue(config: &Config, db: &Db) -> Result<Catalogue, String> {
+    let mut cat = Catalogue::default();
+    let dir = &config.criteria_dir;
+    if dir.is_dir() {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        for path in files.into_iter().filter(|p| p.extension().and_then(|e| e.to_str()) == Some("toml")) {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let scheme = parse_scheme(&path.display().to_string(), &text).map_err(|e| format!("invalid criteria file {e}"))?;
+            cat.insert(scheme)?;
+        }
+    } else {
+        tracing::info!(dir = %dir.display(), "no criteria directory; using the built-in gold-eco-label v1");
+    }
+    if cat.get(DEFAULT_SCHEME, 1).is_none() {
+        cat.insert(parse_scheme("built-in gold-eco-label-v1.toml", BUILTIN_V1).map_err(|e| e.to_string())?)?;
+    }
+    let stored = db.read_blocking(storage::criteria::all).map_err(|e| e.to_string())?;
+    for (scheme, version, _sha, content) in stored {
+        if cat.get(&scheme, version).is_none() {
+            cat.insert(parse_scheme(&format!("stored {scheme} v{version}"), &content).map_err(|e| e.to_string())?)?;
+        }
+    }
+    for s in cat.all() {
+        let new = db.write_blocking(|c| storage::criteria::register(c, s)).map_err(|e| e.to_string())?;
+        if new {
+            tracing::info!(scheme = %s.scheme, version = s.version, sha256 = %s.sha256, "criteria version published");
+        }
+    }
+    Ok(cat)
+}
+
+/// Make sure an active signing key exists whose private half is in the key directory.
+pub fn ensure_signing_key(db: &Db, keyring: &Keyring, require_key: bool) -> Result<(), String> {
+    let active = db.read_blocking(storage::keys::active).map_err(|e| e.to_string())?;
+    match active {
+        Some(row) if keyring.get(&row.kid).is_some() => {
+            tracing::info!(kid = %row.kid, "signing with key");
+            Ok(())
+        }
+        Some(row) => Err(format!(
+            "the active signing key {} is not in the key directory {} (restore it from backup, or run `ecolabel keys rotate`)",
+            row.kid,
+            keyring.dir().display()
+        )),
+        None if require_key => Err(format!(
+            "no signing key (--require-key): run `ecolabel keys generate` with the key directory {}",
+            keyring.dir().display()
+        )),
+        None => {
+            let (kid, public) = keyring.generate()?;
+            db.write_blocking(|c| storage::keys::register(c, &Caller::system("serve"), &kid, public.as_bytes(), true))
+                .map_err(|e| e.to_string())?;
+            tracing::warn!(kid = %kid, dir = %keyring.dir().display(), "no signing key found: generated a new one (back up this directory)");
+            Ok(())
+        }
+    }
+}
+
+/// Everything the handlers share, built from the configuration.
+pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, String> {
+    let db = Db::open(&config.database, config.db_pool)?;
+    let catalogue = load_catalogue(config, &db)?;
+    let keyring = Keyring::load(&config.key_dir)?;
+    ensure_signing_key(&db, &keyring, require_key)?;
+    Ok(AppState {
+        db,
+        catalogue: Arc::new(catalogue),
+        keyring: Arc::new(keyring),
+        config: Arc::new(config.clone()),
+    })
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: Data<AppState>,
+}
+
+impl Application {
+    pub fn build(config: Config, require_key: bool) -> Result<Application, String> {
+        let state = Data::new(build_state(&config, require_key)?);
+        let listener = TcpListener::bind(config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let s = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(s.clone())
+                .wrap(actix_web::middleware::from_fn(middleware::security_headers))
+                .wrap(actix_web::middleware::from_fn(middleware::request_span))
+                .configure(web::configure)
+        })
+        .shutdown_timeout(30)
+        .listen(listener)
+        .map_err(|e| format!("cannot start the server: {e}"))?
+        .run();
+        tracing::info!(addr = %config.bind, port, backend = config.database.backend(), public_url = %config.public_url, "registry listening");
+        Ok(Application { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serve until SIGTERM or Ctrl-C; in-flight requests finish first.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

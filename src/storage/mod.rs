@@ -1,0 +1,333 @@
+//! Persistence with diesel over one portable schema: SQLite (embedded, default) or PostgreSQL, picked
+//! from the URL scheme; the pool, migrations, the write discipline, and the error type of this layer.
+
+pub mod assessments;
+pub mod certificates;
+pub mod criteria;
+pub mod events;
+pub mod idempotency;
+pub mod keys;
+pub mod models;
+pub mod schema;
+pub mod users;
+pub mod venues;
+
+use crate::domain::scoring::FieldError;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Where the data lives, parsed from `DATABASE_URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Postgres(String),
+    /// A file path (`sqlite://data/registry.db` → `data/registry.db`), or `:memory:`.
+    Sqlite(String),
+}
+
+impl DbUrl {
+    pub fn parse(url: &str) -> std::result::Result<DbUrl, String> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DbUrl::Postgres(url.to_string()))
+        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                return Err("the sqlite URL names no file (sqlite://path/to/registry.db)".into());
+            }
+            Ok(DbUrl::Sqlite(path.to_string()))
+        } else {
+            Err("must start with postgres:// or sqlite://".into())
+        }
+    }
+    pub fn backend(&self) -> &'static str {
+        match self {
+            DbUrl::Postgres(_) => "postgres",
+            DbUrl::Sqlite(_) => "sqlite",
+        }
+    }
+    /// The URL without any password, for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            DbUrl::Sqlite(p) => format!("sqlite://{p}"),
+            DbUrl::Postgres(u) => match (u.find("://"), u.rfind('@')) {
+                (Some(s), Some(at)) if at > s => {
+                    let creds = &u[s + 3..at];
+                    let user = creds.split(':').next().unwrap_or("");
+                    format!("{}{}@{}", &u[..s + 3], user, &u[at + 1..])
+                }
+                _ => u.clone(),
+            },
+        }
+    }
+}
+
+/// Errors of this layer; the web layer maps each to a status and a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("not found")]
+    NotFound,
+    /// The request does not fit the current state (HTTP 409).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The caller may not do this (HTTP 403).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// The input is wrong (HTTP 422), with the fields at fault.
+    #[error("{message}")]
+    Invalid {
+        code: &'static str,
+        message: String,
+        fields: Vec<FieldError>,
+    },
+    /// The database cannot be reached (HTTP 503).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Conflict { code, message: message.into() }
+    }
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Forbidden { code, message: message.into() }
+    }
+    pub fn invalid(code: &'static str, message: impl Into<String>, fields: Vec<FieldError>) -> Self {
+        Error::Invalid {
+            code,
+            message: message.into(),
+            fields,
+        }
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match e {
+            E::NotFound => Error::NotFound,
+            E::DatabaseError(K::UniqueViolation, info) => Error::conflict("duplicate", info.message().to_string()),
+            E::DatabaseError(K::ClosedConnection, info) => Error::Unavailable(info.message().to_string()),
+            E::DatabaseError(K::SerializationFailure, info) => Error::conflict("serialization_failure", info.message().to_string()),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for Error {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        Error::Unavailable(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Open one connection, showing the driver's own error, with the SQLite settings applied.
+pub fn connect(url: &DbUrl) -> std::result::Result<DbConn, String> {
+    match url {
+        DbUrl::Postgres(u) => PgConnection::establish(u).map(DbConn::Pg).map_err(|e| e.to_string()),
+        DbUrl::Sqlite(path) => {
+            if path != ":memory:" {
+                if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                }
+            }
+            let mut c = SqliteConnection::establish(path).map_err(|e| e.to_string())?;
+            // WAL for concurrent readers; FULL sync so that an acknowledged certificate survives a power cut.
+            c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+                .map_err(|e| e.to_string())?;
+            Ok(DbConn::Sqlite(c))
+        }
+    }
+}
+
+/// Apply the embedded migrations of the connection's backend; returns the versions applied now.
+pub fn migrate(conn: &mut DbConn) -> std::result::Result<Vec<String>, String> {
+    let applied = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| format!("migration failed: {e}"))?;
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+pub struct Manager {
+    url: DbUrl,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnectError(String);
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = ConnectError;
+    fn connect(&self) -> std::result::Result<DbConn, ConnectError> {
+        connect(&self.url).map_err(ConnectError)
+    }
+    fn is_valid(&self, conn: &mut DbConn) -> std::result::Result<(), ConnectError> {
+        conn.ping().map_err(|e| ConnectError(e.to_string()))
+    }
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// The connection pool. Diesel is synchronous, so every use runs on tokio's blocking threads.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<Manager>,
+    url: DbUrl,
+    /// SQLite has one writer at a time; taking this lock first keeps writers of this process in line
+    /// (so no transaction fails with SQLITE_BUSY); PostgreSQL does not need it.
+    write_lock: Arc<Mutex<()>>,
+}
+
+impl Db {
+    /// Connect (the real error on failure), migrate, and build the pool.
+    pub fn open(url: &DbUrl, pool_size: u32) -> std::result::Result<Db, String> {
+        let mut first = connect(url).map_err(|e| format!("cannot open the {} database {}: {e}", url.backend(), url.redacted()))?;
+        let applied = migrate(&mut first)?;
+        if !applied.is_empty() {
+            tracing::info!(backend = url.backend(), migrations = ?applied, "database migrated");
+        }
+        drop(first);
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .test_on_check_out(false)
+            .build_unchecked(Manager { url: url.clone() });
+        Ok(Db {
+            pool,
+            url: url.clone(),
+            write_lock: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn url(&self) -> &DbUrl {
+        &self.url
+    }
+
+    pub fn conn(&self) -> Result<PooledConnection<Manager>> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Run read work on a blocking thread.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.conn()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// Run `f` in one write transaction on a blocking thread: all of it commits, or none of it.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_blocking(f))
+            .await
+            .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// The same as `write`, for callers that are already off the async workers (the CLI).
+    pub fn write_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T>,
+    {
+        let mut conn = self.conn()?;
+        let _guard = match &*conn {
+            DbConn::Sqlite(_) => Some(self.write_lock.lock().unwrap_or_else(|p| p.into_inner())),
+            DbConn::Pg(_) => None,
+        };
+        let conn: &mut DbConn = &mut conn;
+        conn.transaction(f)
+    }
+
+    pub fn read_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T>,
+    {
+        let mut conn = self.conn()?;
+        f(&mut conn)
+    }
+
+    /// Readiness: a query that touches the schema, and for SQLite the file still being there.
+    pub async fn check(&self) -> Result<()> {
+        if let DbUrl::Sqlite(path) = &self.url {
+            if path != ":memory:" && std::fs::metadata(path).is_err() {
+                return Err(Error::Unavailable(format!("database file {path} is missing")));
+            }
+        }
+        self.read(|c| {
+            use diesel::prelude::*;
+            schema::users::table
+                .count()
+                .get_result::<i64>(c)
+                .map(|_| ())
+                .map_err(|e| Error::Unavailable(e.to_string()))
+        })
+        .await
+    }
+}
+
+/// Current UTC time, truncated to microseconds (what both backends store).
+pub fn now() -> chrono::NaiveDateTime {
+    let t = chrono::Utc::now().naive_utc();
+    chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert_eq!(DbUrl::parse("sqlite://data/registry.db").unwrap(), DbUrl::Sqlite("data/registry.db".into()));
+        assert_eq!(DbUrl::parse("postgres://u:p@h/db").unwrap().backend(), "postgres");
+        assert!(DbUrl::parse("mysql://x").is_err());
+        assert!(DbUrl::parse("sqlite://").is_err());
+        assert_eq!(DbUrl::parse("postgres://u:secret@h:5432/db").unwrap().redacted(), "postgres://u@h:5432/db");
+    }
+
+    #[test]
+    fn migration_folders_match() {
+        let names = |dir: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let root = env!("CARGO_MANIFEST_DIR");
+        let (s, p) = (names(&format!("{root}/migrations/sqlite")), names(&format!("{root}/migrations/postgres")));
+        assert!(!s.is_empty());
+        assert_eq!(s, p);
+    }
+}

@@ -1,0 +1,139 @@
+// Database rows, exactly as stored; the web layer converts them into its own response types.
+// Nothing outside src/storage and its callers' conversion code should depend on these shapes.
+
+use super::schema::*;
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: i64,
+    pub name: String,
+    pub roles: String,
+    pub created_at: NaiveDateTime,
+    pub venue_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_tokens)]
+pub struct TokenRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub token_hash: String,
+    pub label: String,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    pub id: i64,
+    pub at: NaiveDateTime,
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub action: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = venues)]
+pub struct VenueRow {
+    pub id: i64,
+    pub name: String,
+    pub name_kk: Option<String>,
+    pub name_ru: Option<String>,
+    pub name_en: Option<String>,
+    pub address: String,
+    pub city: String,
+    pub country: String,
+    pub category: String,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub search_text: String,
+    pub created_by: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = assessments)]
+pub struct AssessmentRow {
+    pub id: i64,
+    pub venue_id: i64,
+    pub assessor_id: i64,
+    pub status: String,
+    pub scheme: String,
+    pub scheme_version: i32,
+    pub criteria_sha256: String,
+    pub measurements: String,
+    pub outcome: Option<String>,
+    pub overall: Option<String>,
+    pub submitted_at: Option<NaiveDateTime>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub decision_reason: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Evidence without its bytes (lists never load file contents).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = evidence)]
+pub struct EvidenceMeta {
+    pub id: i64,
+    pub assessment_id: i64,
+    pub criterion: String,
+    pub filename: String,
+    pub description: Option<String>,
+    pub media_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_by: i64,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = signing_keys)]
+pub struct SigningKeyRow {
+    pub kid: String,
+    pub public_key: Vec<u8>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub retired_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = certificates)]
+pub struct CertificateRow {
+    pub id: i64,
+    pub number: String,
+    pub assessment_id: i64,
+    pub venue_id: i64,
+    pub venue_name: String,
+    pub venue_address: String,
+    pub venue_city: String,
+    pub scheme: String,
+    pub scheme_version: i32,
+    pub criteria_sha256: String,
+    pub level: String,
+    pub outcome: String,
+    pub issued_at: NaiveDateTime,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub issuer: String,
+    pub issuer_address: String,
+    pub signatory: String,
+    pub signatory_title: String,
+    pub kid: String,
+    pub token: Vec<u8>,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub status_changed_at: Option<NaiveDateTime>,
+    pub supersedes: Option<String>,
+    pub superseded_by: Option<String>,
+}

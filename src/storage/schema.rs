@@ -1,0 +1,182 @@
+// One portable schema for both backends (written by hand to match migrations/sqlite and migrations/postgres).
+// Types are the ones diesel's MultiConnection maps on SQLite and PostgreSQL alike.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        name -> Text,
+        roles -> Text,
+        created_at -> Timestamp,
+        venue_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        label -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<BigInt>,
+        actor_name -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        action -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    criteria_versions (scheme, version) {
+        scheme -> Text,
+        version -> Integer,
+        sha256 -> Text,
+        content -> Text,
+        registered_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    venues (id) {
+        id -> BigInt,
+        name -> Text,
+        name_kk -> Nullable<Text>,
+        name_ru -> Nullable<Text>,
+        name_en -> Nullable<Text>,
+        address -> Text,
+        city -> Text,
+        country -> Text,
+        category -> Text,
+        contact_name -> Nullable<Text>,
+        contact_email -> Nullable<Text>,
+        contact_phone -> Nullable<Text>,
+        search_text -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assessments (id) {
+        id -> BigInt,
+        venue_id -> BigInt,
+        assessor_id -> BigInt,
+        status -> Text,
+        scheme -> Text,
+        scheme_version -> Integer,
+        criteria_sha256 -> Text,
+        measurements -> Text,
+        outcome -> Nullable<Text>,
+        overall -> Nullable<Text>,
+        submitted_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        decision_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    evidence (id) {
+        id -> BigInt,
+        assessment_id -> BigInt,
+        criterion -> Text,
+        filename -> Text,
+        description -> Nullable<Text>,
+        media_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        content -> Binary,
+        uploaded_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (token_hash, idem_key) {
+        token_hash -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        content_type -> Text,
+        body -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        public_key -> Binary,
+        status -> Text,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    certificate_counters (year) {
+        year -> Integer,
+        last_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    certificates (id) {
+        id -> BigInt,
+        number -> Text,
+        assessment_id -> BigInt,
+        venue_id -> BigInt,
+        venue_name -> Text,
+        venue_address -> Text,
+        venue_city -> Text,
+        scheme -> Text,
+        scheme_version -> Integer,
+        criteria_sha256 -> Text,
+        level -> Text,
+        outcome -> Text,
+        issued_at -> Timestamp,
+        valid_from -> Date,
+        valid_until -> Date,
+        issuer -> Text,
+        issuer_address -> Text,
+        signatory -> Text,
+        signatory_title -> Text,
+        kid -> Text,
+        token -> Binary,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        status_changed_at -> Nullable<Timestamp>,
+        supersedes -> Nullable<Text>,
+        superseded_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(assessments -> venues (venue_id));
+diesel::joinable!(evidence -> assessments (assessment_id));
+diesel::joinable!(certificates -> venues (venue_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    api_tokens,
+    events,
+    criteria_versions,
+    venues,
+    assessments,
+    evidence,
+    idempotency_keys,
+    signing_keys,
+    certificate_counters,
+    certificates,
+);

@@ -1,0 +1,139 @@
+// Venues: create, read, update and search (name in any language, city), with the event history.
+// Search runs on a lower-cased `search_text` column so that it works the same on both backends.
+
+use super::models::VenueRow;
+use super::schema::venues;
+use super::{events, now, DbConn, Error, Result};
+use crate::domain::auth::Caller;
+use crate::domain::venue::Venue;
+use diesel::prelude::*;
+use serde_json::json;
+
+pub fn to_domain(r: &VenueRow) -> Venue {
+    Venue {
+        name: r.name.clone(),
+        name_kk: r.name_kk.clone(),
+        name_ru: r.name_ru.clone(),
+        name_en: r.name_en.clone(),
+        address: r.address.clone(),
+        city: r.city.clone(),
+        country: r.country.clone(),
+        category: r.category.clone(),
+        contact_name: r.contact_name.clone(),
+        contact_email: r.contact_email.clone(),
+        contact_phone: r.contact_phone.clone(),
+    }
+}
+
+fn search_text(v: &Venue) -> String {
+    [Some(&v.name), v.name_kk.as_ref(), v.name_ru.as_ref(), v.name_en.as_ref(), Some(&v.city)]
+        .into_iter()
+        .flatten()
+        .map(|s| s.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Escape `%`, `_` and `\` for a LIKE pattern (used with ESCAPE '\').
+pub fn like_pattern(q: &str) -> String {
+    let mut out = String::from("%");
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+pub fn create(conn: &mut DbConn, actor: &Caller, v: &Venue) -> Result<VenueRow> {
+    let at = now();
+    let row: VenueRow = diesel::insert_into(venues::table)
+        .values((
+            venues::name.eq(&v.name),
+            venues::name_kk.eq(&v.name_kk),
+            venues::name_ru.eq(&v.name_ru),
+            venues::name_en.eq(&v.name_en),
+            venues::address.eq(&v.address),
+            venues::city.eq(&v.city),
+            venues::country.eq(&v.country),
+            venues::category.eq(&v.category),
+            venues::contact_name.eq(&v.contact_name),
+            venues::contact_email.eq(&v.contact_email),
+            venues::contact_phone.eq(&v.contact_phone),
+            venues::search_text.eq(search_text(v)),
+            venues::created_by.eq(actor.user_id.unwrap_or(0)),
+            venues::created_at.eq(at),
+            venues::updated_at.eq(at),
+        ))
+        .returning(venues::all_columns)
+        .get_result(conn)?;
+    events::append(conn, actor, "venue", &row.id.to_string(), "created", json!({"name": v.name, "city": v.city}))?;
+    Ok(row)
+}
+
+pub fn get(conn: &mut DbConn, id: i64) -> Result<VenueRow> {
+    Ok(venues::table.find(id).select(VenueRow::as_select()).first(conn)?)
+}
+
+pub fn update(conn: &mut DbConn, actor: &Caller, id: i64, v: &Venue) -> Result<VenueRow> {
+    let row: VenueRow = diesel::update(venues::table.find(id))
+        .set((
+            venues::name.eq(&v.name),
+            venues::name_kk.eq(&v.name_kk),
+            venues::name_ru.eq(&v.name_ru),
+            venues::name_en.eq(&v.name_en),
+            venues::address.eq(&v.address),
+            venues::city.eq(&v.city),
+            venues::country.eq(&v.country),
+            venues::category.eq(&v.category),
+            venues::contact_name.eq(&v.contact_name),
+            venues::contact_email.eq(&v.contact_email),
+            venues::contact_phone.eq(&v.contact_phone),
+            venues::search_text.eq(search_text(v)),
+            venues::updated_at.eq(now()),
+        ))
+        .returning(venues::all_columns)
+        .get_result(conn)?;
+    events::append(conn, actor, "venue", &id.to_string(), "updated", json!({"name": v.name, "city": v.city}))?;
+    Ok(row)
+}
+
+pub struct VenueQuery {
+    pub q: Option<String>,
+    pub city: Option<String>,
+    pub only_id: Option<i64>,
+    pub after_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// Keyset-paginated list by id.
+pub fn list(conn: &mut DbConn, query: &VenueQuery) -> Result<Vec<VenueRow>> {
+    let mut q = venues::table
+        .select(VenueRow::as_select())
+        .order(venues::id.asc())
+        .limit(query.limit)
+        .into_boxed();
+    if let Some(text) = query.q.as_deref().filter(|s| !s.trim().is_empty()) {
+        q = q.filter(venues::search_text.like(like_pattern(text.trim())).escape('\\'));
+    }
+    if let Some(city) = query.city.as_deref().filter(|s| !s.trim().is_empty()) {
+        q = q.filter(venues::city.eq(city.trim().to_string()));
+    }
+    if let Some(id) = query.only_id {
+        q = q.filter(venues::id.eq(id));
+    }
+    if let Some(after) = query.after_id {
+        q = q.filter(venues::id.gt(after));
+    }
+    Ok(q.load(conn)?)
+}
+
+pub fn exists(conn: &mut DbConn, id: i64) -> Result<bool> {
+    let n: i64 = venues::table.filter(venues::id.eq(id)).count().get_result(conn)?;
+    if n > 1 {
+        return Err(Error::Internal("duplicate venue id".into()));
+    }
+    Ok(n == 1)
+}

@@ -1,0 +1,555 @@
+// Assessments over HTTP: create, fill measurements, upload evidence (multipart, type by content),
+// submit (server-side scoring), decide (approval issues the certificate), and the event history.
+
+use super::auth::Auth;
+use super::certificates::CertificateSummary;
+use super::error::{ApiError, ApiResult};
+use super::AppState;
+use crate::domain::auth::Role;
+use crate::domain::criteria::Scheme;
+use crate::domain::lifecycle::{AssessmentStatus, Decision};
+use crate::domain::scoring::{self, FieldError, Outcome};
+use crate::storage::assessments::{self as repo, ListQuery, NewEvidence};
+use crate::storage::models::{AssessmentRow, EventRow, EvidenceMeta};
+use crate::storage::{self, certificates as cert_repo, events};
+use actix_multipart::Multipart;
+use actix_web::{web, HttpResponse};
+use futures_util::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+pub const MAX_EVIDENCE_BYTES: usize = 10 * 1024 * 1024;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EvidenceResponse {
+    pub id: i64,
+    pub criterion: String,
+    pub filename: String,
+    pub description: Option<String>,
+    pub media_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_by: i64,
+    pub created_at: chrono::NaiveDateTime,
+    /// Where to download the file.
+    pub href: String,
+}
+
+impl From<EvidenceMeta> for EvidenceResponse {
+    fn from(e: EvidenceMeta) -> Self {
+        EvidenceResponse {
+            href: format!("/api/v1/assessments/{}/evidence/{}", e.assessment_id, e.id),
+            id: e.id,
+            criterion: e.criterion,
+            filename: e.filename,
+            description: e.description,
+            media_type: e.media_type,
+            size: e.size,
+            sha256: e.sha256,
+            uploaded_by: e.uploaded_by,
+            created_at: e.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AssessmentResponse {
+    pub id: i64,
+    pub venue_id: i64,
+    pub assessor_id: i64,
+    pub status: AssessmentStatus,
+    pub scheme: String,
+    pub scheme_version: i32,
+    pub criteria_sha256: String,
+    /// criterion id → measurement id → value (numbers, or a list of transfer notes).
+    #[schema(value_type = Object)]
+    pub measurements: serde_json::Value,
+    pub evidence: Vec<EvidenceResponse>,
+    /// What is still missing before submission (drafts and returned assessments).
+    pub missing: Vec<FieldError>,
+    /// The server's scoring, fixed at submission.
+    pub outcome: Option<Outcome>,
+    pub submitted_at: Option<chrono::NaiveDateTime>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<chrono::NaiveDateTime>,
+    /// Rejection reason or comments for the assessor.
+    pub decision_reason: Option<String>,
+    pub certificate: Option<CertificateSummary>,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+fn scheme_of<'a>(state: &'a AppState, row: &AssessmentRow) -> ApiResult<&'a Scheme> {
+    state.catalogue.get(&row.scheme, row.scheme_version).ok_or_else(|| {
+        ApiError::internal(format!(
+            "assessment {} is pinned to unknown scheme {} v{}",
+            row.id, row.scheme, row.scheme_version
+        ))
+    })
+}
+
+fn not_found(e: storage::Error) -> ApiError {
+    match e {
+        storage::Error::NotFound => ApiError::not_found("assessment"),
+        e => e.into(),
+    }
+}
+
+/// Load an assessment the caller may see, with its evidence and certificate, and build the response.
+async fn load(state: &web::Data<AppState>, caller: crate::domain::auth::Caller, id: i64) -> ApiResult<AssessmentResponse> {
+    let (row, evidence, cert) = state
+        .db
+        .read(move |c| {
+            let row = repo::get_visible(c, &caller, id)?;
+            let ev = repo::list_evidence(c, id)?;
+            let cert = cert_repo::for_assessment(c, id)?;
+            Ok((row, ev, cert))
+        })
+        .await
+        .map_err(not_found)?;
+    respond(state, row, evidence, cert)
+}
+
+fn respond(state: &AppState, row: AssessmentRow, evidence: Vec<EvidenceMeta>, cert: Option<storage::models::CertificateRow>) -> ApiResult<AssessmentResponse> {
+    let scheme = scheme_of(state, &row)?;
+    let measurements = repo::measurements_of(&row)?;
+    let status = repo::status_of(&row)?;
+    let missing = if status.is_editable() {
+        let mut counts = BTreeMap::new();
+        for e in &evidence {
+            *counts.entry(e.criterion.clone()).or_insert(0usize) += 1;
+        }
+        scoring::missing(scheme, &measurements, &counts)
+    } else {
+        vec![]
+    };
+    Ok(AssessmentResponse {
+        id: row.id,
+        venue_id: row.venue_id,
+        assessor_id: row.assessor_id,
+        status,
+        scheme: row.scheme.clone(),
+        scheme_version: row.scheme_version,
+        criteria_sha256: row.criteria_sha256.clone(),
+        measurements: serde_json::to_value(&measurements).map_err(ApiError::internal)?,
+        evidence: evidence.into_iter().map(EvidenceResponse::from).collect(),
+        missing,
+        outcome: repo::outcome_of(&row)?,
+        submitted_at: row.submitted_at,
+        decided_by: row.decided_by,
+        decided_at: row.decided_at,
+        decision_reason: row.decision_reason.clone(),
+        certificate: cert.map(|c| CertificateSummary::new(&c, &state.config.public_url)),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAssessment {
+    pub venue_id: i64,
+    /// Defaults to `gold-eco-label`; the version in force (the highest) is used.
+    pub scheme: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/assessments", tag = "assessments", security(("bearer" = [])), request_body = CreateAssessment,
+    params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
+    responses((status = 201, body = AssessmentResponse), (status = 403, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<CreateAssessment>) -> ApiResult<HttpResponse> {
+    let caller = auth.require(&[Role::Assessor])?.clone();
+    let scheme_id = body.scheme.clone().unwrap_or_else(|| crate::domain::criteria::DEFAULT_SCHEME.to_string());
+    let scheme = state.catalogue.current(&scheme_id).cloned().ok_or_else(|| {
+        ApiError::invalid(
+            "unknown_scheme",
+            format!("no scheme `{scheme_id}` is published"),
+            vec![FieldError::new("scheme", "unknown_scheme", "not published")],
+        )
+    })?;
+    let venue_id = body.venue_id;
+    let c2 = caller.clone();
+    let row = state.db.write(move |c| repo::create(c, &c2, venue_id, &scheme)).await?;
+    Ok(HttpResponse::Created().json(respond(&state, row, vec![], None)?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentListParams {
+    pub venue_id: Option<i64>,
+    pub status: Option<AssessmentStatus>,
+    pub after: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AssessmentListItem {
+    pub id: i64,
+    pub venue_id: i64,
+    pub assessor_id: i64,
+    pub status: AssessmentStatus,
+    pub overall: Option<String>,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AssessmentPage {
+    pub items: Vec<AssessmentListItem>,
+    pub next_after: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/assessments", tag = "assessments", security(("bearer" = [])), params(AssessmentListParams), responses((status = 200, body = AssessmentPage)))]
+pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<AssessmentListParams>) -> ApiResult<HttpResponse> {
+    let p = params.into_inner();
+    let limit = super::venues::page_limit(p.limit)?;
+    let caller = auth.0;
+    let q = ListQuery {
+        venue_id: p.venue_id,
+        status: p.status.map(|s| s.as_str().to_string()),
+        after_id: p.after,
+        limit,
+    };
+    let rows = state.db.read(move |c| repo::list(c, &caller, &q)).await?;
+    let next_after = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.id)).flatten();
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            Ok(AssessmentListItem {
+                status: repo::status_of(&r)?,
+                id: r.id,
+                venue_id: r.venue_id,
+                assessor_id: r.assessor_id,
+                overall: r.overall,
+                updated_at: r.updated_at,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(HttpResponse::Ok().json(AssessmentPage { items, next_after }))
+}
+
+#[utoipa::path(get, path = "/api/v1/assessments/{id}", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = AssessmentResponse), (status = 404, body = super::error::ErrorBody)))]
+pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(load(&state, auth.0, path.into_inner()).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchAssessment {
+    /// `{criterion: {measurement: value}}`; merged into what is stored.
+    #[schema(value_type = Object)]
+    pub measurements: serde_json::Value,
+}
+
+#[utoipa::path(patch, path = "/api/v1/assessments/{id}", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)), request_body = PatchAssessment,
+    responses((status = 200, body = AssessmentResponse), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn patch(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, body: web::Json<PatchAssessment>) -> ApiResult<HttpResponse> {
+    let caller = auth.0;
+    let id = path.into_inner();
+    let st = state.clone();
+    let c2 = caller.clone();
+    let patch = body.into_inner().measurements;
+    state
+        .db
+        .write(move |c| {
+            let row = repo::get_visible(c, &c2, id)?;
+            let scheme = st
+                .catalogue
+                .get(&row.scheme, row.scheme_version)
+                .ok_or_else(|| storage::Error::Internal("pinned scheme missing".into()))?;
+            repo::patch_measurements(c, &c2, id, scheme, &patch)
+        })
+        .await
+        .map_err(not_found)?;
+    Ok(HttpResponse::Ok().json(load(&state, caller, id).await?))
+}
+
+/// Sniff the type from the first bytes; names and declared types are not trusted.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+fn clean_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base.chars().filter(|c| !c.is_control() && *c != '"').take(200).collect();
+    if cleaned.trim().is_empty() {
+        "evidence".into()
+    } else {
+        cleaned
+    }
+}
+
+async fn read_field(field: &mut actix_multipart::Field, limit: usize, name: &str) -> ApiResult<Vec<u8>> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field
+        .try_next()
+        .await
+        .map_err(|e| ApiError::bad_request("invalid_multipart", format!("the upload could not be read: {e}")))?
+    {
+        if buf.len() + chunk.len() > limit {
+            return Err(if name == "file" {
+                ApiError::too_large(format!("evidence files are limited to {} MiB", MAX_EVIDENCE_BYTES / 1024 / 1024))
+            } else {
+                ApiError::invalid(
+                    "field_too_long",
+                    format!("{name} is too long"),
+                    vec![FieldError::new(name, "too_long", "too long")],
+                )
+            });
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct EvidenceUpload {
+    /// Criterion id the file supports.
+    criterion: String,
+    /// PDF, JPEG or PNG, at most 10 MiB.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    description: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/assessments/{id}/evidence", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),
+    request_body(content = EvidenceUpload, content_type = "multipart/form-data"),
+    responses((status = 201, body = EvidenceResponse), (status = 409, body = super::error::ErrorBody), (status = 413, body = super::error::ErrorBody), (status = 415, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn upload_evidence(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, mut form: Multipart) -> ApiResult<HttpResponse> {
+    let caller = auth.require(&[Role::Assessor])?.clone();
+    let id = path.into_inner();
+    let (mut criterion, mut description, mut file) = (None, None, None);
+    while let Some(mut field) = form
+        .try_next()
+        .await
+        .map_err(|e| ApiError::bad_request("invalid_multipart", format!("the upload could not be read: {e}")))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        match name.as_str() {
+            "criterion" => criterion = Some(String::from_utf8_lossy(&read_field(&mut field, 100, "criterion").await?).trim().to_string()),
+            "description" => {
+                description = Some(String::from_utf8_lossy(&read_field(&mut field, 1000, "description").await?).trim().to_string()).filter(|d| !d.is_empty())
+            }
+            "file" => {
+                if file.is_some() {
+                    return Err(ApiError::invalid(
+                        "one_file_per_upload",
+                        "send one file per upload",
+                        vec![FieldError::new("file", "duplicate", "one file per upload")],
+                    ));
+                }
+                let filename = clean_filename(field.content_disposition().and_then(|d| d.get_filename()).unwrap_or("evidence"));
+                file = Some((filename, read_field(&mut field, MAX_EVIDENCE_BYTES, "file").await?));
+            }
+            other => {
+                return Err(ApiError::invalid(
+                    "unknown_field",
+                    format!("unknown form field `{other}`"),
+                    vec![FieldError::new(other, "unknown_field", "expected criterion, file, description")],
+                ))
+            }
+        }
+    }
+    let criterion = criterion.filter(|c| !c.is_empty()).ok_or_else(|| {
+        ApiError::invalid(
+            "missing_criterion",
+            "the form needs a `criterion` field",
+            vec![FieldError::new("criterion", "required", "criterion is required")],
+        )
+    })?;
+    let (filename, content) = file.ok_or_else(|| {
+        ApiError::invalid(
+            "missing_file",
+            "the form needs a `file` field",
+            vec![FieldError::new("file", "required", "file is required")],
+        )
+    })?;
+    if content.is_empty() {
+        return Err(ApiError::invalid(
+            "empty_file",
+            "the file is empty",
+            vec![FieldError::new("file", "empty_file", "the file is empty")],
+        ));
+    }
+    let media_type = sniff(&content).ok_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "evidence must be a PDF, JPEG or PNG file (judged by its content)",
+        )
+    })?;
+    let sha256 = hex::encode(Sha256::digest(&content));
+    let st = state.clone();
+    let meta = state
+        .db
+        .write(move |c| {
+            let row = repo::get_visible(c, &caller, id)?;
+            let scheme = st
+                .catalogue
+                .get(&row.scheme, row.scheme_version)
+                .ok_or_else(|| storage::Error::Internal("pinned scheme missing".into()))?;
+            repo::add_evidence(
+                c,
+                &caller,
+                id,
+                scheme,
+                NewEvidence {
+                    criterion,
+                    filename,
+                    description,
+                    media_type: media_type.to_string(),
+                    sha256,
+                    content,
+                },
+            )
+        })
+        .await
+        .map_err(not_found)?;
+    Ok(HttpResponse::Created().json(EvidenceResponse::from(meta)))
+}
+
+#[utoipa::path(get, path = "/api/v1/assessments/{id}/evidence", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = [EvidenceResponse]), (status = 404, body = super::error::ErrorBody)))]
+pub async fn list_evidence(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let caller = auth.0;
+    let id = path.into_inner();
+    let rows = state
+        .db
+        .read(move |c| {
+            repo::get_visible(c, &caller, id)?;
+            repo::list_evidence(c, id)
+        })
+        .await
+        .map_err(not_found)?;
+    Ok(HttpResponse::Ok().json(rows.into_iter().map(EvidenceResponse::from).collect::<Vec<_>>()))
+}
+
+#[utoipa::path(get, path = "/api/v1/assessments/{id}/evidence/{evidence_id}", tag = "assessments", security(("bearer" = [])),
+    params(("id" = i64, Path), ("evidence_id" = i64, Path)), responses((status = 200, description = "the file", content_type = "application/octet-stream"), (status = 404, body = super::error::ErrorBody)))]
+pub async fn download_evidence(state: web::Data<AppState>, auth: Auth, path: web::Path<(i64, i64)>) -> ApiResult<HttpResponse> {
+    let caller = auth.0;
+    let (id, eid) = path.into_inner();
+    let (meta, content) = state
+        .db
+        .read(move |c| {
+            repo::get_visible(c, &caller, id)?;
+            repo::evidence_content(c, id, eid)
+        })
+        .await
+        .map_err(not_found)?;
+    Ok(HttpResponse::Ok()
+        .content_type(meta.media_type.as_str())
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"{}\"", meta.filename.replace(|c: char| !c.is_ascii() || c == '"', "_")),
+        ))
+        .insert_header(("cache-control", "private, no-store"))
+        .body(content))
+}
+
+#[utoipa::path(post, path = "/api/v1/assessments/{id}/submit", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = AssessmentResponse), (status = 409, body = super::error::ErrorBody), (status = 422, description = "incomplete: `fields` lists every missing measurement and evidence", body = super::error::ErrorBody)))]
+pub async fn submit(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let caller = auth.require(&[Role::Assessor])?.clone();
+    let id = path.into_inner();
+    let st = state.clone();
+    let c2 = caller.clone();
+    state
+        .db
+        .write(move |c| {
+            let row = repo::get_visible(c, &c2, id)?;
+            let scheme = st
+                .catalogue
+                .get(&row.scheme, row.scheme_version)
+                .ok_or_else(|| storage::Error::Internal("pinned scheme missing".into()))?;
+            repo::submit(c, &c2, id, scheme)
+        })
+        .await
+        .map_err(not_found)?;
+    Ok(HttpResponse::Ok().json(load(&state, caller, id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub decision: Decision,
+    /// Required to reject (the reason) or return (comments for the assessor).
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/assessments/{id}/decision", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DecisionRequest,
+    responses((status = 200, description = "decided; an approval carries its certificate", body = AssessmentResponse), (status = 403, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn decide(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, body: web::Json<DecisionRequest>) -> ApiResult<HttpResponse> {
+    let caller = auth.require(&[Role::Officer, Role::Admin])?.clone();
+    let id = path.into_inner();
+    let DecisionRequest { decision, reason } = body.into_inner();
+    let ctx = match decision {
+        Decision::Approve => {
+            let ctx = state.issue_context().await?;
+            let year = chrono::Datelike::year(&storage::now().date());
+            state.db.read(move |c| cert_repo::ensure_counter(c, year)).await?;
+            Some(ctx)
+        }
+        _ => None,
+    };
+    let c2 = caller.clone();
+    let (row, cert) = state
+        .db
+        .write(move |c| repo::decide(c, &c2, id, decision, reason.as_deref(), ctx.as_ref()))
+        .await
+        .map_err(not_found)?;
+    if let Some(cert) = &cert {
+        tracing::info!(assessment = id, certificate = %cert.number, kid = %cert.kid, "certificate issued");
+    }
+    let evidence = state.db.read(move |c| repo::list_evidence(c, id)).await?;
+    Ok(HttpResponse::Ok().json(respond(&state, row, evidence, cert)?))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventResponse {
+    pub id: i64,
+    pub at: chrono::NaiveDateTime,
+    pub actor_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+impl From<EventRow> for EventResponse {
+    fn from(e: EventRow) -> Self {
+        EventResponse {
+            id: e.id,
+            at: e.at,
+            actor_id: e.actor_id,
+            actor: e.actor_name,
+            action: e.action,
+            detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/assessments/{id}/events", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = [EventResponse]), (status = 404, body = super::error::ErrorBody)))]
+pub async fn events(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let caller = auth.0;
+    let id = path.into_inner();
+    let rows = state
+        .db
+        .read(move |c| {
+            repo::get_visible(c, &caller, id)?;
+            events::list(c, "assessment", &id.to_string())
+        })
+        .await
+        .map_err(not_found)?;
+    Ok(HttpResponse::Ok().json(rows.into_iter().map(EventResponse::from).collect::<Vec<_>>()))
+}

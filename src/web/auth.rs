@@ -1,0 +1,68 @@
+// Bearer-token authentication as an extractor: handlers receive the `Caller` with its roles.
+// Failures are 401 (no or bad token) or 403 (wrong role), logged without the token.
+
+use super::error::ApiError;
+use super::AppState;
+use crate::domain::auth::{looks_like_token, Caller, Role};
+use crate::storage::users;
+use actix_web::dev::Payload;
+use actix_web::{http::header, web, FromRequest, HttpRequest};
+use std::future::Future;
+use std::pin::Pin;
+
+/// An authenticated caller.
+pub struct Auth(pub Caller);
+
+impl Auth {
+    /// The caller, if they hold one of `roles`; else 403 `forbidden_role` (logged).
+    pub fn require(&self, roles: &[Role]) -> Result<&Caller, ApiError> {
+        if self.0.has_any(roles) {
+            Ok(&self.0)
+        } else {
+            tracing::warn!(user = ?self.0.user_id, needed = ?roles, "authorisation refused: wrong role");
+            Err(ApiError::forbidden(
+                "forbidden_role",
+                format!("this needs the role {}", roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or ")),
+            ))
+        }
+    }
+}
+
+/// The bearer token of a request, if it has a well-formed Authorization header.
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
+    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+impl FromRequest for Auth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req).map(str::to_string);
+        let has_header = req.headers().contains_key(header::AUTHORIZATION);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let Some(token) = token else {
+                tracing::warn!(has_header, "authentication failed: no bearer token");
+                return Err(ApiError::unauthorized("unauthorized", "send Authorization: Bearer <token>"));
+            };
+            if !looks_like_token(&token) {
+                tracing::warn!("authentication failed: malformed token");
+                return Err(ApiError::unauthorized("invalid_token", "the token is not valid"));
+            }
+            match state.db.read(move |c| users::caller_for_token(c, &token)).await? {
+                Some(caller) => {
+                    tracing::Span::current().record("user_id", caller.user_id);
+                    Ok(Auth(caller))
+                }
+                None => {
+                    tracing::warn!("authentication failed: unknown or revoked token");
+                    Err(ApiError::unauthorized("invalid_token", "the token is not valid or has been revoked"))
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,174 @@
+// Certificates over HTTP for signed-in users: read one (results, status, history, QR text) and
+// change its status (suspend, reinstate, withdraw) as an officer or admin.
+
+use super::assessments::EventResponse;
+use super::auth::Auth;
+use super::error::{ApiError, ApiResult};
+use super::AppState;
+use crate::domain::lifecycle::{CertificateAction, PublicStatus};
+use crate::domain::scoring::CriterionResult;
+use crate::domain::signing::qr_text;
+use crate::storage::models::CertificateRow;
+use crate::storage::{self, certificates as repo, events};
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+/// A short form, embedded in assessment responses.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CertificateSummary {
+    pub number: String,
+    pub valid_from: chrono::NaiveDate,
+    pub valid_until: chrono::NaiveDate,
+    pub qr_text: String,
+    pub href: String,
+}
+
+impl CertificateSummary {
+    pub fn new(c: &CertificateRow, public_url: &str) -> Self {
+        CertificateSummary {
+            number: c.number.clone(),
+            valid_from: c.valid_from,
+            valid_until: c.valid_until,
+            qr_text: qr_text(public_url, &c.token),
+            href: format!("/api/v1/certificates/{}", c.number),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VenueRef {
+    pub id: i64,
+    pub name: String,
+    pub address: String,
+    pub city: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CertificateResponse {
+    pub number: String,
+    /// valid, suspended, withdrawn, expired (derived from valid_until and server time) or superseded.
+    pub status: PublicStatus,
+    pub status_reason: Option<String>,
+    pub status_changed_at: Option<chrono::NaiveDateTime>,
+    pub venue: VenueRef,
+    pub assessment_id: i64,
+    pub scheme: String,
+    pub scheme_version: i32,
+    pub criteria_sha256: String,
+    pub level: String,
+    pub results: Vec<CriterionResult>,
+    pub issued_at: chrono::NaiveDateTime,
+    pub valid_from: chrono::NaiveDate,
+    pub valid_until: chrono::NaiveDate,
+    pub issuer: String,
+    pub issuer_address: String,
+    pub signatory: String,
+    pub signatory_title: String,
+    pub kid: String,
+    /// What the QR code holds: `<PUBLIC URL>/V/<base32 COSE_Sign1>`.
+    pub qr_text: String,
+    pub supersedes: Option<String>,
+    pub superseded_by: Option<String>,
+    pub history: Vec<EventResponse>,
+}
+
+pub fn results_of(row: &CertificateRow) -> ApiResult<Vec<CriterionResult>> {
+    let outcome: crate::domain::scoring::Outcome = serde_json::from_str(&row.outcome).map_err(ApiError::internal)?;
+    Ok(outcome.criteria)
+}
+
+fn not_found(e: storage::Error) -> ApiError {
+    match e {
+        storage::Error::NotFound => ApiError::not_found("certificate"),
+        e => e.into(),
+    }
+}
+
+async fn respond(state: &AppState, row: CertificateRow) -> ApiResult<CertificateResponse> {
+    let number = row.number.clone();
+    let history = state.db.read(move |c| events::list(c, "certificate", &number)).await?;
+    Ok(CertificateResponse {
+        status: repo::status_now(&row, storage::now())?,
+        results: results_of(&row)?,
+        qr_text: qr_text(&state.config.public_url, &row.token),
+        history: history.into_iter().map(EventResponse::from).collect(),
+        venue: VenueRef {
+            id: row.venue_id,
+            name: row.venue_name,
+            address: row.venue_address,
+            city: row.venue_city,
+        },
+        number: row.number,
+        status_reason: row.status_reason,
+        status_changed_at: row.status_changed_at,
+        assessment_id: row.assessment_id,
+        scheme: row.scheme,
+        scheme_version: row.scheme_version,
+        criteria_sha256: row.criteria_sha256,
+        level: row.level,
+        issued_at: row.issued_at,
+        valid_from: row.valid_from,
+        valid_until: row.valid_until,
+        issuer: row.issuer,
+        issuer_address: row.issuer_address,
+        signatory: row.signatory,
+        signatory_title: row.signatory_title,
+        kid: row.kid,
+        supersedes: row.supersedes,
+        superseded_by: row.superseded_by,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/certificates/{number}", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path, example = "GEL-2025-000001")),
+    responses((status = 200, body = CertificateResponse), (status = 404, body = super::error::ErrorBody)))]
+pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let caller = auth.0;
+    let number = path.into_inner();
+    let row = state.db.read(move |c| repo::get_visible(c, &caller, &number)).await.map_err(not_found)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "private, no-store"))
+        .json(respond(&state, row).await?))
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    /// Public reason: required to suspend or withdraw, optional to reinstate.
+    pub reason: Option<String>,
+}
+
+async fn change(
+    state: web::Data<AppState>,
+    auth: Auth,
+    number: String,
+    body: Option<web::Json<StatusChange>>,
+    action: CertificateAction,
+) -> ApiResult<HttpResponse> {
+    let caller = auth.require(&[crate::domain::auth::Role::Officer, crate::domain::auth::Role::Admin])?.clone();
+    let reason = body.map(|b| b.into_inner()).unwrap_or_default().reason;
+    let row = state
+        .db
+        .write(move |c| repo::change_status(c, &caller, &number, action, reason.as_deref()))
+        .await
+        .map_err(not_found)?;
+    tracing::info!(certificate = %row.number, status = %row.status, "certificate status changed");
+    Ok(HttpResponse::Ok().json(respond(&state, row).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/certificates/{number}/suspend", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path)), request_body = StatusChange,
+    responses((status = 200, body = CertificateResponse), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn suspend(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Option<web::Json<StatusChange>>) -> ApiResult<HttpResponse> {
+    change(state, auth, path.into_inner(), body, CertificateAction::Suspend).await
+}
+
+#[utoipa::path(post, path = "/api/v1/certificates/{number}/reinstate", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path)), request_body = StatusChange,
+    responses((status = 200, body = CertificateResponse), (status = 409, body = super::error::ErrorBody)))]
+pub async fn reinstate(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Option<web::Json<StatusChange>>) -> ApiResult<HttpResponse> {
+    change(state, auth, path.into_inner(), body, CertificateAction::Reinstate).await
+}
+
+#[utoipa::path(post, path = "/api/v1/certificates/{number}/withdraw", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path)), request_body = StatusChange,
+    responses((status = 200, body = CertificateResponse), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn withdraw(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Option<web::Json<StatusChange>>) -> ApiResult<HttpResponse> {
+    change(state, auth, path.into_inner(), body, CertificateAction::Withdraw).await
+}

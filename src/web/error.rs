@@ -1,0 +1,125 @@
+// The one error type of the web layer: each case maps to an HTTP status and a stable snake_case code;
+// internal details are logged with the request's span and never sent to the client.
+
+use crate::domain::scoring::FieldError;
+use crate::storage;
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable, machine-readable code, e.g. `self_decision`.
+    pub error: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// The fields at fault, when the input was wrong.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub fields: Vec<FieldError>,
+    /// For 429: seconds until the next request is allowed.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            fields: vec![],
+            retry_after: None,
+        }
+    }
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+    pub fn invalid(code: &'static str, message: impl Into<String>, fields: Vec<FieldError>) -> Self {
+        ApiError {
+            fields,
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        }
+    }
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    }
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the registry cannot answer right now; try again shortly",
+        )
+    }
+    /// Log the detail, send a generic message.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "something went wrong on our side; it has been logged",
+        )
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+    fn error_response(&self) -> HttpResponse {
+        let mut r = HttpResponse::build(self.status);
+        if let Some(s) = self.retry_after {
+            r.insert_header((header::RETRY_AFTER, s.to_string()));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        r.json(ErrorBody {
+            error: self.code.to_string(),
+            message: self.message.clone(),
+            fields: self.fields.clone(),
+        })
+    }
+}
+
+impl From<storage::Error> for ApiError {
+    fn from(e: storage::Error) -> Self {
+        match e {
+            storage::Error::NotFound => ApiError::not_found("resource"),
+            storage::Error::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            storage::Error::Forbidden { code, message } => {
+                tracing::warn!(code, "authorisation refused");
+                ApiError::forbidden(code, message)
+            }
+            storage::Error::Invalid { code, message, fields } => ApiError::invalid(code, message, fields),
+            storage::Error::Unavailable(detail) => {
+                tracing::error!(error = %detail, "database unavailable");
+                ApiError::unavailable()
+            }
+            storage::Error::Internal(detail) => ApiError::internal(detail),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

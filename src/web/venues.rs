@@ -1,0 +1,143 @@
+// Venues over HTTP: assessors and admins create and update; officers, admins and assessors read
+// and search all; a venue user sees only its own venue.
+
+use super::auth::Auth;
+use super::error::{ApiError, ApiResult};
+use super::AppState;
+use crate::domain::auth::Role;
+use crate::domain::venue::{Venue, VenueFields};
+use crate::storage::models::VenueRow;
+use crate::storage::venues::{self, VenueQuery};
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VenueResponse {
+    pub id: i64,
+    pub name: String,
+    pub name_kk: Option<String>,
+    pub name_ru: Option<String>,
+    pub name_en: Option<String>,
+    pub address: String,
+    pub city: String,
+    pub country: String,
+    pub category: String,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+impl From<VenueRow> for VenueResponse {
+    fn from(r: VenueRow) -> Self {
+        VenueResponse {
+            id: r.id,
+            name: r.name,
+            name_kk: r.name_kk,
+            name_ru: r.name_ru,
+            name_en: r.name_en,
+            address: r.address,
+            city: r.city,
+            country: r.country,
+            category: r.category,
+            contact_name: r.contact_name,
+            contact_email: r.contact_email,
+            contact_phone: r.contact_phone,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VenuePage {
+    pub items: Vec<VenueResponse>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next_after: Option<i64>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct VenueListParams {
+    /// Part of the name, in any language (case-insensitive).
+    pub q: Option<String>,
+    pub city: Option<String>,
+    /// Keyset cursor: the `next_after` of the previous page.
+    pub after: Option<i64>,
+    /// 1 to 200, default 50.
+    pub limit: Option<i64>,
+}
+
+pub fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
+    match limit.unwrap_or(50) {
+        l @ 1..=200 => Ok(l),
+        _ => Err(ApiError::invalid("invalid_limit", "limit must be between 1 and 200", vec![])),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/venues", tag = "venues", security(("bearer" = [])), request_body = VenueFields,
+    responses((status = 201, body = VenueResponse), (status = 403, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<VenueFields>) -> ApiResult<HttpResponse> {
+    let caller = auth.require(&[Role::Assessor, Role::Admin])?.clone();
+    let venue = Venue::apply(None, &body).map_err(|f| ApiError::invalid("invalid_venue", "some venue fields are not valid", f))?;
+    let row = state.db.write(move |c| venues::create(c, &caller, &venue)).await?;
+    Ok(HttpResponse::Created().json(VenueResponse::from(row)))
+}
+
+#[utoipa::path(get, path = "/api/v1/venues/{id}", tag = "venues", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = VenueResponse), (status = 404, body = super::error::ErrorBody)))]
+pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let id = path.into_inner();
+    if !auth.0.can_view_venue(id) {
+        return Err(ApiError::not_found("venue"));
+    }
+    let row = state.db.read(move |c| venues::get(c, id)).await.map_err(|e| match e {
+        crate::storage::Error::NotFound => ApiError::not_found("venue"),
+        e => e.into(),
+    })?;
+    Ok(HttpResponse::Ok().json(VenueResponse::from(row)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/venues/{id}", tag = "venues", security(("bearer" = [])), params(("id" = i64, Path)), request_body = VenueFields,
+    responses((status = 200, body = VenueResponse), (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn update(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, body: web::Json<VenueFields>) -> ApiResult<HttpResponse> {
+    let caller = auth.require(&[Role::Assessor, Role::Admin])?.clone();
+    let id = path.into_inner();
+    let fields = body.into_inner();
+    let row = state
+        .db
+        .write(move |c| {
+            let current = venues::get(c, id)?;
+            let venue = Venue::apply(Some(&venues::to_domain(&current)), &fields)
+                .map_err(|f| crate::storage::Error::invalid("invalid_venue", "some venue fields are not valid", f))?;
+            venues::update(c, &caller, id, &venue)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(VenueResponse::from(row)))
+}
+
+#[utoipa::path(get, path = "/api/v1/venues", tag = "venues", security(("bearer" = [])), params(VenueListParams), responses((status = 200, body = VenuePage)))]
+pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<VenueListParams>) -> ApiResult<HttpResponse> {
+    let p = params.into_inner();
+    let limit = page_limit(p.limit)?;
+    let caller = auth.0;
+    let only_id = if caller.has_any(&[Role::Admin, Role::Officer, Role::Assessor]) {
+        None
+    } else {
+        Some(caller.venue_id.unwrap_or(-1))
+    };
+    let q = VenueQuery {
+        q: p.q,
+        city: p.city,
+        only_id,
+        after_id: p.after,
+        limit,
+    };
+    let rows = state.db.read(move |c| venues::list(c, &q)).await?;
+    let next_after = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.id)).flatten();
+    Ok(HttpResponse::Ok().json(VenuePage {
+        items: rows.into_iter().map(VenueResponse::from).collect(),
+        next_after,
+    }))
+}
