@@ -4,6 +4,7 @@
 use super::schema::idempotency_keys as ik;
 use super::{now, DbConn, Result};
 use diesel::prelude::*;
+use diesel::Connection;
 
 /// A stored reply; `status == 0` marks a request still being processed.
 pub struct Stored {
@@ -22,17 +23,20 @@ pub enum Begin {
 
 /// Claim the key for this request, or return what an earlier request with it stored.
 pub fn begin(conn: &mut DbConn, token_hash: &str, key: &str, request_hash: &str) -> Result<Begin> {
-    let inserted = diesel::insert_into(ik::table)
-        .values((
-            ik::token_hash.eq(token_hash),
-            ik::idem_key.eq(key),
-            ik::request_hash.eq(request_hash),
-            ik::status.eq(0),
-            ik::content_type.eq(""),
-            ik::body.eq(Vec::<u8>::new()),
-            ik::created_at.eq(now()),
-        ))
-        .execute(conn);
+    // A savepoint: on PostgreSQL a failed insert would otherwise abort the surrounding transaction.
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(ik::table)
+            .values((
+                ik::token_hash.eq(token_hash),
+                ik::idem_key.eq(key),
+                ik::request_hash.eq(request_hash),
+                ik::status.eq(0),
+                ik::content_type.eq(""),
+                ik::body.eq(Vec::<u8>::new()),
+                ik::created_at.eq(now()),
+            ))
+            .execute(c)
+    });
     match inserted {
         Ok(_) => Ok(Begin::Started),
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {

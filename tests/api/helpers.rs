@@ -1,0 +1,257 @@
+// Test harness: starts the real registry on port 0 with a fresh database per test (a temporary SQLite
+// file, or a new PostgreSQL database created from TEST_DATABASE_URL) and talks HTTP to it.
+
+use actix_web::web::Data;
+use diesel::Connection;
+use ecolabel::config::{Config, LogFormat};
+use ecolabel::domain::auth::{Caller, Role};
+use ecolabel::startup::Application;
+use ecolabel::storage::{self, DbUrl};
+use ecolabel::web::AppState;
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: Data<AppState>,
+    pub config: Config,
+    pub dir: tempfile::TempDir,
+    pub backend: Backend,
+    pub pg_admin_url: Option<String>,
+    pub pg_database: Option<String>,
+}
+
+pub fn pg_base_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+}
+
+/// A fresh PostgreSQL database for one test, or None (skip) when PostgreSQL is not reachable here.
+fn fresh_pg_database() -> Option<(String, String, String)> {
+    let base = pg_base_url();
+    let mut admin = match diesel::pg::PgConnection::establish(&base) {
+        Ok(c) => c,
+        Err(e) => {
+            if in_ci() {
+                panic!("CI=true but PostgreSQL is not reachable at {base}: {e}");
+            }
+            eprintln!("skipped: PostgreSQL not reachable at {base} ({e}); set TEST_DATABASE_URL to run the PostgreSQL tests");
+            return None;
+        }
+    };
+    let name = format!("gel_test_{}", uuid::Uuid::new_v4().simple());
+    diesel::RunQueryDsl::execute(diesel::sql_query(format!("CREATE DATABASE {name}")), &mut admin).expect("create test database");
+    let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
+    Some((format!("{prefix}/{name}"), base, name))
+}
+
+pub fn test_config(dir: &std::path::Path, database: DbUrl) -> Config {
+    Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database,
+        public_url: "http://registry.test".into(),
+        data_dir: dir.to_path_buf(),
+        key_dir: dir.join("keys"),
+        criteria_dir: std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/criteria")),
+        log_format: LogFormat::Text,
+        issuer_name: "Test certification body".into(),
+        issuer_address: "Astana, Kazakhstan".into(),
+        signatory: "Test Signatory".into(),
+        signatory_title: "Head of certification".into(),
+        validity_months: 24,
+        db_pool: 8,
+        public_rate: 1000,
+        public_burst: 1000,
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    if std::env::var("TEST_LOG").is_ok() {
+        ecolabel::telemetry::init(LogFormat::Text);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (database, pg_admin_url, pg_database) = match backend {
+        Backend::Sqlite => (DbUrl::Sqlite(dir.path().join("registry.db").display().to_string()), None, None),
+        Backend::Postgres => {
+            let (url, admin, name) = fresh_pg_database()?;
+            (DbUrl::Postgres(url), Some(admin), Some(name))
+        }
+    };
+    let mut config = test_config(dir.path(), database);
+    tweak(&mut config);
+    let cfg = config.clone();
+    let app = actix_web::rt::task::spawn_blocking(move || Application::build(cfg, false))
+        .await
+        .unwrap()
+        .expect("the registry starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state.clone();
+    actix_web::rt::spawn(app.run_until_stopped());
+    Some(TestApp {
+        address,
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        state,
+        config,
+        dir,
+        backend,
+        pg_admin_url,
+        pg_database,
+    })
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let (Some(admin), Some(name)) = (&self.pg_admin_url, &self.pg_database) {
+            if let Ok(mut c) = diesel::pg::PgConnection::establish(admin) {
+                let _ = diesel::RunQueryDsl::execute(diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")), &mut c);
+            }
+        }
+    }
+}
+
+/// Run one test body against each backend.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[actix_web::test] async fn $name() { if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await { super::$name(app).await } } )*
+        }
+        mod postgres {
+            $( #[actix_web::test] async fn $name() { if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await { super::$name(app).await } } )*
+        }
+    };
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let r = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::GET, path, token).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.request(Method::POST, path, token).json(&body).send().await.unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.request(Method::PATCH, path, token).json(&body).send().await.unwrap()
+    }
+
+    /// A user with these roles (as the CLI creates them); returns (user id, token).
+    pub async fn user(&self, name: &str, roles: &[Role], venue: Option<i64>) -> (i64, String) {
+        let (name, roles) = (name.to_string(), roles.to_vec());
+        let created = self
+            .state
+            .db
+            .write(move |c| storage::users::create(c, &Caller::system("test"), &name, &roles, venue))
+            .await
+            .unwrap();
+        (created.user.id, created.token)
+    }
+
+    pub async fn token(&self, roles: &[Role]) -> String {
+        self.user(&format!("{roles:?}"), roles, None).await.1
+    }
+
+    pub async fn venue(&self, token: &str, name: &str, city: &str) -> i64 {
+        let r = self
+            .post(
+                "/api/v1/venues",
+                Some(token),
+                json!({"name": name, "address": "Main street 1", "city": city, "category": "hotel"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    }
+
+    pub async fn upload(&self, token: &str, assessment: i64, criterion: &str, filename: &str, bytes: Vec<u8>) -> Response {
+        let form = reqwest::multipart::Form::new()
+            .text("criterion", criterion.to_string())
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(filename.to_string()));
+        self.request(Method::POST, &format!("/api/v1/assessments/{assessment}/evidence"), Some(token))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A submitted assessment for a new venue, with the given measurements (Gold by default) and evidence.
+    pub async fn submitted_assessment(&self, assessor: &str, measurements: Value) -> (i64, i64) {
+        let venue = self.venue(assessor, &format!("Venue {}", uuid::Uuid::new_v4().simple()), "Astana").await;
+        let id = self.draft_with_evidence(assessor, venue, measurements).await;
+        let r = self.post(&format!("/api/v1/assessments/{id}/submit"), Some(assessor), json!({})).await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        (venue, id)
+    }
+
+    pub async fn draft_with_evidence(&self, assessor: &str, venue: i64, measurements: Value) -> i64 {
+        let r = self.post("/api/v1/assessments", Some(assessor), json!({"venue_id": venue})).await;
+        assert_eq!(r.status(), 201);
+        let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let r = self
+            .patch(&format!("/api/v1/assessments/{id}"), Some(assessor), json!({ "measurements": measurements }))
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        for c in CRITERIA {
+            let r = self.upload(assessor, id, c, &format!("{c}.pdf"), pdf_bytes(&format!("{c} {id}"))).await;
+            assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        }
+        id
+    }
+}
+
+pub const CRITERIA: [&str; 4] = ["plastic_reduction", "alternative_materials", "separate_collection", "recycling_handover"];
+
+pub fn gold_measurements() -> Value {
+    json!({
+        "plastic_reduction": {"baseline_kg": 1000, "last_12_months_kg": 400},
+        "alternative_materials": {"items_total": 100, "alternatives_count": 80},
+        "separate_collection": {"waste_points_total": 20, "points_with_plastic_stream": 19, "contamination_pct": 5},
+        "recycling_handover": {"collected_kg": 500, "handed_over_kg": 450,
+            "transfer_notes": [{"recycler": "Eco Recycling LLP", "licence_no": "KZ-123", "date": "2025-11-01", "kg": 450}]}
+    })
+}
+
+pub fn pdf_bytes(title: &str) -> Vec<u8> {
+    ecolabel::demo::evidence_pdf(title)
+}
+
+pub async fn json(r: Response) -> Value {
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+}
+
+/// Assert the response has this status and stable error code.
+pub async fn assert_error(r: Response, status: u16, code: &str) -> Value {
+    assert_eq!(r.status().as_u16(), status, "expected {status} {code}");
+    let v = json(r).await;
+    assert_eq!(v["error"], code, "{v}");
+    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+    v
+}
