@@ -47,6 +47,7 @@ fn err(e: storage::Error) -> String {
 
 pub struct DemoResult {
     pub number: String,
+    pub row: storage::models::CertificateRow,
     pub qr_text: String,
     pub created: bool,
 }
@@ -86,7 +87,8 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
     if let Some(cert) = existing {
         return Ok(DemoResult {
             qr_text: crate::domain::signing::qr_text(&state.config.public_url, &cert.token),
-            number: cert.number,
+            number: cert.number.clone(),
+            row: cert.clone(),
             created: false,
         });
     }
@@ -113,7 +115,7 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
             name_kk: Some("Smart Plastic Zone жобасы".into()),
             name_ru: Some("Проект Smart Plastic Zone".into()),
             name_en: Some("Smart Plastic Zone project".into()),
-            address: Some("RES 2026 EXPO exhibition, Astana".into()),
+            address: Some("RES 2026 EXPO exhibition grounds".into()),
             city: Some("Astana".into()),
             country: Some("KZ".into()),
             category: Some("expo_pavilion".into()),
@@ -195,7 +197,8 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
     let cert = cert.ok_or("approval issued no certificate")?;
     Ok(DemoResult {
         qr_text: crate::domain::signing::qr_text(&state.config.public_url, &cert.token),
-        number: cert.number,
+        number: cert.number.clone(),
+        row: cert.clone(),
         created: true,
     })
 }
@@ -208,6 +211,14 @@ pub fn run(config: &Config) -> Result<ExitCode, String> {
     } else {
         eprintln!("the Smart Plastic Zone example exists already: certificate {}", r.number);
     }
+    let pdf = crate::web::certificates::render_pdf(&state, &r.row).map_err(|e| e.to_string())?;
+    let dir = config.data_dir.join("demo");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(format!("{}.pdf", r.number));
+    std::fs::write(&path, pdf).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let path = std::fs::canonicalize(&path).unwrap_or(path);
     println!("verify: {}", r.qr_text);
+    println!("register: {}/register", state.config.public_url);
+    println!("pdf: {}", path.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -2,3 +2,4 @@
 //! Pure functions of a certificate's facts: the same certificate always gives the same bytes.
 
 pub mod pdf;
+pub mod qr;

@@ -1,8 +1,437 @@
-// The certificate PDF: one A4 page with the QR code as vector graphics; the QR text is also kept in
-// the document metadata, so that `ecolabel verify file.pdf` can read it without decoding an image.
+// The certificate PDF: one A4 page (trilingual headings, ISO/IEC 17065 7.7 contents, the QR code as
+// vector squares with its link under it), fonts subset and embedded, the same bytes for the same certificate.
 
-/// Where the QR text sits in the PDF's metadata: the value of this key, as a literal string.
+use super::qr;
+use printpdf::{
+    Color, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFont, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Polygon, PolygonRing,
+    Pt, Rgb, TextItem, WindingOrder,
+};
+use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
+
+/// Where the QR text sits in the PDF's document information: the value of this key, a literal string.
 pub const QR_METADATA_KEY: &str = "/GelVerification";
+
+const REGULAR_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+const BOLD_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+
+struct Face {
+    parsed: ParsedFont,
+    metrics: ttf_parser::Face<'static>,
+    id: &'static str,
+}
+
+struct Fonts {
+    regular: Face,
+    bold: Face,
+}
+
+static FONTS: OnceLock<Result<Fonts, String>> = OnceLock::new();
+
+fn load_face(bytes: &'static [u8], id: &'static str) -> Result<Face, String> {
+    let parsed = ParsedFont::from_bytes(bytes, 0, &mut Vec::new()).ok_or_else(|| format!("cannot parse font {id}"))?;
+    let metrics = ttf_parser::Face::parse(bytes, 0).map_err(|e| format!("cannot read font {id}: {e}"))?;
+    Ok(Face { parsed, metrics, id })
+}
+
+fn fonts() -> Result<&'static Fonts, String> {
+    FONTS
+        .get_or_init(|| {
+            Ok(Fonts {
+                regular: load_face(REGULAR_TTF, "F1")?,
+                bold: load_face(BOLD_TTF, "F2")?,
+            })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Parse the fonts now (at start), so that the first certificate does not pay for it.
+pub fn warm_up() -> Result<(), String> {
+    fonts().map(|_| ())
+}
+
+/// One criterion row as printed.
+#[derive(Debug, Clone)]
+pub struct CriterionLine {
+    pub name_kk: String,
+    pub name_ru: String,
+    pub name_en: String,
+    /// e.g. "60.0 %" or "95.0 % · 5.0 %"
+    pub measured: String,
+    /// e.g. "≥ 50 %" or "≥ 90 % · ≤ 10 %"
+    pub threshold: String,
+    pub passed: bool,
+}
+
+/// Everything printed on a certificate, already formatted by the caller.
+#[derive(Debug, Clone)]
+pub struct CertificateView {
+    pub number: String,
+    /// `None` for a valid certificate; else the stamp, e.g. "ТОҚТАТЫЛДЫ · ПРИОСТАНОВЛЕН · SUSPENDED".
+    pub status_stamp: Option<String>,
+    pub status_note: Option<String>,
+    pub venue_name: String,
+    pub venue_address: String,
+    pub scheme: String,
+    pub scheme_version: i32,
+    pub criteria_sha256: String,
+    pub criteria: Vec<CriterionLine>,
+    pub grant_date: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub issuer: String,
+    pub issuer_address: String,
+    pub signatory: String,
+    pub signatory_title: String,
+    pub kid: String,
+    pub qr_text: String,
+    /// Issue time, seconds since the epoch: the document's dates (never the clock).
+    pub issued_at: i64,
+}
+
+const PAGE_W: f32 = 210.0;
+const PAGE_H: f32 = 297.0;
+const PT_TO_MM: f32 = 0.352_778;
+
+fn rgb(r: f32, g: f32, b: f32) -> Color {
+    Color::Rgb(Rgb::new(r, g, b, None))
+}
+fn gold() -> Color {
+    rgb(0.62, 0.45, 0.05)
+}
+fn green() -> Color {
+    rgb(0.09, 0.38, 0.22)
+}
+fn ink() -> Color {
+    rgb(0.10, 0.10, 0.10)
+}
+fn grey() -> Color {
+    rgb(0.38, 0.38, 0.38)
+}
+fn red() -> Color {
+    rgb(0.75, 0.08, 0.08)
+}
+
+/// Width of `text` in mm at `size` pt.
+fn width(face: &Face, text: &str, size: f32) -> f32 {
+    let upem = face.metrics.units_per_em() as f32;
+    let units: f32 = text
+        .chars()
+        .map(|c| {
+            face.metrics
+                .glyph_index(c)
+                .and_then(|g| face.metrics.glyph_hor_advance(g))
+                .unwrap_or((upem * 0.6) as u16) as f32
+        })
+        .sum();
+    units / upem * size * PT_TO_MM
+}
+
+/// Break `text` into lines no wider than `max` mm (words first, then characters for long tokens).
+fn wrap(face: &Face, text: &str, size: f32, max: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+        if width(face, &candidate, size) <= max {
+            line = candidate;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        for ch in word.chars() {
+            line.push(ch);
+            if width(face, &line, size) > max {
+                line.pop();
+                lines.push(std::mem::take(&mut line));
+                line.push(ch);
+            }
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+struct Page<'a> {
+    ops: Vec<Op>,
+    fonts: &'a Fonts,
+}
+
+#[derive(Clone, Copy)]
+enum Align {
+    Left,
+    Center,
+    Right,
+}
+
+impl<'a> Page<'a> {
+    #[allow(clippy::too_many_arguments)]
+    fn text(&mut self, face: &Face, size: f32, color: Color, x: f32, y: f32, align: Align, text: &str) {
+        let w = width(face, text, size);
+        let x = match align {
+            Align::Left => x,
+            Align::Center => x - w / 2.0,
+            Align::Right => x - w,
+        };
+        self.ops.extend([
+            Op::StartTextSection,
+            Op::SetFont {
+                font: PdfFontHandle::External(FontId(face.id.to_string())),
+                size: Pt(size),
+            },
+            Op::SetFillColor { col: color },
+            Op::SetTextCursor { pos: Point::new(Mm(x), Mm(y)) },
+            Op::ShowText {
+                items: vec![TextItem::Text(text.to_string())],
+            },
+            Op::EndTextSection,
+        ]);
+    }
+
+    fn centered(&mut self, bold: bool, size: f32, color: Color, y: f32, text: &str) {
+        let face = if bold { &self.fonts.bold } else { &self.fonts.regular };
+        self.text(face, size, color, PAGE_W / 2.0, y, Align::Center, text);
+    }
+
+    fn line(&mut self, color: Color, thickness: f32, points: &[(f32, f32)], closed: bool) {
+        self.ops.extend([
+            Op::SetOutlineColor { col: color },
+            Op::SetOutlineThickness { pt: Pt(thickness) },
+            Op::DrawLine {
+                line: Line {
+                    points: points
+                        .iter()
+                        .map(|(x, y)| LinePoint {
+                            p: Point::new(Mm(*x), Mm(*y)),
+                            bezier: false,
+                        })
+                        .collect(),
+                    is_closed: closed,
+                },
+            },
+        ]);
+    }
+
+    fn rect(&mut self, color: Color, thickness: f32, x0: f32, y0: f32, x1: f32, y1: f32) {
+        self.line(color, thickness, &[(x0, y0), (x1, y0), (x1, y1), (x0, y1)], true);
+    }
+
+    fn fill_rects(&mut self, color: Color, rects: &[(f32, f32, f32, f32)]) {
+        let rings = rects
+            .iter()
+            .map(|(x, y, w, h)| PolygonRing {
+                points: [(*x, *y), (x + w, *y), (x + w, y + h), (*x, y + h)]
+                    .iter()
+                    .map(|(px, py)| LinePoint {
+                        p: Point::new(Mm(*px), Mm(*py)),
+                        bezier: false,
+                    })
+                    .collect(),
+            })
+            .collect();
+        self.ops.extend([
+            Op::SetFillColor { col: color },
+            Op::DrawPolygon {
+                polygon: Polygon {
+                    rings,
+                    mode: PaintMode::Fill,
+                    winding_order: WindingOrder::NonZero,
+                },
+            },
+        ]);
+    }
+}
+
+/// Render the certificate. Deterministic: dates and document id come from the certificate.
+pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
+    let fonts = fonts()?;
+    let mut p = Page { ops: Vec::new(), fonts };
+    let (regular, bold) = (&fonts.regular, &fonts.bold);
+
+    // Frame.
+    p.rect(gold(), 2.0, 8.0, 8.0, PAGE_W - 8.0, PAGE_H - 8.0);
+    p.rect(green(), 0.6, 11.0, 11.0, PAGE_W - 11.0, PAGE_H - 11.0);
+
+    // Headings, kk / ru / en.
+    p.centered(true, 24.0, gold(), 270.0, "Алтын экологиялық белгі");
+    p.centered(false, 15.0, green(), 261.0, "Золотой экологический знак");
+    p.centered(false, 15.0, green(), 254.0, "Gold eco-label");
+    p.line(gold(), 0.8, &[(45.0, 249.0), (165.0, 249.0)], false);
+    p.centered(false, 9.5, grey(), 243.0, "СЕРТИФИКАТ · СЕРТИФИКАТ · CERTIFICATE");
+    p.centered(true, 18.0, ink(), 235.0, &v.number);
+
+    let mut y = 226.0;
+    if let Some(stamp) = &v.status_stamp {
+        let w = width(bold, stamp, 13.0) + 10.0;
+        p.rect(red(), 1.5, PAGE_W / 2.0 - w / 2.0, y - 3.5, PAGE_W / 2.0 + w / 2.0, y + 6.0);
+        p.centered(true, 13.0, red(), y - 0.5, stamp);
+        y -= 8.0;
+        if let Some(note) = &v.status_note {
+            for l in wrap(regular, note, 8.0, 170.0).iter().take(2) {
+                p.centered(false, 8.0, red(), y, l);
+                y -= 3.8;
+            }
+        }
+        y -= 2.0;
+    }
+
+    // Venue: shrink to fit two lines, then wrap to at most three.
+    p.centered(false, 8.5, grey(), y, "Берілді · Выдан · Awarded to");
+    y -= 9.0;
+    let max_w = 172.0;
+    let mut size = 20.0;
+    let mut lines = wrap(bold, &v.venue_name, size, max_w);
+    while lines.len() > 2 && size > 11.0 {
+        size -= 1.0;
+        lines = wrap(bold, &v.venue_name, size, max_w);
+    }
+    lines.truncate(3);
+    for l in &lines {
+        p.centered(true, size, ink(), y, l);
+        y -= size * PT_TO_MM * 1.25;
+    }
+    for l in wrap(regular, &v.venue_address, 9.5, max_w).iter().take(2) {
+        p.centered(false, 9.5, ink(), y, l);
+        y -= 4.2;
+    }
+
+    // Criteria.
+    let mut top = 181.0_f32.min(y - 2.0);
+    p.text(bold, 9.0, green(), 20.0, top, Align::Left, "Критерийлер · Критерии · Criteria");
+    p.text(bold, 9.0, green(), 190.0, top, Align::Right, "Нәтиже · Результат · Result");
+    top -= 2.5;
+    p.line(green(), 0.6, &[(19.0, top), (191.0, top)], false);
+    let row_h = 13.5;
+    for c in &v.criteria {
+        p.text(bold, 8.5, ink(), 21.0, top - 4.2, Align::Left, &c.name_kk);
+        p.text(regular, 7.5, ink(), 21.0, top - 7.9, Align::Left, &c.name_ru);
+        p.text(regular, 7.5, grey(), 21.0, top - 11.3, Align::Left, &c.name_en);
+        p.text(bold, 10.5, ink(), 176.0, top - 5.2, Align::Right, &c.measured);
+        p.text(
+            regular,
+            7.0,
+            grey(),
+            176.0,
+            top - 9.8,
+            Align::Right,
+            &format!("шек · порог · threshold {}", c.threshold),
+        );
+        let (mark, color) = if c.passed { ("✓", green()) } else { ("✗", red()) };
+        p.text(bold, 14.0, color, 184.5, top - 8.2, Align::Center, mark);
+        top -= row_h;
+        p.line(rgb(0.8, 0.8, 0.8), 0.4, &[(19.0, top), (191.0, top)], false);
+    }
+    let short_hash: String = v.criteria_sha256.chars().take(16).collect();
+    top -= 5.0;
+    p.text(
+        regular,
+        7.5,
+        grey(),
+        20.0,
+        top,
+        Align::Left,
+        &format!("Схема · Схема · Scheme: {} v{} · criteria SHA-256 {short_hash}…", v.scheme, v.scheme_version),
+    );
+
+    // Dates, issuer, signatory (left); QR (right).
+    let mut ly = top - 9.0;
+    let label = |p: &mut Page, y: f32, t: &str| p.text(&p.fonts.regular, 7.5, grey(), 20.0, y, Align::Left, t);
+    label(&mut p, ly, "Берілген күні · Дата выдачи · Grant date");
+    p.text(bold, 10.0, ink(), 20.0, ly - 4.5, Align::Left, &v.grant_date);
+    ly -= 11.0;
+    label(&mut p, ly, "Жарамдылық мерзімі · Срок действия · Valid");
+    p.text(bold, 10.0, ink(), 20.0, ly - 4.5, Align::Left, &format!("{} — {}", v.valid_from, v.valid_until));
+    ly -= 11.0;
+    label(&mut p, ly, "Сертификаттау органы · Орган по сертификации · Issued by");
+    let mut iy = ly - 4.5;
+    for l in wrap(bold, &v.issuer, 10.0, 118.0).iter().take(2) {
+        p.text(bold, 10.0, ink(), 20.0, iy, Align::Left, l);
+        iy -= 4.4;
+    }
+    for l in wrap(regular, &v.issuer_address, 8.5, 118.0).iter().take(2) {
+        p.text(regular, 8.5, ink(), 20.0, iy, Align::Left, l);
+        iy -= 3.9;
+    }
+    ly = iy - 4.0;
+    label(&mut p, ly, "Қол қойған · Подписал · Signatory");
+    p.line(ink(), 0.5, &[(20.0, ly - 9.0), (95.0, ly - 9.0)], false);
+    p.text(bold, 10.0, ink(), 20.0, ly - 13.0, Align::Left, &v.signatory);
+    p.text(regular, 8.5, ink(), 20.0, ly - 17.0, Align::Left, &v.signatory_title);
+    p.text(regular, 7.0, grey(), 20.0, ly - 21.5, Align::Left, &format!("Ed25519 · kid {}", v.kid));
+
+    let modules = qr::encode(&v.qr_text)?;
+    let qr_mm = 44.0;
+    let unit = qr_mm / modules.size as f32;
+    let (qx, qtop) = (PAGE_W - 20.0 - qr_mm, top - 7.0);
+    p.fill_rects(rgb(1.0, 1.0, 1.0), &[(qx, qtop - qr_mm, qr_mm, qr_mm)]);
+    let dark: Vec<(f32, f32, f32, f32)> = modules
+        .runs
+        .iter()
+        .map(|r| (qx + r.x as f32 * unit, qtop - (r.y + 1) as f32 * unit, r.len as f32 * unit, unit))
+        .collect();
+    p.fill_rects(rgb(0.0, 0.0, 0.0), &dark);
+    p.text(regular, 7.0, grey(), qx + qr_mm / 2.0, qtop + 1.5, Align::Center, "Тексеру · Проверка · Verify");
+
+    // The link, under everything, across the page.
+    let mut ty = (qtop - qr_mm - 6.0).min(ly - 28.0);
+    for l in wrap(regular, &v.qr_text, 6.0, 172.0) {
+        p.text(regular, 6.0, ink(), 19.0, ty, Align::Left, &l);
+        ty -= 2.7;
+    }
+    p.centered(
+        false,
+        7.0,
+        grey(),
+        15.0,
+        "QR кодты сканерлеңіз · Отсканируйте QR-код · Scan the QR code: the registry shows the live status",
+    );
+
+    let mut doc = PdfDocument::new(&format!("Gold eco-label certificate {}", v.number));
+    for face in [regular, bold] {
+        doc.resources.fonts.map.insert(FontId(face.id.to_string()), PdfFont::new(face.parsed.clone()));
+    }
+    let date = printpdf::OffsetDateTime::from_unix_timestamp(v.issued_at).map_err(|e| e.to_string())?;
+    let info = &mut doc.metadata.info;
+    info.author = v.issuer.clone();
+    info.subject = format!("Алтын экологиялық белгі / Gold eco-label: {}", v.venue_name);
+    info.creator = "ecolabel".into();
+    info.producer = "ecolabel (printpdf)".into();
+    info.identifier = v.number.clone();
+    info.creation_date = date;
+    info.modification_date = date;
+    info.metadata_date = date;
+    doc.pages.push(PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), p.ops));
+    let opts = PdfSaveOptions {
+        optimize: true,
+        subset_fonts: true,
+        ..Default::default()
+    };
+    let mut warnings = Vec::new();
+    let mut lo = doc.to_lopdf_document(&opts, &mut warnings);
+    // printpdf draws a random document id; ours comes from the certificate.
+    let id = Sha256::digest(format!("{}\n{}", v.number, v.qr_text).as_bytes());
+    let id_str = lopdf::Object::String(hex::encode(&id[..16]).into_bytes(), lopdf::StringFormat::Hexadecimal);
+    lo.trailer.set("ID", lopdf::Object::Array(vec![id_str.clone(), id_str]));
+    let info_ref = lo
+        .trailer
+        .get(b"Info")
+        .and_then(|o| o.as_reference())
+        .map_err(|e| format!("no document info: {e}"))?;
+    if let Ok(lopdf::Object::Dictionary(d)) = lo.get_object_mut(info_ref) {
+        d.set(
+            &QR_METADATA_KEY[1..],
+            lopdf::Object::String(v.qr_text.clone().into_bytes(), lopdf::StringFormat::Literal),
+        );
+    }
+    lo.compress();
+    let mut out = Vec::new();
+    lo.save_to(&mut out).map_err(|e| format!("cannot write the PDF: {e}"))?;
+    Ok(out)
+}
 
 /// The QR text stored in a certificate PDF, if any.
 pub fn find_qr_text(pdf: &[u8]) -> Option<String> {
@@ -22,10 +451,66 @@ pub fn find_qr_text(pdf: &[u8]) -> Option<String> {
 mod tests {
     use super::*;
 
+    pub fn view(name: &str) -> CertificateView {
+        let line = |kk: &str, ru: &str, en: &str| CriterionLine {
+            name_kk: kk.into(),
+            name_ru: ru.into(),
+            name_en: en.into(),
+            measured: "66.9 %".into(),
+            threshold: "≥ 50 %".into(),
+            passed: true,
+        };
+        CertificateView {
+            number: "GEL-2025-000001".into(),
+            status_stamp: None,
+            status_note: None,
+            venue_name: name.into(),
+            venue_address: "RES 2026 EXPO exhibition, Astana".into(),
+            scheme: "gold-eco-label".into(),
+            scheme_version: 1,
+            criteria_sha256: "d807193e5199930d175b9345a5f78adec91bd4c753ea197efb25942b3d2e5980".into(),
+            criteria: vec![
+                line("Пластикті пайдалануды азайту", "Сокращение использования пластика", "Minimise plastic use"),
+                line("Балама материалдар", "Альтернативные материалы", "Alternative materials"),
+                line(
+                    "Пластик қалдықтарын бөлек жинау",
+                    "Раздельный сбор пластиковых отходов",
+                    "Separate collection of plastic waste",
+                ),
+                line("Қайта өңдеуге тапсыру", "Передача на переработку", "Handover for recycling"),
+            ],
+            grant_date: "2025-12-19".into(),
+            valid_from: "2025-12-19".into(),
+            valid_until: "2027-12-18".into(),
+            issuer: "Gold eco-label certification body".into(),
+            issuer_address: "Astana, Republic of Kazakhstan".into(),
+            signatory: "Head of Certification".into(),
+            signatory_title: "Head of the certification body".into(),
+            kid: "rxUAqd0wm-A".into(),
+            qr_text: format!("HTTP://127.0.0.1:8080/V/{}", "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".repeat(11)),
+            issued_at: 1_766_145_600,
+        }
+    }
+
     #[test]
-    fn finds_the_qr_text_in_metadata() {
-        let pdf = b"%PDF-1.7\n1 0 obj << /Title (x) /GelVerification (HTTP://X/V/ABC) >> endobj";
-        assert_eq!(find_qr_text(pdf).as_deref(), Some("HTTP://X/V/ABC"));
-        assert_eq!(find_qr_text(b"%PDF-1.7 nothing"), None);
+    fn renders_deterministically_with_the_qr_text_in_metadata() {
+        let v = view("Smart Plastic Zone");
+        let a = render(&v).unwrap();
+        let b = render(&v).unwrap();
+        assert!(a.starts_with(b"%PDF-"));
+        assert_eq!(a, b, "same certificate, same bytes");
+        assert_eq!(find_qr_text(&a).as_deref(), Some(v.qr_text.as_str()));
+        assert!(a.len() < 60 * 1024, "{} bytes", a.len());
+    }
+
+    #[test]
+    fn wrap_respects_the_width() {
+        let f = fonts().unwrap();
+        let long = "Қазақстан Республикасының Экология және табиғи ресурстар министрлігінің ".repeat(3);
+        for l in wrap(&f.bold, &long, 14.0, 100.0) {
+            assert!(width(&f.bold, &l, 14.0) <= 100.0 + 0.01, "{l}");
+        }
+        let no_spaces = "A".repeat(400);
+        assert!(wrap(&f.regular, &no_spaces, 6.0, 172.0).len() >= 2);
     }
 }

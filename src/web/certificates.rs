@@ -5,12 +5,14 @@ use super::assessments::EventResponse;
 use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
 use super::AppState;
+use crate::domain::criteria::Catalogue;
 use crate::domain::lifecycle::{CertificateAction, PublicStatus};
 use crate::domain::scoring::CriterionResult;
 use crate::domain::signing::qr_text;
+use crate::render::pdf::{CertificateView, CriterionLine};
 use crate::storage::models::CertificateRow;
 use crate::storage::{self, certificates as repo, events};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 /// A short form, embedded in assessment responses.
@@ -171,4 +173,111 @@ pub async fn reinstate(state: web::Data<AppState>, auth: Auth, path: web::Path<S
     responses((status = 200, body = CertificateResponse), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
 pub async fn withdraw(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Option<web::Json<StatusChange>>) -> ApiResult<HttpResponse> {
     change(state, auth, path.into_inner(), body, CertificateAction::Withdraw).await
+}
+
+fn number_text(n: f64) -> String {
+    if n.fract() == 0.0 {
+        format!("{n:.0}")
+    } else {
+        format!("{n:.1}")
+    }
+}
+
+/// The facts a certificate PDF prints, from the stored certificate (never from the live venue record).
+pub fn certificate_view(catalogue: &Catalogue, public_url: &str, row: &CertificateRow, status: PublicStatus) -> Result<CertificateView, String> {
+    let scheme = catalogue
+        .get(&row.scheme, row.scheme_version)
+        .ok_or_else(|| format!("scheme {} v{} is not loaded", row.scheme, row.scheme_version))?;
+    let outcome: crate::domain::scoring::Outcome = serde_json::from_str(&row.outcome).map_err(|e| e.to_string())?;
+    let mut criteria = Vec::new();
+    for r in &outcome.criteria {
+        let def = scheme
+            .criterion(&r.criterion)
+            .ok_or_else(|| format!("criterion {} is not in the scheme", r.criterion))?;
+        criteria.push(CriterionLine {
+            name_kk: def.name.kk.clone(),
+            name_ru: def.name.ru.clone(),
+            name_en: def.name.en.clone(),
+            measured: r.checks.iter().map(|k| format!("{:.1} {}", k.measured, k.unit)).collect::<Vec<_>>().join(" · "),
+            threshold: r
+                .checks
+                .iter()
+                .map(|k| format!("{} {} {}", k.op, number_text(k.threshold), k.unit))
+                .collect::<Vec<_>>()
+                .join(" · "),
+            passed: r.passed,
+        });
+    }
+    let since = row.status_changed_at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default();
+    let reason = row.status_reason.clone().unwrap_or_default();
+    let (stamp, note) = match status {
+        PublicStatus::Valid => (None, None),
+        PublicStatus::Suspended => (Some("ТОҚТАТЫЛДЫ · ПРИОСТАНОВЛЕН · SUSPENDED"), Some(format!("{since}: {reason}"))),
+        PublicStatus::Withdrawn => (Some("ҚАЙТАРЫП АЛЫНДЫ · ОТОЗВАН · WITHDRAWN"), Some(format!("{since}: {reason}"))),
+        PublicStatus::Superseded => (
+            Some("АЛМАСТЫРЫЛДЫ · ЗАМЕНЁН · SUPERSEDED"),
+            row.superseded_by.as_ref().map(|n| format!("→ {n}")),
+        ),
+        PublicStatus::Expired => (Some("МЕРЗІМІ ӨТКЕН · ИСТЁК · EXPIRED"), Some(format!("{}", row.valid_until))),
+    };
+    Ok(CertificateView {
+        number: row.number.clone(),
+        status_stamp: stamp.map(str::to_string),
+        status_note: note,
+        venue_name: row.venue_name.clone(),
+        venue_address: format!("{}, {}", row.venue_address, row.venue_city),
+        scheme: row.scheme.clone(),
+        scheme_version: row.scheme_version,
+        criteria_sha256: row.criteria_sha256.clone(),
+        criteria,
+        grant_date: row.valid_from.to_string(),
+        valid_from: row.valid_from.to_string(),
+        valid_until: row.valid_until.to_string(),
+        issuer: row.issuer.clone(),
+        issuer_address: row.issuer_address.clone(),
+        signatory: row.signatory.clone(),
+        signatory_title: row.signatory_title.clone(),
+        kid: row.kid.clone(),
+        qr_text: qr_text(public_url, &row.token),
+        issued_at: row.issued_at.and_utc().timestamp(),
+    })
+}
+
+/// Render a certificate's PDF as it stands now (status stamped when not valid).
+pub fn render_pdf(state: &AppState, row: &CertificateRow) -> ApiResult<Vec<u8>> {
+    let status = repo::status_now(row, storage::now())?;
+    let view = certificate_view(&state.catalogue, &state.config.public_url, row, status).map_err(ApiError::internal)?;
+    crate::render::pdf::render(&view).map_err(ApiError::internal)
+}
+
+#[utoipa::path(get, path = "/api/v1/certificates/{number}/pdf", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path)),
+    responses((status = 200, description = "the certificate, one A4 page", content_type = "application/pdf"), (status = 304, description = "not modified (If-None-Match)"), (status = 404, body = super::error::ErrorBody)))]
+pub async fn pdf(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let caller = auth.0;
+    let number = path.into_inner();
+    let row = state.db.read(move |c| repo::get(c, &number)).await.map_err(not_found)?;
+    let allowed = caller.sees_all() || (caller.has(crate::domain::auth::Role::Venue) && caller.venue_id == Some(row.venue_id));
+    if !allowed {
+        return Err(ApiError::not_found("certificate"));
+    }
+    let st = state.clone();
+    let (row, bytes) = web::block(move || render_pdf(&st, &row).map(|b| (row, b)))
+        .await
+        .map_err(ApiError::internal)??;
+    use sha2::Digest;
+    let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&bytes)[..16]));
+    let matches = req
+        .headers()
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    if matches {
+        return Ok(HttpResponse::NotModified().insert_header(("etag", etag)).finish());
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header(("content-disposition", format!("attachment; filename=\"{}.pdf\"", row.number)))
+        .insert_header(("etag", etag))
+        .insert_header(("cache-control", "private, no-cache"))
+        .body(bytes))
 }

@@ -125,6 +125,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/assessments/{id}/decision", web::post().to(assessments::decide))
                 .route("/assessments/{id}/events", web::get().to(assessments::events))
                 .route("/certificates/{number}", web::get().to(certificates::get))
+                .route("/certificates/{number}/pdf", web::get().to(certificates::pdf))
                 .route("/certificates/{number}/suspend", web::post().to(certificates::suspend))
                 .route("/certificates/{number}/reinstate", web::post().to(certificates::reinstate))
                 .route("/certificates/{number}/withdraw", web::post().to(certificates::withdraw)),

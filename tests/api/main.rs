@@ -5,3 +5,4 @@ mod assessments;
 mod certificates;
 mod foundation;
 pub mod helpers;
+mod pdf;

@@ -1,0 +1,203 @@
+// The certificate PDF: who may download it, what text it carries (Kazakh included), that its QR code
+// decodes to the exact QR text, that it is byte-identical on every download, and that long names fit.
+
+use crate::helpers::*;
+use ecolabel::domain::auth::Role;
+use serde_json::json;
+use std::process::Command;
+
+/// A command-line tool the PDF checks use; missing is a failure in CI and a skip elsewhere.
+fn tool(name: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        assert!(
+            std::env::var("CI").is_err(),
+            "{name} is required in CI (apt-get install poppler-utils zbar-tools)"
+        );
+        eprintln!("skipped: {name} is not installed");
+    }
+    found
+}
+
+async fn issued(app: &TestApp, venue_name: &str) -> (String, String, i64) {
+    let assessor = app.token(&[Role::Assessor]).await;
+    let officer = app.token(&[Role::Officer]).await;
+    let r = app
+        .post(
+            "/api/v1/venues",
+            Some(&assessor),
+            json!({"name": venue_name, "address": "Mangilik El 55", "city": "Astana", "category": "expo_pavilion"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let venue = json(r).await["id"].as_i64().unwrap();
+    let id = app.draft_with_evidence(&assessor, venue, gold_measurements()).await;
+    assert_eq!(
+        app.post(&format!("/api/v1/assessments/{id}/submit"), Some(&assessor), json!({})).await.status(),
+        200
+    );
+    let d = json(
+        app.post(&format!("/api/v1/assessments/{id}/decision"), Some(&officer), json!({"decision": "approve"}))
+            .await,
+    )
+    .await;
+    (
+        d["certificate"]["number"].as_str().unwrap().to_string(),
+        d["certificate"]["qr_text"].as_str().unwrap().to_string(),
+        venue,
+    )
+}
+
+fn write(app: &TestApp, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = app.dir.path().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+async fn download(app: &TestApp, number: &str, token: &str) -> reqwest::Response {
+    app.get(&format!("/api/v1/certificates/{number}/pdf"), Some(token)).await
+}
+
+async fn venue_downloads_a_verifiable_pdf(app: TestApp) {
+    let (number, qr, venue) = issued(&app, "Smart Plastic Zone").await;
+    let (_, venue_user) = app.user("venue", &[Role::Venue], Some(venue)).await;
+    let r = download(&app, &number, &venue_user).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert_eq!(r.headers()["content-disposition"], format!("attachment; filename=\"{number}.pdf\"").as_str());
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let bytes = r.bytes().await.unwrap().to_vec();
+    assert!(bytes.len() < 60 * 1024, "{} bytes", bytes.len());
+    // Deterministic, and cacheable by ETag.
+    let again = download(&app, &number, &venue_user).await.bytes().await.unwrap().to_vec();
+    assert_eq!(bytes, again);
+    let r = app
+        .request(reqwest::Method::GET, &format!("/api/v1/certificates/{number}/pdf"), Some(&venue_user))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    // Strangers and assessors get 404; officers may download.
+    let other = app.venue(&app.token(&[Role::Assessor]).await, "Other", "Almaty").await;
+    let (_, stranger) = app.user("stranger", &[Role::Venue], Some(other)).await;
+    assert_error(download(&app, &number, &stranger).await, 404, "not_found").await;
+    assert_error(download(&app, &number, &app.token(&[Role::Assessor]).await).await, 404, "not_found").await;
+    assert_eq!(download(&app, &number, &app.token(&[Role::Officer]).await).await.status(), 200);
+
+    let file = write(&app, "cert.pdf", &bytes);
+    // The offline verifier finds the token inside the PDF.
+    let keys = app.dir.path().join("keys");
+    let out = Command::new(env!("CARGO_BIN_EXE_ecolabel"))
+        .args(["verify", file.to_str().unwrap(), "--key-dir", keys.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&number));
+
+    if tool("pdftotext") {
+        let out = Command::new("pdftotext").args([file.to_str().unwrap(), "-"]).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        for needle in [
+            "Алтын экологиялық белгі",
+            "Золотой экологический знак",
+            "Gold eco-label",
+            "Smart Plastic Zone",
+            number.as_str(),
+            "Пластик қалдықтарын бөлек жинау",
+            "Test certification body",
+        ] {
+            assert!(text.contains(needle), "{needle} not in the PDF text:\n{text}");
+        }
+        let info = Command::new("pdfinfo").arg(&file).output().unwrap();
+        let info = String::from_utf8_lossy(&info.stdout);
+        assert!(info.contains(&format!("Gold eco-label certificate {number}")), "{info}");
+        assert!(info.contains("Author:          Test certification body"), "{info}");
+        assert!(info.contains("Pages:           1"), "{info}");
+        assert!(info.contains("595.276 x 841.89"), "A4: {info}");
+    }
+    if tool("pdftoppm") && tool("zbarimg") {
+        let png = app.dir.path().join("page");
+        assert!(Command::new("pdftoppm")
+            .args(["-png", "-r", "200", "-singlefile", file.to_str().unwrap(), png.to_str().unwrap()])
+            .status()
+            .unwrap()
+            .success());
+        let out = Command::new("zbarimg")
+            .args(["-q", "--raw", &format!("{}.png", png.display())])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap().trim(),
+            qr,
+            "the printed QR code decodes to the exact QR text"
+        );
+    }
+}
+
+async fn suspended_certificates_download_with_a_stamp(app: TestApp) {
+    let (number, _, _) = issued(&app, "Cafe").await;
+    let officer = app.token(&[Role::Officer]).await;
+    let before = download(&app, &number, &officer).await.bytes().await.unwrap();
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/certificates/{number}/suspend"),
+            Some(&officer),
+            json!({"reason": "Inspection pending"})
+        )
+        .await
+        .status(),
+        200
+    );
+    let r = download(&app, &number, &officer).await;
+    assert_eq!(r.status(), 200);
+    let after = r.bytes().await.unwrap();
+    assert_ne!(before, after);
+    if tool("pdftotext") {
+        let file = write(&app, "s.pdf", &after);
+        let text = String::from_utf8(Command::new("pdftotext").args([file.to_str().unwrap(), "-"]).output().unwrap().stdout).unwrap();
+        assert!(
+            text.contains("SUSPENDED") && text.contains("ТОҚТАТЫЛДЫ") && text.contains("Inspection pending"),
+            "{text}"
+        );
+    }
+}
+
+crate::both_backends!(venue_downloads_a_verifiable_pdf, suspended_certificates_download_with_a_stamp);
+
+/// A 120-character Kazakh venue name still fits: every word's box is inside the frame.
+#[actix_web::test]
+async fn the_longest_venue_name_fits() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let name: String = "Қазақстан Республикасы Экология министрлігінің Өңірлік жасыл технологиялар орталығы Ұлттық көрме павильоны Һәм Іс-шаралар"
+        .chars()
+        .take(120)
+        .collect();
+    assert_eq!(name.chars().count(), 120);
+    let (number, _, _) = issued(&app, &name).await;
+    let bytes = download(&app, &number, &app.token(&[Role::Officer]).await).await.bytes().await.unwrap();
+    if !tool("pdftotext") {
+        return;
+    }
+    let file = write(&app, "long.pdf", &bytes);
+    let html = String::from_utf8(Command::new("pdftotext").args(["-bbox", file.to_str().unwrap(), "-"]).output().unwrap().stdout).unwrap();
+    let attr = |line: &str, key: &str| -> f64 { line.split(&format!("{key}=\"")).nth(1).unwrap().split('"').next().unwrap().parse().unwrap() };
+    let mut words = 0;
+    for line in html.lines().filter(|l| l.contains("<word ")) {
+        let (x0, y0, x1, y1) = (attr(line, "xMin"), attr(line, "yMin"), attr(line, "xMax"), attr(line, "yMax"));
+        // The inner frame is 11 mm (31.2 pt) from each edge of 595.3 x 841.9 pt.
+        assert!(
+            x0 >= 31.0 && y0 >= 31.0 && x1 <= 595.3 - 31.0 && y1 <= 841.9 - 31.0,
+            "outside the frame: {line}"
+        );
+        words += 1;
+    }
+    assert!(words > 100);
+    let text = String::from_utf8(Command::new("pdftotext").args([file.to_str().unwrap(), "-"]).output().unwrap().stdout).unwrap();
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains(&name), "the whole name is printed");
+}
