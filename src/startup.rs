@@ -80,6 +80,7 @@ pub fn ensure_signing_key(db: &Db, keyring: &Keyring, require_key: bool) -> Resu
 /// Everything the handlers share, built from the configuration.
 pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, String> {
     crate::render::pdf::warm_up()?;
+    crate::web::i18n::check()?;
     let db = Db::open(&config.database, config.db_pool)?;
     let catalogue = load_catalogue(config, &db)?;
     let keyring = Keyring::load(&config.key_dir)?;
@@ -89,6 +90,7 @@ pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, Strin
         catalogue: Arc::new(catalogue),
         keyring: Arc::new(keyring),
         config: Arc::new(config.clone()),
+        verifier: Default::default(),
     })
 }
 
@@ -104,12 +106,14 @@ impl Application {
         let listener = TcpListener::bind(config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let s = state.clone();
+        let limit = crate::web::ratelimit::public_limit(config.public_rate, config.public_burst)?;
         let server = HttpServer::new(move || {
+            let limit = limit.clone();
             App::new()
                 .app_data(s.clone())
                 .wrap(actix_web::middleware::from_fn(middleware::security_headers))
                 .wrap(actix_web::middleware::from_fn(middleware::request_span))
-                .configure(web::configure)
+                .configure(move |cfg| web::configure(cfg, &limit))
         })
         .shutdown_timeout(30)
         .listen(listener)

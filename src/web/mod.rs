@@ -6,11 +6,15 @@ pub mod auth;
 pub mod certificates;
 pub mod error;
 pub mod health;
+pub mod i18n;
 pub mod middleware;
 pub mod openapi;
+pub mod pages;
 pub mod public;
+pub mod ratelimit;
 pub mod users;
 pub mod venues;
+pub mod verifier;
 
 use crate::config::Config;
 use crate::domain::criteria::Catalogue;
@@ -26,6 +30,7 @@ pub struct AppState {
     pub catalogue: Arc<Catalogue>,
     pub keyring: Arc<Keyring>,
     pub config: Arc<Config>,
+    pub verifier: verifier::Verifier,
 }
 
 impl AppState {
@@ -91,8 +96,28 @@ async fn not_found() -> ApiResult<HttpResponse> {
     Err(ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found", "no such page or endpoint"))
 }
 
-/// Every route of the registry.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Every route of the registry; `limit` rate-limits the public pages per client IP.
+pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit) {
+    let limited = || actix_governor::Governor::new(limit);
+    cfg.service(web::resource("/V/{token}").wrap(limited()).route(web::get().to(pages::verify)))
+        .service(web::resource("/v/{token}").wrap(limited()).route(web::get().to(pages::verify)))
+        .service(web::resource("/certificates/{number}").wrap(limited()).route(web::get().to(pages::by_number)))
+        .service(web::resource("/register").wrap(limited()).route(web::get().to(pages::register)))
+        .service(
+            web::resource("/api/v1/public/certificates")
+                .wrap(limited())
+                .route(web::get().to(pages::list_json)),
+        )
+        .service(
+            web::resource("/api/v1/public/certificates.csv")
+                .wrap(limited())
+                .route(web::get().to(pages::list_csv)),
+        )
+        .route("/assets/style.css", web::get().to(pages::stylesheet))
+        .route(
+            "/",
+            web::get().to(|| async { HttpResponse::Found().insert_header(("location", "/register")).finish() }),
+        );
     cfg.app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::PathConfig::default().error_handler(path_error))

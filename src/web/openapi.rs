@@ -27,6 +27,7 @@ impl Modify for BearerAuth {
         super::assessments::submit, super::assessments::decide, super::assessments::events,
         super::certificates::get, super::certificates::pdf, super::certificates::suspend, super::certificates::reinstate, super::certificates::withdraw,
         super::public::jwks, super::public::criteria,
+        super::pages::verify, super::pages::by_number, super::pages::list_json, super::pages::list_csv,
     ),
     tags(
         (name = "health"), (name = "users", description = "users and bearer tokens (admins)"),

@@ -6,3 +6,4 @@ mod certificates;
 mod foundation;
 pub mod helpers;
 mod pdf;
+mod public;

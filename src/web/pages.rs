@@ -1,0 +1,577 @@
+// Public pages, no login: the QR landing page (/V/{token}, /v/{token}), the certificate page by number
+// (HTML, or JSON with Accept: application/json), the register (HTML, JSON, CSV), in kk / ru / en.
+
+use super::error::{ApiError, ApiResult};
+use super::i18n::{negotiate, Messages, LANGS};
+use super::AppState;
+use crate::domain::certificate::CertificateNumber;
+use crate::domain::lifecycle::PublicStatus;
+use crate::domain::signing::{decode_qr_text, qr_text, Failure, Verdict};
+use crate::storage::certificates::{self as repo, PublicQuery};
+use crate::storage::models::CertificateRow;
+use crate::storage::{self, now};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup, DOCTYPE};
+use serde::{Deserialize, Serialize};
+
+/// Public pages reflect a suspension or withdrawal on the next request: browsers and proxies must revalidate.
+const FRESH: &str = "no-cache";
+/// The register list may be up to 30 s old (well inside the 60 s freshness rule).
+const LIST_CACHE: &str = "public, max-age=30";
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PublicCriterion {
+    pub id: String,
+    pub name_kk: String,
+    pub name_ru: String,
+    pub name_en: String,
+    pub passed: bool,
+}
+
+/// What the public may know of a certificate, with its live status.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PublicCertificate {
+    pub number: String,
+    pub status: PublicStatus,
+    /// The public reason of a suspension or withdrawal.
+    pub status_reason: Option<String>,
+    pub status_since: Option<chrono::NaiveDateTime>,
+    pub superseded_by: Option<String>,
+    pub venue_name: String,
+    pub city: String,
+    pub label: String,
+    pub level: String,
+    pub scheme: String,
+    pub scheme_version: i32,
+    pub criteria: Vec<PublicCriterion>,
+    pub valid_from: chrono::NaiveDate,
+    pub valid_until: chrono::NaiveDate,
+    pub issuer: String,
+    pub kid: String,
+    /// The link in the QR code.
+    pub verification_url: String,
+    /// Server time (UTC) when the status was read.
+    pub checked_at: chrono::NaiveDateTime,
+}
+
+/// The answer of the QR landing page in JSON.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VerificationResponse {
+    /// valid, suspended, withdrawn, expired, superseded, invalid_signature, unknown_key or malformed.
+    pub verdict: Verdict,
+    pub checked_at: chrono::NaiveDateTime,
+    pub certificate: Option<PublicCertificate>,
+}
+
+fn public_certificate(state: &AppState, row: &CertificateRow, at: chrono::NaiveDateTime) -> ApiResult<PublicCertificate> {
+    let status = repo::status_now(row, at)?;
+    let scheme = state.catalogue.get(&row.scheme, row.scheme_version);
+    let outcome: crate::domain::scoring::Outcome = serde_json::from_str(&row.outcome).map_err(ApiError::internal)?;
+    let criteria = outcome
+        .criteria
+        .iter()
+        .map(|r| {
+            let def = scheme.and_then(|s| s.criterion(&r.criterion));
+            let name = |f: fn(&crate::domain::criteria::I18n) -> &String| def.map(|d| f(&d.name).clone()).unwrap_or_else(|| r.criterion.clone());
+            PublicCriterion {
+                id: r.criterion.clone(),
+                name_kk: name(|n| &n.kk),
+                name_ru: name(|n| &n.ru),
+                name_en: name(|n| &n.en),
+                passed: r.passed,
+            }
+        })
+        .collect();
+    let show_reason = matches!(status, PublicStatus::Suspended | PublicStatus::Withdrawn);
+    Ok(PublicCertificate {
+        number: row.number.clone(),
+        status,
+        status_reason: if show_reason { row.status_reason.clone() } else { None },
+        status_since: if show_reason || status == PublicStatus::Superseded {
+            row.status_changed_at
+        } else {
+            None
+        },
+        superseded_by: row.superseded_by.clone(),
+        venue_name: row.venue_name.clone(),
+        city: row.venue_city.clone(),
+        label: scheme.map(|s| s.title.en.clone()).unwrap_or_else(|| row.scheme.clone()),
+        level: row.level.clone(),
+        scheme: row.scheme.clone(),
+        scheme_version: row.scheme_version,
+        criteria,
+        valid_from: row.valid_from,
+        valid_until: row.valid_until,
+        issuer: row.issuer.clone(),
+        kid: row.kid.clone(),
+        verification_url: qr_text(&state.config.public_url, &row.token),
+        checked_at: at,
+    })
+}
+
+fn wants_json(req: &HttpRequest) -> bool {
+    let accept = req.headers().get("accept").and_then(|v| v.to_str().ok()).unwrap_or("");
+    accept.contains("application/json") && !accept.contains("text/html")
+}
+
+fn style(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Valid => "status-valid",
+        Verdict::Suspended | Verdict::Expired => "status-warn",
+        Verdict::Superseded => "status-info",
+        _ => "status-bad",
+    }
+}
+
+fn status_word(m: &Messages, v: Verdict) -> String {
+    m.t(match v {
+        Verdict::Valid => "status_valid",
+        Verdict::Suspended => "status_suspended",
+        Verdict::Withdrawn => "status_withdrawn",
+        Verdict::Expired => "status_expired",
+        Verdict::Superseded => "status_superseded",
+        Verdict::InvalidSignature => "status_invalid_signature",
+        Verdict::UnknownKey => "status_unknown_key",
+        Verdict::Malformed => "status_malformed",
+    })
+    .to_string()
+}
+
+/// The query string without `lang=`, so the language switch keeps the rest.
+fn query_without_lang(req: &HttpRequest) -> String {
+    req.query_string()
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("lang="))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn lang_href(req: &HttpRequest, lang: &str) -> String {
+    let q = query_without_lang(req);
+    if q.is_empty() {
+        format!("{}?lang={lang}", req.path())
+    } else {
+        format!("{}?{q}&lang={lang}", req.path())
+    }
+}
+
+fn layout(req: &HttpRequest, m: &Messages, title: &str, body: Markup) -> Markup {
+    let langs = LANGS.map(|l| (l, Messages::for_lang(l).t("lang_name").to_string(), lang_href(req, l)));
+    html! {
+        (DOCTYPE)
+        html lang=(m.t("html_lang")) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (m.t("site_title")) }
+                link rel="stylesheet" href="/assets/style.css";
+            }
+            body {
+                header {
+                    div.bar {
+                        a.brand href={ "/register?lang=" (m.lang) } { (m.t("site_title")) }
+                        nav.lang aria-label=(m.t("language")) {
+                            @for (code, name, href) in &langs {
+                                @if *code == m.lang { strong lang=(code) { (name) } } @else { a href=(href) lang=(code) hreflang=(code) { (name) } }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+                footer {
+                    p { (m.t("footer")) }
+                    p { a href={ "/register?lang=" (m.lang) } { (m.t("nav_register")) } " · " a href="/.well-known/jwks.json" { (m.t("keys_link")) } }
+                }
+            }
+        }
+    }
+}
+
+fn html_response(status: StatusCode, cache: &str, page: Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("cache-control", cache))
+        .body(page.into_string())
+}
+
+fn message_page(req: &HttpRequest, m: &Messages, status: StatusCode, class: &str, word_key: &'static str, detail_key: &'static str) -> HttpResponse {
+    let word = m.t(word_key).to_string();
+    let body = html! {
+        section class={ "status " (class) } role="status" {
+            span.word { (word) }
+            p { (m.t(detail_key)) }
+        }
+        p { a href={ "/register?lang=" (m.lang) } { (m.t("nav_register")) } }
+    };
+    html_response(status, FRESH, layout(req, m, &word, body))
+}
+
+fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, signature_ok: bool) -> HttpResponse {
+    let verdict = Verdict::from(c.status);
+    let word = status_word(m, verdict);
+    let since = c.status_since.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default();
+    let reason = c.status_reason.clone().unwrap_or_default();
+    let detail = match c.status {
+        PublicStatus::Valid => m.t("status_valid_detail").to_string(),
+        PublicStatus::Suspended => m.f("status_suspended_detail", &[("date", &since), ("reason", &reason)]),
+        PublicStatus::Withdrawn => m.f("status_withdrawn_detail", &[("date", &since), ("reason", &reason)]),
+        PublicStatus::Expired => m.f("status_expired_detail", &[("date", &c.valid_until.to_string())]),
+        PublicStatus::Superseded => m.t("status_superseded_detail").to_string(),
+    };
+    let label = m.t("label_name").to_string();
+    let body = html! {
+        section class={ "status " (style(verdict)) } role="status" aria-live="polite" {
+            span.word { (word) }
+            p {
+                (detail)
+                @if let Some(next) = &c.superseded_by { " " a href={ "/certificates/" (next) "?lang=" (m.lang) } { (next) } }
+            }
+        }
+        h1 { (c.venue_name) }
+        dl.facts {
+            dt { (m.t("field_number")) } dd { (c.number) }
+            dt { (m.t("field_venue")) } dd { (c.venue_name) }
+            dt { (m.t("field_city")) } dd { (c.city) }
+            dt { (m.t("field_label")) } dd { (label) " · " (c.scheme) " v" (c.scheme_version) }
+            dt { (m.t("field_criteria")) } dd {
+                ul.criteria {
+                    @for k in &c.criteria {
+                        @let name = match m.lang { "ru" => &k.name_ru, "en" => &k.name_en, _ => &k.name_kk };
+                        li class=[(!k.passed).then_some("failed")] { (name) span.muted { " — " (if k.passed { m.t("passed") } else { m.t("not_passed") }) } }
+                    }
+                }
+            }
+            dt { (m.t("field_valid")) } dd { (c.valid_from) " — " (c.valid_until) }
+            dt { (m.t("field_issuer")) } dd { (c.issuer) }
+            @if signature_ok { dt { (m.t("field_signature")) } dd { (m.f("signature_ok", &[("kid", &c.kid)])) } }
+            dt { (m.t("field_checked")) } dd { time datetime={ (c.checked_at.format("%Y-%m-%dT%H:%M:%SZ")) } { (c.checked_at.format("%Y-%m-%d %H:%M:%S")) " UTC" } span.muted { " (" (m.t("server_time")) ")" } }
+        }
+    };
+    html_response(StatusCode::OK, FRESH, layout(req, m, &format!("{} · {}", c.number, word), body))
+}
+
+fn unavailable(req: &HttpRequest, m: &Messages, json: bool, e: &storage::Error) -> HttpResponse {
+    tracing::error!(error = %e, "verification unavailable");
+    if json {
+        let mut r = actix_web::ResponseError::error_response(&ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "verification_unavailable",
+            "the registry cannot check this right now; try again shortly",
+        ));
+        r.headers_mut()
+            .insert(actix_web::http::header::RETRY_AFTER, actix_web::http::header::HeaderValue::from_static("30"));
+        return r;
+    }
+    let mut r = message_page(
+        req,
+        m,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "status-warn",
+        "status_unavailable",
+        "status_unavailable_detail",
+    );
+    r.headers_mut()
+        .insert(actix_web::http::header::RETRY_AFTER, actix_web::http::header::HeaderValue::from_static("30"));
+    r
+}
+
+fn verdict_json(status: StatusCode, verdict: Verdict, certificate: Option<PublicCertificate>) -> HttpResponse {
+    HttpResponse::build(status).insert_header(("cache-control", FRESH)).json(VerificationResponse {
+        verdict,
+        checked_at: now(),
+        certificate,
+    })
+}
+
+/// GET /V/{token} and /v/{token}: what a phone camera opens from the QR code.
+#[utoipa::path(get, path = "/V/{token}", tag = "public", params(("token" = String, Path, description = "base32 of the COSE_Sign1 token")),
+    responses((status = 200, description = "a verdict (HTML, or JSON with Accept: application/json)", body = VerificationResponse), (status = 400, description = "malformed code"), (status = 503, description = "verification unavailable, try again")))]
+pub async fn verify(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    let m = negotiate(&req);
+    let json = wants_json(&req);
+    let failure = |f: Failure| {
+        let v = Verdict::from(f);
+        let status = if f == Failure::Malformed { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        if json {
+            return verdict_json(status, v, None);
+        }
+        let (w, d) = match f {
+            Failure::Malformed => ("status_malformed", "status_malformed_detail"),
+            Failure::UnknownKey => ("status_unknown_key", "status_unknown_key_detail"),
+            Failure::InvalidSignature => ("status_invalid_signature", "status_invalid_signature_detail"),
+        };
+        message_page(&req, &m, status, "status-bad", w, d)
+    };
+    let token = match decode_qr_text(&path) {
+        Ok(t) => t,
+        Err(f) => return failure(f),
+    };
+    let verified = match state.verifier.verify(&state.db, &token).await {
+        Err(e) => return unavailable(&req, &m, json, &e),
+        Ok(Err(f)) => return failure(f),
+        Ok(Ok(v)) => v,
+    };
+    let number = verified.claims.number.clone();
+    let row = match state.db.read(move |c| repo::get(c, &number)).await {
+        Ok(r) => r,
+        Err(storage::Error::NotFound) => {
+            tracing::warn!(number = %verified.claims.number, "a genuine token names a certificate the registry does not hold");
+            return if json {
+                verdict_json(StatusCode::NOT_FOUND, Verdict::Malformed, None)
+            } else {
+                message_page(&req, &m, StatusCode::NOT_FOUND, "status-bad", "status_not_found", "status_not_found_detail")
+            };
+        }
+        Err(e) => return unavailable(&req, &m, json, &e),
+    };
+    let cert = match public_certificate(&state, &row, now()) {
+        Ok(c) => c,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    if json {
+        verdict_json(StatusCode::OK, Verdict::from(cert.status), Some(cert))
+    } else {
+        certificate_page(&req, &m, &cert, true)
+    }
+}
+
+/// GET /certificates/{number}: the same facts by number.
+#[utoipa::path(get, path = "/certificates/{number}", tag = "public", params(("number" = String, Path, example = "GEL-2025-000001")),
+    responses((status = 200, description = "HTML, or JSON with Accept: application/json", body = PublicCertificate), (status = 404, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)))]
+pub async fn by_number(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    let m = negotiate(&req);
+    let json = wants_json(&req);
+    let not_found = || {
+        if json {
+            actix_web::ResponseError::error_response(&ApiError::not_found("certificate"))
+        } else {
+            message_page(&req, &m, StatusCode::NOT_FOUND, "status-bad", "status_not_found", "status_not_found_detail")
+        }
+    };
+    let Ok(number) = CertificateNumber::parse(&path) else { return not_found() };
+    let row = match state.db.read(move |c| repo::get(c, number.as_str())).await {
+        Ok(r) => r,
+        Err(storage::Error::NotFound) => return not_found(),
+        Err(e) => return unavailable(&req, &m, json, &e),
+    };
+    let signature_ok = matches!(state.verifier.verify(&state.db, &row.token).await, Ok(Ok(_)));
+    match public_certificate(&state, &row, now()) {
+        Ok(c) if json => HttpResponse::Ok().insert_header(("cache-control", FRESH)).json(c),
+        Ok(c) => certificate_page(&req, &m, &c, signature_ok),
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct RegisterParams {
+    /// Part of the venue name, in any language.
+    pub q: Option<String>,
+    pub city: Option<String>,
+    /// valid, suspended, withdrawn, expired or superseded.
+    pub status: Option<String>,
+    /// Keyset cursor: `next_before` of the previous page.
+    pub before: Option<i64>,
+    /// 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    pub lang: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PublicPage {
+    pub items: Vec<PublicCertificate>,
+    /// Pass as `before` for the next page; absent on the last page.
+    pub next_before: Option<i64>,
+}
+
+fn parse_status(s: &Option<String>) -> Result<Option<PublicStatus>, ApiError> {
+    match s.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => PublicStatus::parse(s)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request("invalid_status", "status must be valid, suspended, withdrawn, expired or superseded")),
+    }
+}
+
+async fn load_page(state: &AppState, p: &RegisterParams, status: Option<PublicStatus>, limit: i64) -> storage::Result<(Vec<CertificateRow>, Option<i64>)> {
+    let q = PublicQuery {
+        q: p.q.clone(),
+        city: p.city.clone(),
+        status,
+        venue_id: None,
+        before_id: p.before,
+        limit: limit + 1,
+        today: now().date(),
+    };
+    let mut rows = state.db.read(move |c| repo::list(c, &q)).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    Ok((rows.clone(), if more { rows.last().map(|r| r.id) } else { None }))
+}
+
+/// GET /register: the searchable public list of certified venues.
+pub async fn register(req: HttpRequest, state: web::Data<AppState>, params: web::Query<RegisterParams>) -> HttpResponse {
+    let m = negotiate(&req);
+    let p = params.into_inner();
+    let status = parse_status(&p.status).unwrap_or(None);
+    let limit = p.limit.unwrap_or(50).clamp(1, 200);
+    let (rows, next) = match load_page(&state, &p, status, limit).await {
+        Ok(r) => r,
+        Err(e) => return unavailable(&req, &m, false, &e),
+    };
+    let at = now();
+    let items: Vec<PublicCertificate> = match rows.iter().map(|r| public_certificate(&state, r, at)).collect() {
+        Ok(i) => i,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    let keep = |extra: &str| {
+        let mut parts = vec![format!("lang={}", m.lang)];
+        for (k, v) in [("q", &p.q), ("city", &p.city), ("status", &p.status)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={}", url_escape(v)));
+            }
+        }
+        if !extra.is_empty() {
+            parts.push(extra.to_string());
+        }
+        parts.join("&")
+    };
+    let statuses = [
+        PublicStatus::Valid,
+        PublicStatus::Suspended,
+        PublicStatus::Withdrawn,
+        PublicStatus::Expired,
+        PublicStatus::Superseded,
+    ];
+    let title = m.t("register_title").to_string();
+    let body = html! {
+        h1 { (title) }
+        p.muted { (m.t("register_intro")) }
+        form.search method="get" action="/register" role="search" {
+            input type="hidden" name="lang" value=(m.lang);
+            label { (m.t("search_name")) input type="search" name="q" value=[p.q.as_deref()]; }
+            label { (m.t("search_city")) input type="text" name="city" value=[p.city.as_deref()]; }
+            label { (m.t("search_status"))
+                select name="status" {
+                    option value="" { (m.t("any_status")) }
+                    @for s in statuses { option value=(s.as_str()) selected[status == Some(s)] { (status_word(&m, Verdict::from(s))) } }
+                }
+            }
+            button type="submit" { (m.t("search_button")) }
+        }
+        @if items.is_empty() { p { (m.t("no_results")) } } @else {
+            table {
+                thead { tr { th { (m.t("col_number")) } th { (m.t("col_venue")) } th { (m.t("col_city")) } th { (m.t("col_status")) } th { (m.t("col_valid_until")) } } }
+                tbody {
+                    @for c in &items {
+                        tr {
+                            td data-label=(m.t("col_number")) { a href={ "/certificates/" (c.number) "?lang=" (m.lang) } { (c.number) } }
+                            td data-label=(m.t("col_venue")) { (c.venue_name) }
+                            td data-label=(m.t("col_city")) { (c.city) }
+                            td data-label=(m.t("col_status")) { span class={ "badge " (style(Verdict::from(c.status))) } { (status_word(&m, Verdict::from(c.status))) } }
+                            td data-label=(m.t("col_valid_until")) { (c.valid_until) }
+                        }
+                    }
+                }
+            }
+        }
+        div.pager {
+            @if p.before.is_some() { a href={ "/register?" (keep("")) } { (m.t("first_page")) } }
+            @if let Some(n) = next { a href={ "/register?" (keep(&format!("before={n}"))) } { (m.t("next_page")) " →" } }
+            a href={ "/api/v1/public/certificates.csv?" (keep("")) } { (m.t("download_csv")) }
+            a href={ "/api/v1/public/certificates?" (keep("")) } { (m.t("download_json")) }
+        }
+    };
+    html_response(StatusCode::OK, LIST_CACHE, layout(&req, &m, &title, body))
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// GET /api/v1/public/certificates: the register as JSON, newest first, keyset-paginated.
+#[utoipa::path(get, path = "/api/v1/public/certificates", tag = "public", params(RegisterParams), responses((status = 200, body = PublicPage), (status = 400, body = super::error::ErrorBody)))]
+pub async fn list_json(state: web::Data<AppState>, params: web::Query<RegisterParams>) -> ApiResult<HttpResponse> {
+    let p = params.into_inner();
+    let status = parse_status(&p.status)?;
+    let limit = super::venues::page_limit(p.limit)?;
+    let (rows, next_before) = load_page(&state, &p, status, limit).await?;
+    let at = now();
+    let items = rows.iter().map(|r| public_certificate(&state, r, at)).collect::<ApiResult<Vec<_>>>()?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", LIST_CACHE))
+        .json(PublicPage { items, next_before }))
+}
+
+fn csv_field(s: &str) -> String {
+    // A leading formula character is neutralised so spreadsheets do not execute cells.
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+const CSV_MAX_ROWS: i64 = 50_000;
+
+/// GET /api/v1/public/certificates.csv: the whole (filtered) register as CSV.
+#[utoipa::path(get, path = "/api/v1/public/certificates.csv", tag = "public", params(RegisterParams), responses((status = 200, description = "CSV", content_type = "text/csv")))]
+pub async fn list_csv(state: web::Data<AppState>, params: web::Query<RegisterParams>) -> ApiResult<HttpResponse> {
+    let p = params.into_inner();
+    let status = parse_status(&p.status)?;
+    let (rows, _) = load_page(&state, &p, status, CSV_MAX_ROWS).await?;
+    let at = now();
+    let mut out = String::from("number,venue,city,status,valid_from,valid_until,scheme,scheme_version,issuer,verification_url\r\n");
+    for r in &rows {
+        let c = public_certificate(&state, r, at)?;
+        let fields = [
+            c.number,
+            c.venue_name,
+            c.city,
+            c.status.as_str().to_string(),
+            c.valid_from.to_string(),
+            c.valid_until.to_string(),
+            c.scheme,
+            c.scheme_version.to_string(),
+            c.issuer,
+            c.verification_url,
+        ];
+        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("content-disposition", "attachment; filename=\"gold-eco-label-register.csv\""))
+        .insert_header(("cache-control", LIST_CACHE))
+        .body(out))
+}
+
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("cache-control", "public, max-age=3600"))
+        .body(include_str!("../../assets/style.css"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_neutralises() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=cmd()"), "'=cmd()");
+        assert_eq!(csv_field("Astana"), "Astana");
+    }
+}
