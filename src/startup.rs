@@ -91,6 +91,7 @@ pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, Strin
         keyring: Arc::new(keyring),
         config: Arc::new(config.clone()),
         verifier: Default::default(),
+        snapshots: Default::default(),
     })
 }
 

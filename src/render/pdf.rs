@@ -3,8 +3,8 @@
 
 use super::qr;
 use printpdf::{
-    Color, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFont, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Polygon, PolygonRing,
-    Pt, Rgb, TextItem, WindingOrder,
+    Color, CurTransMat, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFont, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Polygon,
+    PolygonRing, Pt, Rgb, TextItem, WindingOrder,
 };
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
@@ -368,12 +368,39 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
     let unit = qr_mm / modules.size as f32;
     let (qx, qtop) = (PAGE_W - 20.0 - qr_mm, top - 7.0);
     p.fill_rects(rgb(1.0, 1.0, 1.0), &[(qx, qtop - qr_mm, qr_mm, qr_mm)]);
-    let dark: Vec<(f32, f32, f32, f32)> = modules
-        .runs
-        .iter()
-        .map(|r| (qx + r.x as f32 * unit, qtop - (r.y + 1) as f32 * unit, r.len as f32 * unit, unit))
+    // Draw in module units (small integers keep the content stream small): scale, flip y, move to the corner.
+    let mm_to_pt = 1.0 / PT_TO_MM;
+    let rings = modules
+        .blocks()
+        .into_iter()
+        .map(|(x, y, w, h)| PolygonRing {
+            points: [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+                .iter()
+                .map(|(px, py)| LinePoint {
+                    p: Point {
+                        x: Pt(*px as f32),
+                        y: Pt(*py as f32),
+                    },
+                    bezier: false,
+                })
+                .collect(),
+        })
         .collect();
-    p.fill_rects(rgb(0.0, 0.0, 0.0), &dark);
+    p.ops.extend([
+        Op::SaveGraphicsState,
+        Op::SetTransformationMatrix {
+            matrix: CurTransMat::Raw([unit * mm_to_pt, 0.0, 0.0, -unit * mm_to_pt, qx * mm_to_pt, qtop * mm_to_pt]),
+        },
+        Op::SetFillColor { col: rgb(0.0, 0.0, 0.0) },
+        Op::DrawPolygon {
+            polygon: Polygon {
+                rings,
+                mode: PaintMode::Fill,
+                winding_order: WindingOrder::NonZero,
+            },
+        },
+        Op::RestoreGraphicsState,
+    ]);
     p.text(regular, 7.0, grey(), qx + qr_mm / 2.0, qtop + 1.5, Align::Center, "Тексеру · Проверка · Verify");
 
     // The link, under everything, across the page.

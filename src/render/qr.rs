@@ -20,6 +20,44 @@ pub struct QrModules {
 
 pub const QUIET_ZONE: u32 = 4;
 
+/// A dark rectangle in module units (x, y from the top-left, width, height).
+pub type Block = (u32, u32, u32, u32);
+
+impl QrModules {
+    /// The dark runs merged down the rows: a run repeated at the same place in the next row grows taller.
+    pub fn blocks(&self) -> Vec<Block> {
+        let mut open: std::collections::BTreeMap<(u32, u32), (u32, u32)> = Default::default();
+        let mut done = Vec::new();
+        let mut row = u32::MAX;
+        let mut seen: Vec<(u32, u32)> = Vec::new();
+        let close_missing = |open: &mut std::collections::BTreeMap<(u32, u32), (u32, u32)>, seen: &[(u32, u32)], done: &mut Vec<Block>| {
+            let gone: Vec<_> = open.keys().filter(|k| !seen.contains(k)).copied().collect();
+            for k in gone {
+                if let Some((y, h)) = open.remove(&k) {
+                    done.push((k.0, y, k.1, h));
+                }
+            }
+        };
+        for r in &self.runs {
+            if r.y != row {
+                if row != u32::MAX {
+                    close_missing(&mut open, &seen, &mut done);
+                    if r.y != row + 1 {
+                        close_missing(&mut open, &[], &mut done);
+                    }
+                }
+                seen.clear();
+                row = r.y;
+            }
+            seen.push((r.x, r.len));
+            open.entry((r.x, r.len)).and_modify(|(_, h)| *h += 1).or_insert((r.y, 1));
+        }
+        close_missing(&mut open, &[], &mut done);
+        done.sort_by_key(|b| (b.1, b.0));
+        done
+    }
+}
+
 /// Encode the QR text (all QR-alphanumeric, so the encoder picks the compact alphanumeric mode).
 pub fn encode(text: &str) -> Result<QrModules, String> {
     let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(|e| format!("cannot encode the QR code: {e}"))?;
@@ -65,5 +103,22 @@ mod tests {
         assert!((10..=12).contains(&q.version), "version {}", q.version);
         assert_eq!(q.size, (q.version as u32) * 4 + 17 + 8);
         assert!(q.runs.iter().all(|r| r.x + r.len <= q.size - QUIET_ZONE && r.y < q.size - QUIET_ZONE));
+        // The merged blocks cover exactly the dark modules.
+        let mut from_runs = std::collections::BTreeSet::new();
+        for r in &q.runs {
+            for x in r.x..r.x + r.len {
+                from_runs.insert((x, r.y));
+            }
+        }
+        let mut from_blocks = std::collections::BTreeSet::new();
+        for (x, y, w, h) in q.blocks() {
+            for dx in 0..w {
+                for dy in 0..h {
+                    assert!(from_blocks.insert((x + dx, y + dy)), "blocks overlap");
+                }
+            }
+        }
+        assert_eq!(from_runs, from_blocks);
+        assert!(q.blocks().len() < q.runs.len());
     }
 }

@@ -509,6 +509,9 @@ pub async fn decide(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
         .map_err(not_found)?;
     if let Some(cert) = &cert {
         tracing::info!(assessment = id, certificate = %cert.number, kid = %cert.kid, "certificate issued");
+        if let Some(old) = &cert.supersedes {
+            state.snapshots.invalidate(old);
+        }
     }
     let evidence = state.db.read(move |c| repo::list_evidence(c, id)).await?;
     Ok(HttpResponse::Ok().json(respond(&state, row, evidence, cert)?))

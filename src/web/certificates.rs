@@ -154,6 +154,7 @@ async fn change(
         .await
         .map_err(not_found)?;
     tracing::info!(certificate = %row.number, status = %row.status, "certificate status changed");
+    state.snapshots.invalidate(&row.number);
     Ok(HttpResponse::Ok().json(respond(&state, row).await?))
 }
 

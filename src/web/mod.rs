@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod pages;
 pub mod public;
 pub mod ratelimit;
+pub mod snapshots;
 pub mod users;
 pub mod venues;
 pub mod verifier;
@@ -31,6 +32,7 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     pub config: Arc<Config>,
     pub verifier: verifier::Verifier,
+    pub snapshots: snapshots::Snapshots,
 }
 
 impl AppState {

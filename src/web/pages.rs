@@ -3,6 +3,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::i18n::{negotiate, Messages, LANGS};
+use super::snapshots::Snapshot;
 use super::AppState;
 use crate::domain::certificate::CertificateNumber;
 use crate::domain::lifecycle::PublicStatus;
@@ -11,16 +12,18 @@ use crate::storage::certificates::{self as repo, PublicQuery};
 use crate::storage::models::CertificateRow;
 use crate::storage::{self, now};
 use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup, DOCTYPE};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Public pages reflect a suspension or withdrawal on the next request: browsers and proxies must revalidate.
 const FRESH: &str = "no-cache";
 /// The register list may be up to 30 s old (well inside the 60 s freshness rule).
 const LIST_CACHE: &str = "public, max-age=30";
 
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, Clone, utoipa::ToSchema)]
 pub struct PublicCriterion {
     pub id: String,
     pub name_kk: String,
@@ -30,7 +33,7 @@ pub struct PublicCriterion {
 }
 
 /// What the public may know of a certificate, with its live status.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, Clone, utoipa::ToSchema)]
 pub struct PublicCertificate {
     pub number: String,
     pub status: PublicStatus,
@@ -207,7 +210,7 @@ fn message_page(req: &HttpRequest, m: &Messages, status: StatusCode, class: &str
     html_response(status, FRESH, layout(req, m, &word, body))
 }
 
-fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, signature_ok: bool) -> HttpResponse {
+fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, signature_ok: bool) -> String {
     let verdict = Verdict::from(c.status);
     let word = status_word(m, verdict);
     let since = c.status_since.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default();
@@ -248,7 +251,41 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
             dt { (m.t("field_checked")) } dd { time datetime={ (c.checked_at.format("%Y-%m-%dT%H:%M:%SZ")) } { (c.checked_at.format("%Y-%m-%d %H:%M:%S")) " UTC" } span.muted { " (" (m.t("server_time")) ")" } }
         }
     };
-    html_response(StatusCode::OK, FRESH, layout(req, m, &format!("{} · {}", c.number, word), body))
+    layout(req, m, &format!("{} · {}", c.number, word), body).into_string()
+}
+
+/// The certificate as the public pages show it: from a snapshot at most `snapshots::TTL` old.
+async fn snapshot(state: &AppState, number: String) -> storage::Result<Option<Arc<Snapshot>>> {
+    if let Some(s) = state.snapshots.get(&number) {
+        return Ok(Some(s));
+    }
+    let row = match state.db.read(move |c| repo::get(c, &number)).await {
+        Ok(r) => r,
+        Err(storage::Error::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let signature_ok = state.verifier.verify(&state.db, &row.token).await?.is_ok();
+    let cert = public_certificate(state, &row, now()).map_err(|e| storage::Error::Internal(e.message))?;
+    Ok(Some(state.snapshots.put(cert, signature_ok)))
+}
+
+/// The rendered HTML or JSON of a snapshot, for this request's language and link.
+fn snapshot_response(req: &HttpRequest, m: &Messages, snap: &Snapshot, json: bool, verification: bool) -> HttpResponse {
+    let key = format!("{}|{json}|{verification}|{}", m.lang, req.uri());
+    let body = snap.render(key, |c| {
+        let text = match (json, verification) {
+            (true, true) => serde_json::to_string(&VerificationResponse {
+                verdict: Verdict::from(c.status),
+                checked_at: c.checked_at,
+                certificate: Some(c.clone()),
+            }),
+            (true, false) => serde_json::to_string(c),
+            (false, _) => Ok(certificate_page(req, m, c, verification || snap.signature_ok)),
+        };
+        Bytes::from(text.unwrap_or_default())
+    });
+    let content_type = if json { "application/json" } else { "text/html; charset=utf-8" };
+    HttpResponse::Ok().content_type(content_type).insert_header(("cache-control", FRESH)).body(body)
 }
 
 fn unavailable(req: &HttpRequest, m: &Messages, json: bool, e: &storage::Error) -> HttpResponse {
@@ -312,27 +349,17 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, path: web::Pat
         Ok(Err(f)) => return failure(f),
         Ok(Ok(v)) => v,
     };
-    let number = verified.claims.number.clone();
-    let row = match state.db.read(move |c| repo::get(c, &number)).await {
-        Ok(r) => r,
-        Err(storage::Error::NotFound) => {
+    match snapshot(&state, verified.claims.number.clone()).await {
+        Ok(Some(snap)) => snapshot_response(&req, &m, &snap, json, true),
+        Ok(None) => {
             tracing::warn!(number = %verified.claims.number, "a genuine token names a certificate the registry does not hold");
-            return if json {
+            if json {
                 verdict_json(StatusCode::NOT_FOUND, Verdict::Malformed, None)
             } else {
                 message_page(&req, &m, StatusCode::NOT_FOUND, "status-bad", "status_not_found", "status_not_found_detail")
-            };
+            }
         }
-        Err(e) => return unavailable(&req, &m, json, &e),
-    };
-    let cert = match public_certificate(&state, &row, now()) {
-        Ok(c) => c,
-        Err(e) => return actix_web::ResponseError::error_response(&e),
-    };
-    if json {
-        verdict_json(StatusCode::OK, Verdict::from(cert.status), Some(cert))
-    } else {
-        certificate_page(&req, &m, &cert, true)
+        Err(e) => unavailable(&req, &m, json, &e),
     }
 }
 
@@ -350,16 +377,10 @@ pub async fn by_number(req: HttpRequest, state: web::Data<AppState>, path: web::
         }
     };
     let Ok(number) = CertificateNumber::parse(&path) else { return not_found() };
-    let row = match state.db.read(move |c| repo::get(c, number.as_str())).await {
-        Ok(r) => r,
-        Err(storage::Error::NotFound) => return not_found(),
-        Err(e) => return unavailable(&req, &m, json, &e),
-    };
-    let signature_ok = matches!(state.verifier.verify(&state.db, &row.token).await, Ok(Ok(_)));
-    match public_certificate(&state, &row, now()) {
-        Ok(c) if json => HttpResponse::Ok().insert_header(("cache-control", FRESH)).json(c),
-        Ok(c) => certificate_page(&req, &m, &c, signature_ok),
-        Err(e) => actix_web::ResponseError::error_response(&e),
+    match snapshot(&state, number.as_str().to_string()).await {
+        Ok(Some(snap)) => snapshot_response(&req, &m, &snap, json, false),
+        Ok(None) => not_found(),
+        Err(e) => unavailable(&req, &m, json, &e),
     }
 }
 

@@ -219,3 +219,18 @@ fn invalid_configuration_stops_with_one_line() {
         .unwrap();
     assert!(String::from_utf8(out.stderr).unwrap().contains("DATABASE_URL"));
 }
+
+#[test]
+fn require_key_refuses_to_start_without_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecolabel"))
+        .args(["serve", "--require-key", "--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no signing key") && err.contains("keys generate"), "{err}");
+    assert!(!dir.path().join("data/keys").exists() || std::fs::read_dir(dir.path().join("data/keys")).unwrap().next().is_none());
+}

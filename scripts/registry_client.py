@@ -1,0 +1,64 @@
+"""A tiny HTTP client of the registry for the scripts here (standard library only, loopback only)."""
+import json, os, random, socket, subprocess, time, urllib.error, urllib.request
+
+GOLD = {
+    "plastic_reduction": {"baseline_kg": 1000, "last_12_months_kg": 400},
+    "alternative_materials": {"items_total": 100, "alternatives_count": 80},
+    "separate_collection": {"waste_points_total": 20, "points_with_plastic_stream": 19, "contamination_pct": 5},
+    "recycling_handover": {"collected_kg": 500, "handed_over_kg": 450, "transfer_notes": [{"recycler": "R", "licence_no": "L-1", "date": "2025-11-01", "kg": 450}]},
+}
+CRITERIA = ["plastic_reduction", "alternative_materials", "separate_collection", "recycling_handover"]
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+
+def cli(binary, env, *args):
+    return subprocess.run([binary, *args], env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def call(port, method, path, token, body=None, headers=None, raw=None):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    req.add_header("Authorization", f"Bearer {token}")
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def multipart(criterion, payload):
+    b = "----gel" + str(random.random())[2:]
+    body = (f"--{b}\r\nContent-Disposition: form-data; name=\"criterion\"\r\n\r\n{criterion}\r\n"
+            f"--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"e.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").encode() + payload + f"\r\n--{b}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={b}"}
+
+
+def start(binary, env, port):
+    p = subprocess.Popen([binary, "serve", "--bind", f"127.0.0.1:{port}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+            return p
+        except Exception:
+            time.sleep(0.05)
+    raise SystemExit("server did not start")
+
+
+def submitted_assessment(port, assessor, venue_id, evidence):
+    """Create, fill, attach one evidence file per criterion (evidence(criterion) gives its bytes), submit."""
+    status, a = call(port, "POST", "/api/v1/assessments", assessor, {"venue_id": venue_id})
+    if status != 201:
+        return None
+    aid = a["id"]
+    call(port, "PATCH", f"/api/v1/assessments/{aid}", assessor, {"measurements": GOLD})
+    for c in CRITERIA:
+        body, h = multipart(c, evidence(c))
+        call(port, "POST", f"/api/v1/assessments/{aid}/evidence", assessor, headers=h, raw=body)
+    return aid if call(port, "POST", f"/api/v1/assessments/{aid}/submit", assessor, {})[0] == 200 else None
