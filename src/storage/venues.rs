@@ -47,25 +47,52 @@ pub fn like_pattern(q: &str) -> String {
     out
 }
 
+/// The columns a venue's owner controls, written the same way on create and update.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = venues, treat_none_as_null = true)]
+struct VenueWrite<'a> {
+    name: &'a str,
+    name_kk: Option<&'a str>,
+    name_ru: Option<&'a str>,
+    name_en: Option<&'a str>,
+    address: &'a str,
+    city: &'a str,
+    country: &'a str,
+    category: &'a str,
+    contact_name: Option<&'a str>,
+    contact_email: Option<&'a str>,
+    contact_phone: Option<&'a str>,
+    search_text: String,
+    updated_at: chrono::NaiveDateTime,
+}
+
+impl<'a> VenueWrite<'a> {
+    fn new(v: &'a Venue, at: chrono::NaiveDateTime) -> Self {
+        VenueWrite {
+            name: &v.name,
+            name_kk: v.name_kk.as_deref(),
+            name_ru: v.name_ru.as_deref(),
+            name_en: v.name_en.as_deref(),
+            address: &v.address,
+            city: &v.city,
+            country: &v.country,
+            category: &v.category,
+            contact_name: v.contact_name.as_deref(),
+            contact_email: v.contact_email.as_deref(),
+            contact_phone: v.contact_phone.as_deref(),
+            search_text: search_text(v),
+            updated_at: at,
+        }
+    }
+}
+
 pub fn create(conn: &mut DbConn, actor: &Caller, v: &Venue) -> Result<VenueRow> {
     let at = now();
     let row: VenueRow = diesel::insert_into(venues::table)
         .values((
-            venues::name.eq(&v.name),
-            venues::name_kk.eq(&v.name_kk),
-            venues::name_ru.eq(&v.name_ru),
-            venues::name_en.eq(&v.name_en),
-            venues::address.eq(&v.address),
-            venues::city.eq(&v.city),
-            venues::country.eq(&v.country),
-            venues::category.eq(&v.category),
-            venues::contact_name.eq(&v.contact_name),
-            venues::contact_email.eq(&v.contact_email),
-            venues::contact_phone.eq(&v.contact_phone),
-            venues::search_text.eq(search_text(v)),
+            VenueWrite::new(v, at),
             venues::created_by.eq(actor.user_id.unwrap_or(0)),
             venues::created_at.eq(at),
-            venues::updated_at.eq(at),
         ))
         .returning(venues::all_columns)
         .get_result(conn)?;
@@ -79,21 +106,7 @@ pub fn get(conn: &mut DbConn, id: i64) -> Result<VenueRow> {
 
 pub fn update(conn: &mut DbConn, actor: &Caller, id: i64, v: &Venue) -> Result<VenueRow> {
     let row: VenueRow = diesel::update(venues::table.find(id))
-        .set((
-            venues::name.eq(&v.name),
-            venues::name_kk.eq(&v.name_kk),
-            venues::name_ru.eq(&v.name_ru),
-            venues::name_en.eq(&v.name_en),
-            venues::address.eq(&v.address),
-            venues::city.eq(&v.city),
-            venues::country.eq(&v.country),
-            venues::category.eq(&v.category),
-            venues::contact_name.eq(&v.contact_name),
-            venues::contact_email.eq(&v.contact_email),
-            venues::contact_phone.eq(&v.contact_phone),
-            venues::search_text.eq(search_text(v)),
-            venues::updated_at.eq(now()),
-        ))
+        .set(VenueWrite::new(v, now()))
         .returning(venues::all_columns)
         .get_result(conn)?;
     events::append(conn, actor, "venue", &id.to_string(), "updated", json!({"name": v.name, "city": v.city}))?;

@@ -225,6 +225,58 @@ impl TestApp {
     }
 }
 
+/// A certificate issued through the API for a new venue, with the tokens that made it.
+pub struct Issued {
+    pub number: String,
+    pub qr_text: String,
+    /// The path of the QR link (the test server is not at the public URL).
+    pub path: String,
+    pub officer: String,
+    pub assessor: String,
+    pub venue: i64,
+}
+
+pub fn qr_path(qr: &str) -> String {
+    qr[qr.find("/V/").unwrap()..].to_string()
+}
+
+impl TestApp {
+    pub async fn issue(&self, name: &str, city: &str) -> Issued {
+        let assessor = self.token(&[Role::Assessor]).await;
+        let officer = self.token(&[Role::Officer]).await;
+        let r = self
+            .post(
+                "/api/v1/venues",
+                Some(&assessor),
+                json!({"name": name, "address": "Mangilik El 55", "city": city, "category": "expo_pavilion"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let venue = json(r).await["id"].as_i64().unwrap();
+        let id = self.draft_with_evidence(&assessor, venue, gold_measurements()).await;
+        assert_eq!(
+            self.post(&format!("/api/v1/assessments/{id}/submit"), Some(&assessor), json!({}))
+                .await
+                .status(),
+            200
+        );
+        let d = json(
+            self.post(&format!("/api/v1/assessments/{id}/decision"), Some(&officer), json!({"decision": "approve"}))
+                .await,
+        )
+        .await;
+        let qr_text = d["certificate"]["qr_text"].as_str().unwrap().to_string();
+        Issued {
+            number: d["certificate"]["number"].as_str().unwrap().into(),
+            path: qr_path(&qr_text),
+            qr_text,
+            officer,
+            assessor,
+            venue,
+        }
+    }
+}
+
 pub const CRITERIA: [&str; 4] = ["plastic_reduction", "alternative_materials", "separate_collection", "recycling_handover"];
 
 pub fn gold_measurements() -> Value {

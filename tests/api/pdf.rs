@@ -24,32 +24,8 @@ fn tool(name: &str) -> bool {
 }
 
 async fn issued(app: &TestApp, venue_name: &str) -> (String, String, i64) {
-    let assessor = app.token(&[Role::Assessor]).await;
-    let officer = app.token(&[Role::Officer]).await;
-    let r = app
-        .post(
-            "/api/v1/venues",
-            Some(&assessor),
-            json!({"name": venue_name, "address": "Mangilik El 55", "city": "Astana", "category": "expo_pavilion"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let venue = json(r).await["id"].as_i64().unwrap();
-    let id = app.draft_with_evidence(&assessor, venue, gold_measurements()).await;
-    assert_eq!(
-        app.post(&format!("/api/v1/assessments/{id}/submit"), Some(&assessor), json!({})).await.status(),
-        200
-    );
-    let d = json(
-        app.post(&format!("/api/v1/assessments/{id}/decision"), Some(&officer), json!({"decision": "approve"}))
-            .await,
-    )
-    .await;
-    (
-        d["certificate"]["number"].as_str().unwrap().to_string(),
-        d["certificate"]["qr_text"].as_str().unwrap().to_string(),
-        venue,
-    )
+    let c = app.issue(venue_name, "Astana").await;
+    (c.number, c.qr_text, c.venue)
 }
 
 fn write(app: &TestApp, name: &str, bytes: &[u8]) -> std::path::PathBuf {

@@ -3,47 +3,7 @@
 // random garbage as 4xx, and a real headless browser opening the QR link.
 
 use crate::helpers::*;
-use ecolabel::domain::auth::Role;
 use serde_json::{json, Value};
-
-struct Issued {
-    number: String,
-    path: String,
-    officer: String,
-    assessor: String,
-    venue: i64,
-}
-
-/// The path part of the QR text (the test server is not at the public URL).
-fn qr_path(qr: &str) -> String {
-    qr[qr.find("/V/").unwrap()..].to_string()
-}
-
-async fn issue(app: &TestApp, name: &str, city: &str) -> Issued {
-    let assessor = app.token(&[Role::Assessor]).await;
-    let officer = app.token(&[Role::Officer]).await;
-    let r = app
-        .post("/api/v1/venues", Some(&assessor), json!({"name": name, "address": "Street 1", "city": city}))
-        .await;
-    let venue = json(r).await["id"].as_i64().unwrap();
-    let id = app.draft_with_evidence(&assessor, venue, gold_measurements()).await;
-    assert_eq!(
-        app.post(&format!("/api/v1/assessments/{id}/submit"), Some(&assessor), json!({})).await.status(),
-        200
-    );
-    let d = json(
-        app.post(&format!("/api/v1/assessments/{id}/decision"), Some(&officer), json!({"decision": "approve"}))
-            .await,
-    )
-    .await;
-    Issued {
-        number: d["certificate"]["number"].as_str().unwrap().into(),
-        path: qr_path(d["certificate"]["qr_text"].as_str().unwrap()),
-        officer,
-        assessor,
-        venue,
-    }
-}
 
 async fn page(app: &TestApp, path: &str, lang: &str) -> (u16, String) {
     let r = app
@@ -68,7 +28,7 @@ async fn verdict(app: &TestApp, path: &str) -> (u16, Value) {
 }
 
 async fn every_status_as_a_person_sees_it(app: TestApp) {
-    let c = issue(&app, "Smart Plastic Zone", "Astana").await;
+    let c = app.issue("Smart Plastic Zone", "Astana").await;
     let (s, html) = page(&app, &c.path, "en").await;
     assert_eq!(s, 200);
     for needle in [
@@ -105,7 +65,7 @@ async fn every_status_as_a_person_sees_it(app: TestApp) {
     assert!(html.contains("Withdrawn") && html.contains("Venue closed"));
 
     // Superseded: a renewal links to the new certificate.
-    let r = issue(&app, "Renewed venue", "Almaty").await;
+    let r = app.issue("Renewed venue", "Almaty").await;
     let second = app.draft_with_evidence(&r.assessor, r.venue, gold_measurements()).await;
     app.post(&format!("/api/v1/assessments/{second}/submit"), Some(&r.assessor), json!({})).await;
     let d = json(
@@ -122,7 +82,7 @@ async fn every_status_as_a_person_sees_it(app: TestApp) {
     assert!(html.contains("Superseded") && html.contains(&format!("/certificates/{newer}")));
 
     // Expired: derived from valid-until and the clock.
-    let e = issue(&app, "Old cafe", "Shymkent").await;
+    let e = app.issue("Old cafe", "Shymkent").await;
     let n = e.number.clone();
     app.state
         .db
@@ -152,7 +112,7 @@ async fn every_status_as_a_person_sees_it(app: TestApp) {
 }
 
 async fn forged_codes_are_never_valid(app: TestApp) {
-    let c = issue(&app, "Genuine", "Astana").await;
+    let c = app.issue("Genuine", "Astana").await;
     // One altered character in the signature part.
     let mut altered = c.path.clone().into_bytes();
     let i = altered.len() - 5;
@@ -184,7 +144,7 @@ async fn forged_codes_are_never_valid(app: TestApp) {
 }
 
 async fn a_registry_failure_is_503_not_forgery(app: TestApp) {
-    let c = issue(&app, "Resilient", "Astana").await;
+    let c = app.issue("Resilient", "Astana").await;
     assert_eq!(page(&app, &c.path, "en").await.0, 200);
     app.state
         .db
@@ -206,7 +166,7 @@ async fn a_registry_failure_is_503_not_forgery(app: TestApp) {
 }
 
 async fn languages_and_headers(app: TestApp) {
-    let c = issue(&app, "Тіл", "Астана").await;
+    let c = app.issue("Тіл", "Астана").await;
     assert!(page(&app, &c.path, "").await.1.contains("Жарамды"), "Kazakh by default");
     assert!(page(&app, &c.path, "ru-RU,ru;q=0.9").await.1.contains("Действителен"));
     assert!(page(&app, &c.path, "en-GB").await.1.contains("class=\"word\">Valid<"));
@@ -253,7 +213,7 @@ async fn the_register_searches_pages_and_exports(app: TestApp) {
         ("Green Office", "Almaty"),
         ("Expo Hall", "Astana"),
     ] {
-        numbers.push(issue(&app, name, city).await);
+        numbers.push(app.issue(name, city).await);
     }
     let list = |q: &str| {
         let app = &app;
@@ -284,7 +244,7 @@ async fn the_register_searches_pages_and_exports(app: TestApp) {
     let first = list("limit=2").await;
     assert_eq!(names(&first), ["Expo Hall", "Green Office"]);
     let before = first["next_before"].as_i64().unwrap();
-    issue(&app, "Newcomer", "Astana").await;
+    app.issue("Newcomer", "Astana").await;
     let second = list(&format!("limit=2&before={before}")).await;
     assert_eq!(names(&second), ["Blue Cafe", "Green Hotel"]);
     assert!(second["next_before"].is_null());
@@ -381,7 +341,7 @@ async fn a_headless_browser_opens_the_qr_link() {
         return;
     };
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let c = issue(&app, "Smart Plastic Zone", "Astana").await;
+    let c = app.issue("Smart Plastic Zone", "Astana").await;
     let url = app.url(&format!("{}?lang=en", c.path));
     let profile = app.dir.path().join("chromium");
     let dom = |url: String, profile: std::path::PathBuf| {
