@@ -5,7 +5,7 @@ use super::auth::Auth;
 use super::certificates::CertificateSummary;
 use super::error::{ApiError, ApiResult};
 use super::AppState;
-use crate::domain::auth::Role;
+use crate::domain::auth::{Caller, Role};
 use crate::domain::criteria::Scheme;
 use crate::domain::lifecycle::{AssessmentStatus, Decision};
 use crate::domain::scoring::{self, FieldError, Outcome};
@@ -233,6 +233,28 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -
     Ok(HttpResponse::Ok().json(load(&state, auth.0, path.into_inner()).await?))
 }
 
+/// Run `f` in one write transaction with the assessment the caller may see (else 404) and the criteria
+/// version it is pinned to.
+async fn with_pinned_scheme<T, F>(state: &web::Data<AppState>, caller: Caller, id: i64, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut storage::DbConn, &Caller, &Scheme) -> storage::Result<T> + Send + 'static,
+{
+    let st = state.clone();
+    state
+        .db
+        .write(move |c| {
+            let row = repo::get_visible(c, &caller, id)?;
+            let scheme = st
+                .catalogue
+                .get(&row.scheme, row.scheme_version)
+                .ok_or_else(|| storage::Error::Internal(format!("assessment {id} is pinned to a scheme that is not loaded")))?;
+            f(c, &caller, scheme)
+        })
+        .await
+        .map_err(not_found)
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchAssessment {
@@ -246,21 +268,11 @@ pub struct PatchAssessment {
 pub async fn patch(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, body: web::Json<PatchAssessment>) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let id = path.into_inner();
-    let st = state.clone();
-    let c2 = caller.clone();
     let patch = body.into_inner().measurements;
-    state
-        .db
-        .write(move |c| {
-            let row = repo::get_visible(c, &c2, id)?;
-            let scheme = st
-                .catalogue
-                .get(&row.scheme, row.scheme_version)
-                .ok_or_else(|| storage::Error::Internal("pinned scheme missing".into()))?;
-            repo::patch_measurements(c, &c2, id, scheme, &patch)
-        })
-        .await
-        .map_err(not_found)?;
+    with_pinned_scheme(&state, caller.clone(), id, move |c, caller, scheme| {
+        repo::patch_measurements(c, caller, id, scheme, &patch)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(load(&state, caller, id).await?))
 }
 
@@ -388,32 +400,23 @@ pub async fn upload_evidence(state: web::Data<AppState>, auth: Auth, path: web::
         )
     })?;
     let sha256 = hex::encode(Sha256::digest(&content));
-    let st = state.clone();
-    let meta = state
-        .db
-        .write(move |c| {
-            let row = repo::get_visible(c, &caller, id)?;
-            let scheme = st
-                .catalogue
-                .get(&row.scheme, row.scheme_version)
-                .ok_or_else(|| storage::Error::Internal("pinned scheme missing".into()))?;
-            repo::add_evidence(
-                c,
-                &caller,
-                id,
-                scheme,
-                NewEvidence {
-                    criterion,
-                    filename,
-                    description,
-                    media_type: media_type.to_string(),
-                    sha256,
-                    content,
-                },
-            )
-        })
-        .await
-        .map_err(not_found)?;
+    let meta = with_pinned_scheme(&state, caller, id, move |c, caller, scheme| {
+        repo::add_evidence(
+            c,
+            caller,
+            id,
+            scheme,
+            NewEvidence {
+                criterion,
+                filename,
+                description,
+                media_type: media_type.to_string(),
+                sha256,
+                content,
+            },
+        )
+    })
+    .await?;
     Ok(HttpResponse::Created().json(EvidenceResponse::from(meta)))
 }
 
@@ -461,20 +464,7 @@ pub async fn download_evidence(state: web::Data<AppState>, auth: Auth, path: web
 pub async fn submit(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Assessor])?.clone();
     let id = path.into_inner();
-    let st = state.clone();
-    let c2 = caller.clone();
-    state
-        .db
-        .write(move |c| {
-            let row = repo::get_visible(c, &c2, id)?;
-            let scheme = st
-                .catalogue
-                .get(&row.scheme, row.scheme_version)
-                .ok_or_else(|| storage::Error::Internal("pinned scheme missing".into()))?;
-            repo::submit(c, &c2, id, scheme)
-        })
-        .await
-        .map_err(not_found)?;
+    with_pinned_scheme(&state, caller.clone(), id, move |c, caller, scheme| repo::submit(c, caller, id, scheme)).await?;
     Ok(HttpResponse::Ok().json(load(&state, caller, id).await?))
 }
 
