@@ -60,6 +60,9 @@ pub struct Settings {
     /// Public pages: burst allowance per client IP.
     #[arg(long, env = "ECOLABEL_PUBLIC_BURST", default_value_t = 60, global = true)]
     pub public_burst: u32,
+    /// Load balancers / proxies (IP addresses, comma-separated) whose X-Forwarded-For names the client.
+    #[arg(long = "trusted-proxy", env = "ECOLABEL_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Settings after checking: the values the program runs with.
@@ -80,6 +83,7 @@ pub struct Config {
     pub db_pool: u32,
     pub public_rate: u32,
     pub public_burst: u32,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 fn setting(flag: &str, env: &str, why: impl std::fmt::Display) -> String {
@@ -135,7 +139,18 @@ impl Settings {
                 return Err(setting(flag, env, "must be 1 to 200 characters"));
             }
         }
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                p.trim()
+                    .parse()
+                    .map_err(|_| setting("trusted-proxy", "ECOLABEL_TRUSTED_PROXIES", format!("`{p}` is not an IP address")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
+            trusted_proxies,
             bind,
             database,
             public_url,

@@ -107,7 +107,7 @@ impl Application {
         let listener = TcpListener::bind(config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let s = state.clone();
-        let limit = crate::web::ratelimit::public_limit(config.public_rate, config.public_burst)?;
+        let limit = crate::web::ratelimit::public_limit(config.public_rate, config.public_burst, &config.trusted_proxies)?;
         let server = HttpServer::new(move || {
             let limit = limit.clone();
             App::new()

@@ -121,6 +121,97 @@ async fn respond(state: &AppState, row: CertificateRow) -> ApiResult<Certificate
     })
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CertificateListItem {
+    pub number: String,
+    pub status: PublicStatus,
+    pub venue_id: i64,
+    pub venue_name: String,
+    pub valid_from: chrono::NaiveDate,
+    pub valid_until: chrono::NaiveDate,
+    pub href: String,
+    pub pdf: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CertificatePage {
+    pub items: Vec<CertificateListItem>,
+    /// Pass as `before` for the next page (newest first); absent on the last page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateListParams {
+    pub venue_id: Option<i64>,
+    /// valid, suspended, withdrawn, expired or superseded.
+    pub status: Option<PublicStatus>,
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// The certificates the caller may see, newest first: a venue user sees only its own venue's.
+#[utoipa::path(get, path = "/api/v1/certificates", tag = "certificates", security(("bearer" = [])), params(CertificateListParams),
+    responses((status = 200, body = CertificatePage)))]
+pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<CertificateListParams>) -> ApiResult<HttpResponse> {
+    let caller = auth.0;
+    let p = params.into_inner();
+    let limit = super::venues::page_limit(p.limit)?;
+    let venue_id = if caller.has_any(&[
+        crate::domain::auth::Role::Admin,
+        crate::domain::auth::Role::Officer,
+        crate::domain::auth::Role::Assessor,
+    ]) {
+        p.venue_id
+    } else {
+        match (caller.venue_id, p.venue_id) {
+            (Some(own), None) => Some(own),
+            (Some(own), Some(v)) if v == own => Some(own),
+            _ => {
+                return Ok(HttpResponse::Ok().json(CertificatePage {
+                    items: vec![],
+                    next_before: None,
+                }))
+            }
+        }
+    };
+    let at = storage::now();
+    let q = repo::PublicQuery {
+        q: None,
+        city: None,
+        status: p.status,
+        venue_id,
+        before_id: p.before,
+        limit: limit + 1,
+        today: at.date(),
+    };
+    let mut rows = state.db.read(move |c| repo::list(c, &q)).await?;
+    let next_before = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let items = rows
+        .iter()
+        .map(|r| {
+            Ok(CertificateListItem {
+                status: repo::status_now(r, at)?,
+                number: r.number.clone(),
+                venue_id: r.venue_id,
+                venue_name: r.venue_name.clone(),
+                valid_from: r.valid_from,
+                valid_until: r.valid_until,
+                href: format!("/api/v1/certificates/{}", r.number),
+                pdf: format!("/api/v1/certificates/{}/pdf", r.number),
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "private, no-store"))
+        .json(CertificatePage { items, next_before }))
+}
+
 #[utoipa::path(get, path = "/api/v1/certificates/{number}", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path, example = "GEL-2025-000001")),
     responses((status = 200, body = CertificateResponse), (status = 404, body = super::error::ErrorBody)))]
 pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> ApiResult<HttpResponse> {

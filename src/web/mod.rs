@@ -151,6 +151,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit) {
                 .route("/assessments/{id}/submit", web::post().to(assessments::submit))
                 .route("/assessments/{id}/decision", web::post().to(assessments::decide))
                 .route("/assessments/{id}/events", web::get().to(assessments::events))
+                .route("/certificates", web::get().to(certificates::list))
                 .route("/certificates/{number}", web::get().to(certificates::get))
                 .route("/certificates/{number}/pdf", web::get().to(certificates::pdf))
                 .route("/certificates/{number}/suspend", web::post().to(certificates::suspend))

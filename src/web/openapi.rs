@@ -25,7 +25,7 @@ impl Modify for BearerAuth {
         super::assessments::create, super::assessments::list, super::assessments::get, super::assessments::patch,
         super::assessments::upload_evidence, super::assessments::list_evidence, super::assessments::download_evidence,
         super::assessments::submit, super::assessments::decide, super::assessments::events,
-        super::certificates::get, super::certificates::pdf, super::certificates::suspend, super::certificates::reinstate, super::certificates::withdraw,
+        super::certificates::list, super::certificates::get, super::certificates::pdf, super::certificates::suspend, super::certificates::reinstate, super::certificates::withdraw,
         super::public::jwks, super::public::criteria,
         super::pages::verify, super::pages::by_number, super::pages::list_json, super::pages::list_csv,
     ),

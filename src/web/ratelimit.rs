@@ -7,16 +7,46 @@ use actix_governor::governor::NotUntil;
 use actix_governor::{GovernorConfig, GovernorConfigBuilder, KeyExtractor, PeerIpKeyExtractor, SimpleKeyExtractionError};
 use actix_web::dev::ServiceRequest;
 use actix_web::{HttpResponse, HttpResponseBuilder};
+use std::net::IpAddr;
+use std::sync::Arc;
 
-#[derive(Clone, Copy)]
-pub struct PublicIp;
+/// The client address: the TCP peer, or, when the peer is a trusted proxy, the last address in
+/// `X-Forwarded-For` that is not a trusted proxy. IPv6 clients are grouped by /56 (as actix-governor does).
+#[derive(Clone, Default)]
+pub struct PublicIp {
+    trusted: Arc<Vec<IpAddr>>,
+}
+
+fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    forwarded_for
+        .into_iter()
+        .flat_map(|h| h.rsplit(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
 
 impl KeyExtractor for PublicIp {
-    type Key = std::net::IpAddr;
+    type Key = IpAddr;
     type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
 
     fn extract(&self, req: &ServiceRequest) -> Result<Self::Key, Self::KeyExtractionError> {
-        PeerIpKeyExtractor.extract(req)
+        let peer = PeerIpKeyExtractor.extract(req)?;
+        if self.trusted.is_empty() {
+            return Ok(peer);
+        }
+        let header = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        Ok(match client_ip(peer, header, &self.trusted) {
+            IpAddr::V6(v6) => {
+                let mut octets = v6.octets();
+                octets[7..16].fill(0);
+                IpAddr::V6(octets.into())
+            }
+            v4 => v4,
+        })
     }
 
     fn exceed_rate_limit_response(&self, negative: &NotUntil<QuantaInstant>, mut response: HttpResponseBuilder) -> HttpResponse {
@@ -35,12 +65,34 @@ impl KeyExtractor for PublicIp {
 pub type PublicLimit = GovernorConfig<PublicIp, NoOpMiddleware<QuantaInstant>>;
 
 /// `rate` requests per second sustained per client IP, with bursts of `burst`.
-pub fn public_limit(rate: u32, burst: u32) -> Result<PublicLimit, String> {
+pub fn public_limit(rate: u32, burst: u32, trusted_proxies: &[IpAddr]) -> Result<PublicLimit, String> {
     let period = std::time::Duration::from_nanos(1_000_000_000 / u64::from(rate.max(1)));
     GovernorConfigBuilder::default()
         .period(period)
         .burst_size(burst.max(1))
-        .key_extractor(PublicIp)
+        .key_extractor(PublicIp {
+            trusted: Arc::new(trusted_proxies.to_vec()),
+        })
         .finish()
         .ok_or_else(|| "invalid rate limit".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let lb: IpAddr = "10.0.0.5".parse().unwrap();
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(client_ip(lb, Some("203.0.113.7"), &[lb]), client);
+        assert_eq!(
+            client_ip(lb, Some("198.51.100.1, 203.0.113.7, 10.0.0.5"), &[lb]),
+            client,
+            "the rightmost untrusted hop"
+        );
+        assert_eq!(client_ip(client, Some("1.2.3.4"), &[lb]), client, "an untrusted peer cannot pick its key");
+        assert_eq!(client_ip(lb, Some("garbage"), &[lb]), lb);
+        assert_eq!(client_ip(lb, None, &[lb]), lb);
+    }
 }

@@ -72,6 +72,7 @@ pub fn test_config(dir: &std::path::Path, database: DbUrl) -> Config {
         db_pool: 8,
         public_rate: 1000,
         public_burst: 1000,
+        trusted_proxies: vec![],
     }
 }
 

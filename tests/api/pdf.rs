@@ -41,7 +41,14 @@ async fn download(app: &TestApp, number: &str, token: &str) -> reqwest::Response
 async fn venue_downloads_a_verifiable_pdf(app: TestApp) {
     let (number, qr, venue) = issued(&app, "Smart Plastic Zone").await;
     let (_, venue_user) = app.user("venue", &[Role::Venue], Some(venue)).await;
-    let r = download(&app, &number, &venue_user).await;
+    // The venue finds its certificate in its list, with the PDF link.
+    let list = json(app.get("/api/v1/certificates", Some(&venue_user)).await).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["number"], number.as_str());
+    assert_eq!(list["items"][0]["status"], "valid");
+    let pdf_href = list["items"][0]["pdf"].as_str().unwrap().to_string();
+    assert_eq!(pdf_href, format!("/api/v1/certificates/{number}/pdf"));
+    let r = app.get(&pdf_href, Some(&venue_user)).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/pdf");
     assert_eq!(r.headers()["content-disposition"], format!("attachment; filename=\"{number}.pdf\"").as_str());
@@ -62,6 +69,8 @@ async fn venue_downloads_a_verifiable_pdf(app: TestApp) {
     let other = app.venue(&app.token(&[Role::Assessor]).await, "Other", "Almaty").await;
     let (_, stranger) = app.user("stranger", &[Role::Venue], Some(other)).await;
     assert_error(download(&app, &number, &stranger).await, 404, "not_found").await;
+    let theirs = json(app.get(&format!("/api/v1/certificates?venue_id={venue}"), Some(&stranger)).await).await;
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 0, "another venue's certificates stay hidden");
     assert_error(download(&app, &number, &app.token(&[Role::Assessor]).await).await, 404, "not_found").await;
     assert_eq!(download(&app, &number, &app.token(&[Role::Officer]).await).await.status(), 200);
 

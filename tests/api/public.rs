@@ -292,6 +292,22 @@ async fn public_pages_are_rate_limited_per_ip() {
 }
 
 #[actix_web::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.public_rate = 1;
+        c.public_burst = 2;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await
+    .unwrap();
+    let from = |ip: &'static str| app.request(reqwest::Method::GET, "/register", None).header("x-forwarded-for", ip).send();
+    assert_eq!(from("203.0.113.1").await.unwrap().status(), 200);
+    assert_eq!(from("203.0.113.1").await.unwrap().status(), 200);
+    assert_eq!(from("203.0.113.1").await.unwrap().status(), 429);
+    assert_eq!(from("203.0.113.2").await.unwrap().status(), 200, "another client behind the same proxy");
+}
+
+#[actix_web::test]
 async fn random_garbage_tokens_get_4xx_never_5xx() {
     use proptest::strategy::{Strategy, ValueTree};
     let app = spawn_app(Backend::Sqlite).await.unwrap();
