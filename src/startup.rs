@@ -80,7 +80,7 @@ pub fn ensure_signing_key(db: &Db, keyring: &Keyring, require_key: bool) -> Resu
 /// Everything the handlers share, built from the configuration.
 pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, String> {
     crate::render::pdf::warm_up()?;
-    crate::web::i18n::check()?;
+    crate::i18n::check()?;
     let db = Db::open(&config.database, config.db_pool)?;
     let catalogue = load_catalogue(config, &db)?;
     let keyring = Keyring::load(&config.key_dir)?;

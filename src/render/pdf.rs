@@ -2,6 +2,7 @@
 // vector squares with its link under it), fonts subset and embedded, the same bytes for the same certificate.
 
 use super::qr;
+use crate::i18n::trilingual;
 use printpdf::{
     Color, CurTransMat, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFont, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Polygon,
     PolygonRing, Pt, Rgb, TextItem, WindingOrder,
@@ -67,8 +68,10 @@ pub struct CriterionLine {
 /// Everything printed on a certificate, already formatted by the caller.
 #[derive(Debug, Clone)]
 pub struct CertificateView {
+    /// The label's name from the criteria file: kk, ru, en.
+    pub title: [String; 3],
     pub number: String,
-    /// `None` for a valid certificate; else the stamp, e.g. "ТОҚТАТЫЛДЫ · ПРИОСТАНОВЛЕН · SUSPENDED".
+    /// `None` for a valid certificate; else the stamp, e.g. "ТОҚТАТЫЛДЫ · ПРИОСТАНОВЛЕН · SUSPENDED" (from the catalogues).
     pub status_stamp: Option<String>,
     pub status_note: Option<String>,
     pub venue_name: String,
@@ -271,11 +274,11 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
     p.rect(green(), 0.6, 11.0, 11.0, PAGE_W - 11.0, PAGE_H - 11.0);
 
     // Headings, kk / ru / en.
-    p.centered(true, 24.0, gold(), 270.0, "Алтын экологиялық белгі");
-    p.centered(false, 15.0, green(), 261.0, "Золотой экологический знак");
-    p.centered(false, 15.0, green(), 254.0, "Gold eco-label");
+    p.centered(true, 24.0, gold(), 270.0, &v.title[0]);
+    p.centered(false, 15.0, green(), 261.0, &v.title[1]);
+    p.centered(false, 15.0, green(), 254.0, &v.title[2]);
     p.line(gold(), 0.8, &[(45.0, 249.0), (165.0, 249.0)], false);
-    p.centered(false, 9.5, grey(), 243.0, "СЕРТИФИКАТ · СЕРТИФИКАТ · CERTIFICATE");
+    p.centered(false, 9.5, grey(), 243.0, &trilingual("pdf_certificate"));
     p.centered(true, 18.0, ink(), 235.0, &v.number);
 
     let mut y = 226.0;
@@ -294,7 +297,7 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
     }
 
     // Venue: shrink to fit two lines, then wrap to at most three.
-    p.centered(false, 8.5, grey(), y, "Берілді · Выдан · Awarded to");
+    p.centered(false, 8.5, grey(), y, &trilingual("pdf_awarded_to"));
     y -= 9.0;
     let max_w = 172.0;
     let mut size = 20.0;
@@ -315,25 +318,18 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
 
     // Criteria.
     let mut top = 181.0_f32.min(y - 2.0);
-    p.text(bold, 9.0, green(), 20.0, top, Align::Left, "Критерийлер · Критерии · Criteria");
-    p.text(bold, 9.0, green(), 190.0, top, Align::Right, "Нәтиже · Результат · Result");
+    p.text(bold, 9.0, green(), 20.0, top, Align::Left, &trilingual("pdf_criteria"));
+    p.text(bold, 9.0, green(), 190.0, top, Align::Right, &trilingual("pdf_result"));
     top -= 2.5;
     p.line(green(), 0.6, &[(19.0, top), (191.0, top)], false);
     let row_h = 13.5;
+    let threshold = trilingual("pdf_threshold");
     for c in &v.criteria {
         p.text(bold, 8.5, ink(), 21.0, top - 4.2, Align::Left, &c.name_kk);
         p.text(regular, 7.5, ink(), 21.0, top - 7.9, Align::Left, &c.name_ru);
         p.text(regular, 7.5, grey(), 21.0, top - 11.3, Align::Left, &c.name_en);
         p.text(bold, 10.5, ink(), 176.0, top - 5.2, Align::Right, &c.measured);
-        p.text(
-            regular,
-            7.0,
-            grey(),
-            176.0,
-            top - 9.8,
-            Align::Right,
-            &format!("шек · порог · threshold {}", c.threshold),
-        );
+        p.text(regular, 7.0, grey(), 176.0, top - 9.8, Align::Right, &format!("{threshold} {}", c.threshold));
         let (mark, color) = if c.passed { ("✓", green()) } else { ("✗", red()) };
         p.text(bold, 14.0, color, 184.5, top - 8.2, Align::Center, mark);
         top -= row_h;
@@ -348,19 +344,19 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
         20.0,
         top,
         Align::Left,
-        &format!("Схема · Схема · Scheme: {} v{} · criteria SHA-256 {short_hash}…", v.scheme, v.scheme_version),
+        &format!("{}: {} v{} · SHA-256 {short_hash}…", trilingual("pdf_scheme"), v.scheme, v.scheme_version),
     );
 
     // Dates, issuer, signatory (left); QR (right).
     let mut ly = top - 9.0;
     let label = |p: &mut Page, y: f32, t: &str| p.text(&p.fonts.regular, 7.5, grey(), 20.0, y, Align::Left, t);
-    label(&mut p, ly, "Берілген күні · Дата выдачи · Grant date");
+    label(&mut p, ly, &trilingual("pdf_grant_date"));
     p.text(bold, 10.0, ink(), 20.0, ly - 4.5, Align::Left, &v.grant_date);
     ly -= 11.0;
-    label(&mut p, ly, "Жарамдылық мерзімі · Срок действия · Valid");
+    label(&mut p, ly, &trilingual("pdf_validity"));
     p.text(bold, 10.0, ink(), 20.0, ly - 4.5, Align::Left, &format!("{} — {}", v.valid_from, v.valid_until));
     ly -= 11.0;
-    label(&mut p, ly, "Сертификаттау органы · Орган по сертификации · Issued by");
+    label(&mut p, ly, &trilingual("pdf_issued_by"));
     let mut iy = ly - 4.5;
     for l in wrap(bold, &v.issuer, 10.0, 118.0).iter().take(2) {
         p.text(bold, 10.0, ink(), 20.0, iy, Align::Left, l);
@@ -371,7 +367,7 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
         iy -= 3.9;
     }
     ly = iy - 4.0;
-    label(&mut p, ly, "Қол қойған · Подписал · Signatory");
+    label(&mut p, ly, &trilingual("pdf_signatory"));
     p.line(ink(), 0.5, &[(20.0, ly - 9.0), (95.0, ly - 9.0)], false);
     p.text(bold, 10.0, ink(), 20.0, ly - 13.0, Align::Left, &v.signatory);
     p.text(regular, 8.5, ink(), 20.0, ly - 17.0, Align::Left, &v.signatory_title);
@@ -415,7 +411,7 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
         },
         Op::RestoreGraphicsState,
     ]);
-    p.text(regular, 7.0, grey(), qx + qr_mm / 2.0, qtop + 1.5, Align::Center, "Тексеру · Проверка · Verify");
+    p.text(regular, 7.0, grey(), qx + qr_mm / 2.0, qtop + 1.5, Align::Center, &trilingual("pdf_verify"));
 
     // The link, under everything, across the page.
     let mut ty = (qtop - qr_mm - 6.0).min(ly - 28.0);
@@ -423,13 +419,7 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
         p.text(regular, 6.0, ink(), 19.0, ty, Align::Left, &l);
         ty -= 2.7;
     }
-    p.centered(
-        false,
-        7.0,
-        grey(),
-        15.0,
-        "QR кодты сканерлеңіз · Отсканируйте QR-код · Scan the QR code: the registry shows the live status",
-    );
+    p.centered(false, 7.0, grey(), 15.0, &trilingual("pdf_scan"));
 
     let mut doc = PdfDocument::new(&format!("Gold eco-label certificate {}", v.number));
     for face in [regular, bold] {
@@ -438,7 +428,7 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
     let date = printpdf::OffsetDateTime::from_unix_timestamp(v.issued_at).map_err(|e| e.to_string())?;
     let info = &mut doc.metadata.info;
     info.author = v.issuer.clone();
-    info.subject = format!("Алтын экологиялық белгі / Gold eco-label: {}", v.venue_name);
+    info.subject = format!("{} / {}: {}", v.title[0], v.title[2], v.venue_name);
     info.creator = "ecolabel".into();
     info.producer = "ecolabel (printpdf)".into();
     info.identifier = v.number.clone();
@@ -521,6 +511,7 @@ pub fn sample_view(name: &str) -> CertificateView {
         passed: true,
     };
     CertificateView {
+        title: ["Алтын экологиялық белгі".into(), "Золотой экологический знак".into(), "Gold eco-label".into()],
         number: "GEL-2025-000001".into(),
         status_stamp: None,
         status_note: None,

@@ -9,6 +9,7 @@ use crate::domain::criteria::Catalogue;
 use crate::domain::lifecycle::{CertificateAction, PublicStatus};
 use crate::domain::scoring::CriterionResult;
 use crate::domain::signing::qr_text;
+use crate::i18n::trilingual;
 use crate::render::pdf::{CertificateView, CriterionLine};
 use crate::storage::models::CertificateRow;
 use crate::storage::{self, certificates as repo, events};
@@ -304,17 +305,15 @@ pub fn certificate_view(catalogue: &Catalogue, public_url: &str, row: &Certifica
     let reason = row.status_reason.clone().unwrap_or_default();
     let (stamp, note) = match status {
         PublicStatus::Valid => (None, None),
-        PublicStatus::Suspended => (Some("ТОҚТАТЫЛДЫ · ПРИОСТАНОВЛЕН · SUSPENDED"), Some(format!("{since}: {reason}"))),
-        PublicStatus::Withdrawn => (Some("ҚАЙТАРЫП АЛЫНДЫ · ОТОЗВАН · WITHDRAWN"), Some(format!("{since}: {reason}"))),
-        PublicStatus::Superseded => (
-            Some("АЛМАСТЫРЫЛДЫ · ЗАМЕНЁН · SUPERSEDED"),
-            row.superseded_by.as_ref().map(|n| format!("→ {n}")),
-        ),
-        PublicStatus::Expired => (Some("МЕРЗІМІ ӨТКЕН · ИСТЁК · EXPIRED"), Some(format!("{}", row.valid_until))),
+        PublicStatus::Suspended => (Some(trilingual("stamp_suspended")), Some(format!("{since}: {reason}"))),
+        PublicStatus::Withdrawn => (Some(trilingual("stamp_withdrawn")), Some(format!("{since}: {reason}"))),
+        PublicStatus::Superseded => (Some(trilingual("stamp_superseded")), row.superseded_by.as_ref().map(|n| format!("→ {n}"))),
+        PublicStatus::Expired => (Some(trilingual("stamp_expired")), Some(format!("{}", row.valid_until))),
     };
     Ok(CertificateView {
+        title: [scheme.title.kk.clone(), scheme.title.ru.clone(), scheme.title.en.clone()],
         number: row.number.clone(),
-        status_stamp: stamp.map(str::to_string),
+        status_stamp: stamp,
         status_note: note,
         venue_name: row.venue_name.clone(),
         venue_address: format!("{}, {}", row.venue_address, row.venue_city),
