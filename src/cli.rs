@@ -257,8 +257,7 @@ fn verify(input: &str, jwks: Option<&std::path::Path>, config: &Config) -> Resul
     } else {
         input.to_string()
     };
-    let result =
-        signing::decode_qr_text(&text).and_then(|token| signing::verify_token(&token, |kid| keys.iter().find(|k| signing::kid_of(k) == *kid).copied()));
+    let result = signing::decode_qr_text(&text).and_then(|token| signing::verify_token(&token, signing::key_in(&keys)));
     let verdict = signing::offline_verdict(&result, chrono::Utc::now().timestamp());
     println!("verdict: {}", verdict.as_str());
     match &result {

@@ -88,6 +88,20 @@ impl Caller {
     pub fn can_edit_assessment(&self, assessor_id: i64) -> bool {
         self.has(Role::Assessor) && self.user_id == Some(assessor_id)
     }
+    /// Which venue a list may show this caller: `Some(None)` all (staff), `Some(Some(id))` one, `None`
+    /// nothing (a venue user asking for another venue, or one bound to none). `requested` is the
+    /// caller's own filter.
+    pub fn venue_scope(&self, requested: Option<i64>) -> Option<Option<i64>> {
+        if self.has_any(&[Role::Admin, Role::Officer, Role::Assessor]) {
+            return Some(requested);
+        }
+        match (self.venue_id, requested) {
+            (Some(own), None) => Some(Some(own)),
+            (Some(own), Some(v)) if v == own => Some(Some(own)),
+            _ => None,
+        }
+    }
+
     /// May this caller read things of `venue_id` (venue record, certificates)?
     pub fn can_view_venue(&self, venue_id: i64) -> bool {
         self.has_any(&[Role::Admin, Role::Officer, Role::Assessor]) || (self.has(Role::Venue) && self.venue_id == Some(venue_id))
@@ -152,6 +166,9 @@ mod tests {
         assert!(!venue.can_view_assessment(1, 11));
         assert!(!venue.can_edit_assessment(2));
         assert!(!venue.can_view_venue(11));
+        assert_eq!(venue.venue_scope(None), Some(Some(10)));
+        assert_eq!(venue.venue_scope(Some(11)), None);
+        assert_eq!(assessor.venue_scope(Some(11)), Some(Some(11)));
     }
 
     #[test]

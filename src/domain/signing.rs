@@ -22,6 +22,11 @@ pub fn kid_of(key: &VerifyingKey) -> Kid {
     kid
 }
 
+/// A key look-up over a fixed set of public keys, for `verify_token`.
+pub fn key_in(keys: &[VerifyingKey]) -> impl Fn(&Kid) -> Option<VerifyingKey> + '_ {
+    move |kid| keys.iter().find(|k| kid_of(k) == *kid).copied()
+}
+
 /// The kid as written in JWKS and file names: base64url of the 8 bytes.
 pub fn kid_string(kid: &Kid) -> String {
     URL_SAFE_NO_PAD.encode(kid)

@@ -29,6 +29,11 @@ pub struct IssueContext {
     pub issued_on: Option<NaiveDate>,
 }
 
+/// The per-criterion results frozen into the certificate at issuance.
+pub fn outcome_of(row: &CertificateRow) -> Result<crate::domain::scoring::Outcome> {
+    serde_json::from_str(&row.outcome).map_err(|e| Error::Internal(format!("certificate {} outcome: {e}", row.number)))
+}
+
 pub fn stored_status(row: &CertificateRow) -> Result<StoredStatus> {
     StoredStatus::parse(&row.status).ok_or_else(|| Error::Internal(format!("certificate {} has unknown status {}", row.number, row.status)))
 }

@@ -3,7 +3,7 @@
 
 use super::auth::Auth;
 use super::certificates::CertificateSummary;
-use super::error::{ApiError, ApiResult};
+use super::error::{missing, ApiError, ApiResult};
 use super::AppState;
 use crate::domain::auth::{Caller, Role};
 use crate::domain::criteria::Scheme;
@@ -89,12 +89,7 @@ fn scheme_of<'a>(state: &'a AppState, row: &AssessmentRow) -> ApiResult<&'a Sche
     })
 }
 
-fn not_found(e: storage::Error) -> ApiError {
-    match e {
-        storage::Error::NotFound => ApiError::not_found("assessment"),
-        e => e.into(),
-    }
-}
+const NOT_FOUND: &str = "assessment";
 
 /// Load an assessment the caller may see, with its evidence and certificate, and build the response.
 async fn load(state: &web::Data<AppState>, caller: crate::domain::auth::Caller, id: i64) -> ApiResult<AssessmentResponse> {
@@ -107,7 +102,7 @@ async fn load(state: &web::Data<AppState>, caller: crate::domain::auth::Caller, 
             Ok((row, ev, cert))
         })
         .await
-        .map_err(not_found)?;
+        .map_err(missing(NOT_FOUND))?;
     respond(state, row, evidence, cert)
 }
 
@@ -207,10 +202,9 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Ass
         venue_id: p.venue_id,
         status: p.status.map(|s| s.as_str().to_string()),
         after_id: p.after,
-        limit,
+        limit: limit + 1,
     };
-    let rows = state.db.read(move |c| repo::list(c, &caller, &q)).await?;
-    let next_after = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.id)).flatten();
+    let (rows, next_after) = super::keyset_page(state.db.read(move |c| repo::list(c, &caller, &q)).await?, limit, |r| r.id);
     let items = rows
         .into_iter()
         .map(|r| {
@@ -252,7 +246,7 @@ where
             f(c, &caller, scheme)
         })
         .await
-        .map_err(not_found)
+        .map_err(missing(NOT_FOUND))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -432,7 +426,7 @@ pub async fn list_evidence(state: web::Data<AppState>, auth: Auth, path: web::Pa
             repo::list_evidence(c, id)
         })
         .await
-        .map_err(not_found)?;
+        .map_err(missing(NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(EvidenceResponse::from).collect::<Vec<_>>()))
 }
 
@@ -448,7 +442,7 @@ pub async fn download_evidence(state: web::Data<AppState>, auth: Auth, path: web
             repo::evidence_content(c, id, eid)
         })
         .await
-        .map_err(not_found)?;
+        .map_err(missing(NOT_FOUND))?;
     Ok(HttpResponse::Ok()
         .content_type(meta.media_type.as_str())
         .insert_header((
@@ -496,7 +490,7 @@ pub async fn decide(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
         .db
         .write(move |c| repo::decide(c, &c2, id, decision, reason.as_deref(), ctx.as_ref()))
         .await
-        .map_err(not_found)?;
+        .map_err(missing(NOT_FOUND))?;
     if let Some(cert) = &cert {
         tracing::info!(assessment = id, certificate = %cert.number, kid = %cert.kid, "certificate issued");
         if let Some(old) = &cert.supersedes {
@@ -543,6 +537,6 @@ pub async fn events(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
             events::list(c, "assessment", &id.to_string())
         })
         .await
-        .map_err(not_found)?;
+        .map_err(missing(NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(EventResponse::from).collect::<Vec<_>>()))
 }

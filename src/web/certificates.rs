@@ -3,7 +3,7 @@
 
 use super::assessments::EventResponse;
 use super::auth::Auth;
-use super::error::{ApiError, ApiResult};
+use super::error::{missing, ApiError, ApiResult};
 use super::AppState;
 use crate::domain::criteria::Catalogue;
 use crate::domain::lifecycle::{CertificateAction, PublicStatus};
@@ -75,24 +75,14 @@ pub struct CertificateResponse {
     pub history: Vec<EventResponse>,
 }
 
-pub fn results_of(row: &CertificateRow) -> ApiResult<Vec<CriterionResult>> {
-    let outcome: crate::domain::scoring::Outcome = serde_json::from_str(&row.outcome).map_err(ApiError::internal)?;
-    Ok(outcome.criteria)
-}
-
-fn not_found(e: storage::Error) -> ApiError {
-    match e {
-        storage::Error::NotFound => ApiError::not_found("certificate"),
-        e => e.into(),
-    }
-}
+const NOT_FOUND: &str = "certificate";
 
 async fn respond(state: &AppState, row: CertificateRow) -> ApiResult<CertificateResponse> {
     let number = row.number.clone();
     let history = state.db.read(move |c| events::list(c, "certificate", &number)).await?;
     Ok(CertificateResponse {
         status: repo::status_now(&row, storage::now())?,
-        results: results_of(&row)?,
+        results: repo::outcome_of(&row)?.criteria,
         qr_text: qr_text(&state.config.public_url, &row.token),
         history: history.into_iter().map(EventResponse::from).collect(),
         venue: VenueRef {
@@ -158,23 +148,11 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Cer
     let caller = auth.0;
     let p = params.into_inner();
     let limit = super::venues::page_limit(p.limit)?;
-    let venue_id = if caller.has_any(&[
-        crate::domain::auth::Role::Admin,
-        crate::domain::auth::Role::Officer,
-        crate::domain::auth::Role::Assessor,
-    ]) {
-        p.venue_id
-    } else {
-        match (caller.venue_id, p.venue_id) {
-            (Some(own), None) => Some(own),
-            (Some(own), Some(v)) if v == own => Some(own),
-            _ => {
-                return Ok(HttpResponse::Ok().json(CertificatePage {
-                    items: vec![],
-                    next_before: None,
-                }))
-            }
-        }
+    let Some(venue_id) = caller.venue_scope(p.venue_id) else {
+        return Ok(HttpResponse::Ok().json(CertificatePage {
+            items: vec![],
+            next_before: None,
+        }));
     };
     let at = storage::now();
     let q = repo::PublicQuery {
@@ -186,13 +164,7 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Cer
         limit: limit + 1,
         today: at.date(),
     };
-    let mut rows = state.db.read(move |c| repo::list(c, &q)).await?;
-    let next_before = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
+    let (rows, next_before) = super::keyset_page(state.db.read(move |c| repo::list(c, &q)).await?, limit, |r| r.id);
     let items = rows
         .iter()
         .map(|r| {
@@ -218,7 +190,11 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Cer
 pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let number = path.into_inner();
-    let row = state.db.read(move |c| repo::get_visible(c, &caller, &number)).await.map_err(not_found)?;
+    let row = state
+        .db
+        .read(move |c| repo::get_visible(c, &caller, &number))
+        .await
+        .map_err(missing(NOT_FOUND))?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "private, no-store"))
         .json(respond(&state, row).await?))
@@ -244,7 +220,7 @@ async fn change(
         .db
         .write(move |c| repo::change_status(c, &caller, &number, action, reason.as_deref()))
         .await
-        .map_err(not_found)?;
+        .map_err(missing(NOT_FOUND))?;
     tracing::info!(certificate = %row.number, status = %row.status, "certificate status changed");
     state.snapshots.invalidate(&row.number);
     Ok(HttpResponse::Ok().json(respond(&state, row).await?))
@@ -281,7 +257,7 @@ pub fn certificate_view(catalogue: &Catalogue, public_url: &str, row: &Certifica
     let scheme = catalogue
         .get(&row.scheme, row.scheme_version)
         .ok_or_else(|| format!("scheme {} v{} is not loaded", row.scheme, row.scheme_version))?;
-    let outcome: crate::domain::scoring::Outcome = serde_json::from_str(&row.outcome).map_err(|e| e.to_string())?;
+    let outcome = repo::outcome_of(row).map_err(|e| e.to_string())?;
     let mut criteria = Vec::new();
     for r in &outcome.criteria {
         let def = scheme
@@ -346,7 +322,7 @@ pub fn render_pdf(state: &AppState, row: &CertificateRow) -> ApiResult<Vec<u8>> 
 pub async fn pdf(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let number = path.into_inner();
-    let row = state.db.read(move |c| repo::get(c, &number)).await.map_err(not_found)?;
+    let row = state.db.read(move |c| repo::get(c, &number)).await.map_err(missing(NOT_FOUND))?;
     let allowed = caller.sees_all() || (caller.has(crate::domain::auth::Role::Venue) && caller.venue_id == Some(row.venue_id));
     if !allowed {
         return Err(ApiError::not_found("certificate"));

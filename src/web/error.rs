@@ -122,4 +122,12 @@ impl From<storage::Error> for ApiError {
     }
 }
 
+/// Map a storage error, saying which kind of thing was not found (`.map_err(missing("assessment"))`).
+pub fn missing(what: &'static str) -> impl Fn(storage::Error) -> ApiError {
+    move |e| match e {
+        storage::Error::NotFound => ApiError::not_found(what),
+        e => e.into(),
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -66,6 +66,18 @@ impl AppState {
     }
 }
 
+/// One keyset page: the query asked for `limit + 1` rows; the extra row only says that another page
+/// exists, whose cursor is the key of the last row shown.
+pub fn keyset_page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> i64) -> (Vec<T>, Option<i64>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if rows.len() <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit);
+    let next = rows.last().map(key);
+    (rows, next)
+}
+
 /// JSON request bodies above this are refused with 413.
 pub const JSON_LIMIT: usize = 64 * 1024;
 
@@ -160,4 +172,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit) {
         )
         .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::doc()))
         .default_service(web::to(not_found));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keyset_page;
+
+    #[test]
+    fn keyset_pages_use_the_extra_row_only_as_a_signal() {
+        assert_eq!(keyset_page(vec![5, 4, 3], 2, |r| *r), (vec![5, 4], Some(4)));
+        assert_eq!(keyset_page(vec![5, 4], 2, |r| *r), (vec![5, 4], None));
+        assert_eq!(keyset_page(Vec::<i64>::new(), 2, |r| *r), (vec![], None));
+    }
 }

@@ -70,7 +70,7 @@ pub struct VerificationResponse {
 fn public_certificate(state: &AppState, row: &CertificateRow, at: chrono::NaiveDateTime) -> ApiResult<PublicCertificate> {
     let status = repo::status_now(row, at)?;
     let scheme = state.catalogue.get(&row.scheme, row.scheme_version);
-    let outcome: crate::domain::scoring::Outcome = serde_json::from_str(&row.outcome).map_err(ApiError::internal)?;
+    let outcome = repo::outcome_of(row)?;
     let criteria = outcome
         .criteria
         .iter()
@@ -291,14 +291,13 @@ fn snapshot_response(req: &HttpRequest, m: &Messages, snap: &Snapshot, json: boo
 fn unavailable(req: &HttpRequest, m: &Messages, json: bool, e: &storage::Error) -> HttpResponse {
     tracing::error!(error = %e, "verification unavailable");
     if json {
-        let mut r = actix_web::ResponseError::error_response(&ApiError::new(
+        let mut e = ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "verification_unavailable",
             "the registry cannot check this right now; try again shortly",
-        ));
-        r.headers_mut()
-            .insert(actix_web::http::header::RETRY_AFTER, actix_web::http::header::HeaderValue::from_static("30"));
-        return r;
+        );
+        e.retry_after = Some(30);
+        return actix_web::ResponseError::error_response(&e);
     }
     let mut r = message_page(
         req,
@@ -424,10 +423,7 @@ async fn load_page(state: &AppState, p: &RegisterParams, status: Option<PublicSt
         limit: limit + 1,
         today: now().date(),
     };
-    let mut rows = state.db.read(move |c| repo::list(c, &q)).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    Ok((rows.clone(), if more { rows.last().map(|r| r.id) } else { None }))
+    Ok(super::keyset_page(state.db.read(move |c| repo::list(c, &q)).await?, limit, |r| r.id))
 }
 
 /// GET /register: the searchable public list of certified venues.

@@ -2,7 +2,7 @@
 // and search all; a venue user sees only its own venue.
 
 use super::auth::Auth;
-use super::error::{ApiError, ApiResult};
+use super::error::{missing, ApiError, ApiResult};
 use super::AppState;
 use crate::domain::auth::Role;
 use crate::domain::venue::{Venue, VenueFields};
@@ -92,10 +92,7 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -
     if !auth.0.can_view_venue(id) {
         return Err(ApiError::not_found("venue"));
     }
-    let row = state.db.read(move |c| venues::get(c, id)).await.map_err(|e| match e {
-        crate::storage::Error::NotFound => ApiError::not_found("venue"),
-        e => e.into(),
-    })?;
+    let row = state.db.read(move |c| venues::get(c, id)).await.map_err(missing("venue"))?;
     Ok(HttpResponse::Ok().json(VenueResponse::from(row)))
 }
 
@@ -121,21 +118,20 @@ pub async fn update(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
 pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<VenueListParams>) -> ApiResult<HttpResponse> {
     let p = params.into_inner();
     let limit = page_limit(p.limit)?;
-    let caller = auth.0;
-    let only_id = if caller.has_any(&[Role::Admin, Role::Officer, Role::Assessor]) {
-        None
-    } else {
-        Some(caller.venue_id.unwrap_or(-1))
+    let Some(only_id) = auth.0.venue_scope(None) else {
+        return Ok(HttpResponse::Ok().json(VenuePage {
+            items: vec![],
+            next_after: None,
+        }));
     };
     let q = VenueQuery {
         q: p.q,
         city: p.city,
         only_id,
         after_id: p.after,
-        limit,
+        limit: limit + 1,
     };
-    let rows = state.db.read(move |c| venues::list(c, &q)).await?;
-    let next_after = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.id)).flatten();
+    let (rows, next_after) = super::keyset_page(state.db.read(move |c| venues::list(c, &q)).await?, limit, |r| r.id);
     Ok(HttpResponse::Ok().json(VenuePage {
         items: rows.into_iter().map(VenueResponse::from).collect(),
         next_after,
