@@ -28,7 +28,7 @@ def prepare(port):
     global seq
     seq += 1
     n = seq
-    return rc.submitted_assessment(port, assessor, venue_id, lambda c: b"%PDF-1.4\n% crash test " + f"{n} {c}".encode() + b"\n%%EOF\n")
+    return rc.submitted_assessment(port, assessor, venue_id, lambda c: rc.minimal_pdf(f"crash test {n} {c}"))
 
 cli("migrate")
 assessor = cli("users", "create", "--role", "assessor", "--name", "crash assessor")

@@ -92,6 +92,7 @@ pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, Strin
         config: Arc::new(config.clone()),
         verifier: Default::default(),
         snapshots: Default::default(),
+        refusals: Default::default(),
     })
 }
 
@@ -112,6 +113,7 @@ impl Application {
             let limit = limit.clone();
             App::new()
                 .app_data(s.clone())
+                .wrap(actix_web::middleware::from_fn(middleware::text_guard))
                 .wrap(actix_web::middleware::from_fn(middleware::security_headers))
                 .wrap(actix_web::middleware::from_fn(middleware::request_span))
                 .configure(move |cfg| web::configure(cfg, &limit))
@@ -128,8 +130,24 @@ impl Application {
         self.port
     }
 
-    /// Serve until SIGTERM or Ctrl-C; in-flight requests finish first.
+    /// Serve until SIGTERM or Ctrl-C; in-flight requests finish first. Housekeeping runs meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let job = actix_web::rt::spawn(housekeeping(self.state.clone()));
+        let result = self.server.await;
+        job.abort();
+        result
+    }
+}
+
+/// Housekeeping inside `serve`, at start and hourly: stored idempotent replies older than 24 h go.
+async fn housekeeping(state: Data<AppState>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match state.db.write(|c| storage::idempotency::purge_expired(c, storage::now())).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "expired idempotent replies removed"),
+            Err(e) => tracing::warn!(error = %e, "could not remove expired idempotent replies"),
+        }
     }
 }

@@ -7,4 +7,5 @@ pub mod criteria;
 pub mod lifecycle;
 pub mod scoring;
 pub mod signing;
+pub mod text;
 pub mod venue;

@@ -2,6 +2,7 @@
 //! Pure: `VenueInput::parse` turns client fields into checked values or field errors.
 
 use super::scoring::FieldError;
+use super::text::{self, TextKind};
 use serde::{Deserialize, Serialize};
 
 pub const CATEGORIES: [&str; 7] = ["hotel", "event_hall", "expo_pavilion", "cafe", "office", "public_space", "other"];
@@ -108,6 +109,23 @@ impl Venue {
                 errors.push(FieldError::new("contact_email", "invalid_email", "not an e-mail address"));
             }
         }
+        // Names and places reach the public register: no control characters, no bidirectional overrides.
+        let shown = [
+            ("name", Some(&name)),
+            ("name_kk", name_kk.as_ref()),
+            ("name_ru", name_ru.as_ref()),
+            ("name_en", name_en.as_ref()),
+            ("address", Some(&address)),
+            ("city", Some(&city)),
+            ("contact_name", contact_name.as_ref()),
+            ("contact_email", contact_email.as_ref()),
+            ("contact_phone", contact_phone.as_ref()),
+        ];
+        for (field, value) in shown {
+            if let Some(Err(e)) = value.map(|v| text::check(field, v, TextKind::Name)) {
+                errors.push(e);
+            }
+        }
         if errors.is_empty() {
             Ok(Venue {
                 name,
@@ -169,6 +187,16 @@ mod tests {
         let e = Venue::apply(None, &f).unwrap_err();
         let names: Vec<_> = e.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(names, ["name", "category", "contact_email"]);
+    }
+
+    #[test]
+    fn names_refuse_bidi_overrides() {
+        let mut f = fields();
+        f.name_kk = Some("Ақ\u{202E}Орда".into());
+        f.city = Some("Astana\u{2066}".into());
+        let e = Venue::apply(None, &f).unwrap_err();
+        let names: Vec<_> = e.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert_eq!(names, [("name_kk", "invalid_characters"), ("city", "invalid_characters")]);
     }
 
     #[test]

@@ -112,6 +112,7 @@ diesel::table! {
         content_type -> Text,
         body -> Binary,
         created_at -> Timestamp,
+        roles -> Text,
     }
 }
 

@@ -19,6 +19,9 @@ pub fn create(conn: &mut DbConn, actor: &Caller, name: &str, roles: &[Role], ven
     if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::invalid("invalid_name", "a user needs a name of 1 to 200 characters", vec![]));
     }
+    if let Err(e) = crate::domain::text::check("name", name, crate::domain::text::TextKind::Name) {
+        return Err(Error::invalid("invalid_characters", e.message.clone(), vec![e]));
+    }
     if roles.is_empty() {
         return Err(Error::invalid("invalid_role", "a user needs at least one role", vec![]));
     }

@@ -9,6 +9,7 @@ use crate::domain::auth::{Caller, Role};
 use crate::domain::criteria::Scheme;
 use crate::domain::lifecycle::{AssessmentStatus, Decision};
 use crate::domain::scoring::{self, FieldError, Outcome};
+use crate::domain::text::{self, TextKind};
 use crate::storage::assessments::{self as repo, ListQuery, NewEvidence};
 use crate::storage::models::{AssessmentRow, EventRow, EvidenceMeta};
 use crate::storage::{self, certificates as cert_repo, events};
@@ -31,7 +32,7 @@ pub struct EvidenceResponse {
     pub size: i64,
     pub sha256: String,
     pub uploaded_by: i64,
-    pub created_at: chrono::NaiveDateTime,
+    pub created_at: chrono::DateTime<chrono::Utc>,
     /// Where to download the file.
     pub href: String,
 }
@@ -48,7 +49,7 @@ impl From<EvidenceMeta> for EvidenceResponse {
             size: e.size,
             sha256: e.sha256,
             uploaded_by: e.uploaded_by,
-            created_at: e.created_at,
+            created_at: e.created_at.and_utc(),
         }
     }
 }
@@ -70,14 +71,14 @@ pub struct AssessmentResponse {
     pub missing: Vec<FieldError>,
     /// The server's scoring, fixed at submission.
     pub outcome: Option<Outcome>,
-    pub submitted_at: Option<chrono::NaiveDateTime>,
+    pub submitted_at: Option<chrono::DateTime<chrono::Utc>>,
     pub decided_by: Option<i64>,
-    pub decided_at: Option<chrono::NaiveDateTime>,
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Rejection reason or comments for the assessor.
     pub decision_reason: Option<String>,
     pub certificate: Option<CertificateSummary>,
-    pub created_at: chrono::NaiveDateTime,
-    pub updated_at: chrono::NaiveDateTime,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 fn scheme_of<'a>(state: &'a AppState, row: &AssessmentRow) -> ApiResult<&'a Scheme> {
@@ -131,13 +132,13 @@ fn respond(state: &AppState, row: AssessmentRow, evidence: Vec<EvidenceMeta>, ce
         evidence: evidence.into_iter().map(EvidenceResponse::from).collect(),
         missing,
         outcome: repo::outcome_of(&row)?,
-        submitted_at: row.submitted_at,
+        submitted_at: row.submitted_at.map(|t| t.and_utc()),
         decided_by: row.decided_by,
-        decided_at: row.decided_at,
+        decided_at: row.decided_at.map(|t| t.and_utc()),
         decision_reason: row.decision_reason.clone(),
         certificate: cert.map(|c| CertificateSummary::new(&c, &state.config.public_url)),
-        created_at: row.created_at,
-        updated_at: row.updated_at,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
     })
 }
 
@@ -184,7 +185,7 @@ pub struct AssessmentListItem {
     pub assessor_id: i64,
     pub status: AssessmentStatus,
     pub overall: Option<String>,
-    pub updated_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -214,7 +215,7 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Ass
                 venue_id: r.venue_id,
                 assessor_id: r.assessor_id,
                 overall: r.overall,
-                updated_at: r.updated_at,
+                updated_at: r.updated_at.and_utc(),
             })
         })
         .collect::<ApiResult<Vec<_>>>()?;
@@ -270,16 +271,20 @@ pub async fn patch(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>,
     Ok(HttpResponse::Ok().json(load(&state, caller, id).await?))
 }
 
-/// Sniff the type from the first bytes; names and declared types are not trusted.
+/// The evidence type, judged by parsing the content (names and declared types are not trusted): a PDF
+/// must open with at least one page, an image must have a readable header with non-zero dimensions.
 pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-        Some("image/png")
+        let doc = lopdf::Document::load_mem(bytes).ok()?;
+        (!doc.get_pages().is_empty()).then_some("application/pdf")
     } else {
-        None
+        let kind = match imagesize::image_type(bytes).ok()? {
+            imagesize::ImageType::Jpeg => "image/jpeg",
+            imagesize::ImageType::Png => "image/png",
+            _ => return None,
+        };
+        let size = imagesize::blob_size(bytes).ok()?;
+        (size.width > 0 && size.height > 0).then_some(kind)
     }
 }
 
@@ -291,6 +296,19 @@ fn clean_filename(name: &str) -> String {
     } else {
         cleaned
     }
+}
+
+/// A multipart text field: UTF-8, trimmed, and free of the characters `kind` forbids.
+fn text_field(bytes: &[u8], name: &str, kind: TextKind) -> ApiResult<String> {
+    let s = std::str::from_utf8(bytes).map_err(|_| {
+        ApiError::invalid(
+            "invalid_characters",
+            format!("{name} is not UTF-8 text"),
+            vec![FieldError::new(name, "invalid_characters", "not UTF-8 text")],
+        )
+    })?;
+    text::check(name, s, kind).map_err(|e| ApiError::invalid("invalid_characters", e.message.clone(), vec![e]))?;
+    Ok(s.trim().to_string())
 }
 
 async fn read_field(field: &mut actix_multipart::Field, limit: usize, name: &str) -> ApiResult<Vec<u8>> {
@@ -341,9 +359,9 @@ pub async fn upload_evidence(state: web::Data<AppState>, auth: Auth, path: web::
     {
         let name = field.name().unwrap_or("").to_string();
         match name.as_str() {
-            "criterion" => criterion = Some(String::from_utf8_lossy(&read_field(&mut field, 100, "criterion").await?).trim().to_string()),
+            "criterion" => criterion = Some(text_field(&read_field(&mut field, 100, "criterion").await?, "criterion", TextKind::Line)?),
             "description" => {
-                description = Some(String::from_utf8_lossy(&read_field(&mut field, 1000, "description").await?).trim().to_string()).filter(|d| !d.is_empty())
+                description = Some(text_field(&read_field(&mut field, 1000, "description").await?, "description", TextKind::Free)?).filter(|d| !d.is_empty())
             }
             "file" => {
                 if file.is_some() {
@@ -353,7 +371,9 @@ pub async fn upload_evidence(state: web::Data<AppState>, auth: Auth, path: web::
                         vec![FieldError::new("file", "duplicate", "one file per upload")],
                     ));
                 }
-                let filename = clean_filename(field.content_disposition().and_then(|d| d.get_filename()).unwrap_or("evidence"));
+                let raw_name = field.content_disposition().and_then(|d| d.get_filename()).unwrap_or("evidence");
+                text::check("file", raw_name, TextKind::Name).map_err(|e| ApiError::invalid("invalid_characters", e.message.clone(), vec![e]))?;
+                let filename = clean_filename(raw_name);
                 file = Some((filename, read_field(&mut field, MAX_EVIDENCE_BYTES, "file").await?));
             }
             other => {
@@ -504,7 +524,7 @@ pub async fn decide(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct EventResponse {
     pub id: i64,
-    pub at: chrono::NaiveDateTime,
+    pub at: chrono::DateTime<chrono::Utc>,
     pub actor_id: Option<i64>,
     pub actor: String,
     pub action: String,
@@ -516,7 +536,7 @@ impl From<EventRow> for EventResponse {
     fn from(e: EventRow) -> Self {
         EventResponse {
             id: e.id,
-            at: e.at,
+            at: e.at.and_utc(),
             actor_id: e.actor_id,
             actor: e.actor_name,
             action: e.action,

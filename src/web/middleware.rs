@@ -3,9 +3,13 @@
 
 use super::auth::bearer;
 use super::error::ApiError;
+use super::ratelimit;
 use super::AppState;
-use crate::domain::auth::token_hash;
+use crate::domain::auth::{format_roles, looks_like_token, parse_roles, token_hash};
+use crate::domain::scoring::FieldError;
+use crate::domain::text::{self, TextKind};
 use crate::storage::idempotency::{self, Begin};
+use crate::storage::{self, users};
 use actix_web::body::{to_bytes, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -41,12 +45,25 @@ pub async fn request_span(req: ServiceRequest, next: Next<impl MessageBody + 'st
     let id = request_id(&req);
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %loggable_path(req.path()), user_id = tracing::field::Empty);
     let start = Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let peer = req.peer_addr().map(|a| a.ip());
+    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(str::to_string);
     let mut res = next.call(req).instrument(span.clone()).await?;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(X_REQUEST_ID, v);
     }
     let status = res.status().as_u16();
     let ms = start.elapsed().as_secs_f64() * 1000.0;
+    if status == 429 {
+        // Refusals are counted, and logged once a minute per client.
+        if let (Some(state), Some(peer)) = (state, peer) {
+            let client = ratelimit::client_ip(peer, forwarded.as_deref(), &state.config.trusted_proxies);
+            if let Some(refused) = state.refusals.note(client, Instant::now()) {
+                span.in_scope(|| tracing::warn!(%client, refused, "rate limit: requests refused"));
+            }
+        }
+        return Ok(res);
+    }
     span.in_scope(|| {
         if status >= 500 {
             tracing::error!(status, ms, "request failed");
@@ -80,6 +97,20 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// The largest body an idempotent request may carry (an evidence upload with its multipart framing).
 const MAX_IDEMPOTENT_BODY: usize = 11 * 1024 * 1024;
 
+/// Marks a reply that carries a secret (a bearer token, an invitation link, a webhook secret): it is
+/// shown once and never stored, so a replay answers 409 `secret_shown_once` naming what was created.
+#[derive(Clone)]
+pub struct SecretReply {
+    /// What was created, e.g. "token 12"; the replay's message names it.
+    pub created: String,
+}
+
+/// Attach the `SecretReply` mark to a response.
+pub fn secret_reply(mut res: HttpResponse, created: String) -> HttpResponse {
+    res.extensions_mut().insert(SecretReply { created });
+    res
+}
+
 fn replay(stored: idempotency::Stored) -> HttpResponse {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     HttpResponse::build(status)
@@ -93,8 +124,24 @@ fn error_response(req: ServiceRequest, e: ApiError) -> ServiceResponse<BoxBody> 
     ServiceResponse::new(r, e.error_response())
 }
 
+/// Read a request body into memory, refusing more than `max` bytes.
+async fn read_body(req: &mut ServiceRequest, max: usize) -> Result<Option<web::Bytes>, actix_web::Error> {
+    let mut payload = req.take_payload();
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > max {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body.freeze()))
+}
+
 /// POST with `Idempotency-Key`: the first successful reply is stored and replayed for the same key and
-/// body; the same key with another body gets 422 `idempotency_key_reused`.
+/// body, to the same token while it is valid and holds the roles it had; the same key with another body
+/// gets 422 `idempotency_key_reused`. Once claimed, the request runs to the end on its own task, so a
+/// client that goes away mid-request cannot leave its key stuck: its retry gets the stored reply.
 pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let key = req.headers().get(IDEMPOTENCY_KEY).map(|v| v.to_str().map(str::to_string));
     let (Method::POST, Some(key)) = (req.method().clone(), key) else {
@@ -109,19 +156,27 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
             ))
         }
     };
-    let (Some(token), Some(state)) = (bearer(req.request()).map(token_hash), req.app_data::<web::Data<AppState>>().cloned()) else {
+    let (Some(token), Some(state)) = (bearer(req.request()).map(str::to_string), req.app_data::<web::Data<AppState>>().cloned()) else {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     };
-    let mut payload = req.take_payload();
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk?;
-        if body.len() + chunk.len() > MAX_IDEMPOTENT_BODY {
-            return Ok(error_response(req, ApiError::too_large("the request body is too large")));
+    // A replay is authenticated like a first request: an unknown or revoked token goes to the handler,
+    // whose extractor refuses it, and nothing is claimed or replayed.
+    let caller = if looks_like_token(&token) {
+        let t = token.clone();
+        match state.db.read(move |c| users::caller_for_token(c, &t)).await {
+            Ok(c) => c,
+            Err(e) => return Ok(error_response(req, e.into())),
         }
-        body.extend_from_slice(&chunk);
-    }
-    let body = body.freeze();
+    } else {
+        None
+    };
+    let Some(caller) = caller else {
+        return next.call(req).await.map(|r| r.map_into_boxed_body());
+    };
+    let token = token_hash(&token);
+    let Some(body) = read_body(&mut req, MAX_IDEMPOTENT_BODY).await? else {
+        return Ok(error_response(req, ApiError::too_large("the request body is too large")));
+    };
     let mut h = Sha256::new();
     h.update(req.method().as_str());
     h.update(b" ");
@@ -130,8 +185,8 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
     h.update(&body);
     let request_hash = hex::encode(h.finalize());
     let begun = {
-        let (t, k, rh) = (token.clone(), key.clone(), request_hash.clone());
-        state.db.write(move |c| idempotency::begin(c, &t, &k, &rh)).await
+        let (t, k, rh, roles) = (token.clone(), key.clone(), request_hash.clone(), format_roles(&caller.roles));
+        state.db.write(move |c| idempotency::begin(c, &t, &k, &rh, &roles, storage::now())).await
     };
     match begun {
         Err(e) => return Ok(error_response(req, e.into())),
@@ -147,19 +202,42 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
                 ApiError::new(
                     StatusCode::CONFLICT,
                     "idempotency_in_progress",
-                    "a request with this Idempotency-Key is still being processed",
+                    "a request with this Idempotency-Key is still being processed; retry shortly",
                 ),
             ));
         }
         Ok(Begin::Existing(stored)) => {
+            let then = parse_roles(&stored.roles).unwrap_or_default();
+            if !then.iter().all(|r| caller.has(*r)) {
+                tracing::warn!(user = ?caller.user_id, "idempotent replay refused: the caller no longer holds the request's roles");
+                return Ok(error_response(
+                    req,
+                    ApiError::forbidden("forbidden_role", "this request was made with a role the caller no longer holds"),
+                ));
+            }
             let (r, _) = req.into_parts();
             return Ok(ServiceResponse::new(r, replay(stored)));
         }
         Ok(Begin::Started) => {}
     }
     req.set_payload(actix_web::dev::Payload::from(body));
-    let res = next.call(req).await;
-    let res = match res {
+    // Run the handler and store its outcome on a task of its own: dropping this future (the client went
+    // away) does not stop it, so the claim always ends in a stored reply or a released key.
+    let task = actix_web::rt::spawn(run_and_store(req, next, state, token, key));
+    match task.await {
+        Ok(r) => r,
+        Err(e) => Err(ApiError::internal(format!("idempotent request task failed: {e}")).into()),
+    }
+}
+
+async fn run_and_store(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    state: web::Data<AppState>,
+    token: String,
+    key: String,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = match next.call(req).await {
         Ok(r) => r,
         Err(e) => {
             let _ = state.db.write(move |c| idempotency::abandon(c, &token, &key)).await;
@@ -172,6 +250,7 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
     }
     let (r, response) = res.into_parts();
     let status = response.status();
+    let secret = response.extensions().get::<SecretReply>().cloned();
     let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -186,12 +265,80 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
         Ok(b) => b,
         Err(_) => return Ok(ServiceResponse::new(r, ApiError::internal("could not read the response body").error_response())),
     };
-    let stored = {
-        let (ct, b) = (content_type, bytes.to_vec());
-        state.db.write(move |c| idempotency::finish(c, &token, &key, status.as_u16(), &ct, &b)).await
+    // A secret is never at rest: its replay is a stable error naming what was created.
+    let (stored_status, stored_type, stored_body) = match &secret {
+        None => (status.as_u16(), content_type, bytes.to_vec()),
+        Some(s) => (
+            StatusCode::CONFLICT.as_u16(),
+            "application/json".to_string(),
+            serde_json::to_vec(&super::error::ErrorBody {
+                error: "secret_shown_once".into(),
+                message: format!(
+                    "this request succeeded before and created {}; its secret was shown once and is not stored",
+                    s.created
+                ),
+                fields: vec![],
+            })
+            .unwrap_or_default(),
+        ),
     };
+    let stored = state
+        .db
+        .write(move |c| idempotency::finish(c, &token, &key, stored_status, &stored_type, &stored_body))
+        .await;
     if let Err(e) = stored {
         tracing::error!(error = %e, "could not store the idempotent reply");
     }
     Ok(ServiceResponse::new(r, builder.body(bytes)))
+}
+
+/// Text from clients is checked before any handler runs: every query parameter as one line (400), every
+/// string of a JSON or form body as free text (422), both `invalid_characters` naming the field.
+/// Names get the stricter check where they are parsed (`domain::text::TextKind::Name`).
+pub async fn text_guard(mut req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let bad: Vec<FieldError> = query
+        .iter()
+        .filter_map(|(k, v)| {
+            text::check("query", k, TextKind::Line)
+                .err()
+                .or_else(|| text::check(k, v, TextKind::Line).err())
+        })
+        .collect();
+    if !bad.is_empty() {
+        let mut e = ApiError::bad_request("invalid_characters", "a query parameter contains a control character");
+        e.fields = bad;
+        return Ok(error_response(req, e));
+    }
+    let essence = req.mime_type().ok().flatten().map(|m| m.essence_str().to_string()).unwrap_or_default();
+    let json = essence == "application/json" || essence.ends_with("+json");
+    let form = essence == "application/x-www-form-urlencoded";
+    if (json || form) && matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
+        let Some(body) = read_body(&mut req, super::JSON_LIMIT).await? else {
+            return Ok(error_response(
+                req,
+                ApiError::too_large(format!("request bodies are limited to {} KiB", super::JSON_LIMIT / 1024)),
+            ));
+        };
+        let bad = if json {
+            // Malformed JSON is left to the extractor, which says what is wrong with it.
+            serde_json::from_slice::<serde_json::Value>(&body)
+                .map(|v| text::check_json(&v))
+                .unwrap_or_default()
+        } else {
+            serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|(k, v)| text::check(k, v, TextKind::Free).err())
+                .collect()
+        };
+        if !bad.is_empty() {
+            return Ok(error_response(
+                req,
+                ApiError::invalid("invalid_characters", "some text contains a control character", bad),
+            ));
+        }
+        req.set_payload(actix_web::dev::Payload::from(body));
+    }
+    next.call(req).await.map(|r| r.map_into_boxed_body())
 }

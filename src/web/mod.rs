@@ -22,7 +22,7 @@ use crate::domain::criteria::Catalogue;
 use crate::keys::Keyring;
 use crate::storage::certificates::IssueContext;
 use crate::storage::{self, Db};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use error::{ApiError, ApiResult};
 use std::sync::Arc;
 
@@ -33,6 +33,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub verifier: verifier::Verifier,
     pub snapshots: snapshots::Snapshots,
+    pub refusals: ratelimit::RefusalLog,
 }
 
 impl AppState {
@@ -110,65 +111,85 @@ async fn not_found() -> ApiResult<HttpResponse> {
     Err(ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found", "no such page or endpoint"))
 }
 
+/// A path with its methods: any other method gets 405 `method_not_allowed` with an `Allow` header.
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        let mut e = ApiError::new(
+            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("this URL answers {allow}"),
+        )
+        .error_response();
+        e.headers_mut()
+            .insert(actix_web::http::header::ALLOW, actix_web::http::header::HeaderValue::from_static(allow));
+        Ok::<_, actix_web::Error>(e)
+    }))
+}
+
 /// Every route of the registry; `limit` rate-limits the public pages per client IP.
 pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit) {
     let limited = || actix_governor::Governor::new(limit);
-    cfg.service(web::resource("/V/{token}").wrap(limited()).route(web::get().to(pages::verify)))
-        .service(web::resource("/v/{token}").wrap(limited()).route(web::get().to(pages::verify)))
-        .service(web::resource("/certificates/{number}").wrap(limited()).route(web::get().to(pages::by_number)))
-        .service(web::resource("/register").wrap(limited()).route(web::get().to(pages::register)))
+    let get = web::get;
+    let post = web::post;
+    cfg.service(resource("/V/{token}", "GET").wrap(limited()).route(get().to(pages::verify)))
+        .service(resource("/v/{token}", "GET").wrap(limited()).route(get().to(pages::verify)))
+        .service(resource("/certificates/{number}", "GET").wrap(limited()).route(get().to(pages::by_number)))
+        .service(resource("/register", "GET").wrap(limited()).route(get().to(pages::register)))
+        .service(resource("/api/v1/public/certificates", "GET").wrap(limited()).route(get().to(pages::list_json)))
         .service(
-            web::resource("/api/v1/public/certificates")
+            resource("/api/v1/public/certificates.csv", "GET")
                 .wrap(limited())
-                .route(web::get().to(pages::list_json)),
+                .route(get().to(pages::list_csv)),
         )
-        .service(
-            web::resource("/api/v1/public/certificates.csv")
-                .wrap(limited())
-                .route(web::get().to(pages::list_csv)),
-        )
-        .route("/assets/style.css", web::get().to(pages::stylesheet))
-        .route(
-            "/",
-            web::get().to(|| async { HttpResponse::Found().insert_header(("location", "/register")).finish() }),
-        );
+        .service(resource("/assets/style.css", "GET").route(get().to(pages::stylesheet)))
+        .service(resource("/", "GET").route(get().to(|| async { HttpResponse::Found().insert_header(("location", "/register")).finish() })));
     cfg.app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::PayloadConfig::default().limit(JSON_LIMIT))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/openapi.json", web::get().to(openapi::spec))
-        .route("/.well-known/jwks.json", web::get().to(public::jwks))
-        .route("/api/v1/criteria/{scheme}/{version}", web::get().to(public::criteria))
+        .service(resource("/healthz", "GET").route(get().to(health::healthz)))
+        .service(resource("/readyz", "GET").route(get().to(health::readyz)))
+        .service(resource("/openapi.json", "GET").route(get().to(openapi::spec)))
+        .service(resource("/.well-known/jwks.json", "GET").route(get().to(public::jwks)))
+        .service(resource("/api/v1/criteria/{scheme}/{version}", "GET").route(get().to(public::criteria)))
         .service(
             web::scope("/api/v1")
                 .wrap(actix_web::middleware::from_fn(middleware::idempotency))
-                .route("/me", web::get().to(users::me))
-                .route("/users", web::post().to(users::create))
-                .route("/users", web::get().to(users::list))
-                .route("/users/{id}/tokens", web::post().to(users::new_token))
-                .route("/tokens/{id}/revoke", web::post().to(users::revoke))
-                .route("/venues", web::post().to(venues::create))
-                .route("/venues", web::get().to(venues::list))
-                .route("/venues/{id}", web::get().to(venues::get))
-                .route("/venues/{id}", web::patch().to(venues::update))
-                .route("/assessments", web::post().to(assessments::create))
-                .route("/assessments", web::get().to(assessments::list))
-                .route("/assessments/{id}", web::get().to(assessments::get))
-                .route("/assessments/{id}", web::patch().to(assessments::patch))
-                .route("/assessments/{id}/evidence", web::post().to(assessments::upload_evidence))
-                .route("/assessments/{id}/evidence", web::get().to(assessments::list_evidence))
-                .route("/assessments/{id}/evidence/{evidence_id}", web::get().to(assessments::download_evidence))
-                .route("/assessments/{id}/submit", web::post().to(assessments::submit))
-                .route("/assessments/{id}/decision", web::post().to(assessments::decide))
-                .route("/assessments/{id}/events", web::get().to(assessments::events))
-                .route("/certificates", web::get().to(certificates::list))
-                .route("/certificates/{number}", web::get().to(certificates::get))
-                .route("/certificates/{number}/pdf", web::get().to(certificates::pdf))
-                .route("/certificates/{number}/suspend", web::post().to(certificates::suspend))
-                .route("/certificates/{number}/reinstate", web::post().to(certificates::reinstate))
-                .route("/certificates/{number}/withdraw", web::post().to(certificates::withdraw)),
+                .service(resource("/me", "GET").route(get().to(users::me)))
+                .service(resource("/users", "GET, POST").route(post().to(users::create)).route(get().to(users::list)))
+                .service(resource("/users/{id}/tokens", "POST").route(post().to(users::new_token)))
+                .service(resource("/tokens/{id}/revoke", "POST").route(post().to(users::revoke)))
+                .service(resource("/venues", "GET, POST").route(post().to(venues::create)).route(get().to(venues::list)))
+                .service(
+                    resource("/venues/{id}", "GET, PATCH")
+                        .route(get().to(venues::get))
+                        .route(web::patch().to(venues::update)),
+                )
+                .service(
+                    resource("/assessments", "GET, POST")
+                        .route(post().to(assessments::create))
+                        .route(get().to(assessments::list)),
+                )
+                .service(
+                    resource("/assessments/{id}", "GET, PATCH")
+                        .route(get().to(assessments::get))
+                        .route(web::patch().to(assessments::patch)),
+                )
+                .service(
+                    resource("/assessments/{id}/evidence", "GET, POST")
+                        .route(post().to(assessments::upload_evidence))
+                        .route(get().to(assessments::list_evidence)),
+                )
+                .service(resource("/assessments/{id}/evidence/{evidence_id}", "GET").route(get().to(assessments::download_evidence)))
+                .service(resource("/assessments/{id}/submit", "POST").route(post().to(assessments::submit)))
+                .service(resource("/assessments/{id}/decision", "POST").route(post().to(assessments::decide)))
+                .service(resource("/assessments/{id}/events", "GET").route(get().to(assessments::events)))
+                .service(resource("/certificates", "GET").route(get().to(certificates::list)))
+                .service(resource("/certificates/{number}", "GET").route(get().to(certificates::get)))
+                .service(resource("/certificates/{number}/pdf", "GET").route(get().to(certificates::pdf)))
+                .service(resource("/certificates/{number}/suspend", "POST").route(post().to(certificates::suspend)))
+                .service(resource("/certificates/{number}/reinstate", "POST").route(post().to(certificates::reinstate)))
+                .service(resource("/certificates/{number}/withdraw", "POST").route(post().to(certificates::withdraw))),
         )
         .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::doc()))
         .default_service(web::to(not_found));

@@ -39,7 +39,7 @@ pub struct PublicCertificate {
     pub status: PublicStatus,
     /// The public reason of a suspension or withdrawal.
     pub status_reason: Option<String>,
-    pub status_since: Option<chrono::NaiveDateTime>,
+    pub status_since: Option<chrono::DateTime<chrono::Utc>>,
     pub superseded_by: Option<String>,
     pub venue_name: String,
     pub city: String,
@@ -55,7 +55,7 @@ pub struct PublicCertificate {
     /// The link in the QR code.
     pub verification_url: String,
     /// Server time (UTC) when the status was read.
-    pub checked_at: chrono::NaiveDateTime,
+    pub checked_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The answer of the QR landing page in JSON.
@@ -63,7 +63,7 @@ pub struct PublicCertificate {
 pub struct VerificationResponse {
     /// valid, suspended, withdrawn, expired, superseded, invalid_signature, unknown_key or malformed.
     pub verdict: Verdict,
-    pub checked_at: chrono::NaiveDateTime,
+    pub checked_at: chrono::DateTime<chrono::Utc>,
     pub certificate: Option<PublicCertificate>,
 }
 
@@ -92,7 +92,7 @@ fn public_certificate(state: &AppState, row: &CertificateRow, at: chrono::NaiveD
         status,
         status_reason: if show_reason { row.status_reason.clone() } else { None },
         status_since: if show_reason || status == PublicStatus::Superseded {
-            row.status_changed_at
+            row.status_changed_at.map(|t| t.and_utc())
         } else {
             None
         },
@@ -109,7 +109,7 @@ fn public_certificate(state: &AppState, row: &CertificateRow, at: chrono::NaiveD
         issuer: row.issuer.clone(),
         kid: row.kid.clone(),
         verification_url: qr_text(&state.config.public_url, &row.token),
-        checked_at: at,
+        checked_at: at.and_utc(),
     })
 }
 
@@ -259,6 +259,7 @@ async fn snapshot(state: &AppState, number: String) -> storage::Result<Option<Ar
     if let Some(s) = state.snapshots.get(&number) {
         return Ok(Some(s));
     }
+    let epoch = state.snapshots.epoch();
     let row = match state.db.read(move |c| repo::get(c, &number)).await {
         Ok(r) => r,
         Err(storage::Error::NotFound) => return Ok(None),
@@ -266,7 +267,7 @@ async fn snapshot(state: &AppState, number: String) -> storage::Result<Option<Ar
     };
     let signature_ok = state.verifier.verify(&state.db, &row.token).await?.is_ok();
     let cert = public_certificate(state, &row, now()).map_err(|e| storage::Error::Internal(e.message))?;
-    Ok(Some(state.snapshots.put(cert, signature_ok)))
+    Ok(Some(state.snapshots.put(cert, signature_ok, epoch)))
 }
 
 /// The rendered HTML or JSON of a snapshot, for this request's language and link.
@@ -315,7 +316,7 @@ fn unavailable(req: &HttpRequest, m: &Messages, json: bool, e: &storage::Error) 
 fn verdict_json(status: StatusCode, verdict: Verdict, certificate: Option<PublicCertificate>) -> HttpResponse {
     HttpResponse::build(status).insert_header(("cache-control", FRESH)).json(VerificationResponse {
         verdict,
-        checked_at: now(),
+        checked_at: now().and_utc(),
         certificate,
     })
 }

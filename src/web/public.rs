@@ -15,8 +15,8 @@ pub async fn jwks(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
         let key = parse_public_key(&r.public_key).map_err(ApiError::internal)?;
         let mut jwk = Jwk::public(&key);
         jwk.status = Some(r.status.clone());
-        jwk.valid_from = Some(r.created_at.and_utc().to_rfc3339());
-        jwk.valid_until = r.retired_at.map(|t| t.and_utc().to_rfc3339());
+        jwk.valid_from = Some(r.created_at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        jwk.valid_until = r.retired_at.map(|t| t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         keys.push(jwk);
     }
     Ok(HttpResponse::Ok().insert_header(("cache-control", "public, max-age=300")).json(Jwks { keys }))

@@ -7,8 +7,10 @@ use actix_governor::governor::NotUntil;
 use actix_governor::{GovernorConfig, GovernorConfigBuilder, KeyExtractor, PeerIpKeyExtractor, SimpleKeyExtractionError};
 use actix_web::dev::ServiceRequest;
 use actix_web::{HttpResponse, HttpResponseBuilder};
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The client address: the TCP peer, or, when the peer is a trusted proxy, the last address in
 /// `X-Forwarded-For` that is not a trusted proxy. IPv6 clients are grouped by /56 (as actix-governor does).
@@ -17,7 +19,7 @@ pub struct PublicIp {
     trusted: Arc<Vec<IpAddr>>,
 }
 
-fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
         return peer;
     }
@@ -53,12 +55,53 @@ impl KeyExtractor for PublicIp {
         // Round up: a client told "0" would retry at once.
         let wait = negative.wait_time_from(DefaultClock::default().now()).as_secs_f64().ceil().max(1.0) as u64;
         response.insert_header(("retry-after", wait)).insert_header(("x-ratelimit-after", wait));
-        tracing::warn!(retry_after = wait, "rate limit exceeded on a public page");
+        // Not logged here: `RefusalLog` writes one line per client per minute (see `request_span`).
         response.json(super::error::ErrorBody {
             error: "rate_limited".into(),
             message: format!("too many requests; retry in {wait} s"),
             fields: vec![],
         })
+    }
+}
+
+/// Refused requests counted per client and logged at most once a minute per client, so that a client
+/// hammering the limit cannot fill the disk with log lines.
+#[derive(Default)]
+pub struct RefusalLog {
+    clients: Mutex<HashMap<IpAddr, (Instant, u64)>>,
+}
+
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(60);
+const REFUSAL_LOG_CLIENTS: usize = 10_000;
+
+impl RefusalLog {
+    /// Count one refusal for `client`; returns how many to report when a line is due (the client's
+    /// first refusal, then at most once per minute), else None.
+    pub fn note(&self, client: IpAddr, now: Instant) -> Option<u64> {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if clients.len() >= REFUSAL_LOG_CLIENTS && !clients.contains_key(&client) {
+            clients.retain(|_, (at, _)| now.duration_since(*at) < REFUSAL_LOG_EVERY);
+            if clients.len() >= REFUSAL_LOG_CLIENTS {
+                clients.clear();
+            }
+        }
+        match clients.get_mut(&client) {
+            None => {
+                clients.insert(client, (now, 0));
+                Some(1)
+            }
+            Some((at, count)) => {
+                *count += 1;
+                if now.duration_since(*at) >= REFUSAL_LOG_EVERY {
+                    let n = *count;
+                    *at = now;
+                    *count = 0;
+                    Some(n)
+                } else {
+                    None
+                }
+            }
+        }
     }
 }
 
@@ -80,6 +123,20 @@ pub fn public_limit(rate: u32, burst: u32, trusted_proxies: &[IpAddr]) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_are_logged_once_a_minute_per_client() {
+        let log = RefusalLog::default();
+        let (a, b): (IpAddr, IpAddr) = ("203.0.113.7".parse().unwrap(), "198.51.100.1".parse().unwrap());
+        let t0 = Instant::now();
+        assert_eq!(log.note(a, t0), Some(1), "the first refusal is logged");
+        for i in 1..1000 {
+            assert_eq!(log.note(a, t0 + Duration::from_millis(i * 50)), None);
+        }
+        assert_eq!(log.note(b, t0), Some(1), "clients are counted apart");
+        assert_eq!(log.note(a, t0 + Duration::from_secs(61)), Some(1000), "then one line with the count");
+        assert_eq!(log.note(a, t0 + Duration::from_secs(62)), None);
+    }
 
     #[test]
     fn forwarded_for_counts_only_behind_a_trusted_proxy() {

@@ -1,9 +1,11 @@
 // Short-lived snapshots of certificates for the public pages, with their rendered bodies: at most
-// `TTL` old, and dropped at once when this process changes a certificate (the freshness rule is 60 s).
+// `TTL` old, dropped at once when this process changes a certificate, and never stored from a read that
+// began before a change (an epoch check), so a change shows on the next request by construction.
 
 use super::pages::PublicCertificate;
 use actix_web::web::Bytes;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -38,6 +40,8 @@ impl Snapshot {
 #[derive(Default)]
 pub struct Snapshots {
     entries: RwLock<HashMap<String, Arc<Snapshot>>>,
+    /// Counts changes; guarded by `entries`' lock.
+    epoch: AtomicU64,
 }
 
 impl Snapshots {
@@ -46,7 +50,15 @@ impl Snapshots {
         entries.get(number).filter(|s| s.at.elapsed() < TTL).cloned()
     }
 
-    pub fn put(&self, cert: PublicCertificate, signature_ok: bool) -> Arc<Snapshot> {
+    /// Take this before reading a certificate from the database, and hand it to `put`.
+    pub fn epoch(&self) -> u64 {
+        let _entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Keep a snapshot of what a read that started at `epoch` saw, unless a change happened since then
+    /// (the read may have seen the state before it): then it is served once and not kept.
+    pub fn put(&self, cert: PublicCertificate, signature_ok: bool, epoch: u64) -> Arc<Snapshot> {
         let snap = Arc::new(Snapshot {
             at: Instant::now(),
             cert,
@@ -54,6 +66,9 @@ impl Snapshots {
             renders: Mutex::new(HashMap::new()),
         });
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if self.epoch.load(Ordering::SeqCst) != epoch {
+            return snap;
+        }
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, s| s.at.elapsed() < TTL);
             if entries.len() >= MAX_ENTRIES {
@@ -65,6 +80,49 @@ impl Snapshots {
     }
 
     pub fn invalidate(&self, number: &str) {
-        self.entries.write().unwrap_or_else(|p| p.into_inner()).remove(number);
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        entries.remove(number);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(number: &str) -> PublicCertificate {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        PublicCertificate {
+            number: number.into(),
+            status: crate::domain::lifecycle::PublicStatus::Valid,
+            status_reason: None,
+            status_since: None,
+            superseded_by: None,
+            venue_name: "V".into(),
+            city: "Astana".into(),
+            label: "Gold eco-label".into(),
+            level: "gold".into(),
+            scheme: "gold-eco-label".into(),
+            scheme_version: 1,
+            criteria: vec![],
+            valid_from: day,
+            valid_until: day,
+            issuer: "I".into(),
+            kid: "k".into(),
+            verification_url: "u".into(),
+            checked_at: day.and_hms_opt(0, 0, 0).unwrap().and_utc(),
+        }
+    }
+
+    #[test]
+    fn a_read_that_overlapped_a_change_is_not_kept() {
+        let s = Snapshots::default();
+        let before = s.epoch();
+        s.invalidate("GEL-2026-000001"); // the change commits while the read is under way
+        s.put(cert("GEL-2026-000001"), true, before);
+        assert!(s.get("GEL-2026-000001").is_none(), "the stale read must not be served again");
+        let e = s.epoch();
+        s.put(cert("GEL-2026-000001"), true, e);
+        assert!(s.get("GEL-2026-000001").is_some());
     }
 }

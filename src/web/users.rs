@@ -3,6 +3,7 @@
 
 use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
+use super::middleware::secret_reply;
 use super::AppState;
 use crate::domain::auth::{format_roles, parse_roles, Role};
 use crate::storage::{models::UserRow, users};
@@ -62,11 +63,13 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<Crea
     let body = body.into_inner();
     let roles = parse_roles(&format_roles(&body.roles)).map_err(|e| ApiError::invalid("invalid_role", e, vec![]))?;
     let created = state.db.write(move |c| users::create(c, &caller, &body.name, &roles, body.venue_id)).await?;
-    Ok(HttpResponse::Created().json(TokenCreated {
+    let shown = format!("user {} with token {}", created.user.id, created.token_id);
+    let res = HttpResponse::Created().json(TokenCreated {
         user: UserResponse::from_row(&created.user),
         token_id: created.token_id,
         token: created.token,
-    }))
+    });
+    Ok(secret_reply(res, shown))
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), responses((status = 200, body = [UserResponse])))]
@@ -89,11 +92,12 @@ pub async fn new_token(state: web::Data<AppState>, auth: Auth, path: web::Path<i
             Ok((user, token_id, token))
         })
         .await?;
-    Ok(HttpResponse::Created().json(TokenCreated {
+    let res = HttpResponse::Created().json(TokenCreated {
         user: UserResponse::from_row(&user),
         token_id,
         token,
-    }))
+    });
+    Ok(secret_reply(res, format!("token {token_id}")))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

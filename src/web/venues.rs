@@ -25,8 +25,8 @@ pub struct VenueResponse {
     pub contact_name: Option<String>,
     pub contact_email: Option<String>,
     pub contact_phone: Option<String>,
-    pub created_at: chrono::NaiveDateTime,
-    pub updated_at: chrono::NaiveDateTime,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl From<VenueRow> for VenueResponse {
@@ -44,8 +44,8 @@ impl From<VenueRow> for VenueResponse {
             contact_name: r.contact_name,
             contact_email: r.contact_email,
             contact_phone: r.contact_phone,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
         }
     }
 }

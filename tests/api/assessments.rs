@@ -41,7 +41,7 @@ async fn full_path_from_draft_to_approval(app: TestApp) {
         assert_eq!(app.upload(&assessor, id, c, "scan.pdf", pdf_bytes(c)).await.status(), 201);
     }
     // A PNG and a JPEG are accepted too, judged by content.
-    let png = [&[0x89u8, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..], b"rest-of-png"].concat();
+    let png = png_bytes();
     let r = app.upload(&assessor, id, "separate_collection", "photo.bin", png).await;
     assert_eq!(r.status(), 201);
     assert_eq!(json(r).await["media_type"], "image/png");

@@ -290,6 +290,12 @@ pub fn gold_measurements() -> Value {
     })
 }
 
+/// A real 1×1 PNG (the registry reads image headers).
+pub fn png_bytes() -> Vec<u8> {
+    hex::decode("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000a49444154789c63000100000500010d0a2db40000000049454e44ae426082")
+        .expect("hex")
+}
+
 pub fn pdf_bytes(title: &str) -> Vec<u8> {
     ecolabel::demo::evidence_pdf(title)
 }
