@@ -19,8 +19,8 @@ for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2
 cd "$root"
 start=$(date +%s)
 set +e
-schemathesis run "http://127.0.0.1:$port/openapi.json" --checks all -H "Authorization: Bearer $token" \
-  --max-examples "$examples" --workers 2 --seed 20261128 --no-color --report junit --report-dir "$work/report" \
+schemathesis --config-file "$root/.ci/schemathesis.toml" run "http://127.0.0.1:$port/openapi.json" --checks all -H "Authorization: Bearer $token" \
+  --max-examples "$examples" --workers 2 --seed 20261128 --no-color --report junit,har --report-dir "${SCHEMATHESIS_REPORT_DIR:-$work/report}" \
   --suppress-health-check all 2>&1 | tee "$work/st.log"
 rc=${PIPESTATUS[0]}
 set -e

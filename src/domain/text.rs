@@ -31,6 +31,26 @@ pub fn forbidden_char(s: &str, kind: TextKind) -> Option<char> {
     })
 }
 
+/// The same rules as JSON Schema (ECMA-262) patterns, for the API document: what `kind` forbids, as a
+/// character-class body, and whether the text must hold a non-blank character.
+pub fn forbidden_class(kind: TextKind) -> &'static str {
+    match kind {
+        TextKind::Free => r"\x00-\x08\x0B\x0C\x0E-\x1F\x7F",
+        TextKind::Line => r"\x00-\x1F\x7F",
+        TextKind::Name => r"\x00-\x1F\x7F\u202A-\u202E\u2066-\u2069",
+    }
+}
+
+/// A pattern for text of `kind`; `non_blank` also requires one character that is not white space.
+pub fn pattern(kind: TextKind, non_blank: bool) -> String {
+    let bad = forbidden_class(kind);
+    if non_blank {
+        format!(r"^[^{bad}]*[^\s{bad}][^{bad}]*$")
+    } else {
+        format!(r"^[^{bad}]*$")
+    }
+}
+
 /// `Ok` when `s` may be used as `kind`; else a field error `invalid_characters` naming `field`.
 pub fn check(field: &str, s: &str, kind: TextKind) -> Result<(), FieldError> {
     match forbidden_char(s, kind) {

@@ -43,8 +43,10 @@ pub struct Venue {
     pub contact_phone: Option<String>,
 }
 
-const MAX_NAME: usize = 200;
-const MAX_TEXT: usize = 300;
+pub const MAX_NAME: usize = 200;
+pub const MAX_TEXT: usize = 300;
+pub const MAX_CITY: usize = 100;
+pub const MAX_PHONE: usize = 40;
 
 fn clean(v: &Option<String>) -> Option<String> {
     v.as_ref().map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|s| !s.is_empty())
@@ -71,7 +73,7 @@ impl Venue {
         };
         let name = required("name", pick(&f.name, base.map(|b| &b.name)), MAX_NAME, &mut errors);
         let address = required("address", pick(&f.address, base.map(|b| &b.address)), MAX_TEXT, &mut errors);
-        let city = required("city", pick(&f.city, base.map(|b| &b.city)), 100, &mut errors);
+        let city = required("city", pick(&f.city, base.map(|b| &b.city)), MAX_CITY, &mut errors);
         let country = pick(&f.country, base.map(|b| &b.country)).unwrap_or_else(|| "KZ".into()).to_ascii_uppercase();
         if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
             errors.push(FieldError::new(
@@ -99,7 +101,7 @@ impl Venue {
         let name_en = optional("name_en", pick_opt(&f.name_en, base.map(|b| &b.name_en)), MAX_NAME);
         let contact_name = optional("contact_name", pick_opt(&f.contact_name, base.map(|b| &b.contact_name)), MAX_NAME);
         let contact_email = optional("contact_email", pick_opt(&f.contact_email, base.map(|b| &b.contact_email)), 254);
-        let contact_phone = optional("contact_phone", pick_opt(&f.contact_phone, base.map(|b| &b.contact_phone)), 40);
+        let contact_phone = optional("contact_phone", pick_opt(&f.contact_phone, base.map(|b| &b.contact_phone)), MAX_PHONE);
         if let Some(e) = &contact_email {
             let ok = e
                 .split_once('@')

@@ -151,7 +151,6 @@ pub struct CreateAssessment {
 }
 
 #[utoipa::path(post, path = "/api/v1/assessments", tag = "assessments", security(("bearer" = [])), request_body = CreateAssessment,
-    params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     responses((status = 201, body = AssessmentResponse), (status = 403, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
 pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<CreateAssessment>) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Assessor])?.clone();
@@ -175,6 +174,8 @@ pub struct AssessmentListParams {
     pub venue_id: Option<i64>,
     pub status: Option<AssessmentStatus>,
     pub after: Option<i64>,
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -451,7 +452,7 @@ pub async fn list_evidence(state: web::Data<AppState>, auth: Auth, path: web::Pa
 }
 
 #[utoipa::path(get, path = "/api/v1/assessments/{id}/evidence/{evidence_id}", tag = "assessments", security(("bearer" = [])),
-    params(("id" = i64, Path), ("evidence_id" = i64, Path)), responses((status = 200, description = "the file", content_type = "application/octet-stream"), (status = 404, body = super::error::ErrorBody)))]
+    params(("id" = i64, Path), ("evidence_id" = i64, Path)), responses((status = 200, description = "the file, as its content showed it to be", content(("application/pdf"), ("image/jpeg"), ("image/png"))), (status = 404, body = super::error::ErrorBody)))]
 pub async fn download_evidence(state: web::Data<AppState>, auth: Auth, path: web::Path<(i64, i64)>) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let (id, eid) = path.into_inner();

@@ -138,6 +138,8 @@ pub struct CertificateListParams {
     /// valid, suspended, withdrawn, expired or superseded.
     pub status: Option<PublicStatus>,
     pub before: Option<i64>,
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -207,6 +209,15 @@ pub struct StatusChange {
     pub reason: Option<String>,
 }
 
+/// The document's view of a suspension or withdrawal: the public reason is required.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct RequiredReason {
+    /// The public reason, shown on the certificate's page.
+    reason: String,
+}
+
 async fn change(
     state: web::Data<AppState>,
     auth: Auth,
@@ -226,7 +237,7 @@ async fn change(
     Ok(HttpResponse::Ok().json(respond(&state, row).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/certificates/{number}/suspend", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path)), request_body = StatusChange,
+#[utoipa::path(post, path = "/api/v1/certificates/{number}/suspend", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path)), request_body = RequiredReason,
     responses((status = 200, body = CertificateResponse), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
 pub async fn suspend(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Option<web::Json<StatusChange>>) -> ApiResult<HttpResponse> {
     change(state, auth, path.into_inner(), body, CertificateAction::Suspend).await
@@ -238,7 +249,7 @@ pub async fn reinstate(state: web::Data<AppState>, auth: Auth, path: web::Path<S
     change(state, auth, path.into_inner(), body, CertificateAction::Reinstate).await
 }
 
-#[utoipa::path(post, path = "/api/v1/certificates/{number}/withdraw", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path)), request_body = StatusChange,
+#[utoipa::path(post, path = "/api/v1/certificates/{number}/withdraw", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path)), request_body = RequiredReason,
     responses((status = 200, body = CertificateResponse), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
 pub async fn withdraw(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Option<web::Json<StatusChange>>) -> ApiResult<HttpResponse> {
     change(state, auth, path.into_inner(), body, CertificateAction::Withdraw).await

@@ -143,21 +143,27 @@ async fn read_body(req: &mut ServiceRequest, max: usize) -> Result<Option<web::B
 /// gets 422 `idempotency_key_reused`. Once claimed, the request runs to the end on its own task, so a
 /// client that goes away mid-request cannot leave its key stuck: its retry gets the stored reply.
 pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let key = req.headers().get(IDEMPOTENCY_KEY).map(|v| v.to_str().map(str::to_string));
+    // An empty key is no key (HTTP clients differ in whether they send an empty header at all).
+    let key = req
+        .headers()
+        .get(IDEMPOTENCY_KEY)
+        .filter(|v| !v.as_bytes().iter().all(|b| b.is_ascii_whitespace()))
+        .map(|v| v.to_str().map(|k| k.trim().to_string()));
     let (Method::POST, Some(key)) = (req.method().clone(), key) else {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     };
+    // Without a bearer token the handler answers (401); the key is looked at only for a caller.
+    let (Some(token), Some(state)) = (bearer(req.request()).map(str::to_string), req.app_data::<web::Data<AppState>>().cloned()) else {
+        return next.call(req).await.map(|r| r.map_into_boxed_body());
+    };
     let key = match key {
-        Ok(k) if !k.is_empty() && k.len() <= 255 => k,
+        Ok(k) if k.len() <= 255 => k,
         _ => {
             return Ok(error_response(
                 req,
                 ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"),
             ))
         }
-    };
-    let (Some(token), Some(state)) = (bearer(req.request()).map(str::to_string), req.app_data::<web::Data<AppState>>().cloned()) else {
-        return next.call(req).await.map(|r| r.map_into_boxed_body());
     };
     // A replay is authenticated like a first request: an unknown or revoked token goes to the handler,
     // whose extractor refuses it, and nothing is claimed or replayed.

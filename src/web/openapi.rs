@@ -1,8 +1,16 @@
 // The OpenAPI document, generated from the handlers' annotations, served at /openapi.json
 // and browsable offline at /docs (Swagger UI, vendored into the binary).
 
-use actix_web::HttpResponse;
+use super::AppState;
+use crate::domain::criteria::Catalogue;
+use actix_web::{web, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use crate::domain::text::{self, TextKind};
+use crate::domain::venue;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::ObjectBuilder;
+use utoipa::openapi::Required;
+use utoipa::openapi::schema::{Schema, SchemaType, Type};
 use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -29,17 +37,35 @@ fn error_response(description: &str) -> RefOr<Response> {
     )
 }
 
+/// `Idempotency-Key`, which every POST under /api/v1 honours (see `middleware::idempotency`).
+fn idempotency_key() -> Parameter {
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Replay-safe retries: the first successful reply is stored for 24 h and replayed for the same key and body (an empty key is no key).",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(255))
+                .pattern(Some(r"^[\t\x20-\x7E]*$")),
+        ))
+        .build()
+}
+
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let ops = [
-                (&mut item.get, false),
-                (&mut item.post, true),
-                (&mut item.patch, true),
-                (&mut item.put, true),
-                (&mut item.delete, false),
+                (&mut item.get, false, false),
+                (&mut item.post, true, true),
+                (&mut item.patch, true, false),
+                (&mut item.put, true, false),
+                (&mut item.delete, false, false),
             ];
-            for (op, writes) in ops {
+            for (op, writes, post) in ops {
                 let Some(op) = op.as_mut() else { continue };
                 let mut add: Vec<(&str, &str)> = vec![
                     (
@@ -56,6 +82,9 @@ impl Modify for CommonResponses {
                 if path.contains('{') {
                     add.push(("404", "not found, or not visible to the caller"));
                 }
+                if op.parameters.iter().flatten().any(|p| matches!(p.parameter_in, ParameterIn::Query)) {
+                    add.push(("422", "a query parameter is out of range; `fields` names it"));
+                }
                 if op.request_body.is_some() || writes {
                     add.push(("413", "the request body is too large"));
                     add.push(("415", "the request body is not of the documented media type"));
@@ -70,8 +99,112 @@ impl Modify for CommonResponses {
                 if op.tags.as_ref().is_some_and(|t| t.iter().any(|t| t == "public")) {
                     add.push(("429", "too many requests from this client; see Retry-After"));
                 }
+                if post && path.starts_with("/api/v1/") && op.parameters.iter().flatten().all(|p| p.name != "Idempotency-Key") {
+                    op.parameters.get_or_insert_with(Vec::new).push(idempotency_key());
+                }
                 for (status, description) in add {
                     op.responses.responses.entry(status.to_string()).or_insert_with(|| error_response(description));
+                }
+            }
+        }
+    }
+}
+
+/// The text rules the handlers enforce (`domain::text`, `domain::venue`), stated in the document so that
+/// a client (or schemathesis) knows which strings are accepted: named properties get their own pattern
+/// and length, every other string property the free-text pattern, every string query parameter the
+/// one-line pattern.
+struct TextRules;
+
+fn set_string(schema: &mut RefOr<Schema>, pattern: &str, max: Option<usize>, overwrite: bool) {
+    if let RefOr::T(Schema::Object(o)) = schema {
+        let is_string = match &o.schema_type {
+            SchemaType::Type(Type::String) => true,
+            SchemaType::Array(types) => types.contains(&Type::String),
+            SchemaType::AnyValue => false,
+            _ => false,
+        };
+        if !is_string || o.enum_values.is_some() || o.format.is_some() || (o.pattern.is_some() && !overwrite) {
+            return;
+        }
+        o.pattern = Some(pattern.to_string());
+        if max.is_some() {
+            o.max_length = max;
+        }
+    }
+}
+
+impl Modify for TextRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let name = text::pattern(TextKind::Name, true);
+        let optional_name = text::pattern(TextKind::Name, false);
+        let bad = text::forbidden_class(TextKind::Name);
+        // Blank means none; surrounding white space is trimmed.
+        let email = format!(r"^\s*([^\s@{bad}]+@[^\s.{bad}][^\s{bad}]*\.[^\s{bad}]*[^\s.{bad}]\s*)?$");
+        let reason = text::pattern(TextKind::Free, true);
+        let free = text::pattern(TextKind::Free, false);
+        let line = text::pattern(TextKind::Line, false);
+        let named: Vec<(&str, &str, &str, usize)> = vec![
+            ("NewVenue", "name", &name, venue::MAX_NAME),
+            ("NewVenue", "address", &name, venue::MAX_TEXT),
+            ("NewVenue", "city", &name, venue::MAX_CITY),
+            ("VenueFields", "name", &name, venue::MAX_NAME),
+            ("VenueFields", "address", &name, venue::MAX_TEXT),
+            ("VenueFields", "city", &name, venue::MAX_CITY),
+            ("CreateUser", "name", &name, 200),
+            ("RequiredReason", "reason", &reason, 1000),
+            ("StatusChange", "reason", &free, 1000),
+        ];
+        let optional: Vec<(&str, usize)> = vec![
+            ("name_kk", venue::MAX_NAME),
+            ("name_ru", venue::MAX_NAME),
+            ("name_en", venue::MAX_NAME),
+            ("contact_name", venue::MAX_NAME),
+            ("contact_phone", venue::MAX_PHONE),
+        ];
+        let Some(components) = openapi.components.as_mut() else { return };
+        for (schema_name, schema) in components.schemas.iter_mut() {
+            let RefOr::T(Schema::Object(obj)) = schema else { continue };
+            for (prop, s) in obj.properties.iter_mut() {
+                if let Some((_, _, pattern, max)) = named.iter().find(|(n, p, _, _)| n == schema_name && p == prop) {
+                    set_string(s, pattern, Some(*max), true);
+                } else if schema_name == "NewVenue" || schema_name == "VenueFields" {
+                    match prop.as_str() {
+                        "contact_email" => set_string(s, &email, Some(254), true),
+                        "country" => set_string(s, r"^\s*([A-Za-z]{2}\s*)?$", None, true),
+                        "category" => {
+                            if let RefOr::T(Schema::Object(o)) = s {
+                                // null (not sent) means "other" on create and "unchanged" on update.
+                                let values = venue::CATEGORIES.iter().map(|c| serde_json::json!(c));
+                                o.enum_values = Some(values.chain([serde_json::Value::Null]).collect());
+                            }
+                        }
+                        p => match optional.iter().find(|(n, _)| *n == p) {
+                            Some((_, max)) => set_string(s, &optional_name, Some(*max), true),
+                            None => set_string(s, &free, None, false),
+                        },
+                    }
+                } else {
+                    set_string(s, &free, None, false);
+                }
+            }
+        }
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post, &mut item.patch, &mut item.put, &mut item.delete].into_iter().flatten() {
+                for p in op.parameters.iter_mut().flatten() {
+                    if matches!(p.parameter_in, ParameterIn::Query) {
+                        if let Some(s) = p.schema.as_mut() {
+                            // A query parameter is absent or has a value; it cannot be null.
+                            if let RefOr::T(Schema::Object(o)) = s {
+                                if let SchemaType::Array(types) = &o.schema_type {
+                                    if let [t] = types.iter().filter(|t| **t != Type::Null).collect::<Vec<_>>()[..] {
+                                        o.schema_type = SchemaType::Type(t.clone());
+                                    }
+                                }
+                            }
+                            set_string(s, &line, None, false);
+                        }
+                    }
                 }
             }
         }
@@ -81,7 +214,7 @@ impl Modify for CommonResponses {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Gold eco-label registry", description = "Audits, independent decisions, Ed25519-signed certificates and public verification for the Gold eco-label."),
-    modifiers(&BearerAuth, &CommonResponses),
+    modifiers(&BearerAuth, &CommonResponses, &TextRules),
     paths(
         super::health::healthz, super::health::readyz,
         super::users::me, super::users::create, super::users::list, super::users::new_token, super::users::revoke,
@@ -105,6 +238,21 @@ pub fn doc() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
-pub async fn spec() -> HttpResponse {
-    HttpResponse::Ok().json(doc())
+/// The document as this server sees it: the schemes it knows are the values `scheme` accepts.
+pub fn doc_for(catalogue: &Catalogue) -> utoipa::openapi::OpenApi {
+    let mut d = doc();
+    let mut schemes: Vec<String> = catalogue.all().map(|s| s.scheme.clone()).collect();
+    schemes.sort();
+    schemes.dedup();
+    if let Some(RefOr::T(Schema::Object(o))) = d.components.as_mut().and_then(|c| c.schemas.get_mut("CreateAssessment")) {
+        if let Some(RefOr::T(Schema::Object(p))) = o.properties.get_mut("scheme") {
+            p.pattern = None;
+            p.enum_values = Some(schemes.iter().map(|s| serde_json::json!(s)).chain([serde_json::Value::Null]).collect());
+        }
+    }
+    d
+}
+
+pub async fn spec(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(doc_for(&state.catalogue))
 }

@@ -323,7 +323,9 @@ fn verdict_json(status: StatusCode, verdict: Verdict, certificate: Option<Public
 
 /// GET /V/{token} and /v/{token}: what a phone camera opens from the QR code.
 #[utoipa::path(get, path = "/V/{token}", tag = "public", params(("token" = String, Path, description = "base32 of the COSE_Sign1 token")),
-    responses((status = 200, description = "a verdict (HTML, or JSON with Accept: application/json)", body = VerificationResponse), (status = 400, description = "malformed code"), (status = 503, description = "verification unavailable, try again")))]
+    responses((status = 200, description = "a verdict (HTML, or JSON with Accept: application/json)", content((VerificationResponse = "application/json"), (String = "text/html"))),
+        (status = 400, description = "malformed code (verdict `malformed`)", content((VerificationResponse = "application/json"), (String = "text/html"))),
+        (status = 503, description = "verification unavailable, try again", content((super::error::ErrorBody = "application/json"), (String = "text/html")))))]
 pub async fn verify(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
     let m = negotiate(&req);
     let json = wants_json(&req);
@@ -365,7 +367,9 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, path: web::Pat
 
 /// GET /certificates/{number}: the same facts by number.
 #[utoipa::path(get, path = "/certificates/{number}", tag = "public", params(("number" = String, Path, example = "GEL-2025-000001")),
-    responses((status = 200, description = "HTML, or JSON with Accept: application/json", body = PublicCertificate), (status = 404, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "HTML, or JSON with Accept: application/json", content((PublicCertificate = "application/json"), (String = "text/html"))),
+        (status = 404, description = "no such certificate", content((super::error::ErrorBody = "application/json"), (String = "text/html"))),
+        (status = 503, description = "verification unavailable, try again", content((super::error::ErrorBody = "application/json"), (String = "text/html")))))]
 pub async fn by_number(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
     let m = negotiate(&req);
     let json = wants_json(&req);
@@ -389,12 +393,15 @@ pub struct RegisterParams {
     /// Part of the venue name, in any language.
     pub q: Option<String>,
     pub city: Option<String>,
-    /// valid, suspended, withdrawn, expired or superseded.
+    /// valid, suspended, withdrawn, expired or superseded; empty means any.
+    #[param(pattern = "^(|valid|suspended|withdrawn|expired|superseded)$")]
     pub status: Option<String>,
     /// Keyset cursor: `next_before` of the previous page.
     pub before: Option<i64>,
     /// 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// kk, ru or en (the page language; others fall back).
     pub lang: Option<String>,
 }
 
@@ -406,7 +413,7 @@ pub struct PublicPage {
 }
 
 fn parse_status(s: &Option<String>) -> Result<Option<PublicStatus>, ApiError> {
-    match s.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    match s.as_deref().filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => PublicStatus::parse(s)
             .map(Some)
@@ -542,8 +549,21 @@ fn csv_field(s: &str) -> String {
 
 const CSV_MAX_ROWS: i64 = 50_000;
 
+/// The filters of the CSV export (the whole filtered register, so no page parameters).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct CsvParams {
+    /// Part of the venue name, in any language.
+    q: Option<String>,
+    city: Option<String>,
+    /// valid, suspended, withdrawn, expired or superseded; empty means any.
+    #[param(pattern = "^(|valid|suspended|withdrawn|expired|superseded)$")]
+    status: Option<String>,
+}
+
 /// GET /api/v1/public/certificates.csv: the whole (filtered) register as CSV.
-#[utoipa::path(get, path = "/api/v1/public/certificates.csv", tag = "public", params(RegisterParams), responses((status = 200, description = "CSV", content_type = "text/csv")))]
+#[utoipa::path(get, path = "/api/v1/public/certificates.csv", tag = "public", params(CsvParams), responses((status = 200, description = "CSV", content_type = "text/csv")))]
 pub async fn list_csv(state: web::Data<AppState>, params: web::Query<RegisterParams>) -> ApiResult<HttpResponse> {
     let p = params.into_inner();
     let status = parse_status(&p.status)?;

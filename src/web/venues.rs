@@ -50,6 +50,28 @@ impl From<VenueRow> for VenueResponse {
     }
 }
 
+/// The document's view of a new venue: `VenueFields` with name, address and city required (the
+/// handler parses `VenueFields` so that every missing field is named in one answer).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct NewVenue {
+    /// The display name (any language).
+    name: String,
+    name_kk: Option<String>,
+    name_ru: Option<String>,
+    name_en: Option<String>,
+    address: String,
+    city: String,
+    /// ISO 3166-1 alpha-2, e.g. `KZ` (the default).
+    country: Option<String>,
+    /// hotel, event_hall, expo_pavilion, cafe, office, public_space or other (the default).
+    category: Option<String>,
+    contact_name: Option<String>,
+    contact_email: Option<String>,
+    contact_phone: Option<String>,
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct VenuePage {
     pub items: Vec<VenueResponse>,
@@ -66,6 +88,7 @@ pub struct VenueListParams {
     /// Keyset cursor: the `next_after` of the previous page.
     pub after: Option<i64>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -76,7 +99,7 @@ pub fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/venues", tag = "venues", security(("bearer" = [])), request_body = VenueFields,
+#[utoipa::path(post, path = "/api/v1/venues", tag = "venues", security(("bearer" = [])), request_body = NewVenue,
     responses((status = 201, body = VenueResponse), (status = 403, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
 pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<VenueFields>) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Assessor, Role::Admin])?.clone();
