@@ -281,12 +281,24 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     } else {
         let kind = match imagesize::image_type(bytes).ok()? {
             imagesize::ImageType::Jpeg => "image/jpeg",
-            imagesize::ImageType::Png => "image/png",
+            imagesize::ImageType::Png if png_header_ok(bytes) => "image/png",
             _ => return None,
         };
         let size = imagesize::blob_size(bytes).ok()?;
         (size.width > 0 && size.height > 0).then_some(kind)
     }
+}
+
+/// A PNG opens with an IHDR chunk of 13 bytes whose CRC holds and whose depth and colour type exist.
+fn png_header_ok(bytes: &[u8]) -> bool {
+    let Some(chunk) = bytes.get(8..33) else { return false };
+    let (len, kind, data, crc) = (&chunk[0..4], &chunk[4..8], &chunk[8..21], &chunk[21..25]);
+    let (depth, colour) = (data[8], data[9]);
+    len == [0, 0, 0, 13]
+        && kind == b"IHDR"
+        && crc32fast::hash(&chunk[4..21]).to_be_bytes() == crc
+        && matches!(depth, 1 | 2 | 4 | 8 | 16)
+        && matches!(colour, 0 | 2 | 3 | 4 | 6)
 }
 
 fn clean_filename(name: &str) -> String {

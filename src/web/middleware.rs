@@ -190,28 +190,44 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
     h.update(b"\n");
     h.update(&body);
     let request_hash = hex::encode(h.finalize());
+    req.set_payload(actix_web::dev::Payload::from(body));
+    // From the claim on, everything runs on a task of its own: dropping this future (the client went
+    // away) stops neither the claim nor the handler, so a claim always ends in a stored reply or a
+    // released key.
+    let task = actix_web::rt::spawn(claim_and_run(req, next, state, caller, token, key, request_hash));
+    match task.await {
+        Ok(r) => r,
+        Err(e) => Err(ApiError::internal(format!("idempotent request task failed: {e}")).into()),
+    }
+}
+
+async fn claim_and_run(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    state: web::Data<AppState>,
+    caller: crate::domain::auth::Caller,
+    token: String,
+    key: String,
+    request_hash: String,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let begun = {
         let (t, k, rh, roles) = (token.clone(), key.clone(), request_hash.clone(), format_roles(&caller.roles));
         state.db.write(move |c| idempotency::begin(c, &t, &k, &rh, &roles, storage::now())).await
     };
     match begun {
-        Err(e) => return Ok(error_response(req, e.into())),
-        Ok(Begin::Existing(stored)) if stored.request_hash != request_hash => {
-            return Ok(error_response(
-                req,
-                ApiError::invalid("idempotency_key_reused", "this Idempotency-Key was used with a different request", vec![]),
-            ));
-        }
-        Ok(Begin::Existing(stored)) if stored.status == 0 => {
-            return Ok(error_response(
-                req,
-                ApiError::new(
-                    StatusCode::CONFLICT,
-                    "idempotency_in_progress",
-                    "a request with this Idempotency-Key is still being processed; retry shortly",
-                ),
-            ));
-        }
+        Err(e) => Ok(error_response(req, e.into())),
+        Ok(Begin::Existing(stored)) if stored.request_hash != request_hash => Ok(error_response(
+            req,
+            ApiError::invalid("idempotency_key_reused", "this Idempotency-Key was used with a different request", vec![]),
+        )),
+        Ok(Begin::Existing(stored)) if stored.status == 0 => Ok(error_response(
+            req,
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_in_progress",
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+            ),
+        )),
         Ok(Begin::Existing(stored)) => {
             let then = parse_roles(&stored.roles).unwrap_or_default();
             if !then.iter().all(|r| caller.has(*r)) {
@@ -222,17 +238,9 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
                 ));
             }
             let (r, _) = req.into_parts();
-            return Ok(ServiceResponse::new(r, replay(stored)));
+            Ok(ServiceResponse::new(r, replay(stored)))
         }
-        Ok(Begin::Started) => {}
-    }
-    req.set_payload(actix_web::dev::Payload::from(body));
-    // Run the handler and store its outcome on a task of its own: dropping this future (the client went
-    // away) does not stop it, so the claim always ends in a stored reply or a released key.
-    let task = actix_web::rt::spawn(run_and_store(req, next, state, token, key));
-    match task.await {
-        Ok(r) => r,
-        Err(e) => Err(ApiError::internal(format!("idempotent request task failed: {e}")).into()),
+        Ok(Begin::Started) => run_and_store(req, next, state, token, key).await,
     }
 }
 

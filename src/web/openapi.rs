@@ -3,14 +3,14 @@
 
 use super::AppState;
 use crate::domain::criteria::Catalogue;
-use actix_web::{web, HttpResponse};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use crate::domain::text::{self, TextKind};
 use crate::domain::venue;
+use actix_web::{web, HttpResponse};
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::ObjectBuilder;
-use utoipa::openapi::Required;
 use utoipa::openapi::schema::{Schema, SchemaType, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::Required;
 use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -190,7 +190,10 @@ impl Modify for TextRules {
             }
         }
         for item in openapi.paths.paths.values_mut() {
-            for op in [&mut item.get, &mut item.post, &mut item.patch, &mut item.put, &mut item.delete].into_iter().flatten() {
+            for op in [&mut item.get, &mut item.post, &mut item.patch, &mut item.put, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
                 for p in op.parameters.iter_mut().flatten() {
                     if matches!(p.parameter_in, ParameterIn::Query) {
                         if let Some(s) = p.schema.as_mut() {

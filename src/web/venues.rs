@@ -5,6 +5,7 @@ use super::auth::Auth;
 use super::error::{missing, ApiError, ApiResult};
 use super::AppState;
 use crate::domain::auth::Role;
+use crate::domain::scoring::FieldError;
 use crate::domain::venue::{Venue, VenueFields};
 use crate::storage::models::VenueRow;
 use crate::storage::venues::{self, VenueQuery};
@@ -92,6 +93,15 @@ pub struct VenueListParams {
     pub limit: Option<i64>,
 }
 
+/// The code for invalid venue fields: `invalid_characters` when that is what is wrong, else `invalid_venue`.
+fn venue_error(fields: Vec<FieldError>) -> (&'static str, &'static str, Vec<FieldError>) {
+    if fields.iter().any(|f| f.code == "invalid_characters") {
+        ("invalid_characters", "a venue field contains a character that is not allowed", fields)
+    } else {
+        ("invalid_venue", "some venue fields are not valid", fields)
+    }
+}
+
 pub fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
     match limit.unwrap_or(50) {
         l @ 1..=200 => Ok(l),
@@ -103,7 +113,10 @@ pub fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
     responses((status = 201, body = VenueResponse), (status = 403, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
 pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<VenueFields>) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Assessor, Role::Admin])?.clone();
-    let venue = Venue::apply(None, &body).map_err(|f| ApiError::invalid("invalid_venue", "some venue fields are not valid", f))?;
+    let venue = Venue::apply(None, &body).map_err(|f| {
+        let e = venue_error(f);
+        ApiError::invalid(e.0, e.1, e.2)
+    })?;
     let row = state.db.write(move |c| venues::create(c, &caller, &venue)).await?;
     Ok(HttpResponse::Created().json(VenueResponse::from(row)))
 }
@@ -129,8 +142,10 @@ pub async fn update(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
         .db
         .write(move |c| {
             let current = venues::get(c, id)?;
-            let venue = Venue::apply(Some(&venues::to_domain(&current)), &fields)
-                .map_err(|f| crate::storage::Error::invalid("invalid_venue", "some venue fields are not valid", f))?;
+            let venue = Venue::apply(Some(&venues::to_domain(&current)), &fields).map_err(|f| {
+                let e = venue_error(f);
+                crate::storage::Error::invalid(e.0, e.1, e.2)
+            })?;
             venues::update(c, &caller, id, &venue)
         })
         .await?;

@@ -4,6 +4,7 @@
 mod assessments;
 mod certificates;
 mod foundation;
+mod hardening;
 pub mod helpers;
 mod pdf;
 mod public;
