@@ -238,6 +238,19 @@ async fn a_dropped_request_can_be_retried(app: TestApp) {
     }
 }
 
+/// An evidence upload with a description.
+async fn described_upload(app: &TestApp, token: &str, assessment: i64, description: &str, pdf_title: &str) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new()
+        .text("criterion", "plastic_reduction")
+        .text("description", description.to_string())
+        .part("file", reqwest::multipart::Part::bytes(pdf_bytes(pdf_title)).file_name("a.pdf"));
+    app.request(Method::POST, &format!("/api/v1/assessments/{assessment}/evidence"), Some(token))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn control_and_bidi_characters_are_refused_everywhere(app: TestApp) {
     let admin = app.token(&[Role::Admin]).await;
     let issued = app.issue("Ақ Орда Hall", "Astana").await;
@@ -289,16 +302,7 @@ async fn control_and_bidi_characters_are_refused_everywhere(app: TestApp) {
     let r = app.post(&path, Some(&issued.officer), json!({"reason": "bad\u{0}reason"})).await;
     assert_eq!(assert_error(r, 422, "invalid_characters").await["fields"][0]["field"], "reason");
     // Multipart fields and file names.
-    let form = reqwest::multipart::Form::new()
-        .text("criterion", "plastic_reduction")
-        .text("description", "scan\u{0}")
-        .part("file", reqwest::multipart::Part::bytes(pdf_bytes("x")).file_name("a.pdf"));
-    let r = app
-        .request(Method::POST, &format!("/api/v1/assessments/{aid}/evidence"), Some(&assessor))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = described_upload(&app, &assessor, aid, "scan\u{0}", "x").await;
     assert_eq!(assert_error(r, 422, "invalid_characters").await["fields"][0]["field"], "description");
     let r = app.upload(&assessor, aid, "plastic_reduction", "invoice\u{202E}fdp.exe", pdf_bytes("y")).await;
     assert_eq!(assert_error(r, 422, "invalid_characters").await["fields"][0]["field"], "file");
@@ -317,16 +321,7 @@ async fn control_and_bidi_characters_are_refused_everywhere(app: TestApp) {
     }
     assert_eq!(before, count(&app).await, "nothing was created or recorded");
     // Free text keeps tabs and newlines.
-    let form = reqwest::multipart::Form::new()
-        .text("criterion", "plastic_reduction")
-        .text("description", "page 1\n\tpage 2")
-        .part("file", reqwest::multipart::Part::bytes(pdf_bytes("z")).file_name("a.pdf"));
-    let r = app
-        .request(Method::POST, &format!("/api/v1/assessments/{aid}/evidence"), Some(&assessor))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = described_upload(&app, &assessor, aid, "page 1\n\tpage 2", "z").await;
     assert_eq!(r.status(), 201, "tab and newline are fine in free text");
     // The register still answers.
     assert_eq!(app.get("/register?q=%D0%90%D2%9B", None).await.status(), 200);
