@@ -8,6 +8,39 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
+/// The public log's own key, beside the certificate signing keys (never used to sign certificates).
+pub const LOG_KEY_FILE: &str = "transparency-log.pem";
+
+/// The log key from the key directory, made (PKCS#8 v1 PEM, mode 0600) when it is not there yet.
+pub fn log_key(dir: &Path) -> Result<SigningKey, String> {
+    let path = dir.join(LOG_KEY_FILE);
+    if path.exists() {
+        check_mode(&path);
+        return read_key(&path);
+    }
+    let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    write_private(dir, &path, &key)?;
+    tracing::warn!(path = %path.display(), "generated the public log's key (back up the key directory)");
+    Ok(key)
+}
+
+fn write_private(dir: &Path, path: &Path, key: &SigningKey) -> Result<(), String> {
+    let pem = private_key_pem(key)?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the key directory {}: {e}", dir.display()))?;
+    set_mode(dir, 0o700);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    f.write_all(pem.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
 pub struct Keyring {
     dir: PathBuf,
     keys: RwLock<BTreeMap<String, SigningKey>>,
@@ -26,7 +59,7 @@ impl Keyring {
             let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read the key directory {}: {e}", dir.display()))?;
             for entry in entries.flatten() {
                 let path = entry.path();
-                if path.extension().and_then(|e| e.to_str()) != Some("pem") {
+                if path.extension().and_then(|e| e.to_str()) != Some("pem") || path.file_name() == Some(LOG_KEY_FILE.as_ref()) {
                     continue;
                 }
                 let key = read_key(&path)?;
@@ -48,21 +81,8 @@ impl Keyring {
     pub fn generate(&self) -> Result<(String, VerifyingKey), String> {
         let key = SigningKey::generate(&mut rand::rngs::OsRng);
         let kid = kid_string(&kid_of(&key.verifying_key()));
-        let pem = private_key_pem(&key)?;
-        std::fs::create_dir_all(&self.dir).map_err(|e| format!("cannot create the key directory {}: {e}", self.dir.display()))?;
-        set_mode(&self.dir, 0o700);
         let path = self.dir.join(format!("{kid}.pem"));
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        f.write_all(pem.as_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        write_private(&self.dir, &path, &key)?;
         let public = key.verifying_key();
         self.keys.write().unwrap_or_else(|p| p.into_inner()).insert(kid.clone(), key);
         Ok((kid, public))

@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::domain::auth::Caller;
 use crate::domain::criteria::{parse_scheme, Catalogue, BUILTIN_V1, DEFAULT_SCHEME};
+use crate::domain::log::{self, LogKey};
 use crate::keys::Keyring;
 use crate::storage::{self, Db};
 use crate::web::{self, middleware, AppState};
@@ -85,6 +86,11 @@ pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, Strin
     let catalogue = load_catalogue(config, &db)?;
     let keyring = Keyring::load(&config.key_dir)?;
     ensure_signing_key(&db, &keyring, require_key)?;
+    let log_key = LogKey::new(log::origin(&config.public_url), crate::keys::log_key(&config.key_dir)?);
+    let backfilled = db.write_blocking(|c| storage::log::backfill(c, &log_key)).map_err(|e| format!("cannot fill the public log: {e}"))?;
+    if backfilled > 0 {
+        tracing::info!(certificates = backfilled, "recorded existing certificates in the public log");
+    }
     Ok(AppState {
         db,
         catalogue: Arc::new(catalogue),
@@ -93,6 +99,7 @@ pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, Strin
         verifier: Default::default(),
         snapshots: Default::default(),
         refusals: Default::default(),
+        log_key,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod certificate;
 pub mod criteria;
 pub mod lifecycle;
+pub mod log;
 pub mod scoring;
 pub mod signing;
 pub mod text;

@@ -3,9 +3,10 @@
 
 use super::models::{AssessmentRow, CertificateRow};
 use super::schema::{certificate_counters as cc, certificates as c, venues as v};
-use super::{events, now, DbConn, Error, Result};
+use super::{events, log, now, DbConn, Error, Result};
 use crate::domain::auth::{Caller, Role};
 use crate::domain::certificate::{exp_for, valid_until, CertificateClaims, CertificateNumber};
+use crate::domain::log::LogKey;
 use crate::domain::lifecycle::{public_status, transition, CertificateAction, PublicStatus, StoredStatus};
 use crate::domain::scoring::FieldError;
 use crate::domain::signing::sign_certificate;
@@ -27,6 +28,8 @@ pub struct IssueContext {
     pub validity_months: u32,
     /// When set, the issue date instead of today (the demo records the award of 2025-12-19).
     pub issued_on: Option<NaiveDate>,
+    /// The public log's key: issuance and supersession are logged in the same transaction.
+    pub log: LogKey,
 }
 
 /// The per-criterion results frozen into the certificate at issuance.
@@ -147,15 +150,30 @@ pub fn issue(conn: &mut DbConn, actor: &Caller, assessment: &AssessmentRow, ctx:
         "issued",
         json!({"assessment_id": assessment.id, "kid": ctx.kid, "valid_until": until}),
     )?;
+    let issued = log::Change {
+        kind: "issued",
+        status: StoredStatus::Valid.as_str(),
+        at: issued_at,
+        reason: None,
+    };
+    log::append(conn, &ctx.log, &row, issued)?;
     for old in &previous {
-        diesel::update(c::table.filter(c::number.eq(old)))
+        let old_row: CertificateRow = diesel::update(c::table.filter(c::number.eq(old)))
             .set((
                 c::status.eq(StoredStatus::Superseded.as_str()),
                 c::superseded_by.eq(Some(number.as_str())),
                 c::status_changed_at.eq(Some(at)),
             ))
-            .execute(conn)?;
+            .returning(c::all_columns)
+            .get_result(conn)?;
         events::append(conn, actor, "certificate", old, "superseded", json!({"by": number.as_str()}))?;
+        let superseded = log::Change {
+            kind: "superseded",
+            status: StoredStatus::Superseded.as_str(),
+            at,
+            reason: None,
+        };
+        log::append(conn, &ctx.log, &old_row, superseded)?;
     }
     Ok(row)
 }
@@ -183,7 +201,14 @@ pub fn for_assessment(conn: &mut DbConn, assessment_id: i64) -> Result<Option<Ce
 }
 
 /// Suspend, reinstate or withdraw; illegal transitions are conflicts, and every change is an event.
-pub fn change_status(conn: &mut DbConn, caller: &Caller, number: &str, action: CertificateAction, reason: Option<&str>) -> Result<CertificateRow> {
+pub fn change_status(
+    conn: &mut DbConn,
+    caller: &Caller,
+    number: &str,
+    action: CertificateAction,
+    reason: Option<&str>,
+    log_key: &LogKey,
+) -> Result<CertificateRow> {
     if !caller.has_any(&[Role::Officer, Role::Admin]) {
         return Err(Error::forbidden("forbidden_role", "only certification officers change a certificate's status"));
     }
@@ -220,6 +245,13 @@ pub fn change_status(conn: &mut DbConn, caller: &Caller, number: &str, action: C
         action.as_str(),
         json!({"reason": reason, "from": current.as_str(), "to": next.as_str()}),
     )?;
+    let change = log::Change {
+        kind: action.as_str(),
+        status: next.as_str(),
+        at,
+        reason,
+    };
+    log::append(conn, log_key, &updated, change)?;
     Ok(updated)
 }
 

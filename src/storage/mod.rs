@@ -7,6 +7,7 @@ pub mod criteria;
 pub mod events;
 pub mod idempotency;
 pub mod keys;
+pub mod log;
 pub mod models;
 pub mod schema;
 pub mod users;

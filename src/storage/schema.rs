@@ -168,6 +168,37 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(assessments -> venues (venue_id));
 diesel::joinable!(evidence -> assessments (assessment_id));
 diesel::joinable!(certificates -> venues (venue_id));
+diesel::table! {
+    log_entries (seq) {
+        seq -> BigInt,
+        number -> Text,
+        entry -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    log_hashes (idx) {
+        idx -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    log_checkpoints (size) {
+        size -> BigInt,
+        note -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    log_head (id) {
+        id -> Integer,
+        size -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -180,4 +211,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     certificate_counters,
     certificates,
+    log_entries,
+    log_hashes,
+    log_checkpoints,
+    log_head,
 );

@@ -227,9 +227,10 @@ async fn change(
 ) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[crate::domain::auth::Role::Officer, crate::domain::auth::Role::Admin])?.clone();
     let reason = body.map(|b| b.into_inner()).unwrap_or_default().reason;
+    let log_key = state.log_key.clone();
     let row = state
         .db
-        .write(move |c| repo::change_status(c, &caller, &number, action, reason.as_deref()))
+        .write(move |c| repo::change_status(c, &caller, &number, action, reason.as_deref(), &log_key))
         .await
         .map_err(missing(NOT_FOUND))?;
     tracing::info!(certificate = %row.number, status = %row.status, "certificate status changed");

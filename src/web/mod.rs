@@ -7,6 +7,7 @@ pub mod certificates;
 pub mod error;
 pub mod health;
 pub mod i18n;
+pub mod log;
 pub mod middleware;
 pub mod openapi;
 pub mod pages;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub verifier: verifier::Verifier,
     pub snapshots: snapshots::Snapshots,
     pub refusals: ratelimit::RefusalLog,
+    /// The public log's signing key (checkpoints).
+    pub log_key: crate::domain::log::LogKey,
 }
 
 impl AppState {
@@ -63,6 +66,7 @@ impl AppState {
             signatory_title: c.signatory_title.clone(),
             validity_months: c.validity_months,
             issued_on: None,
+            log: self.log_key.clone(),
         }
     }
 }
@@ -152,6 +156,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit) {
         .service(resource("/openapi.json", "GET").route(get().to(openapi::spec)))
         .service(resource("/.well-known/jwks.json", "GET").route(get().to(public::jwks)))
         .service(resource("/api/v1/criteria/{scheme}/{version}", "GET").route(get().to(public::criteria)))
+        .service(resource("/log/checkpoint", "GET").route(get().to(log::checkpoint)))
+        .service(resource("/log/vkey", "GET").route(get().to(log::vkey)))
+        .service(resource("/log/proof/consistency", "GET").route(get().to(log::consistency)))
+        .service(resource("/log/tile/entries/{index:.+}", "GET").route(get().to(log::entries)))
+        .service(resource("/log/tile/{level}/{index:.+}", "GET").route(get().to(log::tile)))
         .service(
             web::scope("/api/v1")
                 .wrap(actix_web::middleware::from_fn(middleware::idempotency))

@@ -228,11 +228,13 @@ impl Modify for TextRules {
         super::certificates::list, super::certificates::get, super::certificates::pdf, super::certificates::suspend, super::certificates::reinstate, super::certificates::withdraw,
         super::public::jwks, super::public::criteria,
         super::pages::verify, super::pages::by_number, super::pages::list_json, super::pages::list_csv,
+        super::log::checkpoint, super::log::vkey, super::log::tile, super::log::entries, super::log::consistency,
     ),
     tags(
         (name = "health"), (name = "users", description = "users and bearer tokens (admins)"),
         (name = "venues"), (name = "assessments", description = "audits, evidence, submission and decision"),
         (name = "certificates"), (name = "public", description = "no login needed"),
+        (name = "log", description = "the public transparency log (C2SP tlog-tiles, checkpoints, proofs); no login needed"),
     )
 )]
 pub struct ApiDoc;

@@ -56,6 +56,32 @@ pub struct PublicCertificate {
     pub verification_url: String,
     /// Server time (UTC) when the status was read.
     pub checked_at: chrono::DateTime<chrono::Utc>,
+    /// Where the certificate's latest status is recorded in the public log (single-certificate answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogRecord>,
+}
+
+impl LogRecord {
+    /// The entry bundle that holds this entry, as of the checkpoint (a partial bundle while the tile fills).
+    fn bundle_path(&self) -> String {
+        use crate::domain::log::{tile_path, TILE_WIDTH};
+        let size: u64 = self.checkpoint.lines().nth(1).and_then(|l| l.parse().ok()).unwrap_or(self.index + 1);
+        let tile = self.index / TILE_WIDTH;
+        tile_path(None, tile, size.saturating_sub(tile * TILE_WIDTH).clamp(1, TILE_WIDTH))
+    }
+}
+
+/// A certificate's latest entry in the public log, with the proof that the signed checkpoint includes it.
+#[derive(Serialize, Clone, utoipa::ToSchema)]
+pub struct LogRecord {
+    /// The entry's index (`seq`).
+    pub index: u64,
+    /// The signed checkpoint (C2SP signed note) the proof leads to.
+    pub checkpoint: String,
+    /// RFC 9162 audit path from the entry to the checkpoint's root, base64 hashes.
+    pub inclusion_proof: Vec<String>,
+    /// The entry itself (RFC 8785 JSON), as its leaf hash covers it.
+    pub entry: String,
 }
 
 /// The answer of the QR landing page in JSON.
@@ -110,6 +136,7 @@ fn public_certificate(state: &AppState, row: &CertificateRow, at: chrono::NaiveD
         kid: row.kid.clone(),
         verification_url: qr_text(&state.config.public_url, &row.token),
         checked_at: at.and_utc(),
+        log: None,
     })
 }
 
@@ -248,6 +275,10 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
             dt { (m.t("field_valid")) } dd { (c.valid_from) " — " (c.valid_until) }
             dt { (m.t("field_issuer")) } dd { (c.issuer) }
             @if signature_ok { dt { (m.t("field_signature")) } dd { (m.f("signature_ok", &[("kid", &c.kid)])) } }
+            @if let Some(l) = &c.log {
+                dt { (m.t("field_log")) }
+                dd { a href={ "/log/" (l.bundle_path()) } { (m.f("recorded_in_log", &[("n", &l.index.to_string())])) } }
+            }
             dt { (m.t("field_checked")) } dd { time datetime={ (c.checked_at.format("%Y-%m-%dT%H:%M:%SZ")) } { (c.checked_at.format("%Y-%m-%d %H:%M:%S")) " UTC" } span.muted { " (" (m.t("server_time")) ")" } }
         }
     };
@@ -266,7 +297,14 @@ async fn snapshot(state: &AppState, number: String) -> storage::Result<Option<Ar
         Err(e) => return Err(e),
     };
     let signature_ok = state.verifier.verify(&state.db, &row.token).await?.is_ok();
-    let cert = public_certificate(state, &row, now()).map_err(|e| storage::Error::Internal(e.message))?;
+    let mut cert = public_certificate(state, &row, now()).map_err(|e| storage::Error::Internal(e.message))?;
+    let number = row.number.clone();
+    cert.log = state.db.read(move |c| storage::log::recorded(c, &number)).await?.map(|r| LogRecord {
+        index: r.index,
+        checkpoint: r.checkpoint,
+        inclusion_proof: crate::domain::log::encode_hashes(&r.proof),
+        entry: String::from_utf8_lossy(&r.entry).into_owned(),
+    });
     Ok(Some(state.snapshots.put(cert, signature_ok, epoch)))
 }
 

@@ -111,6 +111,7 @@ mod tests {
             kid: "k".into(),
             verification_url: "u".into(),
             checked_at: day.and_hms_opt(0, 0, 0).unwrap().and_utc(),
+            log: None,
         }
     }
 

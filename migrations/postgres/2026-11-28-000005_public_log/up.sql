@@ -1,0 +1,32 @@
+-- The public transparency log: entries (RFC 8785 JSON), the tree's stored hashes (tlog indexing), and
+-- signed checkpoints. All three are append-only: triggers refuse updates and deletes.
+CREATE TABLE log_entries (
+    seq BIGINT PRIMARY KEY NOT NULL,
+    number TEXT NOT NULL,
+    entry BYTEA NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX log_entries_number ON log_entries (number, seq);
+CREATE TABLE log_hashes (
+    idx BIGINT PRIMARY KEY NOT NULL,
+    hash BYTEA NOT NULL
+);
+CREATE TABLE log_checkpoints (
+    size BIGINT PRIMARY KEY NOT NULL,
+    note TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+-- One row: the tree size. Appends take it with an UPDATE, whose row lock serialises them.
+CREATE TABLE log_head (
+    id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    size BIGINT NOT NULL
+);
+INSERT INTO log_head (id, size) VALUES (1, 0);
+CREATE FUNCTION log_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'the log is append-only';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER log_entries_append_only BEFORE UPDATE OR DELETE ON log_entries FOR EACH ROW EXECUTE FUNCTION log_append_only();
+CREATE TRIGGER log_hashes_append_only BEFORE UPDATE OR DELETE ON log_hashes FOR EACH ROW EXECUTE FUNCTION log_append_only();
+CREATE TRIGGER log_checkpoints_append_only BEFORE UPDATE OR DELETE ON log_checkpoints FOR EACH ROW EXECUTE FUNCTION log_append_only();

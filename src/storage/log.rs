@@ -1,0 +1,227 @@
+// The public log's tables: entries, the tree's stored hashes and signed checkpoints, appended in the
+// transaction of the change they record; reads of tiles, entry bundles, proofs and the latest checkpoint.
+
+use super::models::CertificateRow;
+use super::schema::{certificates as c, log_checkpoints as lc, log_entries as le, log_hashes as lh, log_head};
+use super::{now, DbConn, Error, Result};
+use crate::domain::log::{self as tlog, Entry, Hash, HashReader, LogKey};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+
+/// Reads stored hashes from the database for `tlog_tiles`.
+struct DbHashes<'a>(RefCell<&'a mut DbConn>);
+
+impl HashReader for DbHashes<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> std::result::Result<Vec<Hash>, tlog_tiles::Error> {
+        let ids: Vec<i64> = indexes.iter().map(|&i| i as i64).collect();
+        let mut conn = self.0.borrow_mut();
+        let rows: Vec<(i64, Vec<u8>)> = lh::table
+            .filter(lh::idx.eq_any(&ids))
+            .select((lh::idx, lh::hash))
+            .load(&mut **conn)
+            .map_err(|e| tlog_tiles::Error::InvalidInput(e.to_string()))?;
+        let map: std::collections::HashMap<i64, Vec<u8>> = rows.into_iter().collect();
+        ids.iter()
+            .map(|i| {
+                let b = map.get(i).ok_or(tlog_tiles::Error::IndexesNotInTree)?;
+                let a: [u8; 32] = b.as_slice().try_into().map_err(|_| tlog_tiles::Error::MalformedHash)?;
+                Ok(Hash(a))
+            })
+            .collect()
+    }
+}
+
+fn tlog_err(e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("log: {e}"))
+}
+
+/// Facts of a change to record (the entry's `seq` is given by the log).
+pub struct Change<'a> {
+    pub kind: &'a str,
+    pub status: &'a str,
+    pub at: NaiveDateTime,
+    pub reason: Option<&'a str>,
+}
+
+/// Append an entry for `cert` and publish the signed checkpoint of the new tree, in the caller's
+/// transaction: the change, its entry and the checkpoint commit together or not at all.
+pub fn append(conn: &mut DbConn, key: &LogKey, cert: &CertificateRow, change: Change<'_>) -> Result<u64> {
+    // Taking the head row serialises appenders (a row lock on PostgreSQL, the writer lock on SQLite).
+    let size: i64 = diesel::update(log_head::table.filter(log_head::id.eq(1)))
+        .set(log_head::size.eq(log_head::size + 1))
+        .returning(log_head::size)
+        .get_result(conn)?;
+    let seq = (size - 1) as u64;
+    let entry = Entry {
+        seq,
+        kind: change.kind.to_string(),
+        number: cert.number.clone(),
+        status: change.status.to_string(),
+        at: change.at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        venue: cert.venue_name.clone(),
+        reason: change.reason.map(str::to_string),
+        token_sha256: hex::encode(Sha256::digest(&cert.token)),
+    };
+    let bytes = entry.to_jcs();
+    let leaf = tlog::leaf_hash(&bytes);
+    let hashes = {
+        let reader = DbHashes(RefCell::new(&mut *conn));
+        tlog_tiles::stored_hashes_for_record_hash(seq, leaf, &reader).map_err(tlog_err)?
+    };
+    let first = tlog_tiles::stored_hash_index(0, seq) as i64;
+    // One row at a time: batch inserts do not go through diesel's MultiConnection (1 or 2 rows mostly).
+    for (i, h) in hashes.iter().enumerate() {
+        diesel::insert_into(lh::table)
+            .values((lh::idx.eq(first + i as i64), lh::hash.eq(h.0.to_vec())))
+            .execute(conn)?;
+    }
+    diesel::insert_into(le::table)
+        .values((le::seq.eq(seq as i64), le::number.eq(&cert.number), le::entry.eq(&bytes), le::created_at.eq(now())))
+        .execute(conn)?;
+    let root = {
+        let reader = DbHashes(RefCell::new(&mut *conn));
+        tlog_tiles::tree_hash(seq + 1, &reader).map_err(tlog_err)?
+    };
+    let note = key.sign_checkpoint(seq + 1, root).map_err(Error::Internal)?;
+    diesel::insert_into(lc::table)
+        .values((lc::size.eq(seq as i64 + 1), lc::note.eq(note), lc::created_at.eq(now())))
+        .execute(conn)?;
+    Ok(seq)
+}
+
+/// Give every certificate that has no entry yet (those issued before the log existed) its entries: the
+/// issuance, then its current stored status if that is not `valid`. Runs at start, in one transaction.
+pub fn backfill(conn: &mut DbConn, key: &LogKey) -> Result<usize> {
+    // Take the head first, so that replicas starting together do not both backfill.
+    diesel::update(log_head::table.filter(log_head::id.eq(1)))
+        .set(log_head::size.eq(log_head::size))
+        .execute(conn)?;
+    let logged: Vec<String> = le::table.select(le::number).distinct().load(conn)?;
+    let rows: Vec<CertificateRow> = c::table
+        .filter(c::number.ne_all(&logged))
+        .order(c::id.asc())
+        .select(CertificateRow::as_select())
+        .load(conn)?;
+    for row in &rows {
+        let issued = Change {
+            kind: "issued",
+            status: "valid",
+            at: row.issued_at,
+            reason: None,
+        };
+        append(conn, key, row, issued)?;
+        if row.status != "valid" {
+            let kind = match row.status.as_str() {
+                "suspended" => "suspended",
+                "withdrawn" => "withdrawn",
+                "superseded" => "superseded",
+                other => return Err(Error::Internal(format!("certificate {} has an unknown status {other}", row.number))),
+            };
+            let change = Change {
+                kind,
+                status: kind,
+                at: row.status_changed_at.unwrap_or(row.issued_at),
+                reason: row.status_reason.as_deref(),
+            };
+            append(conn, key, row, change)?;
+        }
+    }
+    if latest_checkpoint(conn)?.is_none() {
+        let note = key.sign_checkpoint(0, tlog_tiles::EMPTY_HASH).map_err(Error::Internal)?;
+        diesel::insert_into(lc::table)
+            .values((lc::size.eq(0i64), lc::note.eq(note), lc::created_at.eq(now())))
+            .execute(conn)?;
+    }
+    Ok(rows.len())
+}
+
+/// The number of entries in the log.
+pub fn size(conn: &mut DbConn) -> Result<u64> {
+    let s: i64 = log_head::table.select(log_head::size).first(conn)?;
+    Ok(s as u64)
+}
+
+/// The latest signed checkpoint (size, note), if anything was logged.
+pub fn latest_checkpoint(conn: &mut DbConn) -> Result<Option<(u64, String)>> {
+    let row: Option<(i64, String)> = lc::table.order(lc::size.desc()).select((lc::size, lc::note)).first(conn).optional()?;
+    Ok(row.map(|(s, n)| (s as u64, n)))
+}
+
+/// The bytes of a hash tile, if the tree of `size` holds it.
+pub fn tile(conn: &mut DbConn, size: u64, level: u8, index: u64, width: u64) -> Result<Option<Vec<u8>>> {
+    if !tile_within(size, level, index, width) {
+        return Ok(None);
+    }
+    let reader = DbHashes(RefCell::new(conn));
+    tlog::tile_data(level, index, width, &reader).map(Some).map_err(tlog_err)
+}
+
+/// Whether the tree of `size` holds every hash of tile (level, index, width); partial tiles of earlier
+/// sizes stay available, as C2SP lets clients ask for them.
+fn tile_within(size: u64, level: u8, index: u64, width: u64) -> bool {
+    let Some(span) = tlog::TILE_WIDTH.checked_pow(u32::from(level)) else { return false };
+    let end = index.checked_mul(tlog::TILE_WIDTH).and_then(|s| s.checked_add(width)).and_then(|e| e.checked_mul(span));
+    width >= 1 && width <= tlog::TILE_WIDTH && end.is_some_and(|e| e <= size)
+}
+
+/// An entry bundle (C2SP), if the log holds those entries.
+pub fn entry_bundle(conn: &mut DbConn, size: u64, index: u64, width: u64) -> Result<Option<Vec<u8>>> {
+    let start = index * tlog::TILE_WIDTH;
+    if width == 0 || width > tlog::TILE_WIDTH || start + width > size {
+        return Ok(None);
+    }
+    let rows: Vec<Vec<u8>> = le::table
+        .filter(le::seq.ge(start as i64))
+        .filter(le::seq.lt((start + width) as i64))
+        .order(le::seq.asc())
+        .select(le::entry)
+        .load(conn)?;
+    Ok(Some(tlog::entry_bundle(rows.iter().map(Vec::as_slice))))
+}
+
+/// The latest entry of a certificate, with its index.
+pub fn latest_entry(conn: &mut DbConn, number: &str) -> Result<Option<(u64, Vec<u8>)>> {
+    let row: Option<(i64, Vec<u8>)> = le::table
+        .filter(le::number.eq(number))
+        .order(le::seq.desc())
+        .select((le::seq, le::entry))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(s, e)| (s as u64, e)))
+}
+
+/// The audit path of entry `index` in the tree of `size`.
+pub fn inclusion_proof(conn: &mut DbConn, size: u64, index: u64) -> Result<Vec<Hash>> {
+    let reader = DbHashes(RefCell::new(conn));
+    tlog_tiles::prove_record(size, index, &reader).map_err(tlog_err)
+}
+
+/// The consistency proof between the trees of `from` and `to` entries (RFC 9162 2.1.4).
+pub fn consistency_proof(conn: &mut DbConn, from: u64, to: u64) -> Result<Vec<Hash>> {
+    let reader = DbHashes(RefCell::new(conn));
+    tlog_tiles::prove_tree(to, from, &reader).map_err(tlog_err)
+}
+
+/// What a certificate's page shows of the log: its latest entry's index, the checkpoint and the proof.
+pub struct Recorded {
+    pub index: u64,
+    pub entry: Vec<u8>,
+    pub checkpoint: String,
+    pub proof: Vec<Hash>,
+}
+
+pub fn recorded(conn: &mut DbConn, number: &str) -> Result<Option<Recorded>> {
+    let Some((index, entry)) = latest_entry(conn, number)? else { return Ok(None) };
+    let Some((size, checkpoint)) = latest_checkpoint(conn)? else {
+        return Err(Error::Internal("the log has entries but no checkpoint".into()));
+    };
+    let proof = inclusion_proof(conn, size, index)?;
+    Ok(Some(Recorded {
+        index,
+        entry,
+        checkpoint,
+        proof,
+    }))
+}

@@ -1,0 +1,128 @@
+// The public log over HTTP (C2SP tlog-tiles): the signed checkpoint, the note verifier key, hash tiles,
+// entry bundles and consistency proofs. Full tiles never change and are cacheable for ever.
+
+use super::error::{ApiError, ApiResult};
+use super::AppState;
+use crate::domain::log::{self as tlog, TILE_WIDTH};
+use crate::storage::log as repo;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const PARTIAL: &str = "public, max-age=60";
+const FRESH: &str = "no-cache";
+
+fn text(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header(("cache-control", FRESH))
+        .insert_header(("access-control-allow-origin", "*"))
+        .body(body)
+}
+
+fn tile_response(width: u64, data: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header(("cache-control", if width == TILE_WIDTH { IMMUTABLE } else { PARTIAL }))
+        .insert_header(("access-control-allow-origin", "*"))
+        .body(data)
+}
+
+/// GET /log/checkpoint: the latest signed checkpoint (C2SP tlog-checkpoint in a signed note).
+#[utoipa::path(get, path = "/log/checkpoint", tag = "log", responses((status = 200, description = "signed checkpoint", content_type = "text/plain")))]
+pub async fn checkpoint(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let latest = state.db.read(repo::latest_checkpoint).await?;
+    let (_, note) = latest.ok_or_else(|| ApiError::internal("the log has no checkpoint"))?;
+    Ok(text(note))
+}
+
+/// GET /log/vkey: the note verifier key of the log (C2SP signed-note).
+#[utoipa::path(get, path = "/log/vkey", tag = "log", responses((status = 200, description = "note verifier key", content_type = "text/plain")))]
+pub async fn vkey(state: web::Data<AppState>) -> HttpResponse {
+    text(format!("{}\n", state.log_key.vkey()))
+}
+
+/// GET /log/tile/{level}/{index…}: a hash tile of height 8.
+#[utoipa::path(get, path = "/log/tile/{level}/{index}", tag = "log",
+    params(("level" = u8, Path, description = "tile level, 0 to 5"), ("index" = String, Path, description = "C2SP tile index, e.g. `x001/234` or `000.p/5`")),
+    responses((status = 200, description = "the tile's hashes", content_type = "application/octet-stream"), (status = 404, body = super::error::ErrorBody)))]
+pub async fn tile(state: web::Data<AppState>, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+    let (level, rest) = path.into_inner();
+    let missing = || ApiError::not_found("tile");
+    let level: u8 = level.parse().ok().filter(|l: &u8| *l <= 5 && level.len() == 1).ok_or_else(missing)?;
+    let (index, width) = tlog::parse_tile_index(&rest).ok_or_else(missing)?;
+    let data = state
+        .db
+        .read(move |c| {
+            let size = repo::size(c)?;
+            repo::tile(c, size, level, index, width)
+        })
+        .await?
+        .ok_or_else(missing)?;
+    Ok(tile_response(width, data))
+}
+
+/// GET /log/tile/entries/{index…}: an entry bundle (each entry a big-endian u16 length and its bytes).
+#[utoipa::path(get, path = "/log/tile/entries/{index}", tag = "log",
+    params(("index" = String, Path, description = "C2SP tile index, e.g. `000` or `001.p/17`")),
+    responses((status = 200, description = "entry bundle", content_type = "application/octet-stream"), (status = 404, body = super::error::ErrorBody)))]
+pub async fn entries(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let missing = || ApiError::not_found("entry bundle");
+    let (index, width) = tlog::parse_tile_index(&path.into_inner()).ok_or_else(missing)?;
+    let data = state
+        .db
+        .read(move |c| {
+            let size = repo::size(c)?;
+            repo::entry_bundle(c, size, index, width)
+        })
+        .await?
+        .ok_or_else(missing)?;
+    Ok(tile_response(width, data))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyParams {
+    /// The older tree size.
+    #[param(minimum = 1)]
+    pub from: u64,
+    /// The newer tree size, at most the latest checkpoint's.
+    #[param(minimum = 1)]
+    pub to: u64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ConsistencyProof {
+    pub from: u64,
+    pub to: u64,
+    /// RFC 9162 2.1.4 consistency proof, base64 hashes.
+    pub proof: Vec<String>,
+}
+
+/// GET /log/proof/consistency?from=N&to=M: for monitors that do not read tiles.
+#[utoipa::path(get, path = "/log/proof/consistency", tag = "log", params(ConsistencyParams),
+    responses((status = 200, body = ConsistencyProof), (status = 422, body = super::error::ErrorBody)))]
+pub async fn consistency(state: web::Data<AppState>, params: web::Query<ConsistencyParams>) -> ApiResult<HttpResponse> {
+    let ConsistencyParams { from, to } = params.into_inner();
+    let proof = state
+        .db
+        .read(move |c| {
+            let size = repo::latest_checkpoint(c)?.map(|(s, _)| s).unwrap_or(0);
+            if from == 0 || from > to || to > size {
+                return Err(crate::storage::Error::invalid(
+                    "invalid_range",
+                    format!("need 1 <= from <= to <= {size} (the latest checkpoint's size)"),
+                    vec![],
+                ));
+            }
+            repo::consistency_proof(c, from, to)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", IMMUTABLE))
+        .json(ConsistencyProof {
+            from,
+            to,
+            proof: tlog::encode_hashes(&proof),
+        }))
+}
