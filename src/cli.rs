@@ -8,6 +8,7 @@ use crate::keys::Keyring;
 use crate::storage::{self, Db};
 use crate::{startup, telemetry};
 use clap::{Parser, Subcommand};
+use sha2::Digest;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -47,9 +48,36 @@ pub enum Command {
         /// JWKS file with the issuer's public keys (default: the keys in the key directory).
         #[arg(long)]
         jwks: Option<PathBuf>,
+        /// An inclusion proof bundle (the `log` object of the certificate's JSON): checks that the public
+        /// log records this certificate, against a checkpoint signed by the log key.
+        #[arg(long)]
+        proof: Option<PathBuf>,
+        /// The log's note verifier key (text of `/log/vkey`, or a file holding it); default: the log key
+        /// in the key directory.
+        #[arg(long)]
+        log_vkey: Option<String>,
+    },
+    /// The public transparency log.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
     },
     /// Seed the Smart Plastic Zone example end to end and print its links.
     Demo,
+}
+
+#[derive(Subcommand)]
+pub enum LogCommand {
+    /// Monitor a registry's log: checkpoint signature, tree rebuilt from tiles and entries, consistency
+    /// with the last checkpoint seen (kept in --state), and each certificate's status against its latest
+    /// entry. Exits 1 and names what differs.
+    Verify {
+        /// The registry's base URL, e.g. https://registry.example.kz
+        url: String,
+        /// Where to keep the pinned log key and the last checkpoint seen between runs.
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -127,7 +155,18 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
         }
         Command::Keys { command } => keys(command, &config),
         Command::Users { command } => users(command, &config),
-        Command::Verify { input, jwks } => verify(&input, jwks.as_deref(), &config),
+        Command::Verify { input, jwks, proof, log_vkey } => {
+            let code = verify(&input, jwks.as_deref(), &config)?;
+            match proof {
+                Some(p) if code == ExitCode::SUCCESS || code == ExitCode::from(3) => {
+                    verify_proof(&input, &p, log_vkey.as_deref(), &config).map(|ok| ok.unwrap_or(code))
+                }
+                _ => Ok(code),
+            }
+        }
+        Command::Log {
+            command: LogCommand::Verify { url, state },
+        } => log_verify(&url, state.as_deref()),
         Command::Demo => crate::demo::run(&config),
     }
 }
@@ -294,4 +333,68 @@ fn verify(input: &str, jwks: Option<&std::path::Path>, config: &Config) -> Resul
         Verdict::Expired => ExitCode::from(3),
         _ => ExitCode::FAILURE,
     })
+}
+
+fn log_verify(url: &str, state: Option<&std::path::Path>) -> Result<ExitCode, String> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let report = rt.block_on(crate::monitor::verify(url, state))?;
+    println!("log: {} entries, {} certificates in the register", report.size, report.certificates);
+    if report.problems.is_empty() {
+        println!("ok: the checkpoint verifies, the tree matches its tiles and entries, and every status matches its latest entry");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &report.problems {
+        println!("problem: {p}");
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+/// The proof half of `verify --proof`: None when it holds (keep the signature's exit code), else 1.
+fn verify_proof(input: &str, path: &std::path::Path, vkey: Option<&str>, config: &Config) -> Result<Option<ExitCode>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bundle: crate::domain::log::ProofBundle =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not a proof bundle (the certificate JSON's `log`): {e}", path.display()))?;
+    let vkey = match vkey {
+        Some(v) if std::path::Path::new(v).is_file() => std::fs::read_to_string(v).map_err(|e| format!("cannot read {v}: {e}"))?,
+        Some(v) => v.to_string(),
+        None => {
+            let key =
+                crate::keys::log_key_if_present(&config.key_dir)?.ok_or_else(|| "give the log's key with --log-vkey (the text of /log/vkey)".to_string())?;
+            // The key names itself by the log's origin, the checkpoint's first line.
+            let origin = bundle.checkpoint.lines().next().unwrap_or_default().to_string();
+            crate::domain::log::LogKey::new(origin, key).vkey()
+        }
+    };
+    let token_text = if std::path::Path::new(input).is_file() {
+        let bytes = std::fs::read(input).map_err(|e| format!("cannot read {input}: {e}"))?;
+        crate::render::pdf::find_qr_text(&bytes).unwrap_or_default()
+    } else {
+        input.to_string()
+    };
+    let token = signing::decode_qr_text(&token_text).map_err(|_| "the certificate code is not readable".to_string())?;
+    match crate::domain::log::check_bundle(&bundle, vkey.trim()) {
+        Ok((entry, cp)) if entry.token_sha256 == hex::encode(sha2::Sha256::digest(&token)) => {
+            println!(
+                "log: recorded as entry {} ({} {}, {}) in the tree of {} entries signed by {}",
+                entry.seq,
+                entry.kind,
+                entry.status,
+                entry.at,
+                cp.size(),
+                cp.origin()
+            );
+            Ok(None)
+        }
+        Ok((entry, _)) => {
+            println!(
+                "log: entry {} is about another certificate token; this proof does not cover this code",
+                entry.seq
+            );
+            Ok(Some(ExitCode::FAILURE))
+        }
+        Err(e) => {
+            println!("log: {e}");
+            Ok(Some(ExitCode::FAILURE))
+        }
+    }
 }

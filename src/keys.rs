@@ -24,6 +24,16 @@ pub fn log_key(dir: &Path) -> Result<SigningKey, String> {
     Ok(key)
 }
 
+/// The log key, if the key directory holds it (offline checks never create one).
+pub fn log_key_if_present(dir: &Path) -> Result<Option<SigningKey>, String> {
+    let path = dir.join(LOG_KEY_FILE);
+    if path.exists() {
+        read_key(&path).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 fn write_private(dir: &Path, path: &Path, key: &SigningKey) -> Result<(), String> {
     let pem = private_key_pem(key)?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the key directory {}: {e}", dir.display()))?;

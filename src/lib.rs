@@ -7,6 +7,7 @@ pub mod demo;
 pub mod domain;
 pub mod i18n;
 pub mod keys;
+pub mod monitor;
 pub mod render;
 pub mod startup;
 pub mod storage;

@@ -87,7 +87,9 @@ pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, Strin
     let keyring = Keyring::load(&config.key_dir)?;
     ensure_signing_key(&db, &keyring, require_key)?;
     let log_key = LogKey::new(log::origin(&config.public_url), crate::keys::log_key(&config.key_dir)?);
-    let backfilled = db.write_blocking(|c| storage::log::backfill(c, &log_key)).map_err(|e| format!("cannot fill the public log: {e}"))?;
+    let backfilled = db
+        .write_blocking(|c| storage::log::backfill(c, &log_key))
+        .map_err(|e| format!("cannot fill the public log: {e}"))?;
     if backfilled > 0 {
         tracing::info!(certificates = backfilled, "recorded existing certificates in the public log");
     }

@@ -225,7 +225,12 @@ impl HashReader for MemoryHashes {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
         indexes
             .iter()
-            .map(|&i| usize::try_from(i).ok().and_then(|i| self.0.get(i).copied()).ok_or(tlog_tiles::Error::IndexesNotInTree))
+            .map(|&i| {
+                usize::try_from(i)
+                    .ok()
+                    .and_then(|i| self.0.get(i).copied())
+                    .ok_or(tlog_tiles::Error::IndexesNotInTree)
+            })
             .collect()
     }
 }
@@ -293,10 +298,19 @@ mod tests {
 
     /// The RFC 6962 / RFC 9162 reference leaves and the roots of their first 1..=8 prefixes.
     fn reference_leaves() -> Vec<Vec<u8>> {
-        ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
-            .iter()
-            .map(|h| hex::decode(h).unwrap())
-            .collect()
+        [
+            "",
+            "00",
+            "10",
+            "2021",
+            "3031",
+            "40414243",
+            "5051525354555657",
+            "606162636465666768696a6b6c6d6e6f",
+        ]
+        .iter()
+        .map(|h| hex::decode(h).unwrap())
+        .collect()
     }
 
     #[test]

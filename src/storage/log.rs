@@ -78,7 +78,12 @@ pub fn append(conn: &mut DbConn, key: &LogKey, cert: &CertificateRow, change: Ch
             .execute(conn)?;
     }
     diesel::insert_into(le::table)
-        .values((le::seq.eq(seq as i64), le::number.eq(&cert.number), le::entry.eq(&bytes), le::created_at.eq(now())))
+        .values((
+            le::seq.eq(seq as i64),
+            le::number.eq(&cert.number),
+            le::entry.eq(&bytes),
+            le::created_at.eq(now()),
+        ))
         .execute(conn)?;
     let root = {
         let reader = DbHashes(RefCell::new(&mut *conn));
@@ -161,8 +166,13 @@ pub fn tile(conn: &mut DbConn, size: u64, level: u8, index: u64, width: u64) -> 
 /// Whether the tree of `size` holds every hash of tile (level, index, width); partial tiles of earlier
 /// sizes stay available, as C2SP lets clients ask for them.
 fn tile_within(size: u64, level: u8, index: u64, width: u64) -> bool {
-    let Some(span) = tlog::TILE_WIDTH.checked_pow(u32::from(level)) else { return false };
-    let end = index.checked_mul(tlog::TILE_WIDTH).and_then(|s| s.checked_add(width)).and_then(|e| e.checked_mul(span));
+    let Some(span) = tlog::TILE_WIDTH.checked_pow(u32::from(level)) else {
+        return false;
+    };
+    let end = index
+        .checked_mul(tlog::TILE_WIDTH)
+        .and_then(|s| s.checked_add(width))
+        .and_then(|e| e.checked_mul(span));
     width >= 1 && width <= tlog::TILE_WIDTH && end.is_some_and(|e| e <= size)
 }
 

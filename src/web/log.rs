@@ -118,11 +118,9 @@ pub async fn consistency(state: web::Data<AppState>, params: web::Query<Consiste
             repo::consistency_proof(c, from, to)
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("cache-control", IMMUTABLE))
-        .json(ConsistencyProof {
-            from,
-            to,
-            proof: tlog::encode_hashes(&proof),
-        }))
+    Ok(HttpResponse::Ok().insert_header(("cache-control", IMMUTABLE)).json(ConsistencyProof {
+        from,
+        to,
+        proof: tlog::encode_hashes(&proof),
+    }))
 }

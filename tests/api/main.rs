@@ -6,5 +6,6 @@ mod certificates;
 mod foundation;
 mod hardening;
 pub mod helpers;
+mod log;
 mod pdf;
 mod public;
