@@ -69,8 +69,15 @@ for number, aid in acknowledged.items():
     if status != 200: missing.append(number); continue
     v = subprocess.run([BIN, "verify", c["qr_text"], "--jwks", jwks_file], env=env, capture_output=True, text=True)
     if v.returncode != 0: missing.append(number + " (does not verify)")
+# The public log must agree with the registry after every crash: one entry per certificate, signed
+# checkpoint, tree, tiles and statuses (the monitor), and no entry for a certificate that does not exist.
+monitor = subprocess.run([BIN, "log", "verify", f"http://127.0.0.1:{port}"], env=env, capture_output=True, text=True)
+print(monitor.stdout.strip())
 server.send_signal(signal.SIGTERM); server.wait()
 con = sqlite3.connect(db_path)
+logged = con.execute("SELECT count(*), count(DISTINCT number), sum(CAST(entry AS TEXT) LIKE '%\"type\":\"issued\"%') FROM log_entries").fetchone()
+certs = con.execute("SELECT count(*) FROM certificates").fetchone()[0]
+log_ok = monitor.returncode == 0 and logged[1] == logged[2] == certs
 integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
 orphans = con.execute("SELECT count(*) FROM certificates c JOIN assessments a ON a.id = c.assessment_id WHERE a.status != 'approved'").fetchone()[0]
 approved_without = con.execute("SELECT count(*) FROM assessments a LEFT JOIN certificates c ON c.assessment_id = a.id WHERE a.status = 'approved' AND c.id IS NULL").fetchone()[0]
@@ -79,7 +86,7 @@ gaps = [n for i, n in enumerate(numbers) if int(n[-6:]) != i + 1]
 total = len(numbers)
 print(f"acknowledged: {len(acknowledged)}, stored: {total}, missing or not verifying: {len(missing)}, "
       f"certificates without an approved assessment: {orphans}, approved without certificate: {approved_without}, "
-      f"number gaps: {len(gaps)}, integrity_check: {integrity}")
-ok = not missing and orphans == 0 and approved_without == 0 and not gaps and integrity == "ok" and len(acknowledged) > 0
+      f"number gaps: {len(gaps)}, integrity_check: {integrity}, log entries: {logged[0]} (log agrees: {log_ok})")
+ok = not missing and orphans == 0 and approved_without == 0 and not gaps and integrity == "ok" and len(acknowledged) > 0 and log_ok
 print("PASS" if ok else "FAIL")
 sys.exit(0 if ok else 1)
