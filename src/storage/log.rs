@@ -173,7 +173,7 @@ fn tile_within(size: u64, level: u8, index: u64, width: u64) -> bool {
         .checked_mul(tlog::TILE_WIDTH)
         .and_then(|s| s.checked_add(width))
         .and_then(|e| e.checked_mul(span));
-    width >= 1 && width <= tlog::TILE_WIDTH && end.is_some_and(|e| e <= size)
+    (1..=tlog::TILE_WIDTH).contains(&width) && end.is_some_and(|e| e <= size)
 }
 
 /// An entry bundle (C2SP), if the log holds those entries.
