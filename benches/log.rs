@@ -17,7 +17,11 @@ fn tree() -> MemoryHashes {
     for i in 0..SIZE {
         m.append(i, leaf_hash(format!("entry {i}").as_bytes())).unwrap();
     }
-    eprintln!("built a tree of {SIZE} entries ({} stored hashes) in {:.1} s", m.0.len(), t.elapsed().as_secs_f64());
+    eprintln!(
+        "built a tree of {SIZE} entries ({} stored hashes) in {:.1} s",
+        m.0.len(),
+        t.elapsed().as_secs_f64()
+    );
     m
 }
 
@@ -35,7 +39,8 @@ fn database(m: &MemoryHashes, dir: &std::path::Path) -> storage::DbConn {
             .enumerate()
             .map(|(i, h)| format!("({}, x'{}')", n * 2000 + i, hex::encode(h.0)))
             .collect();
-        conn.batch_execute(&format!("INSERT INTO log_hashes (idx, hash) VALUES {}", values.join(","))).unwrap();
+        conn.batch_execute(&format!("INSERT INTO log_hashes (idx, hash) VALUES {}", values.join(",")))
+            .unwrap();
     }
     conn.batch_execute(&format!("UPDATE log_head SET size = {SIZE}; COMMIT")).unwrap();
     eprintln!("loaded {} hashes into SQLite in {:.1} s", m.0.len(), t.elapsed().as_secs_f64());

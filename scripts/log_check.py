@@ -39,6 +39,17 @@ def mth(leaves):
     return node(mth(leaves[:k]), mth(leaves[k:]))
 
 
+def climb(fn, sn):
+    """The step both RFC 9162 algorithms share: if LSB(fn) is not set, right-shift both until it is, or fn is 0."""
+    if not fn & 1:
+        while True:
+            fn >>= 1
+            sn >>= 1
+            if fn & 1 or fn == 0:
+                break
+    return fn, sn
+
+
 def verify_inclusion(index, size, leaf_hash, proof, root):
     """RFC 9162 2.1.3.2."""
     if index >= size:
@@ -49,12 +60,7 @@ def verify_inclusion(index, size, leaf_hash, proof, root):
             return False
         if fn & 1 or fn == sn:
             r = node(p, r)
-            if not fn & 1:
-                while True:
-                    fn >>= 1
-                    sn >>= 1
-                    if fn & 1 or fn == 0:
-                        break
+            fn, sn = climb(fn, sn)
         else:
             r = node(r, p)
         fn >>= 1
@@ -81,12 +87,7 @@ def verify_consistency(first, second, first_hash, second_hash, proof):
         if fn & 1 or fn == sn:
             fr = node(c, fr)
             sr = node(c, sr)
-            if not fn & 1:
-                while True:
-                    fn >>= 1
-                    sn >>= 1
-                    if fn & 1 or fn == 0:
-                        break
+            fn, sn = climb(fn, sn)
         else:
             sr = node(sr, c)
         fn >>= 1

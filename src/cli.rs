@@ -151,6 +151,13 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
                 .map_err(|e| format!("cannot open the {} database {}: {e}", config.database.backend(), config.database.redacted()))?;
             let applied = storage::migrate(&mut conn)?;
             eprintln!("{} migration(s) applied on {}", applied.len(), config.database.redacted());
+            // Certificates issued before the public log existed get their entries now.
+            let key = crate::domain::log::LogKey::new(crate::domain::log::origin(&config.public_url), crate::keys::log_key(&config.key_dir)?);
+            let filled =
+                diesel::Connection::transaction(&mut conn, |c| storage::log::backfill(c, &key)).map_err(|e| format!("cannot fill the public log: {e}"))?;
+            if filled > 0 {
+                eprintln!("{filled} existing certificate(s) recorded in the public log");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys { command } => keys(command, &config),

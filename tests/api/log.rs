@@ -248,6 +248,54 @@ async fn existing_certificates_are_backfilled(app: TestApp) {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
+async fn two_replicas_append_without_racing(app: TestApp) {
+    // A second replica over the same database and key directory, as behind a load balancer.
+    let cfg = app.config.clone();
+    let other = actix_web::rt::task::spawn_blocking(move || ecolabel::startup::Application::build(cfg, false))
+        .await
+        .unwrap()
+        .unwrap();
+    let other_address = format!("http://127.0.0.1:{}", other.port());
+    actix_web::rt::spawn(other.run_until_stopped());
+    let assessor = app.token(&[ecolabel::domain::auth::Role::Assessor]).await;
+    let officer = app.token(&[ecolabel::domain::auth::Role::Officer]).await;
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        ids.push(app.submitted_assessment(&assessor, gold_measurements()).await.1);
+    }
+    let approvals = ids.iter().enumerate().map(|(i, id)| {
+        let base = if i % 2 == 0 { app.address.clone() } else { other_address.clone() };
+        let (client, officer) = (app.client.clone(), officer.clone());
+        async move {
+            client
+                .post(format!("{base}/api/v1/assessments/{id}/decision"))
+                .bearer_auth(officer)
+                .json(&json!({"decision": "approve"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(approvals).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let cp = checkpoint(&app).await;
+    assert_eq!(cp.size(), 12, "one entry per approval, whichever replica made it");
+    let log = entries(&app, 12).await;
+    assert!(log.iter().enumerate().all(|(i, e)| e.seq == i as u64));
+    let report = ecolabel::monitor::verify(&other_address, None).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+/// Replicas are the PostgreSQL deployment (SQLite is one process, whose writers queue on a lock in it).
+#[actix_web::test]
+async fn two_postgres_replicas_append_without_racing() {
+    if let Some(app) = spawn_app(Backend::Postgres).await {
+        two_replicas_append_without_racing(app).await
+    }
+}
+
 crate::both_backends!(
     every_change_is_an_entry_with_proofs,
     full_tiles_are_immutable,
