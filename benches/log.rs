@@ -25,25 +25,36 @@ fn tree() -> MemoryHashes {
     m
 }
 
-/// An SQLite database whose log tables hold the same tree (hashes only: proofs read nothing else).
+/// An SQLite database whose log holds the same tree: each entry row with the hashes its append made.
 fn database(m: &MemoryHashes, dir: &std::path::Path) -> storage::DbConn {
     let url = DbUrl::Sqlite(dir.join("log.db").display().to_string());
     let mut conn = storage::connect(&url).unwrap();
     storage::migrate(&mut conn).unwrap();
     let t = Instant::now();
     conn.batch_execute("BEGIN").unwrap();
-    for chunk in m.0.chunks(2000).enumerate() {
-        let (n, hashes) = chunk;
-        let values: Vec<String> = hashes
-            .iter()
-            .enumerate()
-            .map(|(i, h)| format!("({}, x'{}')", n * 2000 + i, hex::encode(h.0)))
-            .collect();
-        conn.batch_execute(&format!("INSERT INTO log_hashes (idx, hash) VALUES {}", values.join(",")))
+    let mut values = Vec::new();
+    for seq in 0..SIZE {
+        let (a, b) = (
+            tlog_tiles::stored_hash_index(0, seq) as usize,
+            tlog_tiles::stored_hash_index(0, seq + 1) as usize,
+        );
+        let made: Vec<u8> = m.0[a..b].iter().flat_map(|h| h.0).collect();
+        values.push(format!(
+            "({seq}, 'GEL-2026-{:06}', x'00', x'{}', '2026-01-01 00:00:00')",
+            seq % 1_000_000,
+            hex::encode(made)
+        ));
+        if values.len() == 2000 || seq + 1 == SIZE {
+            conn.batch_execute(&format!(
+                "INSERT INTO log_entries (seq, number, entry, hashes, created_at) VALUES {}",
+                values.join(",")
+            ))
             .unwrap();
+            values.clear();
+        }
     }
     conn.batch_execute(&format!("UPDATE log_head SET size = {SIZE}; COMMIT")).unwrap();
-    eprintln!("loaded {} hashes into SQLite in {:.1} s", m.0.len(), t.elapsed().as_secs_f64());
+    eprintln!("loaded {SIZE} entries with their hashes into SQLite in {:.1} s", t.elapsed().as_secs_f64());
     conn
 }
 

@@ -102,6 +102,7 @@ pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, Strin
         snapshots: Default::default(),
         refusals: Default::default(),
         log_key,
+        log_tiles: Default::default(),
     })
 }
 

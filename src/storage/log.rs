@@ -2,7 +2,7 @@
 // transaction of the change they record; reads of tiles, entry bundles, proofs and the latest checkpoint.
 
 use super::models::CertificateRow;
-use super::schema::{certificates as c, log_checkpoints as lc, log_entries as le, log_hashes as lh, log_head};
+use super::schema::{certificates as c, log_checkpoints as lc, log_entries as le, log_head};
 use super::{now, DbConn, Error, Result};
 use crate::domain::log::{self as tlog, Entry, Hash, HashReader, LogKey};
 use chrono::NaiveDateTime;
@@ -10,25 +10,51 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 
-/// Reads stored hashes from the database for `tlog_tiles`.
+/// Reads stored hashes from the database for `tlog_tiles`. Each entry row keeps the hashes its append
+/// made (the leaf, then one node per subtree it completed), at consecutive stored indexes: the hash at
+/// index `i` = node (level, n) was made by record `((n + 1) << level) - 1`, at position `level`.
 struct DbHashes<'a>(RefCell<&'a mut DbConn>);
+
+fn maker(index: u64) -> (i64, usize) {
+    let (level, n) = tlog_tiles::split_stored_hash_index(index);
+    ((((n + 1) << level) - 1) as i64, usize::from(level))
+}
 
 impl HashReader for DbHashes<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> std::result::Result<Vec<Hash>, tlog_tiles::Error> {
-        let ids: Vec<i64> = indexes.iter().map(|&i| i as i64).collect();
+        let mut seqs: Vec<i64> = indexes.iter().map(|&i| maker(i).0).collect();
+        seqs.sort_unstable();
+        seqs.dedup();
         let mut conn = self.0.borrow_mut();
-        let rows: Vec<(i64, Vec<u8>)> = lh::table
-            .filter(lh::idx.eq_any(&ids))
-            .select((lh::idx, lh::hash))
+        let rows: Vec<(i64, Vec<u8>)> = le::table
+            .filter(le::seq.eq_any(&seqs))
+            .select((le::seq, le::hashes))
             .load(&mut **conn)
             .map_err(|e| tlog_tiles::Error::InvalidInput(e.to_string()))?;
-        let map: std::collections::HashMap<i64, Vec<u8>> = rows.into_iter().collect();
-        ids.iter()
-            .map(|i| {
-                let b = map.get(i).ok_or(tlog_tiles::Error::IndexesNotInTree)?;
-                let a: [u8; 32] = b.as_slice().try_into().map_err(|_| tlog_tiles::Error::MalformedHash)?;
+        let made: std::collections::HashMap<i64, Vec<u8>> = rows.into_iter().collect();
+        indexes
+            .iter()
+            .map(|&i| {
+                let (seq, pos) = maker(i);
+                let b = made
+                    .get(&seq)
+                    .and_then(|h| h.get(pos * 32..pos * 32 + 32))
+                    .ok_or(tlog_tiles::Error::IndexesNotInTree)?;
+                let a: [u8; 32] = b.try_into().map_err(|_| tlog_tiles::Error::MalformedHash)?;
                 Ok(Hash(a))
             })
+            .collect()
+    }
+}
+
+/// Hashes already in memory, by stored index.
+struct Overlay(std::collections::HashMap<u64, Hash>);
+
+impl HashReader for Overlay {
+    fn read_hashes(&self, indexes: &[u64]) -> std::result::Result<Vec<Hash>, tlog_tiles::Error> {
+        indexes
+            .iter()
+            .map(|i| self.0.get(i).copied().ok_or(tlog_tiles::Error::IndexesNotInTree))
             .collect()
     }
 }
@@ -66,29 +92,29 @@ pub fn append(conn: &mut DbConn, key: &LogKey, cert: &CertificateRow, change: Ch
     };
     let bytes = entry.to_jcs();
     let leaf = tlog::leaf_hash(&bytes);
-    let hashes = {
-        let reader = DbHashes(RefCell::new(&mut *conn));
-        tlog_tiles::stored_hashes_for_record_hash(seq, leaf, &reader).map_err(tlog_err)?
-    };
-    let first = tlog_tiles::stored_hash_index(0, seq) as i64;
-    // One row at a time: batch inserts do not go through diesel's MultiConnection (1 or 2 rows mostly).
-    for (i, h) in hashes.iter().enumerate() {
-        diesel::insert_into(lh::table)
-            .values((lh::idx.eq(first + i as i64), lh::hash.eq(h.0.to_vec())))
-            .execute(conn)?;
-    }
+    // One read for everything this append needs: the siblings that the new leaf completes subtrees with,
+    // and the subtree roots of the new tree (those not made by this append).
+    let first = tlog_tiles::stored_hash_index(0, seq);
+    let completes = u8::try_from((seq + 1).trailing_zeros()).unwrap_or(0);
+    let mut wanted: Vec<u64> = (0..completes).map(|i| tlog_tiles::stored_hash_index(i, (seq >> i) - 1)).collect();
+    wanted.extend(tlog_tiles::sub_tree_index(0, seq + 1, vec![]).into_iter().filter(|&i| i < first));
+    wanted.sort_unstable();
+    wanted.dedup();
+    let known = DbHashes(RefCell::new(&mut *conn)).read_hashes(&wanted).map_err(tlog_err)?;
+    let mut overlay = Overlay(wanted.into_iter().zip(known).collect());
+    let hashes = tlog_tiles::stored_hashes_for_record_hash(seq, leaf, &overlay).map_err(tlog_err)?;
+    overlay.0.extend(hashes.iter().enumerate().map(|(i, h)| (first + i as u64, *h)));
+    let root = tlog_tiles::tree_hash(seq + 1, &overlay).map_err(tlog_err)?;
+    let made: Vec<u8> = hashes.iter().flat_map(|h| h.0).collect();
     diesel::insert_into(le::table)
         .values((
             le::seq.eq(seq as i64),
             le::number.eq(&cert.number),
             le::entry.eq(&bytes),
+            le::hashes.eq(made),
             le::created_at.eq(now()),
         ))
         .execute(conn)?;
-    let root = {
-        let reader = DbHashes(RefCell::new(&mut *conn));
-        tlog_tiles::tree_hash(seq + 1, &reader).map_err(tlog_err)?
-    };
     let note = key.sign_checkpoint(seq + 1, root).map_err(Error::Internal)?;
     diesel::insert_into(lc::table)
         .values((lc::size.eq(seq as i64 + 1), lc::note.eq(note), lc::created_at.eq(now())))

@@ -173,14 +173,8 @@ diesel::table! {
         seq -> BigInt,
         number -> Text,
         entry -> Binary,
+        hashes -> Binary,
         created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    log_hashes (idx) {
-        idx -> BigInt,
-        hash -> Binary,
     }
 }
 
@@ -212,7 +206,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     certificate_counters,
     certificates,
     log_entries,
-    log_hashes,
     log_checkpoints,
     log_head,
 );

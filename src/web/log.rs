@@ -20,12 +20,37 @@ fn text(body: String) -> HttpResponse {
         .body(body)
 }
 
-fn tile_response(width: u64, data: Vec<u8>) -> HttpResponse {
+fn tile_response(width: u64, data: web::Bytes) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/octet-stream")
         .insert_header(("cache-control", if width == TILE_WIDTH { IMMUTABLE } else { PARTIAL }))
         .insert_header(("access-control-allow-origin", "*"))
         .body(data)
+}
+
+/// A tile or bundle: full ones from the cache when there, else read (given the log's size) and kept.
+async fn cached(
+    state: &AppState,
+    key: (Option<u8>, u64),
+    width: u64,
+    read: impl FnOnce(&mut crate::storage::DbConn, u64) -> crate::storage::Result<Option<Vec<u8>>> + Send + 'static,
+) -> ApiResult<Option<HttpResponse>> {
+    let full = width == TILE_WIDTH;
+    if full {
+        if let Some(data) = state.log_tiles.get(key) {
+            return Ok(Some(tile_response(width, data)));
+        }
+    }
+    let data = state.db.read(move |c| {
+        let size = repo::size(c)?;
+        read(c, size)
+    });
+    let Some(data) = data.await? else { return Ok(None) };
+    let data = web::Bytes::from(data);
+    if full {
+        state.log_tiles.put(key, data.clone());
+    }
+    Ok(Some(tile_response(width, data)))
 }
 
 /// GET /log/checkpoint: the latest signed checkpoint (C2SP tlog-checkpoint in a signed note).
@@ -51,15 +76,9 @@ pub async fn tile(state: web::Data<AppState>, path: web::Path<(String, String)>)
     let missing = || ApiError::not_found("tile");
     let level: u8 = level.parse().ok().filter(|l: &u8| *l <= 5 && level.len() == 1).ok_or_else(missing)?;
     let (index, width) = tlog::parse_tile_index(&rest).ok_or_else(missing)?;
-    let data = state
-        .db
-        .read(move |c| {
-            let size = repo::size(c)?;
-            repo::tile(c, size, level, index, width)
-        })
+    cached(&state, (Some(level), index), width, move |c, size| repo::tile(c, size, level, index, width))
         .await?
-        .ok_or_else(missing)?;
-    Ok(tile_response(width, data))
+        .ok_or_else(missing)
 }
 
 /// GET /log/tile/entries/{index…}: an entry bundle (each entry a big-endian u16 length and its bytes).
@@ -69,15 +88,9 @@ pub async fn tile(state: web::Data<AppState>, path: web::Path<(String, String)>)
 pub async fn entries(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let missing = || ApiError::not_found("entry bundle");
     let (index, width) = tlog::parse_tile_index(&path.into_inner()).ok_or_else(missing)?;
-    let data = state
-        .db
-        .read(move |c| {
-            let size = repo::size(c)?;
-            repo::entry_bundle(c, size, index, width)
-        })
+    cached(&state, (None, index), width, move |c, size| repo::entry_bundle(c, size, index, width))
         .await?
-        .ok_or_else(missing)?;
-    Ok(tile_response(width, data))
+        .ok_or_else(missing)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -123,4 +136,41 @@ pub async fn consistency(state: web::Data<AppState>, params: web::Query<Consiste
         to,
         proof: tlog::encode_hashes(&proof),
     }))
+}
+
+/// Full tiles and entry bundles never change: kept in memory once read, up to a byte budget.
+#[derive(Default)]
+pub struct TileCache {
+    inner: std::sync::Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    tiles: std::collections::HashMap<(Option<u8>, u64), web::Bytes>,
+    order: std::collections::VecDeque<(Option<u8>, u64)>,
+    bytes: usize,
+}
+
+const TILE_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
+impl TileCache {
+    fn get(&self, key: (Option<u8>, u64)) -> Option<web::Bytes> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).tiles.get(&key).cloned()
+    }
+
+    fn put(&self, key: (Option<u8>, u64), data: web::Bytes) {
+        let mut c = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if c.tiles.contains_key(&key) || data.len() > TILE_CACHE_BYTES {
+            return;
+        }
+        while c.bytes + data.len() > TILE_CACHE_BYTES {
+            let Some(old) = c.order.pop_front() else { break };
+            if let Some(b) = c.tiles.remove(&old) {
+                c.bytes -= b.len();
+            }
+        }
+        c.bytes += data.len();
+        c.order.push_back(key);
+        c.tiles.insert(key, data);
+    }
 }

@@ -37,6 +37,8 @@ pub struct AppState {
     pub refusals: ratelimit::RefusalLog,
     /// The public log's signing key (checkpoints).
     pub log_key: crate::domain::log::LogKey,
+    /// Full log tiles and entry bundles, which never change.
+    pub log_tiles: log::TileCache,
 }
 
 impl AppState {

@@ -215,24 +215,19 @@ async fn existing_certificates_are_backfilled(app: TestApp) {
     // As if the certificate was issued before the log existed: empty the log (the triggers must be lifted).
     match app.backend {
         Backend::Sqlite => {
-            for t in ["log_entries", "log_hashes", "log_checkpoints"] {
+            for t in ["log_entries", "log_checkpoints"] {
                 let sql: &'static str = Box::leak(format!("DROP TRIGGER {t}_no_delete").into_boxed_str());
                 raw_sql(&app, sql).await;
             }
         }
         Backend::Postgres => {
-            for t in ["log_entries", "log_hashes", "log_checkpoints"] {
+            for t in ["log_entries", "log_checkpoints"] {
                 let sql: &'static str = Box::leak(format!("ALTER TABLE {t} DISABLE TRIGGER USER").into_boxed_str());
                 raw_sql(&app, sql).await;
             }
         }
     }
-    for sql in [
-        "DELETE FROM log_entries",
-        "DELETE FROM log_hashes",
-        "DELETE FROM log_checkpoints",
-        "UPDATE log_head SET size = 0",
-    ] {
+    for sql in ["DELETE FROM log_entries", "DELETE FROM log_checkpoints", "UPDATE log_head SET size = 0"] {
         raw_sql(&app, sql).await;
     }
     let key = app.state.log_key.clone();

@@ -1,16 +1,14 @@
--- The public transparency log: entries (RFC 8785 JSON), the tree's stored hashes (tlog indexing), and
--- signed checkpoints. All three are append-only: triggers refuse updates and deletes.
+-- The public transparency log: entries (RFC 8785 JSON) with the tree hashes each one completed (tlog's
+-- stored hashes: the leaf hash, then one node per subtree it closed), and signed checkpoints. Both are
+-- append-only: triggers refuse updates and deletes.
 CREATE TABLE log_entries (
     seq BIGINT PRIMARY KEY NOT NULL,
     number TEXT NOT NULL,
     entry BYTEA NOT NULL,
+    hashes BYTEA NOT NULL,
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX log_entries_number ON log_entries (number, seq);
-CREATE TABLE log_hashes (
-    idx BIGINT PRIMARY KEY NOT NULL,
-    hash BYTEA NOT NULL
-);
 CREATE TABLE log_checkpoints (
     size BIGINT PRIMARY KEY NOT NULL,
     note TEXT NOT NULL,
@@ -28,5 +26,5 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER log_entries_append_only BEFORE UPDATE OR DELETE ON log_entries FOR EACH ROW EXECUTE FUNCTION log_append_only();
-CREATE TRIGGER log_hashes_append_only BEFORE UPDATE OR DELETE ON log_hashes FOR EACH ROW EXECUTE FUNCTION log_append_only();
 CREATE TRIGGER log_checkpoints_append_only BEFORE UPDATE OR DELETE ON log_checkpoints FOR EACH ROW EXECUTE FUNCTION log_append_only();
+

@@ -1,16 +1,14 @@
--- The public transparency log: entries (RFC 8785 JSON), the tree's stored hashes (tlog indexing), and
--- signed checkpoints. All three are append-only: triggers refuse updates and deletes.
+-- The public transparency log: entries (RFC 8785 JSON) with the tree hashes each one completed (tlog's
+-- stored hashes: the leaf hash, then one node per subtree it closed), and signed checkpoints. Both are
+-- append-only: triggers refuse updates and deletes.
 CREATE TABLE log_entries (
     seq BIGINT PRIMARY KEY NOT NULL,
     number TEXT NOT NULL,
     entry BLOB NOT NULL,
+    hashes BLOB NOT NULL,
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX log_entries_number ON log_entries (number, seq);
-CREATE TABLE log_hashes (
-    idx BIGINT PRIMARY KEY NOT NULL,
-    hash BLOB NOT NULL
-);
 CREATE TABLE log_checkpoints (
     size BIGINT PRIMARY KEY NOT NULL,
     note TEXT NOT NULL,
@@ -24,7 +22,6 @@ CREATE TABLE log_head (
 INSERT INTO log_head (id, size) VALUES (1, 0);
 CREATE TRIGGER log_entries_no_update BEFORE UPDATE ON log_entries BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
 CREATE TRIGGER log_entries_no_delete BEFORE DELETE ON log_entries BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
-CREATE TRIGGER log_hashes_no_update BEFORE UPDATE ON log_hashes BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
-CREATE TRIGGER log_hashes_no_delete BEFORE DELETE ON log_hashes BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
 CREATE TRIGGER log_checkpoints_no_update BEFORE UPDATE ON log_checkpoints BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
 CREATE TRIGGER log_checkpoints_no_delete BEFORE DELETE ON log_checkpoints BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+
