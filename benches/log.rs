@@ -72,7 +72,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| tlog_tiles::prove_tree(SIZE, black_box(1 + next()), &m).unwrap())
     });
     c.bench_function("level-0 tile at 1M entries (memory)", |b| {
-        b.iter(|| tile_data(0, black_box(next() / 256), 256, &m).unwrap())
+        b.iter(|| tile_data(0, black_box((next() / 256).min(SIZE / 256 - 1)), 256, &m).unwrap())
     });
     let dir = tempfile::tempdir().unwrap();
     let mut conn = database(&m, dir.path());
@@ -83,7 +83,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| storage::log::consistency_proof(&mut conn, black_box(1 + next()), SIZE).unwrap())
     });
     c.bench_function("level-0 tile at 1M entries (SQLite)", |b| {
-        b.iter(|| storage::log::tile(&mut conn, SIZE, 0, black_box(next() / 256), 256).unwrap())
+        b.iter(|| storage::log::tile(&mut conn, SIZE, 0, black_box((next() / 256).min(SIZE / 256 - 1)), 256).unwrap())
     });
 }
 

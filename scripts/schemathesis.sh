@@ -20,7 +20,7 @@ cd "$root"
 start=$(date +%s)
 set +e
 schemathesis --config-file "$root/.ci/schemathesis.toml" run "http://127.0.0.1:$port/openapi.json" --checks all -H "Authorization: Bearer $token" \
-  --max-examples "$examples" --workers 2 --seed 20261128 --no-color --report junit,har --report-dir "${SCHEMATHESIS_REPORT_DIR:-$work/report}" \
+  --max-examples "$examples" --workers 1 --seed 20261128 --no-color --report junit,har --report-dir "${SCHEMATHESIS_REPORT_DIR:-$work/report}" \
   --suppress-health-check all 2>&1 | tee "$work/st.log"
 rc=${PIPESTATUS[0]}
 set -e
