@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Third-party check of a certificate QR code with a standard COSE library (pycose), no registry code:
 decode the base32 after /V/, take the JWK whose kid matches the protected header, verify the COSE_Sign1,
-print the CWT claims. Usage: verify_with_pycose.py <QR text> <jwks.json>   (pip install pycose cbor2)"""
+print the CWT claims. Usage: verify_with_pycose.py <QR text> <jwks.json>   (pip install pycose "cbor2<6")"""
 import base64, json, sys
 import cbor2
 from pycose.messages import Sign1Message
