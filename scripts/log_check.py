@@ -97,7 +97,7 @@ def verify_consistency(first, second, first_hash, second_hash, proof):
 
 def open_note(note, vkey):
     """C2SP signed-note with an Ed25519 verifier key `name+hexid+base64(0x01 || key)`."""
-    name, hexid, keyb64 = vkey.strip().split("+")
+    name, hexid, keyb64 = vkey.strip().split("+", 2)  # base64 may contain "+"; names may not
     key = base64.b64decode(keyb64)
     assert key[0] == 1, "not an Ed25519 verifier key"
     key_id = hashlib.sha256(name.encode() + b"\n" + key).digest()[:4]

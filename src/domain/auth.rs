@@ -108,6 +108,9 @@ impl Caller {
     }
 }
 
+/// The longest user name, in characters.
+pub const MAX_USER_NAME: usize = 200;
+
 pub const TOKEN_PREFIX: &str = "gel_";
 
 /// A new bearer token: `gel_` + 32 random bytes, base64url. Shown once, never stored.

@@ -132,6 +132,9 @@ pub fn public_status(stored: StoredStatus, valid_until: NaiveDate, now: NaiveDat
     }
 }
 
+/// The longest public reason of a suspension or withdrawal, in characters.
+pub const MAX_REASON: usize = 1000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CertificateAction {

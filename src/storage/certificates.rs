@@ -6,7 +6,7 @@ use super::schema::{certificate_counters as cc, certificates as c, venues as v};
 use super::{events, log, now, DbConn, Error, Result};
 use crate::domain::auth::{Caller, Role};
 use crate::domain::certificate::{exp_for, valid_until, CertificateClaims, CertificateNumber};
-use crate::domain::lifecycle::{public_status, transition, CertificateAction, PublicStatus, StoredStatus};
+use crate::domain::lifecycle::{public_status, transition, CertificateAction, PublicStatus, StoredStatus, MAX_REASON};
 use crate::domain::log::LogKey;
 use crate::domain::scoring::FieldError;
 use crate::domain::signing::sign_certificate;
@@ -223,11 +223,12 @@ pub fn change_status(
             vec![FieldError::new("reason", "required", "reason is required")],
         ));
     }
-    if reason.is_some_and(|r| r.chars().count() > 1000) {
+    if reason.is_some_and(|r| r.chars().count() > MAX_REASON) {
+        let message = format!("at most {MAX_REASON} characters");
         return Err(Error::invalid(
             "reason_too_long",
-            "at most 1000 characters",
-            vec![FieldError::new("reason", "too_long", "at most 1000 characters")],
+            message.clone(),
+            vec![FieldError::new("reason", "too_long", message)],
         ));
     }
     let next = transition(current, action).map_err(|m| Error::conflict("illegal_transition", m))?;

@@ -4,7 +4,7 @@
 use super::models::{TokenRow, UserRow};
 use super::schema::{api_tokens, users, venues};
 use super::{events, now, DbConn, Error, Result};
-use crate::domain::auth::{format_roles, new_token, parse_roles, token_hash, Caller, Role};
+use crate::domain::auth::{format_roles, new_token, parse_roles, token_hash, Caller, Role, MAX_USER_NAME};
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -16,8 +16,12 @@ pub struct NewUser {
 
 pub fn create(conn: &mut DbConn, actor: &Caller, name: &str, roles: &[Role], venue_id: Option<i64>) -> Result<NewUser> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(Error::invalid("invalid_name", "a user needs a name of 1 to 200 characters", vec![]));
+    if name.is_empty() || name.chars().count() > MAX_USER_NAME {
+        return Err(Error::invalid(
+            "invalid_name",
+            format!("a user needs a name of 1 to {MAX_USER_NAME} characters"),
+            vec![],
+        ));
     }
     if let Err(e) = crate::domain::text::check("name", name, crate::domain::text::TextKind::Name) {
         return Err(Error::invalid("invalid_characters", e.message.clone(), vec![e]));

@@ -151,9 +151,9 @@ impl Modify for TextRules {
             ("VenueFields", "name", &name, venue::MAX_NAME),
             ("VenueFields", "address", &name, venue::MAX_TEXT),
             ("VenueFields", "city", &name, venue::MAX_CITY),
-            ("CreateUser", "name", &name, 200),
-            ("RequiredReason", "reason", &reason, 1000),
-            ("StatusChange", "reason", &free, 1000),
+            ("CreateUser", "name", &name, crate::domain::auth::MAX_USER_NAME),
+            ("RequiredReason", "reason", &reason, crate::domain::lifecycle::MAX_REASON),
+            ("StatusChange", "reason", &free, crate::domain::lifecycle::MAX_REASON),
         ];
         let optional: Vec<(&str, usize)> = vec![
             ("name_kk", venue::MAX_NAME),
