@@ -6,12 +6,17 @@ use super::AppState;
 use crate::domain::auth::{looks_like_token, Caller, Role};
 use crate::storage::users;
 use actix_web::dev::Payload;
-use actix_web::{http::header, web, FromRequest, HttpRequest};
+use actix_web::{http::header, web, FromRequest, HttpMessage, HttpRequest};
 use std::future::Future;
 use std::pin::Pin;
 
 /// An authenticated caller.
 pub struct Auth(pub Caller);
+
+/// The caller behind this request's bearer token, as a middleware that had to look it up found it
+/// (request extensions are set by the server only, never by the client).
+#[derive(Clone)]
+pub struct Authenticated(pub Caller);
 
 impl Auth {
     /// The caller, if they hold one of `roles`; else 403 `forbidden_role` (logged).
@@ -40,6 +45,11 @@ impl FromRequest for Auth {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // The idempotency middleware has already looked this request's token up: no second query.
+        if let Some(Authenticated(caller)) = req.extensions().get::<Authenticated>().cloned() {
+            tracing::Span::current().record("user_id", caller.user_id);
+            return Box::pin(async move { Ok(Auth(caller)) });
+        }
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req).map(str::to_string);
         let has_header = req.headers().contains_key(header::AUTHORIZATION);

@@ -1,7 +1,7 @@
 // Cross-cutting HTTP behaviour: one tracing span per request with an `X-Request-Id`, security headers
 // on every response, and `Idempotency-Key` replay for POST requests.
 
-use super::auth::bearer;
+use super::auth::{bearer, Authenticated};
 use super::error::ApiError;
 use super::ratelimit;
 use super::AppState;
@@ -179,6 +179,7 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
     let Some(caller) = caller else {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     };
+    req.extensions_mut().insert(Authenticated(caller.clone()));
     let token = token_hash(&token);
     let Some(body) = read_body(&mut req, MAX_IDEMPOTENT_BODY).await? else {
         return Ok(error_response(req, ApiError::too_large("the request body is too large")));
