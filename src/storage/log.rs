@@ -129,9 +129,10 @@ pub fn backfill(conn: &mut DbConn, key: &LogKey) -> Result<usize> {
     diesel::update(log_head::table.filter(log_head::id.eq(1)))
         .set(log_head::size.eq(log_head::size))
         .execute(conn)?;
-    let logged: Vec<String> = le::table.select(le::number).distinct().load(conn)?;
+    // A subquery, not a list of every logged number: at a million certificates that list would be loaded
+    // at each start and exceed SQLite's limit on bound parameters.
     let rows: Vec<CertificateRow> = c::table
-        .filter(c::number.ne_all(&logged))
+        .filter(c::number.ne_all(le::table.select(le::number)))
         .order(c::id.asc())
         .select(CertificateRow::as_select())
         .load(conn)?;

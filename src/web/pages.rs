@@ -291,15 +291,16 @@ async fn snapshot(state: &AppState, number: String) -> storage::Result<Option<Ar
         return Ok(Some(s));
     }
     let epoch = state.snapshots.epoch();
-    let row = match state.db.read(move |c| repo::get(c, &number)).await {
+    // The certificate and its place in the log, in one trip to the database.
+    let read = state.db.read(move |c| Ok((repo::get(c, &number)?, storage::log::recorded(c, &number)?)));
+    let (row, recorded) = match read.await {
         Ok(r) => r,
         Err(storage::Error::NotFound) => return Ok(None),
         Err(e) => return Err(e),
     };
     let signature_ok = state.verifier.verify(&state.db, &row.token).await?.is_ok();
     let mut cert = public_certificate(state, &row, now()).map_err(|e| storage::Error::Internal(e.message))?;
-    let number = row.number.clone();
-    cert.log = state.db.read(move |c| storage::log::recorded(c, &number)).await?.map(|r| LogRecord {
+    cert.log = recorded.map(|r| LogRecord {
         index: r.index,
         checkpoint: r.checkpoint,
         inclusion_proof: crate::domain::log::encode_hashes(&r.proof),
