@@ -1,6 +1,7 @@
 //! The pure core: criteria, scoring, lifecycles, certificate payload, signing and verification.
 //! No actix, no diesel, no I/O here; everything takes its inputs (including the time) as arguments.
 
+pub mod account;
 pub mod auth;
 pub mod certificate;
 pub mod criteria;
