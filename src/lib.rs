@@ -1,6 +1,7 @@
 //! Gold eco-label registry: assessors audit venues, independent officers decide, approved venues get
 //! Ed25519-signed certificates with a QR code that anyone can verify, online or offline.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;

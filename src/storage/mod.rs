@@ -1,6 +1,7 @@
 //! Persistence with diesel over one portable schema: SQLite (embedded, default) or PostgreSQL, picked
 //! from the URL scheme; the pool, migrations, the write discipline, and the error type of this layer.
 
+pub mod accounts;
 pub mod assessments;
 pub mod certificates;
 pub mod criteria;

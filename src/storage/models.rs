@@ -13,6 +13,11 @@ pub struct UserRow {
     pub roles: String,
     pub created_at: NaiveDateTime,
     pub venue_id: Option<i64>,
+    pub email: Option<String>,
+    pub password_hash: Option<String>,
+    pub totp_secret: Option<String>,
+    pub totp_pending: Option<String>,
+    pub totp_last_step: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -8,6 +8,73 @@ diesel::table! {
         roles -> Text,
         created_at -> Timestamp,
         venue_id -> Nullable<BigInt>,
+        email -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        totp_secret -> Nullable<Text>,
+        totp_pending -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        purpose -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        voided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        id_hash -> Text,
+        stage -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        ended_reason -> Nullable<Text>,
+        ip -> Text,
+        user_agent -> Text,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    signin_throttle (email_hash) {
+        email_hash -> Text,
+        failures -> Integer,
+        window_start -> Timestamp,
+        locks -> Integer,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    auth_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        user_id -> Nullable<BigInt>,
+        actor_id -> Nullable<BigInt>,
+        kind -> Text,
+        outcome -> Text,
+        ip -> Text,
+        user_agent -> Text,
+        detail -> Text,
     }
 }
 
@@ -165,6 +232,8 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(invitations -> users (user_id));
 diesel::joinable!(assessments -> venues (venue_id));
 diesel::joinable!(evidence -> assessments (assessment_id));
 diesel::joinable!(certificates -> venues (venue_id));
@@ -196,6 +265,9 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
+    invitations,
+    sessions,
+    recovery_codes,
     events,
     criteria_versions,
     venues,

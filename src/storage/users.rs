@@ -15,6 +15,13 @@ pub struct NewUser {
 }
 
 pub fn create(conn: &mut DbConn, actor: &Caller, name: &str, roles: &[Role], venue_id: Option<i64>) -> Result<NewUser> {
+    let user = insert(conn, actor, name, roles, venue_id, None)?;
+    let (token_id, token) = create_token(conn, actor, user.id, "initial")?;
+    Ok(NewUser { user, token_id, token })
+}
+
+/// A new user (name, roles, venue binding checked), with an e-mail address when they will sign in.
+pub fn insert(conn: &mut DbConn, actor: &Caller, name: &str, roles: &[Role], venue_id: Option<i64>, email: Option<&str>) -> Result<UserRow> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_USER_NAME {
         return Err(Error::invalid(
@@ -41,12 +48,19 @@ pub fn create(conn: &mut DbConn, actor: &Caller, name: &str, roles: &[Role], ven
         }
         _ => {}
     }
+    if let Some(e) = email {
+        let taken: i64 = users::table.filter(users::email.eq(e)).count().get_result(conn)?;
+        if taken > 0 {
+            return Err(Error::conflict("email_taken", format!("another user already has the e-mail address {e}")));
+        }
+    }
     let user: UserRow = diesel::insert_into(users::table)
         .values((
             users::name.eq(name),
             users::roles.eq(format_roles(roles)),
             users::created_at.eq(now()),
             users::venue_id.eq(venue_id),
+            users::email.eq(email),
         ))
         .returning(users::all_columns)
         .get_result(conn)?;
@@ -56,10 +70,9 @@ pub fn create(conn: &mut DbConn, actor: &Caller, name: &str, roles: &[Role], ven
         "user",
         &user.id.to_string(),
         "created",
-        json!({"name": name, "roles": format_roles(roles), "venue_id": venue_id}),
+        json!({"name": name, "roles": format_roles(roles), "venue_id": venue_id, "email": email}),
     )?;
-    let (token_id, token) = create_token(conn, actor, user.id, "initial")?;
-    Ok(NewUser { user, token_id, token })
+    Ok(user)
 }
 
 pub fn create_token(conn: &mut DbConn, actor: &Caller, user_id: i64, label: &str) -> Result<(i64, String)> {
@@ -106,15 +119,23 @@ pub fn caller_for_token(conn: &mut DbConn, token: &str) -> Result<Option<Caller>
         .select((UserRow::as_select(), api_tokens::id))
         .first(conn)
         .optional()?;
-    Ok(match found {
-        Some((u, token_id)) => Some(Caller {
-            user_id: Some(u.id),
-            name: u.name,
-            roles: parse_roles(&u.roles).map_err(Error::Internal)?,
-            venue_id: u.venue_id,
+    match found {
+        Some((u, token_id)) => Ok(Some(Caller {
             token_id: Some(token_id),
-        }),
-        None => None,
+            ..caller_of(&u)?
+        })),
+        None => Ok(None),
+    }
+}
+
+/// The caller a user row stands for (no token).
+pub fn caller_of(u: &UserRow) -> Result<Caller> {
+    Ok(Caller {
+        user_id: Some(u.id),
+        name: u.name.clone(),
+        roles: parse_roles(&u.roles).map_err(Error::Internal)?,
+        venue_id: u.venue_id,
+        token_id: None,
     })
 }
 

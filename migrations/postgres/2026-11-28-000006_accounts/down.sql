@@ -1,0 +1,12 @@
+DROP TABLE auth_events;
+DROP FUNCTION auth_events_append_only;
+DROP TABLE signin_throttle;
+DROP TABLE recovery_codes;
+DROP TABLE sessions;
+DROP TABLE invitations;
+DROP INDEX users_email;
+ALTER TABLE users DROP COLUMN totp_last_step;
+ALTER TABLE users DROP COLUMN totp_pending;
+ALTER TABLE users DROP COLUMN totp_secret;
+ALTER TABLE users DROP COLUMN password_hash;
+ALTER TABLE users DROP COLUMN email;

@@ -1,0 +1,39 @@
+//! The application layer: each operation people can do is one function here, called by the JSON API,
+//! the pages and the CLI alike; it checks who may do it and the workflow rules, then calls src/storage.
+
+pub mod accounts;
+
+use crate::storage;
+
+/// Why an operation did not happen. The web layer maps each case to a status and a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Storage(#[from] storage::Error),
+    /// Not signed in, or the credentials are wrong (401).
+    #[error("{code}: {message}")]
+    Unauthorized { code: &'static str, message: String },
+    /// Too many attempts: try again after this many seconds (429).
+    #[error("too many attempts; wait {retry_after} s")]
+    Throttled { retry_after: u64 },
+    /// A link that was valid once and is not any more (410).
+    #[error("{code}: {message}")]
+    Gone { code: &'static str, message: String },
+}
+
+impl Error {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Storage(storage::Error::invalid(code, message, vec![]))
+    }
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Storage(storage::Error::forbidden(code, message))
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Storage(storage::Error::conflict(code, message))
+    }
+    pub fn not_found() -> Self {
+        Error::Storage(storage::Error::NotFound)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
