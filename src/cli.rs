@@ -111,6 +111,41 @@ pub enum UsersCommand {
     RevokeToken { token_id: i64 },
     /// Issue another token for a user (printed once).
     NewToken { user_id: i64 },
+    /// Invite a person: creates the user and prints a single-use link (72 h) to set a password.
+    Invite {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, officer, assessor or venue; several comma-separated (assessor,officer).
+        #[arg(long, value_delimiter = ',', required = true)]
+        role: Vec<String>,
+        /// For venue managers: the venue id they belong to.
+        #[arg(long)]
+        venue: Option<i64>,
+    },
+    /// Print a new single-use link (72 h) for a person to set a new password; older links stop working.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
+    /// Give an existing user (made before sign-in existed) the e-mail address they sign in with.
+    SetEmail {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        email: String,
+    },
+    /// Lift the sign-in wait of a person after failed attempts.
+    Unlock {
+        #[arg(long)]
+        email: String,
+    },
+    /// Remove a person's second factor (a lost phone): they set it up again at their next sign-in.
+    ResetSecondFactor {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -231,6 +266,20 @@ fn keys(command: KeysCommand, config: &Config) -> Result<ExitCode, String> {
     }
 }
 
+/// The command line as the "client" of an auth event.
+fn cli_client() -> crate::app::accounts::Client {
+    crate::app::accounts::Client {
+        ip: "cli".into(),
+        user_agent: "ecolabel command line".into(),
+    }
+}
+
+fn user_by_email(c: &mut storage::DbConn, email: &str) -> storage::Result<storage::models::UserRow> {
+    let e = crate::domain::account::Email::parse(email).map_err(|m| storage::Error::invalid("invalid_email", m, vec![]))?;
+    storage::accounts::user_by_email(c, e.as_str())?
+        .ok_or_else(|| storage::Error::invalid("unknown_email", format!("no user with the e-mail address {e}"), vec![]))
+}
+
 fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
     let db = open_db(config)?;
     let actor = Caller::system("cli");
@@ -250,11 +299,12 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
         UsersCommand::List => {
             for u in db.read_blocking(storage::users::list).map_err(|e| e.to_string())? {
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}",
                     u.id,
                     u.name,
                     u.roles,
-                    u.venue_id.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+                    u.venue_id.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+                    u.email.as_deref().unwrap_or("-")
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -265,6 +315,77 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
                 e => e.to_string(),
             })?;
             eprintln!("token {token_id} revoked");
+            Ok(ExitCode::SUCCESS)
+        }
+        UsersCommand::Invite { email, name, role, venue } => {
+            let roles = parse_roles(&role.join(","))?;
+            let link = db
+                .write_blocking(|c| {
+                    let p = crate::app::accounts::NewPerson {
+                        email: &email,
+                        name: &name,
+                        roles: &roles,
+                        venue_id: venue,
+                    };
+                    crate::app::accounts::invite(c, &actor, &cli_client(), p, &config.public_url).map_err(crate::web::error::app_to_storage)
+                })
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "user {} ({}, {}) invited as {}; the link below works once, until {} UTC:",
+                link.user.id,
+                link.user.name,
+                email.trim().to_lowercase(),
+                link.user.roles,
+                link.expires_at.format("%Y-%m-%d %H:%M")
+            );
+            println!("{}", link.url);
+            Ok(ExitCode::SUCCESS)
+        }
+        UsersCommand::ResetPassword { email } => {
+            let link = db
+                .write_blocking(|c| {
+                    crate::app::accounts::password_link(c, &actor, &cli_client(), &email, &config.public_url).map_err(crate::web::error::app_to_storage)
+                })
+                .map_err(|e| match e {
+                    storage::Error::NotFound => format!("no user with the e-mail address {email}"),
+                    e => e.to_string(),
+                })?;
+            eprintln!(
+                "a new password link for user {} ({}); it works once, until {} UTC:",
+                link.user.id,
+                link.user.name,
+                link.expires_at.format("%Y-%m-%d %H:%M")
+            );
+            println!("{}", link.url);
+            Ok(ExitCode::SUCCESS)
+        }
+        UsersCommand::SetEmail { id, email } => {
+            let user = db
+                .write_blocking(|c| crate::app::accounts::set_email(c, &actor, &cli_client(), id, &email).map_err(crate::web::error::app_to_storage))
+                .map_err(|e| match e {
+                    storage::Error::NotFound => format!("no user {id}"),
+                    e => e.to_string(),
+                })?;
+            eprintln!("user {} ({}) signs in as {}", user.id, user.name, user.email.unwrap_or_default());
+            Ok(ExitCode::SUCCESS)
+        }
+        UsersCommand::Unlock { email } => {
+            let was = db
+                .write_blocking(|c| {
+                    let user = user_by_email(c, &email)?;
+                    crate::app::accounts::unlock(c, &actor, &cli_client(), user.id).map_err(crate::web::error::app_to_storage)
+                })
+                .map_err(|e| e.to_string())?;
+            eprintln!("{email}: {}", if was { "unlocked" } else { "was not locked" });
+            Ok(ExitCode::SUCCESS)
+        }
+        UsersCommand::ResetSecondFactor { email } => {
+            db.write_blocking(|c| {
+                let user = user_by_email(c, &email)?;
+                crate::app::accounts::reset_second_factor(c, &actor, &cli_client(), user.id).map_err(crate::web::error::app_to_storage)
+            })
+            .map_err(|e| e.to_string())?;
+            eprintln!("{email}: second factor removed, sessions ended; they set it up again at their next sign-in");
             Ok(ExitCode::SUCCESS)
         }
         UsersCommand::NewToken { user_id } => {

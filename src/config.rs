@@ -60,6 +60,15 @@ pub struct Settings {
     /// Public pages: burst allowance per client IP.
     #[arg(long, env = "ECOLABEL_PUBLIC_BURST", default_value_t = 60, global = true)]
     pub public_burst: u32,
+    /// Signed-in sessions end after this many idle minutes.
+    #[arg(long, env = "ECOLABEL_SESSION_IDLE_MINUTES", default_value_t = 30, global = true)]
+    pub session_idle_minutes: u32,
+    /// Signed-in sessions end this many hours after sign-in, however active.
+    #[arg(long, env = "ECOLABEL_SESSION_MAX_HOURS", default_value_t = 12, global = true)]
+    pub session_max_hours: u32,
+    /// Sign-in forms: attempts allowed per client IP per minute (sustained), after a burst of as many.
+    #[arg(long, env = "ECOLABEL_SIGNIN_RATE", default_value_t = 20, global = true)]
+    pub signin_rate: u32,
     /// Load balancers / proxies (IP addresses, comma-separated) whose X-Forwarded-For names the client.
     #[arg(long = "trusted-proxy", env = "ECOLABEL_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<String>,
@@ -84,6 +93,8 @@ pub struct Config {
     pub public_rate: u32,
     pub public_burst: u32,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub sessions: crate::app::accounts::SessionRules,
+    pub signin_rate: u32,
 }
 
 fn setting(flag: &str, env: &str, why: impl std::fmt::Display) -> String {
@@ -139,6 +150,15 @@ impl Settings {
                 return Err(setting(flag, env, "must be 1 to 200 characters"));
             }
         }
+        if !(1..=1440).contains(&self.session_idle_minutes) {
+            return Err(setting("session-idle-minutes", "ECOLABEL_SESSION_IDLE_MINUTES", "must be between 1 and 1440"));
+        }
+        if !(1..=720).contains(&self.session_max_hours) {
+            return Err(setting("session-max-hours", "ECOLABEL_SESSION_MAX_HOURS", "must be between 1 and 720"));
+        }
+        if !(1..=100_000).contains(&self.signin_rate) {
+            return Err(setting("signin-rate", "ECOLABEL_SIGNIN_RATE", "must be between 1 and 100000"));
+        }
         let trusted_proxies = self
             .trusted_proxies
             .iter()
@@ -166,6 +186,11 @@ impl Settings {
             db_pool: self.db_pool,
             public_rate: self.public_rate,
             public_burst: self.public_burst,
+            sessions: crate::app::accounts::SessionRules {
+                idle: chrono::Duration::minutes(i64::from(self.session_idle_minutes)),
+                absolute: chrono::Duration::hours(i64::from(self.session_max_hours)),
+            },
+            signin_rate: self.signin_rate,
         })
     }
 }

@@ -100,12 +100,16 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
         venue_id: u.user.venue_id,
         token_id: Some(u.token_id),
     };
-    let assessor_user = db
-        .write_blocking(|c| users::create(c, &system, "Aigerim Sarsenova (demo assessor)", &[Role::Assessor], None))
-        .map_err(err)?;
-    let officer_user = db
-        .write_blocking(|c| users::create(c, &system, "Daniyar Omarov (demo certification officer)", &[Role::Officer], None))
-        .map_err(err)?;
+    let with_email = |name: &str, role: Role, email: &str| {
+        db.write_blocking(|c| {
+            let u = users::create(c, &system, name, &[role], None)?;
+            storage::accounts::set_email(c, u.user.id, email)?;
+            Ok(u)
+        })
+        .map_err(err)
+    };
+    let assessor_user = with_email(DEMO_PEOPLE[0].1, Role::Assessor, &demo_email("assessor"))?;
+    let officer_user = with_email(DEMO_PEOPLE[1].1, Role::Officer, &demo_email("officer"))?;
     let assessor = caller(&assessor_user, vec![Role::Assessor]);
     let officer = caller(&officer_user, vec![Role::Officer]);
     let venue = Venue::apply(
@@ -203,6 +207,54 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
     })
 }
 
+/// The demo's people, one per role: (role, name). The assessor and the officer are the ones who audited
+/// and decided the example.
+pub const DEMO_PEOPLE: [(&str, &str); 4] = [
+    ("assessor", "Aigerim Sarsenova (demo assessor)"),
+    ("officer", "Daniyar Omarov (demo certification officer)"),
+    ("venue", "Smart Plastic Zone manager (demo)"),
+    ("admin", "Registry administrator (demo)"),
+];
+
+pub fn demo_email(role: &str) -> String {
+    format!("{role}@demo.example")
+}
+
+/// A fresh sign-in link for each demo person (invited on first use; older links stop working).
+pub fn invitation_links(state: &AppState, venue_id: i64) -> Result<Vec<(&'static str, String)>, String> {
+    let system = Caller::system("demo");
+    let client = crate::app::accounts::Client {
+        ip: "cli".into(),
+        user_agent: "ecolabel demo".into(),
+    };
+    let url = &state.config.public_url;
+    let mut out = Vec::new();
+    for (role, name) in DEMO_PEOPLE {
+        let email = demo_email(role);
+        let roles = [Role::parse(role)?];
+        let link = state
+            .db
+            .write_blocking(|c| {
+                let r = match storage::accounts::user_by_email(c, &email)? {
+                    Some(_) => crate::app::accounts::password_link(c, &system, &client, &email, url),
+                    None => {
+                        let p = crate::app::accounts::NewPerson {
+                            email: &email,
+                            name,
+                            roles: &roles,
+                            venue_id: (role == "venue").then_some(venue_id),
+                        };
+                        crate::app::accounts::invite(c, &system, &client, p, url)
+                    }
+                };
+                r.map_err(crate::web::error::app_to_storage)
+            })
+            .map_err(err)?;
+        out.push((role, link.url));
+    }
+    Ok(out)
+}
+
 pub fn run(config: &Config) -> Result<ExitCode, String> {
     let state = startup::build_state(config, false)?;
     let r = seed(&state)?;
@@ -220,5 +272,9 @@ pub fn run(config: &Config) -> Result<ExitCode, String> {
     println!("verify: {}", r.qr_text);
     println!("register: {}/register", state.config.public_url);
     println!("pdf: {}", path.display());
+    eprintln!("sign-in links (single use, 72 h; run `ecolabel demo` again for new ones):");
+    for (role, url) in invitation_links(&state, r.row.venue_id)? {
+        println!("{role}: {url}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -119,14 +119,16 @@ impl Application {
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let s = state.clone();
         let limit = crate::web::ratelimit::public_limit(config.public_rate, config.public_burst, &config.trusted_proxies)?;
+        let signin = crate::web::ratelimit::per_minute_limit(config.signin_rate, &config.trusted_proxies)?;
         let server = HttpServer::new(move || {
-            let limit = limit.clone();
+            let (limit, signin) = (limit.clone(), signin.clone());
             App::new()
                 .app_data(s.clone())
+                .wrap(actix_web::middleware::from_fn(crate::web::session::sessions))
                 .wrap(actix_web::middleware::from_fn(middleware::text_guard))
                 .wrap(actix_web::middleware::from_fn(middleware::security_headers))
                 .wrap(actix_web::middleware::from_fn(middleware::request_span))
-                .configure(move |cfg| web::configure(cfg, &limit))
+                .configure(move |cfg| web::configure(cfg, &limit, &signin))
         })
         .shutdown_timeout(30)
         .listen(listener)

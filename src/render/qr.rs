@@ -92,6 +92,20 @@ pub fn encode(text: &str) -> Result<QrModules, String> {
     })
 }
 
+/// The QR code as an SVG image (one path of the merged dark blocks, quiet zone included), for pages.
+pub fn svg(text: &str, title: &str) -> Result<String, String> {
+    let q = encode(text)?;
+    let mut d = String::new();
+    for (x, y, w, h) in q.blocks() {
+        d.push_str(&format!("M{x} {y}h{w}v{h}h-{w}z"));
+    }
+    let title = title.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    Ok(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {s} {s}\" shape-rendering=\"crispEdges\" role=\"img\"><title>{title}</title><rect width=\"{s}\" height=\"{s}\" fill=\"#fff\"/><path d=\"{d}\" fill=\"#000\"/></svg>",
+        s = q.size
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,4 @@
-// Bearer-token authentication as an extractor: handlers receive the `Caller` with its roles.
+// Authentication as an extractor (a bearer token, or a signed-in session): handlers receive the `Caller`.
 // Failures are 401 (no or bad token) or 403 (wrong role), logged without the token.
 
 use super::error::ApiError;
@@ -49,6 +49,16 @@ impl FromRequest for Auth {
         if let Some(Authenticated(caller)) = req.extensions().get::<Authenticated>().cloned() {
             tracing::Span::current().record("user_id", caller.user_id);
             return Box::pin(async move { Ok(Auth(caller)) });
+        }
+        // A browser session that may not act yet: the second factor is awaited, or must be set up.
+        if let Some(s) = req.extensions().get::<super::session::Session>() {
+            let e = if s.stage != crate::app::accounts::Stage::Full {
+                ApiError::unauthorized("second_factor_pending", "finish signing in with the second factor")
+            } else {
+                ApiError::forbidden("second_factor_required", "officers and admins set up a second factor first: /app/account/totp")
+            };
+            tracing::warn!(user = ?s.user.id, code = e.code, "authorisation refused");
+            return Box::pin(async move { Err(e) });
         }
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req).map(str::to_string);

@@ -131,3 +131,34 @@ pub fn missing(what: &'static str) -> impl Fn(storage::Error) -> ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<crate::app::Error> for ApiError {
+    fn from(e: crate::app::Error) -> Self {
+        use crate::app::Error as E;
+        match e {
+            E::Storage(s) => s.into(),
+            E::Unauthorized { code, message } => ApiError::unauthorized(code, message),
+            E::Throttled { retry_after } => ApiError {
+                retry_after: Some(retry_after),
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    format!("too many attempts; try again in {retry_after} s"),
+                )
+            },
+            E::Gone { code, message } => ApiError::new(StatusCode::GONE, code, message),
+        }
+    }
+}
+
+/// An application error inside a database closure (which returns storage errors): the storage error
+/// itself, or the nearest one (these operations do not throttle or answer 401/410).
+pub fn app_to_storage(e: crate::app::Error) -> storage::Error {
+    use crate::app::Error as E;
+    match e {
+        E::Storage(s) => s,
+        E::Unauthorized { code, message } => storage::Error::Forbidden { code, message },
+        E::Gone { code, message } => storage::Error::Conflict { code, message },
+        E::Throttled { retry_after } => storage::Error::conflict("too_many_attempts", format!("try again in {retry_after} s")),
+    }
+}

@@ -32,10 +32,13 @@ fn request_id(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-/// QR tokens are public, but long and useless in logs: show only the route.
+/// QR tokens are public, but long and useless in logs; invitation tokens are secret: show only the route.
 fn loggable_path(path: &str) -> &str {
     if path.starts_with("/V/") || path.starts_with("/v/") {
         "/V/…"
+    } else if path.starts_with("/invite/") {
+        // An invitation token is a secret until it is used.
+        "/invite/…"
     } else {
         path
     }
@@ -152,10 +155,16 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
     let (Method::POST, Some(key)) = (req.method().clone(), key) else {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     };
-    // Without a bearer token the handler answers (401); the key is looked at only for a caller.
-    let (Some(token), Some(state)) = (bearer(req.request()).map(str::to_string), req.app_data::<web::Data<AppState>>().cloned()) else {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     };
+    // A signed-in person (the session middleware vouched for them): keys are theirs across sessions.
+    let from_session = req.extensions().get::<Authenticated>().cloned();
+    let bearer_token = bearer(req.request()).map(str::to_string);
+    // Without a caller the handler answers (401); the key is looked at only for a caller.
+    if bearer_token.is_none() && from_session.is_none() {
+        return next.call(req).await.map(|r| r.map_into_boxed_body());
+    }
     let key = match key {
         Ok(k) if k.len() <= 255 => k,
         _ => {
@@ -165,22 +174,31 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
             ))
         }
     };
-    // A replay is authenticated like a first request: an unknown or revoked token goes to the handler,
-    // whose extractor refuses it, and nothing is claimed or replayed.
-    let caller = if looks_like_token(&token) {
-        let t = token.clone();
-        match state.db.read(move |c| users::caller_for_token(c, &t)).await {
-            Ok(c) => c,
-            Err(e) => return Ok(error_response(req, e.into())),
+    let (caller, token) = match (bearer_token, from_session) {
+        (Some(token), _) => {
+            // A replay is authenticated like a first request: an unknown or revoked token goes to the
+            // handler, whose extractor refuses it, and nothing is claimed or replayed.
+            let caller = if looks_like_token(&token) {
+                let t = token.clone();
+                match state.db.read(move |c| users::caller_for_token(c, &t)).await {
+                    Ok(c) => c,
+                    Err(e) => return Ok(error_response(req, e.into())),
+                }
+            } else {
+                None
+            };
+            let Some(caller) = caller else {
+                return next.call(req).await.map(|r| r.map_into_boxed_body());
+            };
+            req.extensions_mut().insert(Authenticated(caller.clone()));
+            (caller, token_hash(&token))
         }
-    } else {
-        None
+        (None, Some(Authenticated(caller))) => {
+            let token = token_hash(&format!("session-user:{}", caller.user_id.unwrap_or(0)));
+            (caller, token)
+        }
+        (None, None) => return next.call(req).await.map(|r| r.map_into_boxed_body()),
     };
-    let Some(caller) = caller else {
-        return next.call(req).await.map(|r| r.map_into_boxed_body());
-    };
-    req.extensions_mut().insert(Authenticated(caller.clone()));
-    let token = token_hash(&token);
     let Some(body) = read_body(&mut req, MAX_IDEMPOTENT_BODY).await? else {
         return Ok(error_response(req, ApiError::too_large("the request body is too large")));
     };
@@ -356,4 +374,16 @@ pub async fn text_guard(mut req: ServiceRequest, next: Next<impl MessageBody + '
         req.set_payload(actix_web::dev::Payload::from(body));
     }
     next.call(req).await.map(|r| r.map_into_boxed_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn secrets_and_tokens_in_paths_are_not_logged() {
+        assert_eq!(loggable_path("/V/2KCE3IQBE4CERBBF"), "/V/…");
+        assert_eq!(loggable_path("/invite/q2pEk-9yjarxfc6RUg0IdaA1FlxNYdT4thb0COQueS0"), "/invite/…");
+        assert_eq!(loggable_path("/api/v1/me"), "/api/v1/me");
+    }
 }

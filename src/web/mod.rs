@@ -13,6 +13,8 @@ pub mod openapi;
 pub mod pages;
 pub mod public;
 pub mod ratelimit;
+pub mod session;
+pub mod signin;
 pub mod snapshots;
 pub mod users;
 pub mod venues;
@@ -132,9 +134,11 @@ fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
     }))
 }
 
-/// Every route of the registry; `limit` rate-limits the public pages per client IP.
-pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit) {
+/// Every route of the registry; `limit` rate-limits the public pages per client IP, `signin` the
+/// sign-in forms.
+pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, signin: &ratelimit::PublicLimit) {
     let limited = || actix_governor::Governor::new(limit);
+    let throttled = || actix_governor::Governor::new(signin);
     let get = web::get;
     let post = web::post;
     cfg.service(resource("/V/{token}", "GET").wrap(limited()).route(get().to(pages::verify)))
@@ -148,6 +152,35 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit) {
                 .route(get().to(pages::list_csv)),
         )
         .service(resource("/assets/style.css", "GET").route(get().to(pages::stylesheet)))
+        // Sign-in: the forms that check a password or a code are limited per client IP.
+        .service(
+            resource("/login", "GET, POST")
+                .route(get().to(signin::login_page))
+                .route(post().to(signin::login).wrap(throttled())),
+        )
+        .service(
+            resource("/login/totp", "GET, POST")
+                .route(get().to(signin::totp_page))
+                .route(post().to(signin::totp).wrap(throttled())),
+        )
+        .service(
+            resource("/invite/{token}", "GET, POST")
+                .wrap(throttled())
+                .route(get().to(signin::invite_page))
+                .route(post().to(signin::invite)),
+        )
+        .service(resource("/logout", "POST").route(post().to(signin::logout)))
+        .service(resource("/app", "GET").route(get().to(signin::home)))
+        .service(resource("/app/account", "GET").route(get().to(signin::account)))
+        .service(resource("/app/account/sessions/{id}/end", "POST").route(post().to(signin::end_session)))
+        .service(resource("/app/account/tokens", "POST").route(post().to(signin::create_token)))
+        .service(resource("/app/account/tokens/{id}/revoke", "POST").route(post().to(signin::revoke_token)))
+        .service(resource("/app/account/password", "POST").route(post().to(signin::change_password).wrap(throttled())))
+        .service(
+            resource("/app/account/totp", "GET, POST")
+                .route(get().to(signin::enrol_page))
+                .route(post().to(signin::enrol).wrap(throttled())),
+        )
         .service(resource("/", "GET").route(get().to(|| async { HttpResponse::Found().insert_header(("location", "/register")).finish() })));
     cfg.app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
@@ -170,6 +203,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit) {
                 .service(resource("/users", "GET, POST").route(post().to(users::create)).route(get().to(users::list)))
                 .service(resource("/users/{id}/tokens", "POST").route(post().to(users::new_token)))
                 .service(resource("/tokens/{id}/revoke", "POST").route(post().to(users::revoke)))
+                .service(resource("/me/tokens", "POST").route(post().to(users::own_token)))
+                .service(resource("/me/sessions", "GET").route(get().to(users::my_sessions)))
+                .service(resource("/sessions/{id}/end", "POST").route(post().to(users::end_session)))
+                .service(resource("/users/{id}/sessions", "GET").route(get().to(users::user_sessions)))
+                .service(resource("/users/{id}/sessions/end", "POST").route(post().to(users::end_user_sessions)))
+                .service(resource("/users/{id}/unlock", "POST").route(post().to(users::unlock)))
+                .service(resource("/users/{id}/second-factor/reset", "POST").route(post().to(users::reset_second_factor)))
+                .service(resource("/users/{id}/password-link", "POST").route(post().to(users::password_link)))
+                .service(resource("/users/{id}/email", "POST").route(post().to(users::set_email)))
+                .service(resource("/auth-events", "GET").route(get().to(users::auth_events)))
                 .service(resource("/venues", "GET, POST").route(post().to(venues::create)).route(get().to(venues::list)))
                 .service(
                     resource("/venues/{id}", "GET, PATCH")

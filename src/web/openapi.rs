@@ -144,6 +144,8 @@ impl Modify for TextRules {
         let reason = text::pattern(TextKind::Free, true);
         let free = text::pattern(TextKind::Free, false);
         let line = text::pattern(TextKind::Line, false);
+        let user_email = crate::domain::account::email_pattern();
+        let label = text::pattern(TextKind::Line, true);
         let named: Vec<(&str, &str, &str, usize)> = vec![
             ("NewVenue", "name", &name, venue::MAX_NAME),
             ("NewVenue", "address", &name, venue::MAX_TEXT),
@@ -152,6 +154,9 @@ impl Modify for TextRules {
             ("VenueFields", "address", &name, venue::MAX_TEXT),
             ("VenueFields", "city", &name, venue::MAX_CITY),
             ("CreateUser", "name", &name, crate::domain::auth::MAX_USER_NAME),
+            ("CreateUser", "email", &user_email, crate::domain::account::MAX_EMAIL),
+            ("SetEmail", "email", &user_email, crate::domain::account::MAX_EMAIL),
+            ("NewToken", "label", &label, 100),
             ("RequiredReason", "reason", &reason, crate::domain::lifecycle::MAX_REASON),
             ("StatusChange", "reason", &free, crate::domain::lifecycle::MAX_REASON),
         ];
@@ -221,6 +226,8 @@ impl Modify for TextRules {
     paths(
         super::health::healthz, super::health::readyz,
         super::users::me, super::users::create, super::users::list, super::users::new_token, super::users::revoke,
+        super::users::own_token, super::users::my_sessions, super::users::user_sessions, super::users::end_session, super::users::end_user_sessions,
+        super::users::unlock, super::users::reset_second_factor, super::users::password_link, super::users::set_email, super::users::auth_events,
         super::venues::create, super::venues::get, super::venues::update, super::venues::list,
         super::assessments::create, super::assessments::list, super::assessments::get, super::assessments::patch,
         super::assessments::upload_evidence, super::assessments::list_evidence, super::assessments::download_evidence,
@@ -231,7 +238,7 @@ impl Modify for TextRules {
         super::log::checkpoint, super::log::vkey, super::log::tile, super::log::entries, super::log::consistency,
     ),
     tags(
-        (name = "health"), (name = "users", description = "users and bearer tokens (admins)"),
+        (name = "health"), (name = "users", description = "users, sign-in administration, sessions and bearer tokens"),
         (name = "venues"), (name = "assessments", description = "audits, evidence, submission and decision"),
         (name = "certificates"), (name = "public", description = "no login needed"),
         (name = "log", description = "the public transparency log (C2SP tlog-tiles, checkpoints, proofs); no login needed"),

@@ -186,7 +186,7 @@ fn lang_href(req: &HttpRequest, lang: &str) -> String {
     }
 }
 
-fn layout(req: &HttpRequest, m: &Messages, title: &str, body: Markup) -> Markup {
+pub(crate) fn layout(req: &HttpRequest, m: &Messages, title: &str, body: Markup) -> Markup {
     let langs = LANGS.map(|l| (l, Messages::for_lang(l).t("lang_name").to_string(), lang_href(req, l)));
     html! {
         (DOCTYPE)
@@ -218,7 +218,7 @@ fn layout(req: &HttpRequest, m: &Messages, title: &str, body: Markup) -> Markup 
     }
 }
 
-fn html_response(status: StatusCode, cache: &str, page: Markup) -> HttpResponse {
+pub(crate) fn html_response(status: StatusCode, cache: &str, page: Markup) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("cache-control", cache))
@@ -549,7 +549,7 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, params: web:
     html_response(StatusCode::OK, LIST_CACHE, layout(&req, &m, &title, body))
 }
 
-fn url_escape(s: &str) -> String {
+pub(crate) fn url_escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),

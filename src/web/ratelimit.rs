@@ -120,6 +120,19 @@ pub fn public_limit(rate: u32, burst: u32, trusted_proxies: &[IpAddr]) -> Result
         .ok_or_else(|| "invalid rate limit".to_string())
 }
 
+/// `per_minute` requests a minute sustained per client IP, with bursts of as many (the sign-in forms).
+pub fn per_minute_limit(per_minute: u32, trusted_proxies: &[IpAddr]) -> Result<PublicLimit, String> {
+    let period = std::time::Duration::from_millis(60_000 / u64::from(per_minute.max(1)).min(60_000));
+    GovernorConfigBuilder::default()
+        .period(period.max(std::time::Duration::from_millis(1)))
+        .burst_size(per_minute.max(1))
+        .key_extractor(PublicIp {
+            trusted: Arc::new(trusted_proxies.to_vec()),
+        })
+        .finish()
+        .ok_or_else(|| "invalid sign-in rate limit".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

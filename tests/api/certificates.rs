@@ -325,7 +325,8 @@ async fn flipped_bits_never_verify_sqlite() {
     flipped_bits_never_verify(spawn_app(Backend::Sqlite).await.unwrap()).await;
 }
 
-/// The demo seeds once, prints the same line twice, and its QR verifies offline with the CLI.
+/// The demo seeds once, prints the same certificate twice (with fresh sign-in links, one per role, each
+/// run voiding the last), and its QR verifies offline with the CLI.
 #[actix_web::test]
 async fn demo_and_offline_verify() {
     let dir = tempfile::tempdir().unwrap();
@@ -343,7 +344,16 @@ async fn demo_and_offline_verify() {
     let second = run(&["demo"]);
     assert!(second.status.success());
     let out = String::from_utf8(first.stdout).unwrap();
-    assert_eq!(out, String::from_utf8(second.stdout).unwrap());
+    let second = String::from_utf8(second.stdout).unwrap();
+    let certificate_lines = |s: &str| s.lines().filter(|l| !l.contains("/invite/")).map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(certificate_lines(&out), certificate_lines(&second));
+    let links = |s: &str| s.lines().filter(|l| l.contains("/invite/")).map(str::to_string).collect::<Vec<_>>();
+    let (a, b) = (links(&out), links(&second));
+    assert_eq!(a.len(), 4);
+    for (role, (x, y)) in ["assessor", "officer", "venue", "admin"].iter().zip(a.iter().zip(&b)) {
+        assert!(x.starts_with(&format!("{role}: http://127.0.0.1:8080/invite/")), "{x}");
+        assert_ne!(x, y, "a new link each run");
+    }
     let qr = out.lines().find_map(|l| l.strip_prefix("verify: ")).unwrap().to_string();
     assert!(qr.starts_with("HTTP://127.0.0.1:8080/V/"));
     let v = run(&["verify", &qr]);

@@ -73,6 +73,8 @@ pub fn test_config(dir: &std::path::Path, database: DbUrl) -> Config {
         public_rate: 1000,
         public_burst: 1000,
         trusted_proxies: vec![],
+        sessions: Default::default(),
+        signin_rate: 1000,
     }
 }
 

@@ -9,3 +9,4 @@ pub mod helpers;
 mod log;
 mod pdf;
 mod public;
+mod signin;

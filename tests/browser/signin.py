@@ -1,0 +1,95 @@
+"""Sign-in in a real browser (Debian's Chromium driven by Playwright), on a 360x740 phone screen with
+JavaScript off: invitation link -> password -> TOTP enrolment (codes computed from the URI the page shows)
+-> sign-out -> sign-in with the second factor. Run by the integration test `signin::in_a_real_browser`.
+
+usage: signin.py <base URL> <invitation path> <e-mail> <screenshot dir>
+"""
+import base64
+import hashlib
+import hmac
+import os
+import struct
+import sys
+import time
+import urllib.parse
+
+from playwright.sync_api import sync_playwright
+
+PASSWORD = "yurt felt and a kettle of milk tea"
+
+
+def totp(secret_b32: str, at: float) -> str:
+    """RFC 6238: HMAC-SHA-1, 30 s steps, 6 digits (an authenticator app, in ten lines)."""
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    code = (struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
+    return f"{code:06d}"
+
+
+def no_sideways_scroll(page, what):
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"{what}: the page is {width}px wide on a 360px screen"
+
+
+def main():
+    base, invite, email, shots = sys.argv[1:5]
+    os.makedirs(shots, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 360, "height": 740}, java_script_enabled=False, locale="en-US")
+        page = context.new_page()
+
+        page.goto(base + invite + "?lang=en")
+        assert "Choose a password" in page.content(), page.content()
+        no_sideways_scroll(page, "invitation")
+        page.get_by_label("New password", exact=True).fill(PASSWORD)
+        page.get_by_label("New password again").fill(PASSWORD)
+        page.screenshot(path=f"{shots}/1-invitation.png", full_page=True)
+        page.get_by_role("button", name="Set password").click()
+        assert "/login" in page.url, page.url + page.content()[:3000]
+        assert "Your password is set" in page.content()
+
+        page.get_by_label("E-mail address").fill(email.upper())
+        page.get_by_label("Password").fill(PASSWORD)
+        page.screenshot(path=f"{shots}/2-sign-in.png", full_page=True)
+        page.get_by_role("button", name="Sign in").click()
+        assert page.url.endswith("/app/account/totp"), page.url
+        no_sideways_scroll(page, "second factor set-up")
+        uri = page.locator("#otpauth-uri").inner_text()
+        assert uri.startswith("otpauth://totp/"), uri
+        assert page.locator("img.qr").is_visible()
+        secret = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
+        page.screenshot(path=f"{shots}/3-totp-set-up.png", full_page=True)
+        page.get_by_label("Code").fill(totp(secret, time.time()))
+        page.get_by_role("button", name="Confirm").click()
+        codes = page.locator("ol.codes li").all_inner_texts()
+        assert len(codes) == 10, codes
+        page.screenshot(path=f"{shots}/4-recovery-codes.png", full_page=True)
+
+        page.get_by_role("button", name="Sign out").click()
+        assert "You have signed out" in page.content()
+        page.get_by_label("E-mail address").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        assert "/login/totp" in page.url, page.url
+        # The set-up code's time step is spent; the app's next code is accepted.
+        page.get_by_label("Code").fill(totp(secret, time.time() + 30))
+        page.screenshot(path=f"{shots}/5-second-factor.png", full_page=True)
+        page.get_by_role("button", name="Continue").click()
+        assert page.url.endswith("/app"), page.url
+        assert "Signed in as" in page.content()
+        no_sideways_scroll(page, "home")
+        page.goto(base + "/app/account?lang=en")
+        assert "(this browser)" in page.content()
+        no_sideways_scroll(page, "account")
+        page.screenshot(path=f"{shots}/6-account.png", full_page=True)
+        cookies = context.cookies()
+        session = [c for c in cookies if c["name"] == "gel_session"]
+        assert session and session[0]["httpOnly"] and session[0]["sameSite"] == "Lax", cookies
+        browser.close()
+    print("browser sign-in: ok")
+
+
+if __name__ == "__main__":
+    main()
