@@ -133,7 +133,9 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
         .current(crate::domain::criteria::DEFAULT_SCHEME)
         .cloned()
         .ok_or("no gold-eco-label scheme")?;
-    let a = db.write_blocking(|c| assessments::create(c, &assessor, venue_row.id, &scheme)).map_err(err)?;
+    let a = db
+        .write_blocking(|c| crate::app::assessments::create(c, &assessor, venue_row.id, &scheme).map_err(crate::app::Error::into_storage))
+        .map_err(err)?;
     let measurements = json!({
         "plastic_reduction": {"baseline_kg": 1240, "last_12_months_kg": 410},
         "alternative_materials": {"items_total": 2600, "alternatives_count": 2210},
@@ -143,7 +145,7 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
             {"recycler": "Astana plastic recycling plant", "licence_no": "KZ-02-RCY-0417", "date": "2025-11-28", "kg": 370}
         ]}
     });
-    db.write_blocking(|c| assessments::patch_measurements(c, &assessor, a.id, &scheme, &measurements))
+    db.write_blocking(|c| crate::app::assessments::patch_measurements(c, &assessor, a.id, &scheme, &measurements).map_err(crate::app::Error::into_storage))
         .map_err(err)?;
     let files = [
         (
@@ -177,9 +179,11 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
             sha256: hex::encode(Sha256::digest(&content)),
             content,
         };
-        db.write_blocking(|c| assessments::add_evidence(c, &assessor, a.id, &scheme, e)).map_err(err)?;
+        db.write_blocking(|c| crate::app::assessments::add_evidence(c, &assessor, a.id, &scheme, e).map_err(crate::app::Error::into_storage))
+            .map_err(err)?;
     }
-    db.write_blocking(|c| assessments::submit(c, &assessor, a.id, &scheme)).map_err(err)?;
+    db.write_blocking(|c| crate::app::assessments::submit(c, &assessor, a.id, &scheme).map_err(crate::app::Error::into_storage))
+        .map_err(err)?;
     let active = db.read_blocking(storage::keys::active).map_err(err)?.ok_or("no active signing key")?;
     let key = state.keyring.get(&active.kid).ok_or("the active signing key is not in the key directory")?;
     let mut ctx = state.issue_context_with(active.kid, key);
@@ -188,7 +192,7 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
     db.read_blocking(|c| certificates::ensure_counter(c, 2025)).map_err(err)?;
     let (_, cert) = db
         .write_blocking(|c| {
-            assessments::decide(
+            crate::app::assessments::decide(
                 c,
                 &officer,
                 a.id,
@@ -196,6 +200,7 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
                 Some("All four Gold criteria met with evidence; awarded at the RES 2026 EXPO presentation, Astana"),
                 Some(&ctx),
             )
+            .map_err(crate::app::Error::into_storage)
         })
         .map_err(err)?;
     let cert = cert.ok_or("approval issued no certificate")?;

@@ -1,7 +1,11 @@
 //! The application layer: each operation people can do is one function here, called by the JSON API,
 //! the pages and the CLI alike; it checks who may do it and the workflow rules, then calls src/storage.
+//! (Sign-in, the decision, issuance and status changes live here; the other operations still check their
+//! rules in src/storage and move here with the portal.)
 
 pub mod accounts;
+pub mod assessments;
+pub mod certificates;
 
 use crate::storage;
 
@@ -33,6 +37,16 @@ impl Error {
     }
     pub fn not_found() -> Self {
         Error::Storage(storage::Error::NotFound)
+    }
+    /// Inside a database closure (which returns storage errors): the storage error itself, or the
+    /// nearest one for the cases storage does not know.
+    pub fn into_storage(self) -> storage::Error {
+        match self {
+            Error::Storage(s) => s,
+            Error::Unauthorized { code, message } => storage::Error::Forbidden { code, message },
+            Error::Gone { code, message } => storage::Error::Conflict { code, message },
+            Error::Throttled { retry_after } => storage::Error::conflict("too_many_attempts", format!("try again in {retry_after} s")),
+        }
     }
 }
 

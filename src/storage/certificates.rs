@@ -1,36 +1,16 @@
-// Certificates: atomic issuance (number, validity, signed token stored verbatim), lifecycle changes,
-// renewal (superseding), and the public register query.
+// Certificates' persistence: numbers without gaps, storing an issued certificate (token verbatim) and
+// superseding, guarded status changes, each with its event and log entry; the public register query.
 
-use super::models::{AssessmentRow, CertificateRow};
+use super::models::{AssessmentRow, CertificateRow, VenueRow};
 use super::schema::{certificate_counters as cc, certificates as c, venues as v};
-use super::{events, log, now, DbConn, Error, Result};
-use crate::domain::auth::{Caller, Role};
-use crate::domain::certificate::{exp_for, valid_until, CertificateClaims, CertificateNumber};
-use crate::domain::lifecycle::{public_status, transition, CertificateAction, PublicStatus, StoredStatus, MAX_REASON};
+use super::{events, log, DbConn, Error, Result};
+use crate::domain::auth::Caller;
+use crate::domain::certificate::CertificateNumber;
+use crate::domain::lifecycle::{public_status, PublicStatus, StoredStatus};
 use crate::domain::log::LogKey;
-use crate::domain::scoring::FieldError;
-use crate::domain::signing::sign_certificate;
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use ed25519_dalek::SigningKey;
 use serde_json::json;
-
-/// Everything issuance needs besides the assessment: who issues, with which key, for how long.
-#[derive(Clone)]
-pub struct IssueContext {
-    pub key: SigningKey,
-    pub kid: String,
-    pub public_url: String,
-    pub issuer: String,
-    pub issuer_address: String,
-    pub signatory: String,
-    pub signatory_title: String,
-    pub validity_months: u32,
-    /// When set, the issue date instead of today (the demo records the award of 2025-12-19).
-    pub issued_on: Option<NaiveDate>,
-    /// The public log's key: issuance and supersession are logged in the same transaction.
-    pub log: LogKey,
-}
 
 /// The per-criterion results frozen into the certificate at issuance.
 pub fn outcome_of(row: &CertificateRow) -> Result<crate::domain::scoring::Outcome> {
@@ -60,7 +40,7 @@ pub fn ensure_counter(conn: &mut DbConn, year: i32) -> Result<()> {
 
 /// The next number of `year`, inside the caller's transaction: the row lock serialises issuers, and a
 /// rollback gives the number back, so the public never sees a gap.
-fn next_number(conn: &mut DbConn, year: i32) -> Result<CertificateNumber> {
+pub fn next_number(conn: &mut DbConn, year: i32) -> Result<CertificateNumber> {
     let seq: Option<i64> = diesel::update(cc::table.filter(cc::year.eq(year)))
         .set(cc::last_seq.eq(cc::last_seq + 1))
         .returning(cc::last_seq)
@@ -78,63 +58,67 @@ fn next_number(conn: &mut DbConn, year: i32) -> Result<CertificateNumber> {
     CertificateNumber::new(year, seq).map_err(Error::Internal)
 }
 
-/// Issue the certificate of an approved assessment. Runs inside the approval's transaction.
-pub fn issue(conn: &mut DbConn, actor: &Caller, assessment: &AssessmentRow, ctx: &IssueContext) -> Result<CertificateRow> {
-    let venue = super::venues::get(conn, assessment.venue_id)?;
-    let at = now();
-    let issued_on = ctx.issued_on.unwrap_or(at.date());
-    let issued_at = if ctx.issued_on.is_some() {
-        issued_on.and_hms_opt(12, 0, 0).unwrap_or(at)
-    } else {
-        at
-    };
-    let number = next_number(conn, issued_on.year())?;
-    let until = valid_until(issued_on, ctx.validity_months);
-    let level = "gold".to_string();
-    let claims = CertificateClaims {
-        iss: ctx.public_url.clone(),
-        iat: issued_at.and_utc().timestamp(),
-        exp: exp_for(until),
-        number: number.to_string(),
-        venue: venue.name.clone(),
-        level: level.clone(),
-        scheme: format!("{}/{}", assessment.scheme, assessment.scheme_version),
-    };
-    let token = sign_certificate(&ctx.key, &claims).map_err(Error::Internal)?;
-    let previous: Vec<String> = c::table
-        .filter(c::venue_id.eq(venue.id))
+/// The numbers of a venue's current certificates (valid or suspended), newest first: a new one supersedes them.
+pub fn current_of_venue(conn: &mut DbConn, venue_id: i64) -> Result<Vec<String>> {
+    Ok(c::table
+        .filter(c::venue_id.eq(venue_id))
         .filter(c::status.eq_any(["valid", "suspended"]))
         .select(c::number)
         .order(c::id.desc())
-        .load(conn)?;
-    let outcome = assessment
+        .load(conn)?)
+}
+
+/// A certificate decided and signed by the application layer, to be stored.
+pub struct NewCertificate<'a> {
+    pub number: &'a CertificateNumber,
+    pub assessment: &'a AssessmentRow,
+    pub venue: &'a VenueRow,
+    pub level: &'a str,
+    pub issued_at: NaiveDateTime,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub issuer: &'a str,
+    pub issuer_address: &'a str,
+    pub signatory: &'a str,
+    pub signatory_title: &'a str,
+    pub kid: &'a str,
+    /// The signed token, stored verbatim.
+    pub token: &'a [u8],
+}
+
+/// Store a new certificate with its event and log entry, and mark `supersedes` superseded by it (each
+/// with its event and log entry), in the caller's transaction.
+pub fn insert(conn: &mut DbConn, actor: &Caller, n: &NewCertificate<'_>, supersedes: &[String], log_key: &LogKey, at: NaiveDateTime) -> Result<CertificateRow> {
+    let outcome = n
+        .assessment
         .outcome
         .clone()
         .ok_or_else(|| Error::Internal("approved assessment without an outcome".into()))?;
+    let number = n.number.as_str();
     let row: CertificateRow = diesel::insert_into(c::table)
         .values((
-            c::number.eq(number.as_str()),
-            c::assessment_id.eq(assessment.id),
-            c::venue_id.eq(venue.id),
-            c::venue_name.eq(&venue.name),
-            c::venue_address.eq(&venue.address),
-            c::venue_city.eq(&venue.city),
-            c::scheme.eq(&assessment.scheme),
-            c::scheme_version.eq(assessment.scheme_version),
-            c::criteria_sha256.eq(&assessment.criteria_sha256),
-            c::level.eq(&level),
+            c::number.eq(number),
+            c::assessment_id.eq(n.assessment.id),
+            c::venue_id.eq(n.venue.id),
+            c::venue_name.eq(&n.venue.name),
+            c::venue_address.eq(&n.venue.address),
+            c::venue_city.eq(&n.venue.city),
+            c::scheme.eq(&n.assessment.scheme),
+            c::scheme_version.eq(n.assessment.scheme_version),
+            c::criteria_sha256.eq(&n.assessment.criteria_sha256),
+            c::level.eq(n.level),
             c::outcome.eq(outcome),
-            c::issued_at.eq(issued_at),
-            c::valid_from.eq(issued_on),
-            c::valid_until.eq(until),
-            c::issuer.eq(&ctx.issuer),
-            c::issuer_address.eq(&ctx.issuer_address),
-            c::signatory.eq(&ctx.signatory),
-            c::signatory_title.eq(&ctx.signatory_title),
-            c::kid.eq(&ctx.kid),
-            c::token.eq(&token),
+            c::issued_at.eq(n.issued_at),
+            c::valid_from.eq(n.valid_from),
+            c::valid_until.eq(n.valid_until),
+            c::issuer.eq(n.issuer),
+            c::issuer_address.eq(n.issuer_address),
+            c::signatory.eq(n.signatory),
+            c::signatory_title.eq(n.signatory_title),
+            c::kid.eq(n.kid),
+            c::token.eq(n.token),
             c::status.eq(StoredStatus::Valid.as_str()),
-            c::supersedes.eq(previous.first()),
+            c::supersedes.eq(supersedes.first()),
         ))
         .returning(c::all_columns)
         .get_result(conn)
@@ -146,50 +130,40 @@ pub fn issue(conn: &mut DbConn, actor: &Caller, assessment: &AssessmentRow, ctx:
         conn,
         actor,
         "certificate",
-        number.as_str(),
+        number,
         "issued",
-        json!({"assessment_id": assessment.id, "kid": ctx.kid, "valid_until": until}),
+        json!({"assessment_id": n.assessment.id, "kid": n.kid, "valid_until": n.valid_until}),
     )?;
     let issued = log::Change {
         kind: "issued",
         status: StoredStatus::Valid.as_str(),
-        at: issued_at,
+        at: n.issued_at,
         reason: None,
     };
-    log::append(conn, &ctx.log, &row, issued)?;
-    for old in &previous {
+    log::append(conn, log_key, &row, issued)?;
+    for old in supersedes {
         let old_row: CertificateRow = diesel::update(c::table.filter(c::number.eq(old)))
             .set((
                 c::status.eq(StoredStatus::Superseded.as_str()),
-                c::superseded_by.eq(Some(number.as_str())),
+                c::superseded_by.eq(Some(number)),
                 c::status_changed_at.eq(Some(at)),
             ))
             .returning(c::all_columns)
             .get_result(conn)?;
-        events::append(conn, actor, "certificate", old, "superseded", json!({"by": number.as_str()}))?;
+        events::append(conn, actor, "certificate", old, "superseded", json!({"by": number}))?;
         let superseded = log::Change {
             kind: "superseded",
             status: StoredStatus::Superseded.as_str(),
             at,
             reason: None,
         };
-        log::append(conn, &ctx.log, &old_row, superseded)?;
+        log::append(conn, log_key, &old_row, superseded)?;
     }
     Ok(row)
 }
 
 pub fn get(conn: &mut DbConn, number: &str) -> Result<CertificateRow> {
     Ok(c::table.filter(c::number.eq(number)).select(CertificateRow::as_select()).first(conn)?)
-}
-
-/// The certificate if the caller may see it (officers, admins, assessors, its venue); else NotFound.
-pub fn get_visible(conn: &mut DbConn, caller: &Caller, number: &str) -> Result<CertificateRow> {
-    let row = get(conn, number)?;
-    if caller.can_view_venue(row.venue_id) {
-        Ok(row)
-    } else {
-        Err(Error::NotFound)
-    }
 }
 
 pub fn for_assessment(conn: &mut DbConn, assessment_id: i64) -> Result<Option<CertificateRow>> {
@@ -200,57 +174,39 @@ pub fn for_assessment(conn: &mut DbConn, assessment_id: i64) -> Result<Option<Ce
         .optional()?)
 }
 
-/// Suspend, reinstate or withdraw; illegal transitions are conflicts, and every change is an event.
-pub fn change_status(
-    conn: &mut DbConn,
-    caller: &Caller,
-    number: &str,
-    action: CertificateAction,
-    reason: Option<&str>,
-    log_key: &LogKey,
-) -> Result<CertificateRow> {
-    if !caller.has_any(&[Role::Officer, Role::Admin]) {
-        return Err(Error::forbidden("forbidden_role", "only certification officers change a certificate's status"));
-    }
-    let row = get_visible(conn, caller, number)?;
-    let at = now();
-    let current = status_now(&row, at)?;
-    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    if matches!(action, CertificateAction::Suspend | CertificateAction::Withdraw) && reason.is_none() {
-        return Err(Error::invalid(
-            "reason_required",
-            "a public reason is required",
-            vec![FieldError::new("reason", "required", "reason is required")],
-        ));
-    }
-    if reason.is_some_and(|r| r.chars().count() > MAX_REASON) {
-        let message = format!("at most {MAX_REASON} characters");
-        return Err(Error::invalid(
-            "reason_too_long",
-            message.clone(),
-            vec![FieldError::new("reason", "too_long", message)],
-        ));
-    }
-    let next = transition(current, action).map_err(|m| Error::conflict("illegal_transition", m))?;
+/// A status change decided by the application layer.
+pub struct StatusChange<'a> {
+    /// `suspend`, `reinstate` or `withdraw` (the event and log entry type).
+    pub action: &'a str,
+    pub from: &'a str,
+    pub to: StoredStatus,
+    pub reason: Option<&'a str>,
+    pub at: NaiveDateTime,
+}
+
+/// Store a status change, guarded on the status it was decided from (a concurrent change makes this a
+/// conflict), with its event and log entry.
+pub fn set_status(conn: &mut DbConn, actor: &Caller, row: &CertificateRow, s: &StatusChange<'_>, log_key: &LogKey) -> Result<CertificateRow> {
+    let number = row.number.as_str();
     let updated: CertificateRow = diesel::update(c::table.filter(c::number.eq(number)).filter(c::status.eq(&row.status)))
-        .set((c::status.eq(next.as_str()), c::status_reason.eq(reason), c::status_changed_at.eq(Some(at))))
+        .set((c::status.eq(s.to.as_str()), c::status_reason.eq(s.reason), c::status_changed_at.eq(Some(s.at))))
         .returning(c::all_columns)
         .get_result(conn)
         .optional()?
         .ok_or_else(|| Error::conflict("illegal_transition", "the certificate changed state meanwhile"))?;
     events::append(
         conn,
-        caller,
+        actor,
         "certificate",
         number,
-        action.as_str(),
-        json!({"reason": reason, "from": current.as_str(), "to": next.as_str()}),
+        s.action,
+        json!({"reason": s.reason, "from": s.from, "to": s.to.as_str()}),
     )?;
     let change = log::Change {
-        kind: action.as_str(),
-        status: next.as_str(),
-        at,
-        reason,
+        kind: s.action,
+        status: s.to.as_str(),
+        at: s.at,
+        reason: s.reason,
     };
     log::append(conn, log_key, &updated, change)?;
     Ok(updated)

@@ -4,6 +4,7 @@
 use super::auth::Auth;
 use super::certificates::CertificateSummary;
 use super::error::{missing, ApiError, ApiResult};
+use super::history::EventResponse;
 use super::AppState;
 use crate::domain::auth::{Caller, Role};
 use crate::domain::criteria::Scheme;
@@ -11,7 +12,7 @@ use crate::domain::lifecycle::{AssessmentStatus, Decision};
 use crate::domain::scoring::{self, FieldError, Outcome};
 use crate::domain::text::{self, TextKind};
 use crate::storage::assessments::{self as repo, ListQuery, NewEvidence};
-use crate::storage::models::{AssessmentRow, EventRow, EvidenceMeta};
+use crate::storage::models::{AssessmentRow, EvidenceMeta};
 use crate::storage::{self, certificates as cert_repo, events};
 use actix_multipart::Multipart;
 use actix_web::{web, HttpResponse};
@@ -97,7 +98,7 @@ async fn load(state: &web::Data<AppState>, caller: crate::domain::auth::Caller, 
     let (row, evidence, cert) = state
         .db
         .read(move |c| {
-            let row = repo::get_visible(c, &caller, id)?;
+            let row = crate::app::assessments::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage)?;
             let ev = repo::list_evidence(c, id)?;
             let cert = cert_repo::for_assessment(c, id)?;
             Ok((row, ev, cert))
@@ -164,7 +165,10 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<Crea
     })?;
     let venue_id = body.venue_id;
     let c2 = caller.clone();
-    let row = state.db.write(move |c| repo::create(c, &c2, venue_id, &scheme)).await?;
+    let row = state
+        .db
+        .write(move |c| crate::app::assessments::create(c, &c2, venue_id, &scheme).map_err(crate::app::Error::into_storage))
+        .await?;
     Ok(HttpResponse::Created().json(respond(&state, row, vec![], None)?))
 }
 
@@ -206,7 +210,14 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Ass
         after_id: p.after,
         limit: limit + 1,
     };
-    let (rows, next_after) = super::keyset_page(state.db.read(move |c| repo::list(c, &caller, &q)).await?, limit, |r| r.id);
+    let (rows, next_after) = super::keyset_page(
+        state
+            .db
+            .read(move |c| crate::app::assessments::list(c, &caller, &q).map_err(crate::app::Error::into_storage))
+            .await?,
+        limit,
+        |r| r.id,
+    );
     let items = rows
         .into_iter()
         .map(|r| {
@@ -234,18 +245,18 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -
 async fn with_pinned_scheme<T, F>(state: &web::Data<AppState>, caller: Caller, id: i64, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut storage::DbConn, &Caller, &Scheme) -> storage::Result<T> + Send + 'static,
+    F: FnOnce(&mut storage::DbConn, &Caller, &Scheme) -> crate::app::Result<T> + Send + 'static,
 {
     let st = state.clone();
     state
         .db
         .write(move |c| {
-            let row = repo::get_visible(c, &caller, id)?;
+            let row = crate::app::assessments::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage)?;
             let scheme = st
                 .catalogue
                 .get(&row.scheme, row.scheme_version)
                 .ok_or_else(|| storage::Error::Internal(format!("assessment {id} is pinned to a scheme that is not loaded")))?;
-            f(c, &caller, scheme)
+            f(c, &caller, scheme).map_err(crate::app::Error::into_storage)
         })
         .await
         .map_err(missing(NOT_FOUND))
@@ -266,7 +277,7 @@ pub async fn patch(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>,
     let id = path.into_inner();
     let patch = body.into_inner().measurements;
     with_pinned_scheme(&state, caller.clone(), id, move |c, caller, scheme| {
-        repo::patch_measurements(c, caller, id, scheme, &patch)
+        crate::app::assessments::patch_measurements(c, caller, id, scheme, &patch)
     })
     .await?;
     Ok(HttpResponse::Ok().json(load(&state, caller, id).await?))
@@ -428,7 +439,7 @@ pub async fn upload_evidence(state: web::Data<AppState>, auth: Auth, path: web::
     })?;
     let sha256 = hex::encode(Sha256::digest(&content));
     let meta = with_pinned_scheme(&state, caller, id, move |c, caller, scheme| {
-        repo::add_evidence(
+        crate::app::assessments::add_evidence(
             c,
             caller,
             id,
@@ -455,7 +466,7 @@ pub async fn list_evidence(state: web::Data<AppState>, auth: Auth, path: web::Pa
     let rows = state
         .db
         .read(move |c| {
-            repo::get_visible(c, &caller, id)?;
+            crate::app::assessments::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage)?;
             repo::list_evidence(c, id)
         })
         .await
@@ -471,7 +482,7 @@ pub async fn download_evidence(state: web::Data<AppState>, auth: Auth, path: web
     let (meta, content) = state
         .db
         .read(move |c| {
-            repo::get_visible(c, &caller, id)?;
+            crate::app::assessments::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage)?;
             repo::evidence_content(c, id, eid)
         })
         .await
@@ -491,7 +502,10 @@ pub async fn download_evidence(state: web::Data<AppState>, auth: Auth, path: web
 pub async fn submit(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Assessor])?.clone();
     let id = path.into_inner();
-    with_pinned_scheme(&state, caller.clone(), id, move |c, caller, scheme| repo::submit(c, caller, id, scheme)).await?;
+    with_pinned_scheme(&state, caller.clone(), id, move |c, caller, scheme| {
+        crate::app::assessments::submit(c, caller, id, scheme)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(load(&state, caller, id).await?))
 }
 
@@ -521,7 +535,7 @@ pub async fn decide(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
     let c2 = caller.clone();
     let (row, cert) = state
         .db
-        .write(move |c| repo::decide(c, &c2, id, decision, reason.as_deref(), ctx.as_ref()))
+        .write(move |c| crate::app::assessments::decide(c, &c2, id, decision, reason.as_deref(), ctx.as_ref()).map_err(crate::app::Error::into_storage))
         .await
         .map_err(missing(NOT_FOUND))?;
     if let Some(cert) = &cert {
@@ -534,30 +548,6 @@ pub async fn decide(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
     Ok(HttpResponse::Ok().json(respond(&state, row, evidence, cert)?))
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct EventResponse {
-    pub id: i64,
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub actor_id: Option<i64>,
-    pub actor: String,
-    pub action: String,
-    #[schema(value_type = Object)]
-    pub detail: serde_json::Value,
-}
-
-impl From<EventRow> for EventResponse {
-    fn from(e: EventRow) -> Self {
-        EventResponse {
-            id: e.id,
-            at: e.at.and_utc(),
-            actor_id: e.actor_id,
-            actor: e.actor_name,
-            action: e.action,
-            detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
-        }
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/assessments/{id}/events", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = [EventResponse]), (status = 404, body = super::error::ErrorBody)))]
 pub async fn events(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
@@ -566,7 +556,7 @@ pub async fn events(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
     let rows = state
         .db
         .read(move |c| {
-            repo::get_visible(c, &caller, id)?;
+            crate::app::assessments::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage)?;
             events::list(c, "assessment", &id.to_string())
         })
         .await

@@ -1,9 +1,9 @@
 // Certificates over HTTP for signed-in users: read one (results, status, history, QR text) and
 // change its status (suspend, reinstate, withdraw) as an officer or admin.
 
-use super::assessments::EventResponse;
 use super::auth::Auth;
 use super::error::{missing, ApiError, ApiResult};
+use super::history::EventResponse;
 use super::AppState;
 use crate::domain::criteria::Catalogue;
 use crate::domain::lifecycle::{CertificateAction, PublicStatus};
@@ -194,7 +194,7 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>
     let number = path.into_inner();
     let row = state
         .db
-        .read(move |c| repo::get_visible(c, &caller, &number))
+        .read(move |c| crate::app::certificates::get_visible(c, &caller, &number).map_err(crate::app::Error::into_storage))
         .await
         .map_err(missing(NOT_FOUND))?;
     Ok(HttpResponse::Ok()
@@ -230,7 +230,9 @@ async fn change(
     let log_key = state.log_key.clone();
     let row = state
         .db
-        .write(move |c| repo::change_status(c, &caller, &number, action, reason.as_deref(), &log_key))
+        .write(move |c| {
+            crate::app::certificates::change_status(c, &caller, &number, action, reason.as_deref(), &log_key).map_err(crate::app::Error::into_storage)
+        })
         .await
         .map_err(missing(NOT_FOUND))?;
     tracing::info!(certificate = %row.number, status = %row.status, "certificate status changed");

@@ -154,11 +154,5 @@ impl From<crate::app::Error> for ApiError {
 /// An application error inside a database closure (which returns storage errors): the storage error
 /// itself, or the nearest one (these operations do not throttle or answer 401/410).
 pub fn app_to_storage(e: crate::app::Error) -> storage::Error {
-    use crate::app::Error as E;
-    match e {
-        E::Storage(s) => s,
-        E::Unauthorized { code, message } => storage::Error::Forbidden { code, message },
-        E::Gone { code, message } => storage::Error::Conflict { code, message },
-        E::Throttled { retry_after } => storage::Error::conflict("too_many_attempts", format!("try again in {retry_after} s")),
-    }
+    e.into_storage()
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod certificates;
 pub mod error;
 pub mod health;
+pub mod history;
 pub mod i18n;
 pub mod log;
 pub mod middleware;
@@ -20,10 +21,10 @@ pub mod users;
 pub mod venues;
 pub mod verifier;
 
+use crate::app::certificates::IssueContext;
 use crate::config::Config;
 use crate::domain::criteria::Catalogue;
 use crate::keys::Keyring;
-use crate::storage::certificates::IssueContext;
 use crate::storage::{self, Db};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use error::{ApiError, ApiResult};
@@ -35,7 +36,7 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     pub config: Arc<Config>,
     pub verifier: verifier::Verifier,
-    pub snapshots: snapshots::Snapshots,
+    pub snapshots: snapshots::Snapshots<pages::PublicCertificate>,
     pub refusals: ratelimit::RefusalLog,
     /// The public log's signing key (checkpoints).
     pub log_key: crate::domain::log::LogKey,

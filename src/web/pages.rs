@@ -3,7 +3,8 @@
 
 use super::error::{ApiError, ApiResult};
 use super::i18n::{negotiate, Messages, LANGS};
-use super::snapshots::Snapshot;
+/// A public certificate as kept by the snapshot cache.
+type Snapshot = super::snapshots::Snapshot<PublicCertificate>;
 use super::AppState;
 use crate::domain::certificate::CertificateNumber;
 use crate::domain::lifecycle::PublicStatus;
@@ -306,7 +307,7 @@ async fn snapshot(state: &AppState, number: String) -> storage::Result<Option<Ar
         inclusion_proof: crate::domain::log::encode_hashes(&r.proof),
         entry: String::from_utf8_lossy(&r.entry).into_owned(),
     });
-    Ok(Some(state.snapshots.put(cert, signature_ok, epoch)))
+    Ok(Some(state.snapshots.put(&cert.number.clone(), cert, signature_ok, epoch)))
 }
 
 /// The rendered HTML or JSON of a snapshot, for this request's language and link.

@@ -1,8 +1,8 @@
 // Short-lived snapshots of certificates for the public pages, with their rendered bodies: at most
 // `TTL` old, dropped at once when this process changes a certificate, and never stored from a read that
 // began before a change (an epoch check), so a change shows on the next request by construction.
+// Generic over what is kept (the public projection of src/web/pages.rs), so it depends on no page code.
 
-use super::pages::PublicCertificate;
 use actix_web::web::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,17 +14,17 @@ pub const TTL: Duration = Duration::from_secs(1);
 const MAX_ENTRIES: usize = 10_000;
 const MAX_RENDERS: usize = 32;
 
-pub struct Snapshot {
+pub struct Snapshot<T> {
     pub at: Instant,
-    pub cert: PublicCertificate,
+    pub cert: T,
     /// The stored token verified against the published keys.
     pub signature_ok: bool,
     renders: Mutex<HashMap<String, Bytes>>,
 }
 
-impl Snapshot {
+impl<T> Snapshot<T> {
     /// The body rendered for `key` (language, format, link), rendered once per snapshot.
-    pub fn render(&self, key: String, f: impl FnOnce(&PublicCertificate) -> Bytes) -> Bytes {
+    pub fn render(&self, key: String, f: impl FnOnce(&T) -> Bytes) -> Bytes {
         let mut renders = self.renders.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(b) = renders.get(&key) {
             return b.clone();
@@ -37,15 +37,23 @@ impl Snapshot {
     }
 }
 
-#[derive(Default)]
-pub struct Snapshots {
-    entries: RwLock<HashMap<String, Arc<Snapshot>>>,
+pub struct Snapshots<T> {
+    entries: RwLock<HashMap<String, Arc<Snapshot<T>>>>,
     /// Counts changes; guarded by `entries`' lock.
     epoch: AtomicU64,
 }
 
-impl Snapshots {
-    pub fn get(&self, number: &str) -> Option<Arc<Snapshot>> {
+impl<T> Default for Snapshots<T> {
+    fn default() -> Self {
+        Snapshots {
+            entries: RwLock::new(HashMap::new()),
+            epoch: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<T> Snapshots<T> {
+    pub fn get(&self, number: &str) -> Option<Arc<Snapshot<T>>> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         entries.get(number).filter(|s| s.at.elapsed() < TTL).cloned()
     }
@@ -58,7 +66,7 @@ impl Snapshots {
 
     /// Keep a snapshot of what a read that started at `epoch` saw, unless a change happened since then
     /// (the read may have seen the state before it): then it is served once and not kept.
-    pub fn put(&self, cert: PublicCertificate, signature_ok: bool, epoch: u64) -> Arc<Snapshot> {
+    pub fn put(&self, number: &str, cert: T, signature_ok: bool, epoch: u64) -> Arc<Snapshot<T>> {
         let snap = Arc::new(Snapshot {
             at: Instant::now(),
             cert,
@@ -75,7 +83,7 @@ impl Snapshots {
                 entries.clear();
             }
         }
-        entries.insert(snap.cert.number.clone(), snap.clone());
+        entries.insert(number.to_string(), snap.clone());
         snap
     }
 
@@ -90,40 +98,15 @@ impl Snapshots {
 mod tests {
     use super::*;
 
-    fn cert(number: &str) -> PublicCertificate {
-        let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-        PublicCertificate {
-            number: number.into(),
-            status: crate::domain::lifecycle::PublicStatus::Valid,
-            status_reason: None,
-            status_since: None,
-            superseded_by: None,
-            venue_name: "V".into(),
-            city: "Astana".into(),
-            label: "Gold eco-label".into(),
-            level: "gold".into(),
-            scheme: "gold-eco-label".into(),
-            scheme_version: 1,
-            criteria: vec![],
-            valid_from: day,
-            valid_until: day,
-            issuer: "I".into(),
-            kid: "k".into(),
-            verification_url: "u".into(),
-            checked_at: day.and_hms_opt(0, 0, 0).unwrap().and_utc(),
-            log: None,
-        }
-    }
-
     #[test]
     fn a_read_that_overlapped_a_change_is_not_kept() {
-        let s = Snapshots::default();
+        let s = Snapshots::<&str>::default();
         let before = s.epoch();
         s.invalidate("GEL-2026-000001"); // the change commits while the read is under way
-        s.put(cert("GEL-2026-000001"), true, before);
+        s.put("GEL-2026-000001", "valid", true, before);
         assert!(s.get("GEL-2026-000001").is_none(), "the stale read must not be served again");
         let e = s.epoch();
-        s.put(cert("GEL-2026-000001"), true, e);
+        s.put("GEL-2026-000001", "valid", true, e);
         assert!(s.get("GEL-2026-000001").is_some());
     }
 }

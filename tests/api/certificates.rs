@@ -252,11 +252,11 @@ async fn seed_submitted(app: &TestApp, assessor_token: &str, venue: i64, n: usiz
     app.state
         .db
         .write(move |c| {
-            use ecolabel::storage::assessments as a;
+            use ecolabel::app::assessments as a;
             let mut ids = Vec::new();
             for i in 0..n {
-                let row = a::create(c, &caller, venue, &scheme)?;
-                a::patch_measurements(c, &caller, row.id, &scheme, &gold_measurements())?;
+                let row = a::create(c, &caller, venue, &scheme).map_err(ecolabel::app::Error::into_storage)?;
+                a::patch_measurements(c, &caller, row.id, &scheme, &gold_measurements()).map_err(ecolabel::app::Error::into_storage)?;
                 for crit in CRITERIA {
                     let content = pdf_bytes(&format!("{crit}-{i}"));
                     use sha2::Digest;
@@ -266,7 +266,7 @@ async fn seed_submitted(app: &TestApp, assessor_token: &str, venue: i64, n: usiz
                         &caller,
                         row.id,
                         &scheme,
-                        a::NewEvidence {
+                        ecolabel::storage::assessments::NewEvidence {
                             criterion: crit.into(),
                             filename: "e.pdf".into(),
                             description: None,
@@ -274,9 +274,10 @@ async fn seed_submitted(app: &TestApp, assessor_token: &str, venue: i64, n: usiz
                             sha256,
                             content,
                         },
-                    )?;
+                    )
+                    .map_err(ecolabel::app::Error::into_storage)?;
                 }
-                a::submit(c, &caller, row.id, &scheme)?;
+                a::submit(c, &caller, row.id, &scheme).map_err(ecolabel::app::Error::into_storage)?;
                 ids.push(row.id);
             }
             Ok(ids)

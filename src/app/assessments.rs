@@ -1,0 +1,191 @@
+// Assessments as operations: who may see, start and change an audit (its own assessor, while a draft or
+// returned), measurement and evidence checks, submission with server-side scoring, and the officer's
+// decision (someone who did not do the audit, ISO/IEC 17065 7.6; Gold-only approval issues the certificate).
+
+use super::certificates::{self, IssueContext};
+use super::{Error, Result};
+use crate::domain::auth::{Caller, Role};
+use crate::domain::criteria::Scheme;
+use crate::domain::lifecycle::{AssessmentStatus, Decision};
+use crate::domain::scoring::{self, FieldError};
+use crate::storage::assessments::{self as repo, ListQuery, NewEvidence, Scope};
+use crate::storage::models::{AssessmentRow, CertificateRow, EvidenceMeta};
+use crate::storage::{self, venues, DbConn};
+
+/// The assessment if the caller may see it; otherwise not found (no existence leak).
+pub fn get_visible(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<AssessmentRow> {
+    let row = repo::get(conn, id)?;
+    if caller.can_view_assessment(row.assessor_id, row.venue_id) {
+        Ok(row)
+    } else {
+        Err(Error::not_found())
+    }
+}
+
+/// The assessment if the caller may change it: its own assessor, while it is a draft or returned.
+fn get_editable(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<AssessmentRow> {
+    let row = get_visible(conn, caller, id)?;
+    if !caller.can_edit_assessment(row.assessor_id) {
+        return Err(Error::forbidden(
+            "not_your_assessment",
+            "only the assessor who created this assessment may change it",
+        ));
+    }
+    if !repo::status_of(&row)?.is_editable() {
+        return Err(Error::conflict(
+            "not_editable",
+            format!("the assessment is {}; only drafts and returned assessments can be changed", row.status),
+        ));
+    }
+    Ok(row)
+}
+
+/// An assessor starts an audit of an existing venue, pinned to the criteria version in force.
+pub fn create(conn: &mut DbConn, actor: &Caller, venue_id: i64, scheme: &Scheme) -> Result<AssessmentRow> {
+    if !actor.has(Role::Assessor) {
+        return Err(Error::forbidden("forbidden_role", "only assessors create assessments"));
+    }
+    if !venues::exists(conn, venue_id)? {
+        return Err(Error::Storage(storage::Error::invalid(
+            "unknown_venue",
+            format!("venue {venue_id} does not exist"),
+            vec![FieldError::new("venue_id", "unknown_venue", "no such venue")],
+        )));
+    }
+    Ok(repo::insert(conn, actor, venue_id, scheme)?)
+}
+
+/// What the caller may list: officers and admins all; assessors their own; venue managers their venue's.
+pub fn list(conn: &mut DbConn, caller: &Caller, q: &ListQuery) -> Result<Vec<AssessmentRow>> {
+    let scope = if caller.sees_all() {
+        Scope::All
+    } else {
+        let assessor_id = caller.user_id.filter(|_| caller.has(Role::Assessor));
+        let venue_id = caller.venue_id.filter(|_| caller.has(Role::Venue));
+        if assessor_id.is_none() && venue_id.is_none() {
+            return Ok(vec![]);
+        }
+        Scope::Own { assessor_id, venue_id }
+    };
+    Ok(repo::list(conn, &scope, q)?)
+}
+
+/// Validate and merge a measurement patch against the pinned version; nothing changes unless all of it
+/// is valid.
+pub fn patch_measurements(conn: &mut DbConn, caller: &Caller, id: i64, scheme: &Scheme, patch: &serde_json::Value) -> Result<AssessmentRow> {
+    let row = get_editable(conn, caller, id)?;
+    let today = storage::now().date();
+    let invalid = |m: &str, f| Error::Storage(storage::Error::invalid("invalid_measurements", m, f));
+    let parsed = scoring::parse_patch(scheme, patch, today).map_err(|f| invalid("some measurements are not valid", f))?;
+    let changed: Vec<String> = parsed.iter().flat_map(|(c, m)| m.keys().map(move |k| format!("{c}.{k}"))).collect();
+    let merged = scoring::merge(scheme, &repo::measurements_of(&row)?, parsed).map_err(|f| invalid("some measurements contradict each other", f))?;
+    Ok(repo::set_measurements(conn, caller, id, &merged, &changed)?)
+}
+
+fn duplicate() -> Error {
+    Error::conflict("duplicate_evidence", "this file (same SHA-256) is already attached to this assessment")
+}
+
+/// Attach an evidence file (its type already judged by content) to a criterion of the pinned version.
+pub fn add_evidence(conn: &mut DbConn, caller: &Caller, id: i64, scheme: &Scheme, e: NewEvidence) -> Result<EvidenceMeta> {
+    get_editable(conn, caller, id)?;
+    if scheme.criterion(&e.criterion).is_none() {
+        return Err(Error::Storage(storage::Error::invalid(
+            "unknown_criterion",
+            format!("`{}` is not a criterion of this scheme", e.criterion),
+            vec![FieldError::new("criterion", "unknown_criterion", "no such criterion")],
+        )));
+    }
+    if repo::evidence_exists(conn, id, &e.sha256)? {
+        return Err(duplicate());
+    }
+    repo::insert_evidence(conn, caller, id, e).map_err(|err| match err {
+        storage::Error::Conflict { .. } => duplicate(),
+        other => other.into(),
+    })
+}
+
+/// Submit for decision: every measurement and evidence item must be present; the server scores it.
+pub fn submit(conn: &mut DbConn, caller: &Caller, id: i64, scheme: &Scheme) -> Result<AssessmentRow> {
+    let row = get_editable(conn, caller, id)?;
+    let outcome = scoring::score(scheme, &repo::measurements_of(&row)?, &repo::evidence_counts(conn, id)?).map_err(|f| {
+        Error::Storage(storage::Error::invalid(
+            "incomplete_assessment",
+            "the assessment is incomplete: see `fields` for every missing measurement and evidence",
+            f,
+        ))
+    })?;
+    Ok(repo::mark_submitted(conn, caller, id, &outcome)?)
+}
+
+/// The longest decision reason or comments, in characters.
+pub const MAX_DECISION_REASON: usize = 2000;
+
+fn invalid(code: &'static str, message: &str, field_code: &str, field_message: &str) -> Error {
+    Error::Storage(storage::Error::invalid(
+        code,
+        message,
+        vec![FieldError::new("reason", field_code, field_message)],
+    ))
+}
+
+/// Approve (Gold only; the certificate is issued in this same transaction), reject (a reason) or return
+/// (comments for the assessor). Concurrent decisions: exactly one finds the assessment still submitted.
+pub fn decide(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    decision: Decision,
+    reason: Option<&str>,
+    issue: Option<&IssueContext>,
+) -> Result<(AssessmentRow, Option<CertificateRow>)> {
+    if !caller.has_any(&[Role::Officer, Role::Admin]) {
+        return Err(Error::forbidden("forbidden_role", "only certification officers decide"));
+    }
+    let row = get_visible(conn, caller, id)?;
+    if caller.user_id == Some(row.assessor_id) {
+        tracing::warn!(assessment = id, user = ?caller.user_id, "refused: the assessor tried to decide their own assessment");
+        return Err(Error::forbidden(
+            "self_decision",
+            "ISO/IEC 17065 7.6: the person who evaluated cannot decide; another officer must",
+        ));
+    }
+    if repo::status_of(&row)? != AssessmentStatus::Submitted {
+        return Err(Error::conflict(
+            "not_submitted",
+            format!("the assessment is {}; only submitted assessments can be decided", row.status),
+        ));
+    }
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    match decision {
+        Decision::Reject if reason.is_none() => return Err(invalid("reason_required", "a rejection needs a reason", "required", "reason is required")),
+        Decision::Return if reason.is_none() => {
+            return Err(invalid(
+                "comments_required",
+                "returning needs comments for the assessor",
+                "required",
+                "comments are required",
+            ))
+        }
+        Decision::Approve if row.overall.as_deref() != Some("gold") => {
+            return Err(Error::conflict(
+                "not_gold",
+                "the assessment does not meet every Gold criterion: reject or return it",
+            ))
+        }
+        _ => {}
+    }
+    if reason.is_some_and(|r| r.chars().count() > MAX_DECISION_REASON) {
+        let message = format!("at most {MAX_DECISION_REASON} characters");
+        return Err(invalid("reason_too_long", &message, "too_long", &message));
+    }
+    let updated = repo::record_decision(conn, caller, id, decision.target(), reason)?;
+    let cert = match decision {
+        Decision::Approve => {
+            let ctx = issue.ok_or_else(|| Error::Storage(storage::Error::Internal("approval without an issuing context".into())))?;
+            Some(certificates::issue(conn, caller, &updated, ctx)?)
+        }
+        _ => None,
+    };
+    Ok((updated, cert))
+}
