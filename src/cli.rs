@@ -287,7 +287,7 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
         UsersCommand::Create { role, name, venue } => {
             let roles = parse_roles(&role.join(","))?;
             let created = db
-                .write_blocking(|c| storage::users::create(c, &actor, &name, &roles, venue))
+                .write_blocking(|c| crate::app::users::create_with_token(c, &actor, &name, &roles, venue).map_err(crate::app::Error::into_storage))
                 .map_err(|e| e.to_string())?;
             eprintln!(
                 "user {} ({}) created with role(s) {}; token id {} — the token below is shown once:",

@@ -4,9 +4,9 @@
 use crate::config::Config;
 use crate::domain::auth::{Caller, Role};
 use crate::domain::lifecycle::Decision;
-use crate::domain::venue::{Venue, VenueFields};
+use crate::domain::venue::VenueFields;
 use crate::startup;
-use crate::storage::{self, assessments, certificates, users, venues};
+use crate::storage::{self, assessments, certificates, venues};
 use crate::web::AppState;
 use chrono::NaiveDate;
 use serde_json::json;
@@ -93,7 +93,7 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
         });
     }
     let system = Caller::system("demo");
-    let caller = |u: &users::NewUser, roles: Vec<Role>| Caller {
+    let caller = |u: &crate::app::users::NewUser, roles: Vec<Role>| Caller {
         user_id: Some(u.user.id),
         name: u.user.name.clone(),
         roles,
@@ -102,7 +102,7 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
     };
     let with_email = |name: &str, role: Role, email: &str| {
         db.write_blocking(|c| {
-            let u = users::create(c, &system, name, &[role], None)?;
+            let u = crate::app::users::create_with_token(c, &system, name, &[role], None).map_err(crate::app::Error::into_storage)?;
             storage::accounts::set_email(c, u.user.id, email)?;
             Ok(u)
         })
@@ -112,22 +112,20 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
     let officer_user = with_email(DEMO_PEOPLE[1].1, Role::Officer, &demo_email("officer"))?;
     let assessor = caller(&assessor_user, vec![Role::Assessor]);
     let officer = caller(&officer_user, vec![Role::Officer]);
-    let venue = Venue::apply(
-        None,
-        &VenueFields {
-            name: Some(DEMO_VENUE.into()),
-            name_kk: Some("Smart Plastic Zone жобасы".into()),
-            name_ru: Some("Проект Smart Plastic Zone".into()),
-            name_en: Some("Smart Plastic Zone project".into()),
-            address: Some("RES 2026 EXPO exhibition grounds".into()),
-            city: Some("Astana".into()),
-            country: Some("KZ".into()),
-            category: Some("expo_pavilion".into()),
-            ..Default::default()
-        },
-    )
-    .map_err(|f| format!("demo venue invalid: {f:?}"))?;
-    let venue_row = db.write_blocking(|c| venues::create(c, &assessor, &venue)).map_err(err)?;
+    let fields = VenueFields {
+        name: Some(DEMO_VENUE.into()),
+        name_kk: Some("Smart Plastic Zone жобасы".into()),
+        name_ru: Some("Проект Smart Plastic Zone".into()),
+        name_en: Some("Smart Plastic Zone project".into()),
+        address: Some("RES 2026 EXPO exhibition grounds".into()),
+        city: Some("Astana".into()),
+        country: Some("KZ".into()),
+        category: Some("expo_pavilion".into()),
+        ..Default::default()
+    };
+    let venue_row = db
+        .write_blocking(|c| crate::app::venues::create(c, &assessor, &fields).map_err(crate::app::Error::into_storage))
+        .map_err(err)?;
     let scheme = state
         .catalogue
         .current(crate::domain::criteria::DEFAULT_SCHEME)

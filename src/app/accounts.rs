@@ -134,7 +134,7 @@ pub struct NewPerson<'a> {
 pub fn invite(conn: &mut DbConn, actor: &Caller, client: &Client, p: NewPerson<'_>, public_url: &str) -> Result<Link> {
     require_admin(actor)?;
     let email = parse_email(p.email)?;
-    let user = users::insert(conn, actor, p.name, p.roles, p.venue_id, Some(email.as_str()))?;
+    let user = super::users::add(conn, actor, p.name, p.roles, p.venue_id, Some(email.as_str()))?;
     let now = storage::now();
     let link = new_link(conn, user, "invite", public_url, now)?;
     event(

@@ -1,11 +1,12 @@
 //! The application layer: each operation people can do is one function here, called by the JSON API,
 //! the pages and the CLI alike; it checks who may do it and the workflow rules, then calls src/storage.
-//! (Sign-in, the decision, issuance and status changes live here; the other operations still check their
-//! rules in src/storage and move here with the portal.)
+//! src/storage is persistence only: queries, guarded updates, events and log entries, transactions.
 
 pub mod accounts;
 pub mod assessments;
 pub mod certificates;
+pub mod users;
+pub mod venues;
 
 use crate::storage;
 

@@ -2,58 +2,14 @@
 // Token checks, creation and revocation; the token itself is returned once and never stored.
 
 use super::models::{TokenRow, UserRow};
-use super::schema::{api_tokens, users, venues};
+use super::schema::{api_tokens, users};
 use super::{events, now, DbConn, Error, Result};
-use crate::domain::auth::{format_roles, new_token, parse_roles, token_hash, Caller, Role, MAX_USER_NAME};
+use crate::domain::auth::{format_roles, new_token, parse_roles, token_hash, Caller, Role};
 use diesel::prelude::*;
 use serde_json::json;
 
-pub struct NewUser {
-    pub user: UserRow,
-    pub token_id: i64,
-    pub token: String,
-}
-
-pub fn create(conn: &mut DbConn, actor: &Caller, name: &str, roles: &[Role], venue_id: Option<i64>) -> Result<NewUser> {
-    let user = insert(conn, actor, name, roles, venue_id, None)?;
-    let (token_id, token) = create_token(conn, actor, user.id, "initial")?;
-    Ok(NewUser { user, token_id, token })
-}
-
-/// A new user (name, roles, venue binding checked), with an e-mail address when they will sign in.
+/// Store a new user (the application layer has checked name, roles, venue and e-mail), with its event.
 pub fn insert(conn: &mut DbConn, actor: &Caller, name: &str, roles: &[Role], venue_id: Option<i64>, email: Option<&str>) -> Result<UserRow> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_USER_NAME {
-        return Err(Error::invalid(
-            "invalid_name",
-            format!("a user needs a name of 1 to {MAX_USER_NAME} characters"),
-            vec![],
-        ));
-    }
-    if let Err(e) = crate::domain::text::check("name", name, crate::domain::text::TextKind::Name) {
-        return Err(Error::invalid("invalid_characters", e.message.clone(), vec![e]));
-    }
-    if roles.is_empty() {
-        return Err(Error::invalid("invalid_role", "a user needs at least one role", vec![]));
-    }
-    let is_venue = roles.contains(&Role::Venue);
-    match (is_venue, venue_id) {
-        (true, None) => return Err(Error::invalid("venue_required", "a venue user must be bound to a venue (--venue <id>)", vec![])),
-        (false, Some(_)) => return Err(Error::invalid("venue_not_allowed", "only venue users are bound to a venue", vec![])),
-        (true, Some(v)) => {
-            let exists: i64 = venues::table.filter(venues::id.eq(v)).count().get_result(conn)?;
-            if exists == 0 {
-                return Err(Error::invalid("unknown_venue", format!("venue {v} does not exist"), vec![]));
-            }
-        }
-        _ => {}
-    }
-    if let Some(e) = email {
-        let taken: i64 = users::table.filter(users::email.eq(e)).count().get_result(conn)?;
-        if taken > 0 {
-            return Err(Error::conflict("email_taken", format!("another user already has the e-mail address {e}")));
-        }
-    }
     let user: UserRow = diesel::insert_into(users::table)
         .values((
             users::name.eq(name),

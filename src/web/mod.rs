@@ -1,5 +1,5 @@
 //! The HTTP layer: actix handlers, request/response types (never database rows), routing, middleware.
-//! Handlers check input, call src/storage (on blocking threads) and src/domain, and map errors.
+//! Handlers parse input, call one operation of src/app (on blocking threads), render, and map errors.
 
 pub mod assessments;
 pub mod auth;

@@ -114,7 +114,10 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, auth: Auth, bo
         });
         return Ok(secret_reply(res, shown));
     }
-    let created = state.db.write(move |c| users::create(c, &caller, &body.name, &roles, body.venue_id)).await?;
+    let created = state
+        .db
+        .write(move |c| crate::app::users::create_with_token(c, &caller, &body.name, &roles, body.venue_id).map_err(crate::app::Error::into_storage))
+        .await?;
     let shown = format!("user {} with token {}", created.user.id, created.token_id);
     let res = HttpResponse::Created().json(UserCreated {
         user: UserResponse::from_row(&created.user),

@@ -4,9 +4,8 @@
 use super::auth::Auth;
 use super::error::{missing, ApiError, ApiResult};
 use super::AppState;
-use crate::domain::auth::Role;
-use crate::domain::scoring::FieldError;
-use crate::domain::venue::{Venue, VenueFields};
+use crate::app;
+use crate::domain::venue::VenueFields;
 use crate::storage::models::VenueRow;
 use crate::storage::venues::{self, VenueQuery};
 use actix_web::{web, HttpResponse};
@@ -93,15 +92,6 @@ pub struct VenueListParams {
     pub limit: Option<i64>,
 }
 
-/// The code for invalid venue fields: `invalid_characters` when that is what is wrong, else `invalid_venue`.
-fn venue_error(fields: Vec<FieldError>) -> (&'static str, &'static str, Vec<FieldError>) {
-    if fields.iter().any(|f| f.code == "invalid_characters") {
-        ("invalid_characters", "a venue field contains a character that is not allowed", fields)
-    } else {
-        ("invalid_venue", "some venue fields are not valid", fields)
-    }
-}
-
 pub fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
     match limit.unwrap_or(50) {
         l @ 1..=200 => Ok(l),
@@ -112,43 +102,36 @@ pub fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
 #[utoipa::path(post, path = "/api/v1/venues", tag = "venues", security(("bearer" = [])), request_body = NewVenue,
     responses((status = 201, body = VenueResponse), (status = 403, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
 pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<VenueFields>) -> ApiResult<HttpResponse> {
-    let caller = auth.require(&[Role::Assessor, Role::Admin])?.clone();
-    let venue = Venue::apply(None, &body).map_err(|f| {
-        let e = venue_error(f);
-        ApiError::invalid(e.0, e.1, e.2)
-    })?;
-    let row = state.db.write(move |c| venues::create(c, &caller, &venue)).await?;
+    let caller = auth.0;
+    let fields = body.into_inner();
+    let row = state
+        .db
+        .write(move |c| app::venues::create(c, &caller, &fields).map_err(app::Error::into_storage))
+        .await?;
     Ok(HttpResponse::Created().json(VenueResponse::from(row)))
 }
 
 #[utoipa::path(get, path = "/api/v1/venues/{id}", tag = "venues", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = VenueResponse), (status = 404, body = super::error::ErrorBody)))]
 pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let id = path.into_inner();
-    if !auth.0.can_view_venue(id) {
-        return Err(ApiError::not_found("venue"));
-    }
-    let row = state.db.read(move |c| venues::get(c, id)).await.map_err(missing("venue"))?;
+    let (caller, id) = (auth.0, path.into_inner());
+    let row = state
+        .db
+        .read(move |c| app::venues::get_visible(c, &caller, id).map_err(app::Error::into_storage))
+        .await
+        .map_err(missing("venue"))?;
     Ok(HttpResponse::Ok().json(VenueResponse::from(row)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/venues/{id}", tag = "venues", security(("bearer" = [])), params(("id" = i64, Path)), request_body = VenueFields,
     responses((status = 200, body = VenueResponse), (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
 pub async fn update(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, body: web::Json<VenueFields>) -> ApiResult<HttpResponse> {
-    let caller = auth.require(&[Role::Assessor, Role::Admin])?.clone();
-    let id = path.into_inner();
-    let fields = body.into_inner();
+    let (caller, id, fields) = (auth.0, path.into_inner(), body.into_inner());
     let row = state
         .db
-        .write(move |c| {
-            let current = venues::get(c, id)?;
-            let venue = Venue::apply(Some(&venues::to_domain(&current)), &fields).map_err(|f| {
-                let e = venue_error(f);
-                crate::storage::Error::invalid(e.0, e.1, e.2)
-            })?;
-            venues::update(c, &caller, id, &venue)
-        })
-        .await?;
+        .write(move |c| app::venues::update(c, &caller, id, &fields).map_err(app::Error::into_storage))
+        .await
+        .map_err(missing("venue"))?;
     Ok(HttpResponse::Ok().json(VenueResponse::from(row)))
 }
 

@@ -6,7 +6,7 @@ use diesel::Connection;
 use ecolabel::config::{Config, LogFormat};
 use ecolabel::domain::auth::{Caller, Role};
 use ecolabel::startup::Application;
-use ecolabel::storage::{self, DbUrl};
+use ecolabel::storage::DbUrl;
 use ecolabel::web::AppState;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
@@ -170,7 +170,9 @@ impl TestApp {
         let created = self
             .state
             .db
-            .write(move |c| storage::users::create(c, &Caller::system("test"), &name, &roles, venue))
+            .write(move |c| {
+                ecolabel::app::users::create_with_token(c, &Caller::system("test"), &name, &roles, venue).map_err(ecolabel::app::Error::into_storage)
+            })
             .await
             .unwrap();
         (created.user.id, created.token)
