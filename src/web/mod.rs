@@ -12,6 +12,7 @@ pub mod log;
 pub mod middleware;
 pub mod openapi;
 pub mod pages;
+pub mod portal;
 pub mod public;
 pub mod ratelimit;
 pub mod session;
@@ -173,6 +174,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
         .service(resource("/logout", "POST").route(post().to(signin::logout)))
         .service(resource("/app", "GET").route(get().to(signin::home)))
         .service(resource("/app/account", "GET").route(get().to(signin::account)))
+        .service(resource("/app/certificates", "GET").route(get().to(portal::list)))
+        .service(
+            resource("/app/certificates/{number}", "GET, POST")
+                .route(get().to(portal::show))
+                .route(post().to(portal::act)),
+        )
+        .service(resource("/app/certificates/{number}/qr.{format}", "GET").route(get().to(portal::qr_image)))
         .service(resource("/app/account/sessions/{id}/end", "POST").route(post().to(signin::end_session)))
         .service(resource("/app/account/tokens", "POST").route(post().to(signin::create_token)))
         .service(resource("/app/account/tokens/{id}/revoke", "POST").route(post().to(signin::revoke_token)))

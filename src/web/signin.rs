@@ -18,18 +18,19 @@ use serde::Deserialize;
 
 const NO_STORE: &str = "no-store";
 
-fn see_other(to: &str) -> HttpResponse {
+pub(crate) fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_string()))
         .insert_header((header::CACHE_CONTROL, NO_STORE))
         .finish()
 }
 
-fn page(req: &HttpRequest, m: &Messages, status: StatusCode, session: Option<&Session>, title: &str, body: Markup) -> HttpResponse {
+pub(crate) fn page(req: &HttpRequest, m: &Messages, status: StatusCode, session: Option<&Session>, title: &str, body: Markup) -> HttpResponse {
     let nav = session.filter(|s| s.stage == Stage::Full).map(|s| {
         html! {
             nav.portal aria-label=(m.t("nav_portal")) {
                 a href="/app" { (m.t("nav_home")) }
+                a href="/app/certificates" { (m.t("nav_certificates")) }
                 a href="/app/account" { (m.t("nav_account")) }
                 span.muted { (s.user.name) }
                 form.inline method="post" action="/logout" {
@@ -122,7 +123,7 @@ pub struct NextQuery {
 
 /// Pages for signed-in people: the session, or a redirect to sign in (back here afterwards), or to the
 /// second-factor set-up for officers and admins who have none.
-fn signed_in(req: &HttpRequest, s: MaybeSession, allow_without_factor: bool) -> Result<Session, Box<HttpResponse>> {
+pub(crate) fn signed_in(req: &HttpRequest, s: MaybeSession, allow_without_factor: bool) -> Result<Session, Box<HttpResponse>> {
     match s.0 {
         Some(s) if s.stage == Stage::Full && (allow_without_factor || !s.needs_factor) => Ok(s),
         Some(s) if s.stage == Stage::Full => Err(Box::new(see_other("/app/account/totp"))),
@@ -440,6 +441,7 @@ pub async fn home(req: HttpRequest, s: MaybeSession) -> HttpResponse {
             @for r in &s.caller.roles {
                 li { (m.t(role_help_key(*r))) }
             }
+            li { a href="/app/certificates" { (m.t("nav_certificates")) } }
             li { a href="/app/account" { (m.t("nav_account")) } }
             li { a href="/docs/" { (m.t("api_docs")) } }
             li { a href="/register" { (m.t("nav_register")) } }

@@ -7,7 +7,7 @@ use serde_json::json;
 use std::process::Command;
 
 /// A command-line tool the PDF checks use; missing is a failure in CI and a skip elsewhere.
-fn tool(name: &str) -> bool {
+pub fn tool(name: &str) -> bool {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {name}")])
         .output()

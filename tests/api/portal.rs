@@ -1,0 +1,129 @@
+// The portal's certificate pages as people use them: a venue manager sees only their venue's
+// certificates and downloads the PDF and the QR images with the session; an officer suspends and
+// withdraws from the page (reason, confirmation); refusals for other venues and other roles.
+
+use crate::helpers::*;
+use crate::signin::{enrol, person, Browser, PASSWORD};
+use ecolabel::domain::auth::Role;
+use reqwest::Method;
+use std::process::Command;
+
+/// The public certificate JSON, as anyone reads it.
+async fn public_json(app: &TestApp, number: &str) -> serde_json::Value {
+    let r = app
+        .request(Method::GET, &format!("/certificates/{number}"), None)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    json(r).await
+}
+
+async fn venue_managers_see_and_download_their_certificates(app: TestApp) {
+    let ours = app.issue("Smart Plastic Zone", "Astana").await;
+    let theirs = app.issue("Other Cafe", "Almaty").await;
+    person(&app, "manager@spz.kz", &[Role::Venue], Some(ours.venue)).await;
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in("manager@spz.kz", PASSWORD).await.location.as_deref(), Some("/app"));
+    let p = b.get("/app/certificates?lang=en").await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains(&ours.number), "their certificate is listed");
+    assert!(!p.body.contains(&theirs.number), "another venue's is not");
+    assert!(p.body.contains("✓") && p.body.contains("Valid"), "status as symbol and text");
+    // Another venue's certificate does not exist for them, in the page and in every download.
+    for path in [
+        format!("/app/certificates/{}", theirs.number),
+        format!("/app/certificates/{}/qr.png", theirs.number),
+        format!("/app/certificates/{}/qr.svg", theirs.number),
+    ] {
+        assert_eq!(b.get(&path).await.status, 404, "{path}");
+    }
+    assert_eq!(
+        b.api(Method::GET, &format!("/api/v1/certificates/{}/pdf", theirs.number), None).await.status(),
+        404
+    );
+
+    let p = b.get(&format!("/app/certificates/{}?lang=en", ours.number)).await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains(&ours.qr_text), "the QR link is shown");
+    assert!(
+        !p.body.contains("value=\"suspend\"") && !p.body.contains("value=\"withdraw\""),
+        "no status actions for a venue manager"
+    );
+    // The PDF: the session is enough.
+    let r = b.api(Method::GET, &format!("/api/v1/certificates/{}/pdf", ours.number), None).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let file = app.dir.path().join("ours.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    if crate::pdf::tool("pdftotext") {
+        let out = Command::new("pdftotext").args([file.to_str().unwrap(), "-"]).output().unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&ours.number), "that very certificate");
+    }
+    // The QR images decode to the certificate's QR text.
+    let r = b.api(Method::GET, &format!("/app/certificates/{}/qr.svg", ours.number), None).await;
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    assert!(r.text().await.unwrap().starts_with("<svg"));
+    let r = b.api(Method::GET, &format!("/app/certificates/{}/qr.png", ours.number), None).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let png = app.dir.path().join("qr.png");
+    std::fs::write(&png, r.bytes().await.unwrap()).unwrap();
+    if crate::pdf::tool("zbarimg") {
+        let out = Command::new("zbarimg").args(["-q", "--raw", png.to_str().unwrap()]).output().unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), ours.qr_text);
+    }
+    // A venue manager cannot change a status, even by posting the form.
+    let p = b
+        .form(&format!("/app/certificates/{}?lang=en", ours.number), &[("action", "suspend"), ("reason", "x")])
+        .await;
+    assert_eq!(p.status, 403);
+    let status = public_json(&app, &ours.number).await;
+    assert_eq!(status["status"], "valid");
+}
+
+async fn officers_suspend_and_withdraw_from_the_page(app: TestApp) {
+    let cert = app.issue("Smart Plastic Zone", "Astana").await;
+    person(&app, "officer2@example.kz", &[Role::Officer], None).await;
+    let mut b = Browser::new(&app);
+    b.sign_in("officer2@example.kz", PASSWORD).await;
+    enrol(&mut b).await;
+    let page = format!("/app/certificates/{}?lang=en", cert.number);
+    let p = b.get(&page).await;
+    assert!(p.body.contains("value=\"suspend\"") && p.body.contains("value=\"withdraw\""));
+    // Officers search every certificate by name.
+    let p = b.get("/app/certificates?q=plastic").await;
+    assert!(p.body.contains(&cert.number));
+    // A suspension needs the public reason.
+    let p = b.form(&page, &[("action", "suspend"), ("reason", "  ")]).await;
+    assert_eq!(p.status, 422);
+    assert!(p.body.contains("Give the public reason") && p.body.contains("aria-invalid=\"true\""));
+    let p = b.form(&page, &[("action", "suspend"), ("reason", "Separate collection stopped")]).await;
+    assert_eq!(p.status, 303);
+    let public = public_json(&app, &cert.number).await;
+    assert_eq!(public["status"], "suspended");
+    assert_eq!(public["status_reason"], "Separate collection stopped");
+    // The same form sent again changes nothing more (the status moved on): a conflict, said on the page.
+    let p = b.form(&page, &[("action", "suspend"), ("reason", "Separate collection stopped")]).await;
+    assert_eq!(p.status, 409);
+    // Withdrawal needs the confirmation box.
+    b.get(&page).await;
+    let p = b.form(&page, &[("action", "withdraw"), ("reason", "No plastic stream for six months")]).await;
+    assert_eq!(p.status, 422);
+    assert!(p.body.contains("Tick the confirmation box"));
+    let p = b
+        .form(
+            &page,
+            &[("action", "withdraw"), ("reason", "No plastic stream for six months"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    let public = public_json(&app, &cert.number).await;
+    assert_eq!(public["status"], "withdrawn");
+    let p = b.get(&page).await;
+    assert!(p.body.contains("can no longer be changed"));
+}
+
+crate::both_backends!(venue_managers_see_and_download_their_certificates, officers_suspend_and_withdraw_from_the_page);
