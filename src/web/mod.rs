@@ -1,6 +1,7 @@
 //! The HTTP layer: actix handlers, request/response types (never database rows), routing, middleware.
 //! Handlers parse input, call one operation of src/app (on blocking threads), render, and map errors.
 
+pub mod admin;
 pub mod assessments;
 pub mod auth;
 pub mod certificates;
@@ -175,6 +176,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
         .service(resource("/app", "GET").route(get().to(signin::home)))
         .service(resource("/app/account", "GET").route(get().to(signin::account)))
         .service(resource("/app/certificates", "GET").route(get().to(portal::list)))
+        .service(resource("/app/users", "GET, POST").route(get().to(admin::list)).route(post().to(admin::invite)))
+        .service(
+            resource("/app/users/{id}", "GET, POST")
+                .route(get().to(admin::show))
+                .route(post().to(admin::act)),
+        )
         .service(
             resource("/app/certificates/{number}", "GET, POST")
                 .route(get().to(portal::show))

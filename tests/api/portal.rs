@@ -126,4 +126,99 @@ async fn officers_suspend_and_withdraw_from_the_page(app: TestApp) {
     assert!(p.body.contains("can no longer be changed"));
 }
 
-crate::both_backends!(venue_managers_see_and_download_their_certificates, officers_suspend_and_withdraw_from_the_page);
+fn between<'b>(s: &'b str, start: &str, end: &str) -> Option<&'b str> {
+    let i = s.find(start)? + start.len();
+    let j = s[i..].find(end)? + i;
+    Some(&s[i..j])
+}
+
+async fn admins_invite_and_look_after_people(app: TestApp) {
+    person(&app, "admin@example.kz", &[Role::Admin], None).await;
+    let mut a = Browser::new(&app);
+    a.sign_in("admin@example.kz", PASSWORD).await;
+    enrol(&mut a).await;
+    let p = a.get("/app/users?lang=en").await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("Invite a person"));
+    // Invite: the link is shown once and works.
+    let p = a
+        .form(
+            "/app/users?lang=en",
+            &[
+                ("email", "Aigerim@Example.kz"),
+                ("name", "Aigerim Sarsenova"),
+                ("role", "assessor"),
+                ("role", "officer"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let link = between(&p.body, "id=\"invitation-link\">", "<").unwrap().to_string();
+    let path = format!("/invite/{}", link.rsplit_once("/invite/").unwrap().1);
+    let mut newcomer = Browser::new(&app);
+    assert_eq!(newcomer.get(&path).await.status, 200);
+    assert_eq!(
+        newcomer.form(&path, &[("password", PASSWORD), ("password_confirm", PASSWORD)]).await.status,
+        303
+    );
+    let users = json(app.get("/api/v1/users", Some(&app.token(&[Role::Admin]).await)).await).await;
+    let aigerim = users.as_array().unwrap().iter().find(|u| u["email"] == "aigerim@example.kz").unwrap().clone();
+    assert_eq!(aigerim["roles"], serde_json::json!(["officer", "assessor"]));
+    let id = aigerim["id"].as_i64().unwrap();
+    // Bad input is said on the form and changes nothing: a malformed address, a taken one, a venue manager without a venue.
+    for (email, role, says) in [
+        ("not-an-address", "assessor", "name@example.kz"),
+        ("aigerim@example.kz", "assessor", "already has"),
+        ("venue@example.kz", "venue", "bound to a venue"),
+    ] {
+        let p = a.form("/app/users?lang=en", &[("email", email), ("name", "Someone"), ("role", role)]).await;
+        assert_eq!(p.status, 422, "{email}");
+        assert!(p.body.contains(says), "{email}: {}", p.body);
+    }
+    assert_eq!(
+        json(app.get("/api/v1/users", Some(&app.token(&[Role::Admin]).await)).await)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        users.as_array().unwrap().len() + 1
+    );
+    // Locked out after five failures; the admin unlocks from the person's page.
+    let mut b = Browser::new(&app);
+    for _ in 0..5 {
+        b.form("/login", &[("email", "aigerim@example.kz"), ("password", "not the password at all")])
+            .await;
+    }
+    assert_eq!(b.form("/login", &[("email", "aigerim@example.kz"), ("password", PASSWORD)]).await.status, 429);
+    let page = format!("/app/users/{id}?lang=en");
+    let p = a.get(&page).await;
+    assert!(p.body.contains("locked") && p.body.contains("sign_in · failed"), "{}", p.body);
+    let p = a.form(&format!("/app/users/{id}"), &[("action", "unlock")]).await;
+    assert_eq!(p.location.as_deref(), Some(format!("/app/users/{id}?done=unlocked").as_str()));
+    assert_eq!(b.form("/login", &[("email", "aigerim@example.kz"), ("password", PASSWORD)]).await.status, 303);
+    // End all their sessions; a new password link is shown once.
+    a.get(&page).await;
+    let p = a.form(&format!("/app/users/{id}"), &[("action", "end_sessions")]).await;
+    assert_eq!(p.status, 303);
+    assert_eq!(b.api(Method::GET, "/api/v1/me", None).await.status(), 401);
+    a.get(&page).await;
+    let p = a.form(&format!("/app/users/{id}"), &[("action", "password_link")]).await;
+    assert_eq!(p.status, 200);
+    assert!(between(&p.body, "id=\"password-link\">", "<").unwrap().contains("/invite/"));
+    // Other roles may not see these pages.
+    let mut other = Browser::new(&app);
+    other.sign_in("aigerim@example.kz", PASSWORD).await;
+    assert_eq!(
+        other.get("/app/users").await.location.as_deref(),
+        Some("/app/account/totp"),
+        "an officer enrols first"
+    );
+    enrol(&mut other).await;
+    assert_eq!(other.get("/app/users").await.status, 403);
+}
+
+crate::both_backends!(
+    venue_managers_see_and_download_their_certificates,
+    officers_suspend_and_withdraw_from_the_page,
+    admins_invite_and_look_after_people,
+);

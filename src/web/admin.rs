@@ -1,0 +1,346 @@
+// The portal's people pages for admins (/app/users…): invite people (the link shown once), and for each
+// person unlock sign-in, reset the second factor, make a new password link, end sessions, revoke tokens.
+
+use super::i18n::{negotiate, Messages};
+use super::session::{client_of, MaybeSession, Session};
+use super::signin::{page, see_other, signed_in};
+use super::AppState;
+use crate::app::accounts as ops;
+use crate::domain::auth::{parse_roles, Role};
+use crate::storage::accounts::AuthEventRow;
+use crate::storage::models::{TokenRow, UserRow};
+use crate::storage::{self, users};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+fn admin(req: &HttpRequest, s: MaybeSession) -> Result<Session, Box<HttpResponse>> {
+    let s = signed_in(req, s, false)?;
+    if s.caller.has(Role::Admin) {
+        Ok(s)
+    } else {
+        let m = negotiate(req);
+        let body = html! { p.alert role="alert" { (m.t("not_allowed")) } };
+        Err(Box::new(page(req, &m, StatusCode::FORBIDDEN, Some(&s), m.t("nav_users"), body)))
+    }
+}
+
+fn error_page(e: storage::Error) -> HttpResponse {
+    super::error::ApiError::from(e).error_response()
+}
+
+fn role_name(m: &Messages, r: Role) -> &str {
+    m.t(match r {
+        Role::Admin => "role_admin",
+        Role::Officer => "role_officer",
+        Role::Assessor => "role_assessor",
+        Role::Venue => "role_venue",
+    })
+}
+
+fn roles_text(m: &Messages, u: &UserRow) -> String {
+    parse_roles(&u.roles)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| role_name(m, r))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn invite_form(m: &Messages, s: &Session, error: Option<&str>, f: Option<&InviteForm>) -> Markup {
+    let field_invalid = error.map(|_| "true");
+    html! {
+        h2 #h-invite { (m.t("invite_title")) }
+        @if let Some(e) = error { p.alert role="alert" id="form-error" { (e) } }
+        form.stack method="post" action="/app/users" aria-labelledby="h-invite" novalidate {
+            input type="hidden" name="csrf" value=(s.csrf);
+            label for="email" { (m.t("field_email")) }
+            input #email type="email" name="email" required value=[f.map(|f| f.email.as_str())] aria-invalid=[field_invalid] aria-describedby=[error.map(|_| "form-error")];
+            label for="name" { (m.t("field_name")) }
+            input #name type="text" name="name" required maxlength="200" value=[f.map(|f| f.name.as_str())];
+            fieldset {
+                legend { (m.t("field_roles")) }
+                @for r in Role::ALL {
+                    label.check { input type="checkbox" name="role" value=(r.as_str()); " " (role_name(m, r)) }
+                }
+            }
+            label for="venue_id" { (m.t("field_venue_id")) }
+            input #venue_id type="number" name="venue_id" min="1" inputmode="numeric" aria-describedby="venue-help" value=[f.and_then(|f| f.venue_id.as_deref())];
+            p.muted #venue-help { (m.t("venue_id_help")) }
+            button type="submit" name="action" value="invite" { (m.t("invite_button")) }
+        }
+    }
+}
+
+async fn users_page(
+    req: &HttpRequest,
+    state: &AppState,
+    s: &Session,
+    status: StatusCode,
+    notice: Option<Markup>,
+    error: Option<&str>,
+    f: Option<&InviteForm>,
+) -> HttpResponse {
+    let m = negotiate(req);
+    let rows = match state.db.read(users::list).await {
+        Ok(r) => r,
+        Err(e) => return error_page(e),
+    };
+    let body = html! {
+        @if let Some(n) = notice { (n) }
+        (invite_form(&m, s, error, f))
+        h2 { (m.t("nav_users")) }
+        table {
+            thead { tr { th { (m.t("field_name")) } th { (m.t("field_email")) } th { (m.t("field_roles")) } th { (m.t("second_factor")) } } }
+            tbody {
+                @for u in &rows {
+                    tr {
+                        td data-label=(m.t("field_name")) { a href={ "/app/users/" (u.id) } { (u.name) } }
+                        td data-label=(m.t("field_email")) { (u.email.as_deref().unwrap_or("—")) }
+                        td data-label=(m.t("field_roles")) { (roles_text(&m, u)) }
+                        td data-label=(m.t("second_factor")) { @if u.totp_secret.is_some() { "✓ " (m.t("yes")) } @else { "— " (m.t("no")) } }
+                    }
+                }
+            }
+        }
+    };
+    page(req, &m, status, Some(s), m.t("nav_users"), body)
+}
+
+/// `/app/users`: everyone, and the invitation form.
+pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession) -> HttpResponse {
+    match admin(&req, s) {
+        Ok(s) => users_page(&req, &state, &s, StatusCode::OK, None, None, None).await,
+        Err(r) => *r,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub name: String,
+    pub venue_id: Option<String>,
+}
+
+/// Invite a person: the link is shown once, to pass on.
+pub async fn invite(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, body: web::Bytes) -> HttpResponse {
+    let s = match admin(&req, s) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    // Several `role` fields: read the form as pairs.
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let form = InviteForm {
+        email: get("email").unwrap_or_default(),
+        name: get("name").unwrap_or_default(),
+        venue_id: get("venue_id").filter(|v| !v.trim().is_empty()),
+    };
+    let roles: Vec<Role> = pairs.iter().filter(|(k, _)| k == "role").filter_map(|(_, v)| Role::parse(v).ok()).collect();
+    let venue_id = match form.venue_id.as_deref().map(|v| v.trim().parse::<i64>()) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => return users_page(&req, &state, &s, StatusCode::UNPROCESSABLE_ENTITY, None, Some(m.t("form_invalid")), Some(&form)).await,
+    };
+    let (caller, client, url) = (s.caller.clone(), client_of(&req, &state), state.config.public_url.clone());
+    let (email, name) = (form.email.clone(), form.name.clone());
+    let made = state
+        .db
+        .write(move |c| {
+            let p = ops::NewPerson {
+                email: &email,
+                name: &name,
+                roles: &roles,
+                venue_id,
+            };
+            ops::invite(c, &caller, &client, p, &url).map_err(crate::app::Error::into_storage)
+        })
+        .await;
+    match made {
+        Ok(link) => {
+            let notice = html! {
+                div.notice role="status" {
+                    p { (m.f("invited", &[("name", &link.user.name)])) }
+                    p { code.secret #invitation-link { (link.url) } }
+                }
+            };
+            let mut res = users_page(&req, &state, &s, StatusCode::OK, Some(notice), None, None).await;
+            res.headers_mut().insert(
+                actix_web::http::header::CACHE_CONTROL,
+                actix_web::http::header::HeaderValue::from_static("no-store"),
+            );
+            res
+        }
+        Err(storage::Error::Invalid { message, .. } | storage::Error::Conflict { message, .. }) => {
+            users_page(&req, &state, &s, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&message), Some(&form)).await
+        }
+        Err(e) => error_page(e),
+    }
+}
+
+struct Person {
+    user: UserRow,
+    sessions: Vec<crate::storage::accounts::SessionRow>,
+    tokens: Vec<TokenRow>,
+    events: Vec<AuthEventRow>,
+}
+
+/// `/app/users/{id}`: a person's sessions, tokens and sign-in events, with the admin's actions.
+pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<i64>) -> HttpResponse {
+    let s = match admin(&req, s) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    let (id, caller) = (path.into_inner(), s.caller.clone());
+    let person = state
+        .db
+        .read(move |c| {
+            let user = users::get(c, id)?;
+            Ok(Person {
+                sessions: ops::sessions(c, &caller, id).map_err(crate::app::Error::into_storage)?,
+                tokens: users::tokens_of(c, id)?,
+                events: ops::auth_events(c, &caller, Some(id), None, 20).map_err(crate::app::Error::into_storage)?,
+                user,
+            })
+        })
+        .await;
+    let p = match person {
+        Ok(p) => p,
+        Err(storage::Error::NotFound) => {
+            return page(
+                &req,
+                &m,
+                StatusCode::NOT_FOUND,
+                Some(&s),
+                m.t("nav_users"),
+                html! { p role="alert" { (m.t("user_not_found")) } },
+            )
+        }
+        Err(e) => return error_page(e),
+    };
+    let done = web::Query::<super::signin::Notice>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.done.clone());
+    let action = |value: &str, label: &str| {
+        html! {
+            form.inline method="post" action={ "/app/users/" (p.user.id) } {
+                input type="hidden" name="csrf" value=(s.csrf);
+                button type="submit" name="action" value=(value) { (label) }
+            }
+        }
+    };
+    let body = html! {
+        @if let Some(d) = done { p.notice role="status" { (m.t(match d.as_str() { "unlocked" => "notice_unlocked", "factor_reset" => "notice_factor_reset", "sessions_ended" => "notice_session_ended", "token_revoked" => "notice_token_revoked", _ => "notice_saved" })) } }
+        dl.facts {
+            dt { (m.t("field_email")) } dd { (p.user.email.as_deref().unwrap_or("—")) }
+            dt { (m.t("field_roles")) } dd { (roles_text(&m, &p.user)) }
+            @if let Some(v) = p.user.venue_id { dt { (m.t("field_venue_id")) } dd { (v) } }
+            dt { (m.t("second_factor")) } dd { @if p.user.totp_secret.is_some() { "✓ " (m.t("yes")) } @else { "— " (m.t("no")) } }
+        }
+        p.actions {
+            (action("unlock", m.t("action_unlock"))) " "
+            @if p.user.totp_secret.is_some() { (action("reset_second_factor", m.t("action_reset_factor"))) " " }
+            @if p.user.email.is_some() { (action("password_link", m.t("action_password_link"))) " " }
+            @if !p.sessions.is_empty() { (action("end_sessions", m.t("action_end_sessions"))) }
+        }
+        h2 { (m.t("sessions")) }
+        @if p.sessions.is_empty() { p { "—" } }
+        ul { @for x in &p.sessions { li { (crate::domain::account::device_of(&x.user_agent)) " · " (x.ip) " · " (x.last_seen_at.format("%Y-%m-%d %H:%M UTC")) } } }
+        h2 { (m.t("api_tokens")) }
+        ul {
+            @for t in p.tokens.iter().filter(|t| t.revoked_at.is_none()) {
+                li {
+                    (t.label) " "
+                    form.inline method="post" action={ "/app/users/" (p.user.id) } {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        input type="hidden" name="token_id" value=(t.id);
+                        button type="submit" name="action" value="revoke_token" aria-label={ (m.t("revoke")) ": " (t.label) } { (m.t("revoke")) }
+                    }
+                }
+            }
+        }
+        h2 { (m.t("auth_events")) }
+        table {
+            thead { tr { th { (m.t("event_when")) } th { (m.t("event_what")) } th { (m.t("session_ip")) } } }
+            tbody { @for e in &p.events { tr {
+                td data-label=(m.t("event_when")) { (e.at.format("%Y-%m-%d %H:%M:%S")) }
+                td data-label=(m.t("event_what")) { (e.kind) " · " (e.outcome) }
+                td data-label=(m.t("session_ip")) { (e.ip) }
+            } } }
+        }
+    };
+    page(&req, &m, StatusCode::OK, Some(&s), &p.user.name.clone(), body)
+}
+
+#[derive(Deserialize)]
+pub struct PersonAction {
+    pub action: String,
+    pub token_id: Option<i64>,
+    #[allow(dead_code)]
+    pub csrf: Option<String>,
+}
+
+/// The admin's actions on a person, each one operation of the application layer.
+pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<i64>, form: web::Form<PersonAction>) -> HttpResponse {
+    let s = match admin(&req, s) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    let id = path.into_inner();
+    let f = form.into_inner();
+    let (caller, client, url) = (s.caller.clone(), client_of(&req, &state), state.config.public_url.clone());
+    let action = f.action.clone();
+    let out = state
+        .db
+        .write(move |c| {
+            let r = match action.as_str() {
+                "unlock" => ops::unlock(c, &caller, &client, id).map(|_| None),
+                "reset_second_factor" => ops::reset_second_factor(c, &caller, &client, id).map(|_| None),
+                "end_sessions" => ops::end_all_sessions(c, &caller, &client, id, None).map(|_| None),
+                "revoke_token" => {
+                    let token = f.token_id.unwrap_or(-1);
+                    // Only this person's tokens from this page.
+                    if !users::tokens_of(c, id)?.iter().any(|t| t.id == token) {
+                        return Err(storage::Error::NotFound);
+                    }
+                    ops::revoke_token(c, &caller, token).map(|_| None)
+                }
+                "password_link" => {
+                    let email = users::get(c, id)?.email.unwrap_or_default();
+                    ops::password_link(c, &caller, &client, &email, &url).map(|l| Some(l.url))
+                }
+                _ => return Ok(None),
+            };
+            r.map_err(crate::app::Error::into_storage)
+        })
+        .await;
+    let done = match f.action.as_str() {
+        "unlock" => "unlocked",
+        "reset_second_factor" => "factor_reset",
+        "end_sessions" => "sessions_ended",
+        "revoke_token" => "token_revoked",
+        _ => "saved",
+    };
+    match out {
+        Ok(Some(link)) => {
+            let body = html! {
+                div.notice role="status" { p { (m.t("password_link_made")) } p { code.secret #password-link { (link) } } }
+                p { a href={ "/app/users/" (id) } { (m.t("continue")) } }
+            };
+            let mut res = page(&req, &m, StatusCode::OK, Some(&s), m.t("action_password_link"), body);
+            res.headers_mut().insert(
+                actix_web::http::header::CACHE_CONTROL,
+                actix_web::http::header::HeaderValue::from_static("no-store"),
+            );
+            res
+        }
+        Ok(None) | Err(storage::Error::Conflict { .. }) => see_other(&format!("/app/users/{id}?done={done}")),
+        Err(e) => error_page(e),
+    }
+}
