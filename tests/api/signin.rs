@@ -707,7 +707,7 @@ async fn the_demo_prints_a_working_link_per_role() {
 fn browser_available() -> bool {
     let chromium = std::path::Path::new("/usr/bin/chromium").exists();
     let playwright = std::process::Command::new("python3")
-        .args(["-c", "import playwright.sync_api"])
+        .args(["-c", "import playwright.sync_api, axe_playwright_python"])
         .output()
         .is_ok_and(|o| o.status.success());
     if chromium && playwright {
@@ -718,7 +718,7 @@ fn browser_available() -> bool {
         !ci,
         "CI=true but the browser test cannot run (chromium: {chromium}, playwright for Python: {playwright})"
     );
-    eprintln!("skipped: browser test (needs /usr/bin/chromium and `pip install playwright`)");
+    eprintln!("skipped: browser test (needs /usr/bin/chromium and `pip install playwright axe-playwright-python`)");
     false
 }
 

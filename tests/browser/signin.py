@@ -1,6 +1,6 @@
 """Sign-in in a real browser (Debian's Chromium driven by Playwright), on a 360x740 phone screen with
 JavaScript off: invitation link -> password -> TOTP enrolment (codes computed from the URI the page shows)
--> sign-out -> sign-in with the second factor. Run by the integration test `signin::in_a_real_browser`.
+-> sign-out -> sign-in with the second factor; then axe-core on each page in kk/ru/en. Run by the integration test `signin::in_a_real_browser`.
 
 usage: signin.py <base URL> <invitation path> <e-mail> <screenshot dir>
 """
@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.parse
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import sync_playwright
 
 PASSWORD = "yurt felt and a kettle of milk tea"
@@ -87,6 +88,26 @@ def main():
         cookies = context.cookies()
         session = [c for c in cookies if c["name"] == "gel_session"]
         assert session and session[0]["httpOnly"] and session[0]["sameSite"] == "Lax", cookies
+
+        # Accessibility: axe-core on every page of this story, in each language; no serious or critical
+        # violation. axe is a script, so this context runs JavaScript (and lets the injected script past the CSP).
+        axe = Axe()
+        checked = []
+        for signed_in in (False, True):
+            ctx = browser.new_context(viewport={"width": 360, "height": 740}, bypass_csp=True,
+                                      storage_state=context.storage_state() if signed_in else None)
+            pg = ctx.new_page()
+            paths = ["/app", "/app/account", "/app/certificates"] if signed_in else ["/login", invite]
+            for path in paths:
+                for lang in ("kk", "ru", "en"):
+                    pg.goto(f"{base}{path}?lang={lang}")
+                    found = axe.run(pg).response["violations"]
+                    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in found
+                           if v["impact"] in ("serious", "critical")]
+                    assert not bad, f"{path} ({lang}): {bad}"
+                    checked.append(f"{path}?lang={lang}")
+            ctx.close()
+        print(f"axe-core: no serious or critical violations on {len(checked)} pages")
         browser.close()
     print("browser sign-in: ok")
 
