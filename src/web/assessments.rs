@@ -12,7 +12,7 @@ use crate::domain::lifecycle::{AssessmentStatus, Decision};
 use crate::domain::scoring::{self, FieldError, Outcome};
 use crate::domain::text::{self, TextKind};
 use crate::storage::assessments::{self as repo, ListQuery, NewEvidence};
-use crate::storage::models::{AssessmentRow, EvidenceMeta};
+use crate::storage::models::{AssessmentRow, CertificateRow, EvidenceMeta};
 use crate::storage::{self, certificates as cert_repo, events};
 use actix_multipart::Multipart;
 use actix_web::{web, HttpResponse};
@@ -517,12 +517,15 @@ pub struct DecisionRequest {
     pub reason: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/assessments/{id}/decision", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DecisionRequest,
-    responses((status = 200, description = "decided; an approval carries its certificate", body = AssessmentResponse), (status = 403, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
-pub async fn decide(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, body: web::Json<DecisionRequest>) -> ApiResult<HttpResponse> {
-    let caller = auth.require(&[Role::Officer, Role::Admin])?.clone();
-    let id = path.into_inner();
-    let DecisionRequest { decision, reason } = body.into_inner();
+/// Decide as `caller` (the API and the portal): an approval gets the issuing context (the active key) and
+/// the year's counter first, then the decision and the issuance run in one transaction.
+pub async fn decide_as(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: i64,
+    decision: Decision,
+    reason: Option<String>,
+) -> ApiResult<(AssessmentRow, Option<CertificateRow>)> {
     let ctx = match decision {
         Decision::Approve => {
             let ctx = state.issue_context().await?;
@@ -532,10 +535,9 @@ pub async fn decide(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
         }
         _ => None,
     };
-    let c2 = caller.clone();
     let (row, cert) = state
         .db
-        .write(move |c| crate::app::assessments::decide(c, &c2, id, decision, reason.as_deref(), ctx.as_ref()).map_err(crate::app::Error::into_storage))
+        .write(move |c| crate::app::assessments::decide(c, &caller, id, decision, reason.as_deref(), ctx.as_ref()).map_err(crate::app::Error::into_storage))
         .await
         .map_err(missing(NOT_FOUND))?;
     if let Some(cert) = &cert {
@@ -544,6 +546,16 @@ pub async fn decide(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
             state.snapshots.invalidate(old);
         }
     }
+    Ok((row, cert))
+}
+
+#[utoipa::path(post, path = "/api/v1/assessments/{id}/decision", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DecisionRequest,
+    responses((status = 200, description = "decided; an approval carries its certificate", body = AssessmentResponse), (status = 403, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn decide(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, body: web::Json<DecisionRequest>) -> ApiResult<HttpResponse> {
+    let caller = auth.require(&[Role::Officer, Role::Admin])?.clone();
+    let id = path.into_inner();
+    let DecisionRequest { decision, reason } = body.into_inner();
+    let (row, cert) = decide_as(&state, caller, id, decision, reason).await?;
     let evidence = state.db.read(move |c| repo::list_evidence(c, id)).await?;
     Ok(HttpResponse::Ok().json(respond(&state, row, evidence, cert)?))
 }

@@ -16,6 +16,7 @@ pub mod pages;
 pub mod portal;
 pub mod public;
 pub mod ratelimit;
+pub mod review;
 pub mod session;
 pub mod signin;
 pub mod snapshots;
@@ -176,6 +177,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
         .service(resource("/app", "GET").route(get().to(signin::home)))
         .service(resource("/app/account", "GET").route(get().to(signin::account)))
         .service(resource("/app/certificates", "GET").route(get().to(portal::list)))
+        .service(resource("/app/reviews", "GET").route(get().to(review::queue)))
+        .service(
+            resource("/app/assessments/{id}", "GET, POST")
+                .route(get().to(review::show))
+                .route(post().to(review::decide)),
+        )
         .service(resource("/app/users", "GET, POST").route(get().to(admin::list)).route(post().to(admin::invite)))
         .service(
             resource("/app/users/{id}", "GET, POST")

@@ -217,8 +217,79 @@ async fn admins_invite_and_look_after_people(app: TestApp) {
     assert_eq!(other.get("/app/users").await.status, 403);
 }
 
+async fn officers_review_and_decide_audits_in_the_portal(app: TestApp) {
+    let assessor = app.token(&[Role::Assessor]).await;
+    let (_, audit) = app.submitted_assessment(&assessor, gold_measurements()).await;
+    person(&app, "reviewer@example.kz", &[Role::Officer], None).await;
+    let mut b = Browser::new(&app);
+    b.sign_in("reviewer@example.kz", PASSWORD).await;
+    enrol(&mut b).await;
+    let p = b.get("/app/reviews?lang=en").await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains(&format!("/app/assessments/{audit}")), "the queue lists it");
+    let page = format!("/app/assessments/{audit}?lang=en");
+    let p = b.get(&page).await;
+    assert_eq!(p.status, 200);
+    for needle in [
+        "Figures against thresholds",
+        "✓ met",
+        "plastic_reduction.pdf",
+        "submitted",
+        "value=\"approve\"",
+        "value=\"reject\"",
+    ] {
+        assert!(p.body.contains(needle), "{needle} in the review page");
+    }
+    // A rejection without a reason is refused on the page, and nothing changes.
+    let p = b.form(&page, &[("action", "reject"), ("reason", " ")]).await;
+    assert_eq!(p.status, 422);
+    assert!(p.body.contains("A rejection needs a reason"));
+    let status = json(app.get(&format!("/api/v1/assessments/{audit}"), Some(&assessor)).await).await["status"].clone();
+    assert_eq!(status, "submitted");
+    // Approval issues the certificate and leads to it; the same form again changes nothing.
+    b.get(&page).await;
+    let p = b.form(&page, &[("action", "approve")]).await;
+    assert_eq!(p.status, 303);
+    let to = p.location.unwrap();
+    assert!(to.starts_with("/app/certificates/GEL-"), "{to}");
+    let p = b.form(&page, &[("action", "approve")]).await;
+    assert_eq!(p.status, 409, "a double submission does nothing twice");
+    let certs = json(app.get("/api/v1/certificates", Some(&assessor)).await).await;
+    assert_eq!(certs["items"].as_array().unwrap().len(), 1);
+}
+
+async fn an_officer_who_did_the_audit_sees_why_they_cannot_decide(app: TestApp) {
+    person(&app, "both@example.kz", &[Role::Assessor, Role::Officer], None).await;
+    let mut b = Browser::new(&app);
+    b.sign_in("both@example.kz", PASSWORD).await;
+    enrol(&mut b).await;
+    // Their own API token for their audit.
+    let token = json(b.api(Method::POST, "/api/v1/me/tokens", Some(serde_json::json!({"label": "audit"}))).await).await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, audit) = app.submitted_assessment(&token, gold_measurements()).await;
+    let page = format!("/app/assessments/{audit}?lang=en");
+    let p = b.get(&page).await;
+    assert!(p.body.contains("You did this audit, so you cannot decide it"));
+    assert!(!p.body.contains("value=\"approve\""));
+    // The server refuses anyway.
+    let p = b.form(&page, &[("action", "approve")]).await;
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("You did this audit"));
+    // A venue manager of another venue, or a non-officer, does not see it.
+    let other = app.venue(&token, "Other Place", "Almaty").await;
+    person(&app, "manager@other.kz", &[Role::Venue], Some(other)).await;
+    let mut v = Browser::new(&app);
+    v.sign_in("manager@other.kz", PASSWORD).await;
+    assert_eq!(v.get(&page).await.status, 404);
+    assert_eq!(v.get("/app/reviews").await.status, 403);
+}
+
 crate::both_backends!(
     venue_managers_see_and_download_their_certificates,
     officers_suspend_and_withdraw_from_the_page,
     admins_invite_and_look_after_people,
+    officers_review_and_decide_audits_in_the_portal,
+    an_officer_who_did_the_audit_sees_why_they_cannot_decide,
 );

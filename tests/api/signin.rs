@@ -602,7 +602,7 @@ async fn changes_need_the_csrf_token_and_our_origin(app: TestApp) {
 
 async fn officers_without_a_second_factor_cannot_decide(app: TestApp) {
     let assessor = app.token(&[Role::Assessor]).await;
-    let (assessment, _) = app.submitted_assessment(&assessor, gold_measurements()).await;
+    let (_, assessment) = app.submitted_assessment(&assessor, gold_measurements()).await;
     person(&app, "officer@example.kz", &[Role::Officer], None).await;
     let mut b = Browser::new(&app);
     let p = b.sign_in("officer@example.kz", PASSWORD).await;

@@ -1,0 +1,303 @@
+// The portal's audit pages for reviewing (/app/reviews, /app/assessments/{id}): the officers' queue, oldest
+// first with the waiting time; an audit's measurements, figures against thresholds, evidence and history
+// side by side; the decision form (approve / reject with a reason / return with comments).
+
+use super::i18n::{negotiate, Messages};
+use super::session::{MaybeSession, Session};
+use super::signin::{page, see_other, signed_in};
+use super::AppState;
+use crate::app::assessments as ops;
+use crate::domain::auth::Role;
+use crate::domain::lifecycle::{AssessmentStatus, Decision};
+use crate::domain::scoring::Outcome;
+use crate::storage::assessments::{self as repo, ListQuery};
+use crate::storage::models::{AssessmentRow, EventRow, EvidenceMeta};
+use crate::storage::{self, events};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+const QUEUE: i64 = 50;
+
+fn error_page(e: storage::Error) -> HttpResponse {
+    super::error::ApiError::from(e).error_response()
+}
+
+fn waiting(m: &Messages, since: chrono::NaiveDateTime) -> String {
+    let d = storage::now() - since;
+    if d.num_days() >= 1 {
+        m.f("waiting_days", &[("n", &d.num_days().to_string())])
+    } else {
+        m.f("waiting_hours", &[("n", &d.num_hours().to_string())])
+    }
+}
+
+/// `/app/reviews`: submitted audits, oldest first, with how long each has waited (officers and admins).
+pub async fn queue(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession) -> HttpResponse {
+    let s = match signed_in(&req, s, false) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    if !s.caller.has_any(&[Role::Officer, Role::Admin]) {
+        return page(
+            &req,
+            &m,
+            StatusCode::FORBIDDEN,
+            Some(&s),
+            m.t("nav_reviews"),
+            html! { p.alert role="alert" { (m.t("not_allowed")) } },
+        );
+    }
+    let caller = s.caller.clone();
+    let q = ListQuery {
+        venue_id: None,
+        status: Some(AssessmentStatus::Submitted.as_str().to_string()),
+        after_id: None,
+        limit: QUEUE,
+    };
+    let listed = state
+        .db
+        .read(move |c| {
+            let rows = ops::list(c, &caller, &q).map_err(crate::app::Error::into_storage)?;
+            rows.into_iter()
+                .map(|r| Ok((storage::venues::get(c, r.venue_id)?.name, r)))
+                .collect::<storage::Result<Vec<_>>>()
+        })
+        .await;
+    let rows = match listed {
+        Ok(r) => r,
+        Err(e) => return error_page(e),
+    };
+    let mut rows = rows;
+    rows.sort_by_key(|(_, r)| r.submitted_at);
+    let body = html! {
+        @if rows.is_empty() { p { (m.t("queue_empty")) } }
+        @else {
+            table {
+                thead { tr { th { (m.t("col_audit")) } th { (m.t("field_venue")) } th { (m.t("col_waiting")) } } }
+                tbody {
+                    @for (venue, r) in &rows {
+                        tr {
+                            td data-label=(m.t("col_audit")) { a href={ "/app/assessments/" (r.id) } { "#" (r.id) } }
+                            td data-label=(m.t("field_venue")) { (venue) }
+                            td data-label=(m.t("col_waiting")) { @if let Some(t) = r.submitted_at { (waiting(&m, t)) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(&req, &m, StatusCode::OK, Some(&s), m.t("nav_reviews"), body)
+}
+
+struct Audit {
+    row: AssessmentRow,
+    venue: String,
+    evidence: Vec<EvidenceMeta>,
+    history: Vec<EventRow>,
+}
+
+async fn load(state: &AppState, s: &Session, id: i64) -> storage::Result<Audit> {
+    let caller = s.caller.clone();
+    state
+        .db
+        .read(move |c| {
+            let row = ops::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage)?;
+            Ok(Audit {
+                venue: storage::venues::get(c, row.venue_id)?.name,
+                evidence: repo::list_evidence(c, id)?,
+                history: events::list(c, "assessment", &id.to_string())?,
+                row,
+            })
+        })
+        .await
+}
+
+fn status_text(m: &Messages, status: &str) -> String {
+    m.t(match status {
+        "draft" => "audit_draft",
+        "submitted" => "audit_submitted",
+        "approved" => "audit_approved",
+        "rejected" => "audit_rejected",
+        "returned" => "audit_returned",
+        _ => "audit_draft",
+    })
+    .to_string()
+}
+
+fn audit_body(m: &Messages, s: &Session, state: &AppState, a: &Audit, error: Option<&str>) -> Markup {
+    let scheme = state.catalogue.get(&a.row.scheme, a.row.scheme_version);
+    let name = |id: &str| {
+        scheme
+            .and_then(|sc| sc.criterion(id))
+            .map(|c| c.name.get(m.lang).to_string())
+            .unwrap_or_else(|| id.to_string())
+    };
+    let outcome: Option<Outcome> = repo::outcome_of(&a.row).ok().flatten();
+    let measurements: serde_json::Value = serde_json::from_str(&a.row.measurements).unwrap_or_default();
+    let own = s.caller.user_id == Some(a.row.assessor_id);
+    let officer = s.caller.has_any(&[Role::Officer, Role::Admin]);
+    let id = a.row.id;
+    html! {
+        dl.facts {
+            dt { (m.t("field_venue")) } dd { (a.venue) }
+            dt { (m.t("col_status")) } dd { (status_text(m, &a.row.status)) }
+            dt { (m.t("field_scheme")) } dd { (a.row.scheme) " v" (a.row.scheme_version) " · SHA-256 " code { (&a.row.criteria_sha256[..12.min(a.row.criteria_sha256.len())]) "…" } }
+            @if let Some(r) = &a.row.decision_reason { dt { (m.t("field_reason")) } dd { (r) } }
+        }
+        @if let Some(o) = &outcome {
+            h2 { (m.t("figures")) }
+            table {
+                thead { tr { th { (m.t("field_criteria")) } th { (m.t("figure_measured")) } th { (m.t("figure_threshold")) } th { (m.t("figure_result")) } } }
+                tbody {
+                    @for c in &o.criteria {
+                        tr {
+                            td data-label=(m.t("field_criteria")) { (name(&c.criterion)) }
+                            td data-label=(m.t("figure_measured")) { (format!("{:.1}", c.measured)) " " (c.unit) }
+                            td data-label=(m.t("figure_threshold")) { (c.op) " " (format!("{:.1}", c.threshold)) " " (c.unit) }
+                            td data-label=(m.t("figure_result")) {
+                                @if c.passed { span.badge.status-valid { "✓ " (m.t("passed")) } } @else { span.badge.status-bad { "✗ " (m.t("not_passed")) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (m.t("measurements")) }
+        @if let Some(obj) = measurements.as_object() {
+            @for (criterion, values) in obj {
+                h3 { (name(criterion)) }
+                pre.measurements { (serde_json::to_string_pretty(values).unwrap_or_default()) }
+            }
+        }
+        h2 { (m.t("evidence")) }
+        @if a.evidence.is_empty() { p { "—" } }
+        ul.evidence {
+            @for e in &a.evidence {
+                @let href = format!("/api/v1/assessments/{id}/evidence/{}", e.id);
+                li {
+                    (name(&e.criterion)) ": "
+                    a href=(href) { (e.filename) } " · " (e.size / 1024) " KiB · SHA-256 " code { (&e.sha256[..12]) }
+                    @if e.media_type.starts_with("image/") { br; img.evidence src=(href) alt=(e.filename) loading="lazy"; }
+                }
+            }
+        }
+        h2 { (m.t("history")) }
+        ol.history {
+            @for ev in &a.history { li { (ev.at.format("%Y-%m-%d %H:%M")) " · " (ev.actor_name) " · " (ev.action) } }
+        }
+        @if officer && a.row.status == "submitted" {
+            h2 #h-decision { (m.t("decision")) }
+            @if own {
+                p.alert role="alert" { (m.t("self_decision_explained")) }
+            } @else {
+                @if let Some(e) = error { p.alert role="alert" id="form-error" { (e) } }
+                form.stack method="post" action={ "/app/assessments/" (id) } aria-labelledby="h-decision" novalidate {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    label for="reason" { (m.t("decision_reason")) }
+                    textarea #reason name="reason" rows="3" maxlength="2000" aria-describedby={ "reason-help" @if error.is_some() { " form-error" } } aria-invalid=[error.map(|_| "true")] {}
+                    p.muted #reason-help { (m.t("decision_reason_help")) }
+                    @if outcome.as_ref().is_some_and(|o| o.is_gold()) {
+                        button type="submit" name="action" value="approve" { (m.t("action_approve")) }
+                    }
+                    button.danger type="submit" name="action" value="reject" { (m.t("action_reject")) }
+                    button type="submit" name="action" value="return" { (m.t("action_return")) }
+                }
+            }
+        }
+    }
+}
+
+/// `/app/assessments/{id}`: the audit, as its assessor, the officers and its venue's manager see it.
+pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<i64>) -> HttpResponse {
+    let s = match signed_in(&req, s, false) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    let id = path.into_inner();
+    match load(&state, &s, id).await {
+        Ok(a) => page(
+            &req,
+            &m,
+            StatusCode::OK,
+            Some(&s),
+            &m.f("audit_title", &[("id", &id.to_string())]),
+            audit_body(&m, &s, &state, &a, None),
+        ),
+        Err(storage::Error::NotFound) => page(
+            &req,
+            &m,
+            StatusCode::NOT_FOUND,
+            Some(&s),
+            m.t("nav_reviews"),
+            html! { p role="alert" { (m.t("audit_not_found")) } },
+        ),
+        Err(e) => error_page(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    pub action: String,
+    #[serde(default)]
+    pub reason: String,
+    #[allow(dead_code)]
+    pub csrf: Option<String>,
+}
+
+/// The decision from the audit's page: the same operation as the API (and the same refusals).
+pub async fn decide(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<i64>, form: web::Form<DecisionForm>) -> HttpResponse {
+    let s = match signed_in(&req, s, false) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    let id = path.into_inner();
+    let f = form.into_inner();
+    let decision = match f.action.as_str() {
+        "approve" => Decision::Approve,
+        "reject" => Decision::Reject,
+        "return" => Decision::Return,
+        _ => return see_other(&format!("/app/assessments/{id}")),
+    };
+    let reason = Some(f.reason).filter(|r| !r.trim().is_empty());
+    match super::assessments::decide_as(&state, s.caller.clone(), id, decision, reason).await {
+        Ok((_, Some(cert))) => see_other(&format!("/app/certificates/{}", cert.number)),
+        Ok((_, None)) => see_other(&format!("/app/assessments/{id}")),
+        Err(e) => {
+            let (status, key) = match (e.status.as_u16(), e.code) {
+                (404, _) => {
+                    return page(
+                        &req,
+                        &m,
+                        StatusCode::NOT_FOUND,
+                        Some(&s),
+                        m.t("nav_reviews"),
+                        html! { p role="alert" { (m.t("audit_not_found")) } },
+                    )
+                }
+                (403, "self_decision") => (StatusCode::FORBIDDEN, "self_decision_explained"),
+                (403, _) => (StatusCode::FORBIDDEN, "not_allowed"),
+                (409, _) => (StatusCode::CONFLICT, "decided_meanwhile"),
+                (422, "reason_required") => (StatusCode::UNPROCESSABLE_ENTITY, "reject_needs_reason"),
+                (422, "comments_required") => (StatusCode::UNPROCESSABLE_ENTITY, "return_needs_comments"),
+                (422, _) => (StatusCode::UNPROCESSABLE_ENTITY, "form_invalid"),
+                _ => return e.error_response(),
+            };
+            match load(&state, &s, id).await {
+                Ok(a) => page(
+                    &req,
+                    &m,
+                    status,
+                    Some(&s),
+                    &m.f("audit_title", &[("id", &id.to_string())]),
+                    audit_body(&m, &s, &state, &a, Some(m.t(key))),
+                ),
+                Err(e) => error_page(e),
+            }
+        }
+    }
+}
