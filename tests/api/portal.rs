@@ -25,6 +25,12 @@ async fn venue_managers_see_and_download_their_certificates(app: TestApp) {
     person(&app, "manager@spz.kz", &[Role::Venue], Some(ours.venue)).await;
     let mut b = Browser::new(&app);
     assert_eq!(b.sign_in("manager@spz.kz", PASSWORD).await.location.as_deref(), Some("/app"));
+    let p = b.get("/app?lang=en").await;
+    assert!(
+        p.body.contains(&format!("/app/certificates/{}", ours.number)),
+        "their certificate on the home page"
+    );
+    assert!(!p.body.contains(&theirs.number));
     let p = b.get("/app/certificates?lang=en").await;
     assert_eq!(p.status, 200);
     assert!(p.body.contains(&ours.number), "their certificate is listed");
@@ -224,6 +230,8 @@ async fn officers_review_and_decide_audits_in_the_portal(app: TestApp) {
     let mut b = Browser::new(&app);
     b.sign_in("reviewer@example.kz", PASSWORD).await;
     enrol(&mut b).await;
+    let p = b.get("/app?lang=en").await;
+    assert!(p.body.contains("Submitted audits waiting for a decision: 1."), "what to do next");
     let p = b.get("/app/reviews?lang=en").await;
     assert_eq!(p.status, 200);
     assert!(p.body.contains(&format!("/app/assessments/{audit}")), "the queue lists it");
