@@ -21,6 +21,7 @@ pub mod session;
 pub mod signin;
 pub mod snapshots;
 pub mod users;
+pub mod venue_pages;
 pub mod venues;
 pub mod verifier;
 
@@ -178,6 +179,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
         .service(resource("/app/account", "GET").route(get().to(signin::account)))
         .service(resource("/app/certificates", "GET").route(get().to(portal::list)))
         .service(resource("/app/reviews", "GET").route(get().to(review::queue)))
+        .service(
+            resource("/app/venues", "GET, POST")
+                .route(get().to(venue_pages::list))
+                .route(post().to(venue_pages::create)),
+        )
+        .service(resource("/app/venues/new", "GET").route(get().to(venue_pages::new)))
+        .service(
+            resource("/app/venues/{id}", "GET, POST")
+                .route(get().to(venue_pages::show))
+                .route(post().to(venue_pages::update)),
+        )
+        .service(resource("/app/assessments/new", "POST").route(post().to(venue_pages::start_audit)))
         .service(
             resource("/app/assessments/{id}", "GET, POST")
                 .route(get().to(review::show))

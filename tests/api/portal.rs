@@ -294,10 +294,90 @@ async fn an_officer_who_did_the_audit_sees_why_they_cannot_decide(app: TestApp) 
     assert_eq!(v.get("/app/reviews").await.status, 403);
 }
 
+async fn an_assessor_creates_a_venue_and_starts_an_audit(app: TestApp) {
+    person(&app, "assessor@example.kz", &[Role::Assessor], None).await;
+    let mut b = Browser::new(&app);
+    b.sign_in("assessor@example.kz", PASSWORD).await;
+    let p = b.get("/app/venues/new?lang=en").await;
+    assert_eq!(p.status, 200);
+    for label in ["Name in Kazakh", "Kind of venue", "Contact e-mail"] {
+        assert!(p.body.contains(label), "{label}");
+    }
+    let count = || {
+        let db = app.state.db.clone();
+        async move {
+            use diesel::prelude::*;
+            db.read(|c| Ok(ecolabel::storage::schema::venues::table.count().get_result::<i64>(c)?))
+                .await
+                .unwrap()
+        }
+    };
+    // Errors are shown next to their fields, and nothing is created.
+    let bad = [
+        ("name", ""),
+        ("address", "Mangilik El 55"),
+        ("city", "Astana"),
+        ("country", "KZ"),
+        ("category", "expo_pavilion"),
+        ("contact_email", "nope"),
+    ];
+    let p = b.form("/app/venues?lang=en", &bad).await;
+    assert_eq!(p.status, 422);
+    assert!(
+        p.body.contains("id=\"name-error\"") && p.body.contains("id=\"contact_email-error\""),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains("aria-describedby=\"name-error\""));
+    assert_eq!(count().await, 0);
+    let good = [
+        ("name", "Smart Plastic Zone"),
+        ("name_kk", "Smart Plastic Zone жобасы"),
+        ("name_ru", "Проект Smart Plastic Zone"),
+        ("name_en", "Smart Plastic Zone project"),
+        ("address", "Mangilik El 55"),
+        ("city", "Astana"),
+        ("country", "KZ"),
+        ("category", "expo_pavilion"),
+        ("contact_email", "hello@spz.kz"),
+    ];
+    let p = b.form("/app/venues", &good).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let venue_page = p.location.unwrap();
+    let venue_id: i64 = venue_page.rsplit('/').next().unwrap().parse().unwrap();
+    let p = b.get(&format!("{venue_page}?lang=ru")).await;
+    assert!(p.body.contains("Проект Smart Plastic Zone") && p.body.contains("Начать аудит"));
+    // Editing keeps the other fields.
+    let mut edited = good.to_vec();
+    edited[5] = ("city", "Astana city");
+    let p = b.form(&venue_page, &edited).await;
+    assert_eq!(p.status, 303);
+    let token = app.token(&[Role::Admin]).await;
+    let v = json(app.get(&format!("/api/v1/venues/{venue_id}"), Some(&token)).await).await;
+    assert_eq!(v["city"], "Astana city");
+    assert_eq!(v["name_kk"], "Smart Plastic Zone жобасы");
+    // Start an audit: a draft pinned to the criteria in force.
+    b.get(&venue_page).await;
+    let p = b.form("/app/assessments/new", &[("venue_id", &venue_id.to_string())]).await;
+    assert_eq!(p.status, 303);
+    let audit_page = p.location.unwrap();
+    let p = b.get(&format!("{audit_page}?lang=en")).await;
+    assert!(p.body.contains("Draft") && p.body.contains("gold-eco-label v1"), "{}", p.body);
+    // A venue manager of another venue sees neither this venue nor the form to make one.
+    let other = app.venue(&token, "Other Place", "Almaty").await;
+    person(&app, "manager@other.kz", &[Role::Venue], Some(other)).await;
+    let mut v = Browser::new(&app);
+    v.sign_in("manager@other.kz", PASSWORD).await;
+    assert_eq!(v.get(&venue_page).await.status, 404);
+    assert_eq!(v.get("/app/venues/new").await.status, 403);
+    assert_eq!(v.get(&audit_page).await.status, 404);
+}
+
 crate::both_backends!(
     venue_managers_see_and_download_their_certificates,
     officers_suspend_and_withdraw_from_the_page,
     admins_invite_and_look_after_people,
     officers_review_and_decide_audits_in_the_portal,
     an_officer_who_did_the_audit_sees_why_they_cannot_decide,
+    an_assessor_creates_a_venue_and_starts_an_audit,
 );

@@ -1,0 +1,370 @@
+// The portal's venue pages (/app/venues…): the list, a new venue and editing one (every field, names in
+// kk/ru/en, errors next to their fields), and starting an audit of a venue (/app/assessments/new).
+
+use super::i18n::{negotiate, Messages};
+use super::session::{MaybeSession, Session};
+use super::signin::{page, see_other, signed_in};
+use super::AppState;
+use crate::domain::auth::Role;
+use crate::domain::scoring::FieldError;
+use crate::domain::venue::{VenueFields, CATEGORIES};
+use crate::storage::models::VenueRow;
+use crate::storage::venues::{self as repo, VenueQuery};
+use crate::storage::{self};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use maud::{html, Markup};
+
+const PAGE: i64 = 50;
+
+fn error_page(e: storage::Error) -> HttpResponse {
+    super::error::ApiError::from(e).error_response()
+}
+
+fn editor(s: &Session) -> bool {
+    s.caller.has_any(&[Role::Assessor, Role::Admin])
+}
+
+/// The fields of the venue form, in order: (name, label key, required, kind).
+const FIELDS: [(&str, &str, bool, &str); 11] = [
+    ("name", "venue_name", true, "text"),
+    ("name_kk", "venue_name_kk", false, "text"),
+    ("name_ru", "venue_name_ru", false, "text"),
+    ("name_en", "venue_name_en", false, "text"),
+    ("address", "venue_address", true, "text"),
+    ("city", "field_city", true, "text"),
+    ("country", "venue_country", false, "text"),
+    ("category", "venue_category", true, "select"),
+    ("contact_name", "venue_contact_name", false, "text"),
+    ("contact_email", "venue_contact_email", false, "email"),
+    ("contact_phone", "venue_contact_phone", false, "tel"),
+];
+
+fn value_of<'a>(f: &'a VenueFields, name: &str) -> Option<&'a str> {
+    match name {
+        "name" => f.name.as_deref(),
+        "name_kk" => f.name_kk.as_deref(),
+        "name_ru" => f.name_ru.as_deref(),
+        "name_en" => f.name_en.as_deref(),
+        "address" => f.address.as_deref(),
+        "city" => f.city.as_deref(),
+        "country" => f.country.as_deref(),
+        "category" => f.category.as_deref(),
+        "contact_name" => f.contact_name.as_deref(),
+        "contact_email" => f.contact_email.as_deref(),
+        "contact_phone" => f.contact_phone.as_deref(),
+        _ => None,
+    }
+}
+
+fn fields_of(r: &VenueRow) -> VenueFields {
+    VenueFields {
+        name: Some(r.name.clone()),
+        name_kk: r.name_kk.clone(),
+        name_ru: r.name_ru.clone(),
+        name_en: r.name_en.clone(),
+        address: Some(r.address.clone()),
+        city: Some(r.city.clone()),
+        country: Some(r.country.clone()),
+        category: Some(r.category.clone()),
+        contact_name: r.contact_name.clone(),
+        contact_email: r.contact_email.clone(),
+        contact_phone: r.contact_phone.clone(),
+    }
+}
+
+/// The posted form as venue fields (every field sent; `csrf` and `action` are not venue fields).
+fn parse(body: &[u8]) -> VenueFields {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    VenueFields {
+        name: get("name"),
+        name_kk: get("name_kk"),
+        name_ru: get("name_ru"),
+        name_en: get("name_en"),
+        address: get("address"),
+        city: get("city"),
+        country: get("country").filter(|c| !c.trim().is_empty()),
+        category: get("category"),
+        contact_name: get("contact_name"),
+        contact_email: get("contact_email"),
+        contact_phone: get("contact_phone"),
+    }
+}
+
+fn category_key(c: &str) -> &'static str {
+    match c {
+        "hotel" => "category_hotel",
+        "event_hall" => "category_event_hall",
+        "expo_pavilion" => "category_expo_pavilion",
+        "cafe" => "category_cafe",
+        "office" => "category_office",
+        "public_space" => "category_public_space",
+        _ => "category_other",
+    }
+}
+
+fn form(m: &Messages, s: &Session, action: &str, f: &VenueFields, errors: &[FieldError], button: &str) -> Markup {
+    let first_error = errors.first().map(|e| e.field.clone());
+    html! {
+        @if !errors.is_empty() { p.alert role="alert" { (m.t("form_invalid")) } }
+        form.stack method="post" action=(action) novalidate {
+            input type="hidden" name="csrf" value=(s.csrf);
+            @for (name, label, required, kind) in FIELDS {
+                @let err = errors.iter().find(|e| e.field == name);
+                @let described = format!("{name}-error");
+                label for=(name) { (m.t(label)) @if required { " *" } }
+                @if kind == "select" {
+                    select id=(name) name=(name) required[required] aria-invalid=[err.map(|_| "true")] aria-describedby=[err.map(|_| described.as_str())] autofocus[first_error.as_deref() == Some(name)] {
+                        @for c in CATEGORIES {
+                            option value=(c) selected[value_of(f, name) == Some(c)] { (m.t(category_key(c))) }
+                        }
+                    }
+                } @else {
+                    input id=(name) type=(kind) name=(name) value=[value_of(f, name)] required[required] maxlength="300"
+                        aria-invalid=[err.map(|_| "true")] aria-describedby=[err.map(|_| described.as_str())] autofocus[first_error.as_deref() == Some(name)];
+                }
+                @if let Some(e) = err { p.field-error id=(described) { (e.message) } }
+            }
+            button type="submit" name="action" value="save" { (button) }
+        }
+    }
+}
+
+/// `/app/venues`: the venues the person may see; staff may add one.
+pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession) -> HttpResponse {
+    let s = match signed_in(&req, s, false) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    let rows = match s.caller.venue_scope(None) {
+        None => vec![],
+        Some(only_id) => {
+            let q = VenueQuery {
+                q: None,
+                city: None,
+                only_id,
+                after_id: None,
+                limit: PAGE,
+            };
+            match state.db.read(move |c| repo::list(c, &q)).await {
+                Ok(r) => r,
+                Err(e) => return error_page(e),
+            }
+        }
+    };
+    let body = html! {
+        @if editor(&s) { p { a href="/app/venues/new" { (m.t("venue_new")) } } }
+        @if rows.is_empty() { p { (m.t("no_results")) } }
+        ul { @for v in &rows { li { a href={ "/app/venues/" (v.id) } { (v.name) } " · " (v.city) } } }
+    };
+    page(&req, &m, StatusCode::OK, Some(&s), m.t("nav_venues"), body)
+}
+
+/// `/app/venues/new`: the form.
+pub async fn new(req: HttpRequest, s: MaybeSession) -> HttpResponse {
+    let s = match signed_in(&req, s, false) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    if !editor(&s) {
+        return page(
+            &req,
+            &m,
+            StatusCode::FORBIDDEN,
+            Some(&s),
+            m.t("venue_new"),
+            html! { p.alert role="alert" { (m.t("not_allowed")) } },
+        );
+    }
+    let f = VenueFields {
+        country: Some("KZ".into()),
+        ..Default::default()
+    };
+    page(
+        &req,
+        &m,
+        StatusCode::OK,
+        Some(&s),
+        m.t("venue_new"),
+        form(&m, &s, "/app/venues", &f, &[], m.t("venue_create")),
+    )
+}
+
+/// The form to show again with its field errors: (action, what was sent, button).
+type Resend<'a> = Option<(&'a str, &'a VenueFields, &'a str)>;
+
+fn refused(req: &HttpRequest, m: &Messages, s: &Session, e: storage::Error, title: &str, resend: Resend<'_>) -> HttpResponse {
+    match (e, resend) {
+        (storage::Error::Invalid { fields, .. }, Some((action, f, button))) => {
+            page(req, m, StatusCode::UNPROCESSABLE_ENTITY, Some(s), title, form(m, s, action, f, &fields, button))
+        }
+        (e, _) => refused_plain(req, m, s, e, title),
+    }
+}
+
+fn refused_plain(req: &HttpRequest, m: &Messages, s: &Session, e: storage::Error, title: &str) -> HttpResponse {
+    match e {
+        storage::Error::Invalid { .. } => page(
+            req,
+            m,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(s),
+            title,
+            html! { p.alert role="alert" { (m.t("form_invalid")) } },
+        ),
+        storage::Error::Forbidden { .. } => page(
+            req,
+            m,
+            StatusCode::FORBIDDEN,
+            Some(s),
+            title,
+            html! { p.alert role="alert" { (m.t("not_allowed")) } },
+        ),
+        storage::Error::NotFound => page(
+            req,
+            m,
+            StatusCode::NOT_FOUND,
+            Some(s),
+            title,
+            html! { p role="alert" { (m.t("venue_not_found")) } },
+        ),
+        e => error_page(e),
+    }
+}
+
+/// Create a venue from the form (POST /app/venues).
+pub async fn create(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, body: web::Bytes) -> HttpResponse {
+    let s = match signed_in(&req, s, false) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    let f = parse(&body);
+    let (caller, fields) = (s.caller.clone(), f.clone());
+    match state
+        .db
+        .write(move |c| crate::app::venues::create(c, &caller, &fields).map_err(crate::app::Error::into_storage))
+        .await
+    {
+        Ok(v) => see_other(&format!("/app/venues/{}", v.id)),
+        Err(e) => refused(&req, &m, &s, e, m.t("venue_new"), Some(("/app/venues", &f, m.t("venue_create")))),
+    }
+}
+
+/// `/app/venues/{id}`: the venue (editable by staff), and "start an audit" for assessors.
+pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<i64>) -> HttpResponse {
+    let s = match signed_in(&req, s, false) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    let (id, caller) = (path.into_inner(), s.caller.clone());
+    let row = match state
+        .db
+        .read(move |c| crate::app::venues::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage))
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return refused_plain(&req, &m, &s, e, m.t("nav_venues")),
+    };
+    page(
+        &req,
+        &m,
+        StatusCode::OK,
+        Some(&s),
+        &row.name.clone(),
+        venue_body(&m, &s, &row, &fields_of(&row), &[]),
+    )
+}
+
+fn venue_body(m: &Messages, s: &Session, row: &VenueRow, f: &VenueFields, errors: &[FieldError]) -> Markup {
+    html! {
+        @if s.caller.has(Role::Assessor) {
+            form.stack method="post" action="/app/assessments/new" {
+                input type="hidden" name="csrf" value=(s.csrf);
+                input type="hidden" name="venue_id" value=(row.id);
+                button type="submit" name="action" value="start" { (m.t("audit_start")) }
+            }
+        }
+        @if editor(s) {
+            h2 { (m.t("venue_edit")) }
+            (form(m, s, &format!("/app/venues/{}", row.id), f, errors, m.t("venue_save")))
+        } @else {
+            dl.facts {
+                @for (name, label, _, _) in FIELDS { @if let Some(v) = value_of(f, name) { dt { (m.t(label)) } dd { (v) } } }
+            }
+        }
+    }
+}
+
+/// Save the venue's form (POST /app/venues/{id}).
+pub async fn update(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<i64>, body: web::Bytes) -> HttpResponse {
+    let s = match signed_in(&req, s, false) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    let id = path.into_inner();
+    let f = parse(&body);
+    let (caller, fields) = (s.caller.clone(), f.clone());
+    let saved = state
+        .db
+        .write(move |c| crate::app::venues::update(c, &caller, id, &fields).map_err(crate::app::Error::into_storage))
+        .await;
+    match saved {
+        Ok(v) => see_other(&format!("/app/venues/{}?done=saved", v.id)),
+        Err(storage::Error::Invalid { fields, .. }) => {
+            let caller = s.caller.clone();
+            match state
+                .db
+                .read(move |c| crate::app::venues::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage))
+                .await
+            {
+                Ok(row) => page(
+                    &req,
+                    &m,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some(&s),
+                    &row.name.clone(),
+                    venue_body(&m, &s, &row, &f, &fields),
+                ),
+                Err(e) => error_page(e),
+            }
+        }
+        Err(e) => refused_plain(&req, &m, &s, e, m.t("nav_venues")),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct StartForm {
+    pub venue_id: i64,
+    #[allow(dead_code)]
+    pub csrf: Option<String>,
+    #[allow(dead_code)]
+    pub action: Option<String>,
+}
+
+/// Start an audit of a venue (POST /app/assessments/new), pinned to the criteria version in force.
+pub async fn start_audit(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, form: web::Form<StartForm>) -> HttpResponse {
+    let s = match signed_in(&req, s, false) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    let Some(scheme) = state.catalogue.current(crate::domain::criteria::DEFAULT_SCHEME).cloned() else {
+        return super::error::ApiError::unavailable().error_response();
+    };
+    let (caller, venue_id) = (s.caller.clone(), form.venue_id);
+    match state
+        .db
+        .write(move |c| crate::app::assessments::create(c, &caller, venue_id, &scheme).map_err(crate::app::Error::into_storage))
+        .await
+    {
+        Ok(a) => see_other(&format!("/app/assessments/{}", a.id)),
+        Err(storage::Error::Invalid { .. }) => refused_plain(&req, &m, &s, storage::Error::NotFound, m.t("audit_start")),
+        Err(e) => refused_plain(&req, &m, &s, e, m.t("audit_start")),
+    }
+}
