@@ -327,7 +327,7 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
                         roles: &roles,
                         venue_id: venue,
                     };
-                    crate::app::accounts::invite(c, &actor, &cli_client(), p, &config.public_url).map_err(crate::web::error::app_to_storage)
+                    crate::app::accounts::invite(c, &actor, &cli_client(), p, &config.public_url).map_err(crate::app::Error::into_storage)
                 })
                 .map_err(|e| e.to_string())?;
             eprintln!(
@@ -344,7 +344,8 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
         UsersCommand::ResetPassword { email } => {
             let link = db
                 .write_blocking(|c| {
-                    crate::app::accounts::password_link(c, &actor, &cli_client(), &email, &config.public_url).map_err(crate::web::error::app_to_storage)
+                    let user = user_by_email(c, &email)?;
+                    crate::app::accounts::password_link(c, &actor, &cli_client(), user.id, &config.public_url).map_err(crate::app::Error::into_storage)
                 })
                 .map_err(|e| match e {
                     storage::Error::NotFound => format!("no user with the e-mail address {email}"),
@@ -361,7 +362,7 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
         }
         UsersCommand::SetEmail { id, email } => {
             let user = db
-                .write_blocking(|c| crate::app::accounts::set_email(c, &actor, &cli_client(), id, &email).map_err(crate::web::error::app_to_storage))
+                .write_blocking(|c| crate::app::accounts::set_email(c, &actor, &cli_client(), id, &email).map_err(crate::app::Error::into_storage))
                 .map_err(|e| match e {
                     storage::Error::NotFound => format!("no user {id}"),
                     e => e.to_string(),
@@ -373,7 +374,7 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
             let was = db
                 .write_blocking(|c| {
                     let user = user_by_email(c, &email)?;
-                    crate::app::accounts::unlock(c, &actor, &cli_client(), user.id).map_err(crate::web::error::app_to_storage)
+                    crate::app::accounts::unlock(c, &actor, &cli_client(), user.id).map_err(crate::app::Error::into_storage)
                 })
                 .map_err(|e| e.to_string())?;
             eprintln!("{email}: {}", if was { "unlocked" } else { "was not locked" });
@@ -382,7 +383,7 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
         UsersCommand::ResetSecondFactor { email } => {
             db.write_blocking(|c| {
                 let user = user_by_email(c, &email)?;
-                crate::app::accounts::reset_second_factor(c, &actor, &cli_client(), user.id).map_err(crate::web::error::app_to_storage)
+                crate::app::accounts::reset_second_factor(c, &actor, &cli_client(), user.id).map_err(crate::app::Error::into_storage)
             })
             .map_err(|e| e.to_string())?;
             eprintln!("{email}: second factor removed, sessions ended; they set it up again at their next sign-in");

@@ -239,7 +239,7 @@ pub fn invitation_links(state: &AppState, venue_id: i64) -> Result<Vec<(&'static
             .db
             .write_blocking(|c| {
                 let r = match storage::accounts::user_by_email(c, &email)? {
-                    Some(_) => crate::app::accounts::password_link(c, &system, &client, &email, url),
+                    Some(user) => crate::app::accounts::password_link(c, &system, &client, user.id, url),
                     None => {
                         let p = crate::app::accounts::NewPerson {
                             email: &email,
@@ -250,7 +250,7 @@ pub fn invitation_links(state: &AppState, venue_id: i64) -> Result<Vec<(&'static
                         crate::app::accounts::invite(c, &system, &client, p, url)
                     }
                 };
-                r.map_err(crate::web::error::app_to_storage)
+                r.map_err(crate::app::Error::into_storage)
             })
             .map_err(err)?;
         out.push((role, link.url));

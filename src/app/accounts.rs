@@ -150,10 +150,12 @@ pub fn invite(conn: &mut DbConn, actor: &Caller, client: &Client, p: NewPerson<'
 }
 
 /// A new password link for an existing person (voids the older ones); their password stays until it is used.
-pub fn password_link(conn: &mut DbConn, actor: &Caller, client: &Client, email: &str, public_url: &str) -> Result<Link> {
+pub fn password_link(conn: &mut DbConn, actor: &Caller, client: &Client, user_id: i64, public_url: &str) -> Result<Link> {
     require_admin(actor)?;
-    let email = parse_email(email)?;
-    let user = store::user_by_email(conn, email.as_str())?.ok_or_else(Error::not_found)?;
+    let user = users::get(conn, user_id)?;
+    if user.email.is_none() {
+        return Err(Error::invalid("no_email", "this user has no e-mail address (set one first)"));
+    }
     let purpose = if user.password_hash.is_some() { "reset" } else { "invite" };
     let link = new_link(conn, user, purpose, public_url, storage::now())?;
     event(
@@ -245,19 +247,7 @@ async fn verify_blocking(password: String, hash: Option<String>) -> Result<bool>
 /// Set the password through a link: the policy, argon2id, the link used once, every session of the person ended.
 pub async fn accept_link(db: &Db, client: &Client, token: String, password: String, confirm: String) -> Result<UserRow> {
     let t = token.clone();
-    let view = db
-        .read(move |c| {
-            open_link(c, &t, storage::now()).map_err(|e| match e {
-                Error::Storage(s) => s,
-                _ => storage::Error::NotFound,
-            })
-        })
-        .await;
-    let view = match view {
-        Ok(v) => v,
-        Err(storage::Error::NotFound) => return Err(gone()),
-        Err(e) => return Err(e.into()),
-    };
+    let view = db.read(move |c| Ok(open_link(c, &t, storage::now()))).await??;
     let email = view.user.email.clone().unwrap_or_default();
     acc::check_password(&password, &confirm, &[&email, &view.user.name]).map_err(password_error)?;
     let hash = hash_blocking(password).await?;
@@ -366,7 +356,7 @@ pub async fn sign_in(db: &Db, rules: SessionRules, client: &Client, email: Strin
     };
     if let Some(wait) = locked(db, key.clone()).await? {
         let (client, uid) = (client.clone(), user.as_ref().map(|u| u.id));
-        db.write(move |c| event(c, &client, uid, uid, "sign_in", "refused_locked", json!({})).map_err(to_storage))
+        db.write(move |c| event(c, &client, uid, uid, "sign_in", "refused_locked", json!({})).map_err(Error::into_storage))
             .await?;
         return Err(Error::Throttled { retry_after: wait as u64 });
     }
@@ -377,11 +367,11 @@ pub async fn sign_in(db: &Db, rules: SessionRules, client: &Client, email: Strin
         let uid = user.as_ref().map(|u| u.id);
         let wait = db
             .write(move |c| {
-                let wait = record_failure(c, &key, now).map_err(to_storage)?;
+                let wait = record_failure(c, &key, now).map_err(Error::into_storage)?;
                 let reason = if uid.is_some() { "wrong_password" } else { "unknown_email" };
-                event(c, &client, uid, uid, "sign_in", "failed", json!({"reason": reason})).map_err(to_storage)?;
+                event(c, &client, uid, uid, "sign_in", "failed", json!({"reason": reason})).map_err(Error::into_storage)?;
                 if let Some(w) = wait {
-                    event(c, &client, uid, None, "locked", "ok", json!({"seconds": w})).map_err(to_storage)?;
+                    event(c, &client, uid, None, "locked", "ok", json!({"seconds": w})).map_err(Error::into_storage)?;
                 }
                 Ok(wait)
             })
@@ -399,18 +389,11 @@ pub async fn sign_in(db: &Db, rules: SessionRules, client: &Client, email: Strin
         }
         store::clear_throttle(c, &key)?;
         let outcome = if stage == Stage::Full { "ok" } else { "second_factor_needed" };
-        event(c, &client, Some(user.id), Some(user.id), "sign_in", outcome, json!({})).map_err(to_storage)?;
-        start_session(c, user, stage, &rules, &client, now).map_err(to_storage)
+        event(c, &client, Some(user.id), Some(user.id), "sign_in", outcome, json!({})).map_err(Error::into_storage)?;
+        start_session(c, user, stage, &rules, &client, now).map_err(Error::into_storage)
     })
     .await
     .map_err(Error::from)
-}
-
-fn to_storage(e: Error) -> storage::Error {
-    match e {
-        Error::Storage(s) => s,
-        other => storage::Error::Internal(other.to_string()),
-    }
 }
 
 /// Check a TOTP code (once per time step) or a recovery code (once) of a user, counting failures.
@@ -742,7 +725,7 @@ pub async fn change_password(db: &Db, client: &Client, user_id: i64, session_id:
                 "failed",
                 json!({"reason": "wrong_current_password"}),
             )
-            .map_err(to_storage)
+            .map_err(Error::into_storage)
         })
         .await?;
         return Err(field_error("wrong_password", "current_password", "the current password is wrong"));
@@ -764,7 +747,7 @@ pub async fn change_password(db: &Db, client: &Client, user_id: i64, session_id:
             "ok",
             json!({"other_sessions_ended": ended}),
         )
-        .map_err(to_storage)
+        .map_err(Error::into_storage)
     })
     .await?;
     Ok(())

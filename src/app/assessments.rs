@@ -70,6 +70,14 @@ pub fn list(conn: &mut DbConn, caller: &Caller, q: &ListQuery) -> Result<Vec<Ass
     Ok(repo::list(conn, &scope, q)?)
 }
 
+/// The officers' workload: how many submitted audits wait, and the oldest submission (officers and admins).
+pub fn waiting(conn: &mut DbConn, caller: &Caller) -> Result<(i64, Option<chrono::NaiveDateTime>)> {
+    if !caller.has_any(&[Role::Officer, Role::Admin]) {
+        return Err(Error::forbidden("forbidden_role", "only certification officers see the queue"));
+    }
+    Ok(repo::waiting(conn)?)
+}
+
 /// Validate and merge a measurement patch against the pinned version; nothing changes unless all of it
 /// is valid.
 pub fn patch_measurements(conn: &mut DbConn, caller: &Caller, id: i64, scheme: &Scheme, patch: &serde_json::Value) -> Result<AssessmentRow> {

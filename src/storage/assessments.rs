@@ -232,3 +232,11 @@ pub fn record_decision(conn: &mut DbConn, caller: &Caller, id: i64, target: Asse
     events::append(conn, caller, "assessment", &id.to_string(), target.as_str(), json!({"reason": reason}))?;
     Ok(updated)
 }
+
+/// How many audits wait for a decision, and since when the oldest has waited.
+pub fn waiting(conn: &mut DbConn) -> Result<(i64, Option<chrono::NaiveDateTime>)> {
+    let submitted = a::table.filter(a::status.eq(AssessmentStatus::Submitted.as_str()));
+    let n: i64 = submitted.count().get_result(conn)?;
+    let oldest: Option<chrono::NaiveDateTime> = submitted.select(diesel::dsl::min(a::submitted_at)).first(conn)?;
+    Ok((n, oldest))
+}

@@ -150,3 +150,9 @@ pub fn exists(conn: &mut DbConn, id: i64) -> Result<bool> {
     }
     Ok(n == 1)
 }
+
+/// The names of these venues, in one query.
+pub fn names(conn: &mut DbConn, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = venues::table.filter(venues::id.eq_any(ids)).select((venues::id, venues::name)).load(conn)?;
+    Ok(rows.into_iter().collect())
+}

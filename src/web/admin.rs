@@ -1,6 +1,7 @@
 // The portal's people pages for admins (/app/users…): invite people (the link shown once), and for each
 // person unlock sign-in, reset the second factor, make a new password link, end sessions, revoke tokens.
 
+use super::error::error_page;
 use super::i18n::{negotiate, Messages};
 use super::session::{client_of, MaybeSession, Session};
 use super::signin::{page, see_other, signed_in};
@@ -11,7 +12,7 @@ use crate::storage::accounts::AuthEventRow;
 use crate::storage::models::{TokenRow, UserRow};
 use crate::storage::{self, users};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -24,10 +25,6 @@ fn admin(req: &HttpRequest, s: MaybeSession) -> Result<Session, Box<HttpResponse
         let body = html! { p.alert role="alert" { (m.t("not_allowed")) } };
         Err(Box::new(page(req, &m, StatusCode::FORBIDDEN, Some(&s), m.t("nav_users"), body)))
     }
-}
-
-fn error_page(e: storage::Error) -> HttpResponse {
-    super::error::ApiError::from(e).error_response()
 }
 
 fn role_name(m: &Messages, r: Role) -> &str {
@@ -281,8 +278,6 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
 pub struct PersonAction {
     pub action: String,
     pub token_id: Option<i64>,
-    #[allow(dead_code)]
-    pub csrf: Option<String>,
 }
 
 /// The admin's actions on a person, each one operation of the application layer.
@@ -311,10 +306,7 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
                     }
                     ops::revoke_token(c, &caller, token).map(|_| None)
                 }
-                "password_link" => {
-                    let email = users::get(c, id)?.email.unwrap_or_default();
-                    ops::password_link(c, &caller, &client, &email, &url).map(|l| Some(l.url))
-                }
+                "password_link" => ops::password_link(c, &caller, &client, id, &url).map(|l| Some(l.url)),
                 _ => return Ok(None),
             };
             r.map_err(crate::app::Error::into_storage)

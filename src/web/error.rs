@@ -151,8 +151,7 @@ impl From<crate::app::Error> for ApiError {
     }
 }
 
-/// An application error inside a database closure (which returns storage errors): the storage error
-/// itself, or the nearest one (these operations do not throttle or answer 401/410).
-pub fn app_to_storage(e: crate::app::Error) -> storage::Error {
-    e.into_storage()
+/// A storage error as the response a page sends when it has nothing better to show.
+pub fn error_page(e: storage::Error) -> HttpResponse {
+    ApiError::from(e).error_response()
 }

@@ -146,7 +146,7 @@ fn wants_json(req: &HttpRequest) -> bool {
     accept.contains("application/json") && !accept.contains("text/html")
 }
 
-fn style(v: Verdict) -> &'static str {
+pub(crate) fn style(v: Verdict) -> &'static str {
     match v {
         Verdict::Valid => "status-valid",
         Verdict::Suspended | Verdict::Expired => "status-warn",
@@ -155,7 +155,7 @@ fn style(v: Verdict) -> &'static str {
     }
 }
 
-fn status_word(m: &Messages, v: Verdict) -> String {
+pub(crate) fn status_word(m: &Messages, v: Verdict) -> String {
     m.t(match v {
         Verdict::Valid => "status_valid",
         Verdict::Suspended => "status_suspended",

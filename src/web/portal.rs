@@ -1,6 +1,7 @@
 // The portal's certificate pages (/app/certificates…): venue managers see their venue's certificates, the
 // QR link, the PDF and the QR code as SVG and PNG; officers and admins search all and change their status.
 
+use super::error::error_page;
 use super::i18n::{negotiate, Messages};
 use super::session::{MaybeSession, Session};
 use super::signin::{page, see_other, signed_in};
@@ -8,7 +9,7 @@ use super::AppState;
 use crate::app::certificates as ops;
 use crate::domain::auth::Role;
 use crate::domain::lifecycle::{CertificateAction, PublicStatus};
-use crate::domain::signing::qr_text;
+use crate::domain::signing::{qr_text, Verdict};
 use crate::storage::certificates::{self as repo, PublicQuery};
 use crate::storage::models::CertificateRow;
 use crate::storage::{self, now};
@@ -21,20 +22,15 @@ const PAGE: i64 = 25;
 
 /// The status as text with a symbol (the badge's class draws ✓, !, ✗ or →).
 pub fn status_badge(m: &Messages, s: PublicStatus) -> Markup {
-    let (class, key) = match s {
-        PublicStatus::Valid => ("status-valid", "status_valid"),
-        PublicStatus::Suspended => ("status-warn", "status_suspended"),
-        PublicStatus::Expired => ("status-warn", "status_expired"),
-        PublicStatus::Withdrawn => ("status-bad", "status_withdrawn"),
-        PublicStatus::Superseded => ("status-info", "status_superseded"),
-    };
+    let v = Verdict::from(s);
+    let class = super::pages::style(v);
     let symbol = match class {
         "status-valid" => "✓",
         "status-warn" => "!",
         "status-bad" => "✗",
         _ => "→",
     };
-    html! { span class={ "badge " (class) } { span aria-hidden="true" { (symbol) " " } (m.t(key)) } }
+    html! { span class={ "badge " (class) } { span aria-hidden="true" { (symbol) " " } (super::pages::status_word(m, v)) } }
 }
 
 fn is_staff(s: &Session) -> bool {
@@ -44,10 +40,6 @@ fn is_staff(s: &Session) -> bool {
 fn not_found(req: &HttpRequest, m: &Messages, s: &Session) -> HttpResponse {
     let body = html! { p role="alert" { (m.t("status_not_found_detail")) } p { a href="/app/certificates" { (m.t("nav_certificates")) } } };
     page(req, m, StatusCode::NOT_FOUND, Some(s), m.t("status_not_found"), body)
-}
-
-fn error_page(e: storage::Error) -> HttpResponse {
-    super::error::ApiError::from(e).error_response()
 }
 
 #[derive(Deserialize)]
@@ -193,8 +185,6 @@ pub struct ActionForm {
     #[serde(default)]
     pub reason: String,
     pub confirm: Option<String>,
-    #[allow(dead_code)]
-    pub csrf: Option<String>,
 }
 
 /// Suspend, reinstate or withdraw from the certificate's page (withdrawal needs the confirmation box).

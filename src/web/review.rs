@@ -2,6 +2,7 @@
 // first with the waiting time; an audit's measurements, figures against thresholds, evidence and history
 // side by side; the decision form (approve / reject with a reason / return with comments).
 
+use super::error::error_page;
 use super::i18n::{negotiate, Messages};
 use super::session::{MaybeSession, Session};
 use super::signin::{page, see_other, signed_in};
@@ -19,10 +20,6 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 const QUEUE: i64 = 50;
-
-fn error_page(e: storage::Error) -> HttpResponse {
-    super::error::ApiError::from(e).error_response()
-}
 
 fn waiting(m: &Messages, since: chrono::NaiveDateTime) -> String {
     let d = storage::now() - since;
@@ -61,9 +58,9 @@ pub async fn queue(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
         .db
         .read(move |c| {
             let rows = ops::list(c, &caller, &q).map_err(crate::app::Error::into_storage)?;
-            rows.into_iter()
-                .map(|r| Ok((storage::venues::get(c, r.venue_id)?.name, r)))
-                .collect::<storage::Result<Vec<_>>>()
+            let ids: Vec<i64> = rows.iter().map(|r| r.venue_id).collect();
+            let mut names = storage::venues::names(c, &ids)?;
+            Ok(rows.into_iter().map(|r| (names.remove(&r.venue_id).unwrap_or_default(), r)).collect::<Vec<_>>())
         })
         .await;
     let rows = match listed {
@@ -210,32 +207,39 @@ fn audit_body(m: &Messages, s: &Session, state: &AppState, a: &Audit, error: Opt
     }
 }
 
+/// The audit's page, freshly loaded, with `error` above the decision form; 404 when the caller may not see it.
+async fn audit_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, status: StatusCode, error: Option<&str>) -> HttpResponse {
+    let m = negotiate(req);
+    match load(state, s, id).await {
+        Ok(a) => page(
+            req,
+            &m,
+            status,
+            Some(s),
+            &m.f("audit_title", &[("id", &id.to_string())]),
+            audit_body(&m, s, state, &a, error),
+        ),
+        Err(storage::Error::NotFound) => not_found(req, &m, s),
+        Err(e) => error_page(e),
+    }
+}
+
+fn not_found(req: &HttpRequest, m: &Messages, s: &Session) -> HttpResponse {
+    page(
+        req,
+        m,
+        StatusCode::NOT_FOUND,
+        Some(s),
+        m.t("nav_reviews"),
+        html! { p role="alert" { (m.t("audit_not_found")) } },
+    )
+}
+
 /// `/app/assessments/{id}`: the audit, as its assessor, the officers and its venue's manager see it.
 pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<i64>) -> HttpResponse {
-    let s = match signed_in(&req, s, false) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let m = negotiate(&req);
-    let id = path.into_inner();
-    match load(&state, &s, id).await {
-        Ok(a) => page(
-            &req,
-            &m,
-            StatusCode::OK,
-            Some(&s),
-            &m.f("audit_title", &[("id", &id.to_string())]),
-            audit_body(&m, &s, &state, &a, None),
-        ),
-        Err(storage::Error::NotFound) => page(
-            &req,
-            &m,
-            StatusCode::NOT_FOUND,
-            Some(&s),
-            m.t("nav_reviews"),
-            html! { p role="alert" { (m.t("audit_not_found")) } },
-        ),
-        Err(e) => error_page(e),
+    match signed_in(&req, s, false) {
+        Ok(s) => audit_page(&req, &state, &s, path.into_inner(), StatusCode::OK, None).await,
+        Err(r) => *r,
     }
 }
 
@@ -244,8 +248,6 @@ pub struct DecisionForm {
     pub action: String,
     #[serde(default)]
     pub reason: String,
-    #[allow(dead_code)]
-    pub csrf: Option<String>,
 }
 
 /// The decision from the audit's page: the same operation as the API (and the same refusals).
@@ -269,16 +271,7 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
         Ok((_, None)) => see_other(&format!("/app/assessments/{id}")),
         Err(e) => {
             let (status, key) = match (e.status.as_u16(), e.code) {
-                (404, _) => {
-                    return page(
-                        &req,
-                        &m,
-                        StatusCode::NOT_FOUND,
-                        Some(&s),
-                        m.t("nav_reviews"),
-                        html! { p role="alert" { (m.t("audit_not_found")) } },
-                    )
-                }
+                (404, _) => return not_found(&req, &m, &s),
                 (403, "self_decision") => (StatusCode::FORBIDDEN, "self_decision_explained"),
                 (403, _) => (StatusCode::FORBIDDEN, "not_allowed"),
                 (409, _) => (StatusCode::CONFLICT, "decided_meanwhile"),
@@ -287,17 +280,7 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
                 (422, _) => (StatusCode::UNPROCESSABLE_ENTITY, "form_invalid"),
                 _ => return e.error_response(),
             };
-            match load(&state, &s, id).await {
-                Ok(a) => page(
-                    &req,
-                    &m,
-                    status,
-                    Some(&s),
-                    &m.f("audit_title", &[("id", &id.to_string())]),
-                    audit_body(&m, &s, &state, &a, Some(m.t(key))),
-                ),
-                Err(e) => error_page(e),
-            }
+            audit_page(&req, &state, &s, id, status, Some(m.t(key))).await
         }
     }
 }

@@ -183,7 +183,11 @@ pub async fn sessions(mut req: ServiceRequest, next: Next<impl MessageBody + 'st
         let rules = state.config.sessions;
         let now = storage::now();
         let s = secret.clone();
-        let open = match state.db.read(move |c| ops::open_session(c, &rules, &s, now).map_err(to_storage)).await {
+        let open = match state
+            .db
+            .read(move |c| ops::open_session(c, &rules, &s, now).map_err(crate::app::Error::into_storage))
+            .await
+        {
             Ok(o) => o,
             Err(e) => {
                 let (r, _) = req.into_parts();
@@ -194,7 +198,7 @@ pub async fn sessions(mut req: ServiceRequest, next: Next<impl MessageBody + 'st
             let client = client_of(req.request(), &state);
             if let Err(e) = state
                 .db
-                .write(move |c| ops::close_stale(c, &client, id, user_id, reason).map_err(to_storage))
+                .write(move |c| ops::close_stale(c, &client, id, user_id, reason).map_err(crate::app::Error::into_storage))
                 .await
             {
                 tracing::warn!(error = %e, "could not record the end of a session");
@@ -271,11 +275,4 @@ pub async fn sessions(mut req: ServiceRequest, next: Next<impl MessageBody + 'st
         req.extensions_mut().insert(s);
     }
     next.call(req).await.map(|r| r.map_into_boxed_body())
-}
-
-fn to_storage(e: crate::app::Error) -> storage::Error {
-    match e {
-        crate::app::Error::Storage(s) => s,
-        other => storage::Error::Internal(other.to_string()),
-    }
 }

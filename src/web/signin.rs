@@ -1,7 +1,7 @@
 // The sign-in pages (kk/ru/en, no script): invitation and password links, /login and /login/totp,
 // sign-out, the signed-in home /app, and /app/account (sessions, API tokens, password, second factor).
 
-use super::error::ApiError;
+use super::error::error_page;
 use super::i18n::{negotiate, Messages};
 use super::pages::{html_response, layout};
 use super::session::{client_of, removal_cookie, session_cookie, MaybeSession, Session};
@@ -12,7 +12,7 @@ use crate::domain::account::{device_of, safe_next, PASSWORD_MIN};
 use crate::domain::auth::Role;
 use crate::storage::{self, users};
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -193,10 +193,6 @@ pub struct LoginForm {
     pub email: String,
     pub password: String,
     pub next: Option<String>,
-    #[allow(dead_code)]
-    pub csrf: Option<String>,
-    #[allow(dead_code)]
-    pub action: Option<String>,
 }
 
 pub async fn login(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, form: web::Form<LoginForm>) -> HttpResponse {
@@ -258,10 +254,6 @@ pub async fn totp_page(req: HttpRequest, s: MaybeSession) -> HttpResponse {
 pub struct CodeForm {
     pub code: String,
     pub next: Option<String>,
-    #[allow(dead_code)]
-    pub csrf: Option<String>,
-    #[allow(dead_code)]
-    pub action: Option<String>,
 }
 
 pub async fn totp(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, form: web::Form<CodeForm>) -> HttpResponse {
@@ -295,21 +287,18 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
     if let Some(sess) = s.0 {
         let client = client_of(&req, &state);
         let row = sess.row.clone();
-        if let Err(e) = state.db.write(move |c| ops::sign_out(c, &client, &row).map_err(to_storage)).await {
+        if let Err(e) = state
+            .db
+            .write(move |c| ops::sign_out(c, &client, &row).map_err(crate::app::Error::into_storage))
+            .await
+        {
             tracing::error!(error = %e, "could not end the session");
-            return ApiError::from(e).error_response();
+            return error_page(e);
         }
     }
     let mut res = see_other("/login?done=signed_out");
     let _ = res.add_cookie(&removal_cookie(&state));
     res
-}
-
-fn to_storage(e: AppError) -> storage::Error {
-    match e {
-        AppError::Storage(s) => s,
-        other => storage::Error::Internal(other.to_string()),
-    }
 }
 
 // ---- /invite/{token} ----
@@ -360,21 +349,14 @@ pub async fn invite_page(req: HttpRequest, state: web::Data<AppState>, path: web
     let t = token.clone();
     let view = state
         .db
-        .read(move |c| ops::open_link(c, &t, storage::now()).map_err(to_storage_keep_gone))
+        .read(move |c| ops::open_link(c, &t, storage::now()).map_err(AppError::into_storage))
         .await;
     match view {
         Ok(v) => page(&req, &m, StatusCode::OK, None, m.t("set_password"), invite_form(&m, &token, &v, None)),
         Err(storage::Error::Conflict {
             code: "invitation_invalid", ..
         }) => gone_page(&req, &m),
-        Err(e) => ApiError::from(e).error_response(),
-    }
-}
-
-fn to_storage_keep_gone(e: AppError) -> storage::Error {
-    match e {
-        AppError::Gone { code, message } => storage::Error::Conflict { code, message },
-        other => to_storage(other),
+        Err(e) => error_page(e),
     }
 }
 
@@ -392,10 +374,6 @@ pub struct PasswordForm {
     pub password_confirm: String,
     #[serde(default)]
     pub current_password: String,
-    #[allow(dead_code)]
-    pub csrf: Option<String>,
-    #[allow(dead_code)]
-    pub action: Option<String>,
 }
 
 pub async fn invite(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, form: web::Form<PasswordForm>) -> HttpResponse {
@@ -411,7 +389,7 @@ pub async fn invite(req: HttpRequest, state: web::Data<AppState>, path: web::Pat
             let t = token.clone();
             match state
                 .db
-                .read(move |c| ops::open_link(c, &t, storage::now()).map_err(to_storage_keep_gone))
+                .read(move |c| ops::open_link(c, &t, storage::now()).map_err(AppError::into_storage))
                 .await
             {
                 Ok(v) => {
@@ -432,7 +410,7 @@ struct Todo {
     /// The assessor's drafts and returned audits.
     mine: Vec<crate::storage::models::AssessmentRow>,
     /// Submitted audits waiting for an officer, and the oldest submission.
-    waiting: usize,
+    waiting: i64,
     oldest: Option<chrono::NaiveDateTime>,
     /// The venue manager's certificates.
     certificates: Vec<crate::storage::models::CertificateRow>,
@@ -459,12 +437,11 @@ async fn todo(state: &AppState, s: &Session) -> storage::Result<Todo> {
                     mine.extend(list(c, status)?.into_iter().filter(|a| Some(a.assessor_id) == caller.user_id));
                 }
             }
-            let (mut waiting, mut oldest) = (0, None);
-            if caller.has_any(&[Role::Officer, Role::Admin]) {
-                let submitted = list(c, "submitted")?;
-                waiting = submitted.len();
-                oldest = submitted.iter().filter_map(|a| a.submitted_at).min();
-            }
+            let (waiting, oldest) = if caller.has_any(&[Role::Officer, Role::Admin]) {
+                crate::app::assessments::waiting(c, &caller).map_err(crate::app::Error::into_storage)?
+            } else {
+                (0, None)
+            };
             let mut certificates = vec![];
             if let (true, Some(v)) = (caller.has(Role::Venue), caller.venue_id) {
                 let q = crate::storage::certificates::PublicQuery {
@@ -496,7 +473,7 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
     };
     let t = match todo(&state, &s).await {
         Ok(t) => t,
-        Err(e) => return ApiError::from(e).error_response(),
+        Err(e) => return error_page(e),
     };
     let roles: Vec<&str> = s.caller.roles.iter().map(|r| m.t(role_key(*r))).collect();
     let at = storage::now();
@@ -579,7 +556,7 @@ async fn account_data(state: &AppState, s: &Session) -> storage::Result<AccountD
         .db
         .read(move |c| {
             Ok(AccountData {
-                sessions: ops::sessions(c, &caller, uid).map_err(to_storage)?,
+                sessions: ops::sessions(c, &caller, uid).map_err(crate::app::Error::into_storage)?,
                 tokens: users::tokens_of(c, uid)?,
                 codes_left: crate::storage::accounts::recovery_codes_left(c, uid)?,
             })
@@ -676,7 +653,7 @@ async fn account_response(
     let m = negotiate(req);
     match account_data(state, s).await {
         Ok(d) => page(req, &m, status, Some(s), m.t("nav_account"), account_body(&m, s, &d, notice, password_error)),
-        Err(e) => ApiError::from(e).error_response(),
+        Err(e) => error_page(e),
     }
 }
 
@@ -706,19 +683,19 @@ pub async fn end_session(req: HttpRequest, state: web::Data<AppState>, s: MaybeS
     let id = path.into_inner();
     let client = client_of(&req, &state);
     let caller = s.caller.clone();
-    match state.db.write(move |c| ops::end_session(c, &caller, &client, id).map_err(to_storage)).await {
+    match state
+        .db
+        .write(move |c| ops::end_session(c, &caller, &client, id).map_err(crate::app::Error::into_storage))
+        .await
+    {
         Ok(_) | Err(storage::Error::Conflict { .. }) => see_other("/app/account?done=session_ended"),
-        Err(e) => ApiError::from(e).error_response(),
+        Err(e) => error_page(e),
     }
 }
 
 #[derive(Deserialize)]
 pub struct TokenForm {
     pub label: String,
-    #[allow(dead_code)]
-    pub csrf: Option<String>,
-    #[allow(dead_code)]
-    pub action: Option<String>,
 }
 
 pub async fn create_token(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, form: web::Form<TokenForm>) -> HttpResponse {
@@ -729,7 +706,11 @@ pub async fn create_token(req: HttpRequest, state: web::Data<AppState>, s: Maybe
     let m = negotiate(&req);
     let label = form.into_inner().label;
     let caller = s.caller.clone();
-    match state.db.write(move |c| ops::create_own_token(c, &caller, &label).map_err(to_storage)).await {
+    match state
+        .db
+        .write(move |c| ops::create_own_token(c, &caller, &label).map_err(crate::app::Error::into_storage))
+        .await
+    {
         Ok((_, token)) => {
             let notice = html! {
                 div.notice role="status" {
@@ -746,7 +727,7 @@ pub async fn create_token(req: HttpRequest, state: web::Data<AppState>, s: Maybe
             let _ = e;
             account_response(&req, &state, &s, StatusCode::UNPROCESSABLE_ENTITY, Some(notice), None).await
         }
-        Err(e) => ApiError::from(e).error_response(),
+        Err(e) => error_page(e),
     }
 }
 
@@ -757,9 +738,13 @@ pub async fn revoke_token(req: HttpRequest, state: web::Data<AppState>, s: Maybe
     };
     let id = path.into_inner();
     let caller = s.caller.clone();
-    match state.db.write(move |c| ops::revoke_token(c, &caller, id).map_err(to_storage)).await {
+    match state
+        .db
+        .write(move |c| ops::revoke_token(c, &caller, id).map_err(crate::app::Error::into_storage))
+        .await
+    {
         Ok(_) | Err(storage::Error::Conflict { .. }) => see_other("/app/account?done=token_revoked"),
-        Err(e) => ApiError::from(e).error_response(),
+        Err(e) => error_page(e),
     }
 }
 
@@ -822,9 +807,13 @@ pub async fn enrol_page(req: HttpRequest, state: web::Data<AppState>, s: MaybeSe
         return see_other("/app/account");
     }
     let (uid, issuer) = (s.user.id, state.config.issuer_name.clone());
-    match state.db.write(move |c| ops::begin_enrolment(c, uid, &issuer).map_err(to_storage)).await {
+    match state
+        .db
+        .write(move |c| ops::begin_enrolment(c, uid, &issuer).map_err(crate::app::Error::into_storage))
+        .await
+    {
         Ok((secret, uri)) => page(&req, &m, StatusCode::OK, Some(&s), m.t("totp_title"), enrol_body(&m, &s, &secret, &uri, None)),
-        Err(e) => ApiError::from(e).error_response(),
+        Err(e) => error_page(e),
     }
 }
 
@@ -849,7 +838,11 @@ pub async fn enrol(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
         Err(e) => {
             let e = logged(e);
             let (uid, issuer) = (s.user.id, state.config.issuer_name.clone());
-            match state.db.write(move |c| ops::begin_enrolment(c, uid, &issuer).map_err(to_storage)).await {
+            match state
+                .db
+                .write(move |c| ops::begin_enrolment(c, uid, &issuer).map_err(crate::app::Error::into_storage))
+                .await
+            {
                 Ok((secret, uri)) => page(
                     &req,
                     &m,

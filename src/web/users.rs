@@ -101,7 +101,7 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, auth: Auth, bo
                     roles: &roles,
                     venue_id: body.venue_id,
                 };
-                ops::invite(c, &caller, &client, p, &url).map_err(super::error::app_to_storage)
+                ops::invite(c, &caller, &client, p, &url).map_err(crate::app::Error::into_storage)
             })
             .await?;
         let shown = format!("user {} with an invitation link", link.user.id);
@@ -173,7 +173,7 @@ pub async fn own_token(state: web::Data<AppState>, auth: Auth, body: web::Json<N
     let (user, token_id, token) = state
         .db
         .write(move |c| {
-            let (token_id, token) = ops::create_own_token(c, &caller, &label).map_err(super::error::app_to_storage)?;
+            let (token_id, token) = ops::create_own_token(c, &caller, &label).map_err(crate::app::Error::into_storage)?;
             Ok((users::get(c, caller.user_id.unwrap_or(0))?, token_id, token))
         })
         .await?;
@@ -199,7 +199,7 @@ pub async fn revoke(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
     let id = path.into_inner();
     state
         .db
-        .write(move |c| ops::revoke_token(c, &caller, id).map_err(super::error::app_to_storage))
+        .write(move |c| ops::revoke_token(c, &caller, id).map_err(crate::app::Error::into_storage))
         .await?;
     Ok(HttpResponse::Ok().json(Revoked { token_id: id, revoked: true }))
 }
@@ -242,26 +242,24 @@ fn current_session(req: &HttpRequest) -> Option<i64> {
 
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "users", security(("bearer" = [])), responses((status = 200, body = [SessionResponse])))]
 pub async fn my_sessions(req: HttpRequest, state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpResponse> {
-    let caller = auth.0;
-    let uid = caller.user_id.unwrap_or(0);
-    let rows = state
-        .db
-        .read(move |c| ops::sessions(c, &caller, uid).map_err(super::error::app_to_storage))
-        .await?;
-    let current = current_session(&req);
-    Ok(HttpResponse::Ok().json(rows.iter().map(|s| session_response(s, current)).collect::<Vec<_>>()))
+    let uid = auth.0.user_id.unwrap_or(0);
+    sessions_of(&req, &state, auth, uid).await
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}/sessions", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = [SessionResponse])))]
 pub async fn user_sessions(req: HttpRequest, state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    sessions_of(&req, &state, auth, path.into_inner()).await
+}
+
+/// A person's open sessions as the caller may see them, the request's own marked `current`.
+async fn sessions_of(req: &HttpRequest, state: &AppState, auth: Auth, uid: i64) -> ApiResult<HttpResponse> {
     let caller = auth.0;
-    let uid = path.into_inner();
     let rows = state
         .db
-        .read(move |c| ops::sessions(c, &caller, uid).map_err(super::error::app_to_storage))
+        .read(move |c| ops::sessions(c, &caller, uid).map_err(crate::app::Error::into_storage))
         .await?;
-    let current = current_session(&req);
+    let current = current_session(req);
     Ok(HttpResponse::Ok().json(rows.iter().map(|s| session_response(s, current)).collect::<Vec<_>>()))
 }
 
@@ -274,7 +272,7 @@ where
     let (caller, id, client) = (auth.0, path.into_inner(), client_of(req, state));
     Ok(state
         .db
-        .write(move |c| op(c, &caller, &client, id).map_err(super::error::app_to_storage))
+        .write(move |c| op(c, &caller, &client, id).map_err(crate::app::Error::into_storage))
         .await?)
 }
 
@@ -351,17 +349,7 @@ pub async fn password_link(req: HttpRequest, state: web::Data<AppState>, auth: A
     let url = state.config.public_url.clone();
     let link = state
         .db
-        .write(move |c| {
-            let user = users::get(c, id)?;
-            let Some(email) = user.email else {
-                return Err(crate::storage::Error::invalid(
-                    "no_email",
-                    "this user has no e-mail address (set one first)",
-                    vec![],
-                ));
-            };
-            ops::password_link(c, &caller, &client, &email, &url).map_err(super::error::app_to_storage)
-        })
+        .write(move |c| ops::password_link(c, &caller, &client, id, &url).map_err(crate::app::Error::into_storage))
         .await?;
     let shown = format!("a password link for user {}", link.user.id);
     let res = HttpResponse::Created().json(LinkCreated {
@@ -458,7 +446,7 @@ pub async fn auth_events(state: web::Data<AppState>, auth: Auth, q: web::Query<E
     }
     let rows = state
         .db
-        .read(move |c| ops::auth_events(c, &caller, q.user_id, q.before, limit + 1).map_err(super::error::app_to_storage))
+        .read(move |c| ops::auth_events(c, &caller, q.user_id, q.before, limit + 1).map_err(crate::app::Error::into_storage))
         .await?;
     let (rows, next_before) = super::keyset_page(rows, limit, |e| e.id);
     Ok(HttpResponse::Ok().json(AuthEventPage {

@@ -1,6 +1,7 @@
 // The portal's venue pages (/app/venues…): the list, a new venue and editing one (every field, names in
 // kk/ru/en, errors next to their fields), and starting an audit of a venue (/app/assessments/new).
 
+use super::error::error_page;
 use super::i18n::{negotiate, Messages};
 use super::session::{MaybeSession, Session};
 use super::signin::{page, see_other, signed_in};
@@ -16,10 +17,6 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup};
 
 const PAGE: i64 = 50;
-
-fn error_page(e: storage::Error) -> HttpResponse {
-    super::error::ApiError::from(e).error_response()
-}
 
 fn editor(s: &Session) -> bool {
     s.caller.has_any(&[Role::Assessor, Role::Admin])
@@ -341,10 +338,6 @@ pub async fn update(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
 #[derive(serde::Deserialize)]
 pub struct StartForm {
     pub venue_id: i64,
-    #[allow(dead_code)]
-    pub csrf: Option<String>,
-    #[allow(dead_code)]
-    pub action: Option<String>,
 }
 
 /// Start an audit of a venue (POST /app/assessments/new), pinned to the criteria version in force.

@@ -139,7 +139,7 @@ pub async fn invite(app: &TestApp, email: &str, roles: &[Role], venue: Option<i6
                 roles: &roles,
                 venue_id: venue,
             };
-            ops::invite(c, &Caller::system("test"), &ops::Client::default(), p, &url).map_err(ecolabel::web::error::app_to_storage)
+            ops::invite(c, &Caller::system("test"), &ops::Client::default(), p, &url).map_err(ecolabel::app::Error::into_storage)
         })
         .await
         .unwrap();
@@ -310,9 +310,7 @@ async fn links_are_single_use_expire_and_are_voided_by_newer_ones(app: TestApp) 
     let newer = app
         .state
         .db
-        .write(move |c| {
-            ops::password_link(c, &Caller::system("test"), &ops::Client::default(), "aigerim@example.kz", &url).map_err(ecolabel::web::error::app_to_storage)
-        })
+        .write(move |c| ops::password_link(c, &Caller::system("test"), &ops::Client::default(), uid, &url).map_err(ecolabel::app::Error::into_storage))
         .await
         .unwrap();
     let mut b = Browser::new(&app);
@@ -345,9 +343,7 @@ async fn links_are_single_use_expire_and_are_voided_by_newer_ones(app: TestApp) 
     let fresh = app
         .state
         .db
-        .write(move |c| {
-            ops::password_link(c, &Caller::system("test"), &ops::Client::default(), "aigerim@example.kz", &url).map_err(ecolabel::web::error::app_to_storage)
-        })
+        .write(move |c| ops::password_link(c, &Caller::system("test"), &ops::Client::default(), uid, &url).map_err(ecolabel::app::Error::into_storage))
         .await
         .unwrap();
     let p = b.form(&link_path(&fresh.url), &[("password", PASSWORD), ("password_confirm", PASSWORD)]).await;
