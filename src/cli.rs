@@ -223,8 +223,14 @@ fn keys(command: KeysCommand, config: &Config) -> Result<ExitCode, String> {
             let active = db.read_blocking(storage::keys::active).map_err(|e| e.to_string())?;
             let (kid, public) = keyring.generate()?;
             let activate = rotate || active.is_none();
-            db.write_blocking(|c| storage::keys::register(c, &actor, &kid, public.as_bytes(), activate))
-                .map_err(|e| e.to_string())?;
+            db.write_blocking(|c| {
+                if rotate {
+                    crate::app::keys::rotate(c, &actor, &kid, public.as_bytes()).map_err(crate::app::Error::into_storage)
+                } else {
+                    storage::keys::register(c, &actor, &kid, public.as_bytes(), activate)
+                }
+            })
+            .map_err(|e| e.to_string())?;
             let file = keyring.dir().join(format!("{kid}.pem"));
             println!("{kid}");
             eprintln!(

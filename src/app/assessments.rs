@@ -113,6 +113,12 @@ pub fn add_evidence(conn: &mut DbConn, caller: &Caller, id: i64, scheme: &Scheme
     })
 }
 
+/// Remove an evidence file while the audit is a draft (or returned), by its own assessor.
+pub fn remove_evidence(conn: &mut DbConn, caller: &Caller, id: i64, evidence_id: i64) -> Result<EvidenceMeta> {
+    get_editable(conn, caller, id)?;
+    Ok(repo::delete_evidence(conn, caller, id, evidence_id)?)
+}
+
 /// Submit for decision: every measurement and evidence item must be present; the server scores it.
 pub fn submit(conn: &mut DbConn, caller: &Caller, id: i64, scheme: &Scheme) -> Result<AssessmentRow> {
     let row = get_editable(conn, caller, id)?;

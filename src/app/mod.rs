@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod assessments;
 pub mod certificates;
+pub mod keys;
 pub mod users;
 pub mod venues;
 

@@ -29,21 +29,43 @@ pub fn add(conn: &mut DbConn, actor: &Caller, name: &str, roles: &[Role], venue_
     if let Err(e) = crate::domain::text::check("name", name, crate::domain::text::TextKind::Name) {
         return Err(Error::Storage(storage::Error::invalid("invalid_characters", e.message.clone(), vec![e])));
     }
-    if roles.is_empty() {
-        return Err(invalid("invalid_role", "a user needs at least one role"));
-    }
-    match (roles.contains(&Role::Venue), venue_id) {
-        (true, None) => return Err(invalid("venue_required", "a venue user must be bound to a venue (--venue <id>)")),
-        (false, Some(_)) => return Err(invalid("venue_not_allowed", "only venue users are bound to a venue")),
-        (true, Some(v)) if !venues::exists(conn, v)? => return Err(invalid("unknown_venue", format!("venue {v} does not exist"))),
-        _ => {}
-    }
+    check_roles(conn, roles, venue_id)?;
     if let Some(e) = email {
         if accounts::user_by_email(conn, e)?.is_some() {
             return Err(Error::conflict("email_taken", format!("another user already has the e-mail address {e}")));
         }
     }
     Ok(users::insert(conn, actor, name, roles, venue_id, email)?)
+}
+
+/// At least one role; a venue exactly when the user manages one, and that venue exists.
+fn check_roles(conn: &mut DbConn, roles: &[Role], venue_id: Option<i64>) -> Result<()> {
+    if roles.is_empty() {
+        return Err(invalid("invalid_role", "a user needs at least one role"));
+    }
+    match (roles.contains(&Role::Venue), venue_id) {
+        (true, None) => Err(invalid("venue_required", "a venue user must be bound to a venue (--venue <id>)")),
+        (false, Some(_)) => Err(invalid("venue_not_allowed", "only venue users are bound to a venue")),
+        (true, Some(v)) if !venues::exists(conn, v)? => Err(invalid("unknown_venue", format!("venue {v} does not exist"))),
+        _ => Ok(()),
+    }
+}
+
+/// An admin changes a person's roles and venue binding (effective on their next request). An admin cannot
+/// take the admin role from themselves, so the registry never loses its last way in by accident.
+pub fn set_roles(conn: &mut DbConn, actor: &Caller, id: i64, roles: &[Role], venue_id: Option<i64>) -> Result<UserRow> {
+    if !actor.has(Role::Admin) {
+        return Err(Error::forbidden("forbidden_role", "this needs the role admin"));
+    }
+    users::get(conn, id)?;
+    check_roles(conn, roles, venue_id)?;
+    if actor.user_id == Some(id) && !roles.contains(&Role::Admin) {
+        return Err(Error::conflict(
+            "cannot_demote_self",
+            "an admin cannot remove their own admin role; another admin can",
+        ));
+    }
+    Ok(users::set_roles(conn, actor, id, roles, venue_id)?)
 }
 
 /// A user for scripts, with a bearer token.

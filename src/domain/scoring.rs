@@ -365,6 +365,21 @@ fn score_criterion(c: &CriterionDef, values: &BTreeMap<String, Value>, files: us
     })
 }
 
+/// Each criterion's figures so far (a draft): the result where its measurements allow computing it,
+/// `None` where some are missing. The same computation as `score`, so the form and the decision agree.
+pub fn figures(scheme: &Scheme, m: &Measurements, evidence_per_criterion: &BTreeMap<String, usize>) -> Vec<(String, Option<CriterionResult>)> {
+    let empty = BTreeMap::new();
+    scheme
+        .criteria
+        .iter()
+        .map(|c| {
+            let values = m.get(&c.id).unwrap_or(&empty);
+            let files = evidence_per_criterion.get(&c.id).copied().unwrap_or(0);
+            (c.id.clone(), score_criterion(c, values, files))
+        })
+        .collect()
+}
+
 /// Score a complete assessment. Fails with the list of what is missing when it is not complete.
 pub fn score(scheme: &Scheme, m: &Measurements, evidence_per_criterion: &BTreeMap<String, usize>) -> Result<Outcome, Vec<FieldError>> {
     let missing = missing(scheme, m, evidence_per_criterion);
@@ -418,6 +433,24 @@ mod tests {
         let p = parse_patch(&s, &v, today()).unwrap();
         merge(&s, &Measurements::new(), p).unwrap()
     }
+
+    #[test]
+    fn figures_of_a_draft_show_what_can_be_computed() {
+        let s = scheme();
+        let m = measurements(json!({"plastic_reduction": {"baseline_kg": 1000, "last_12_months_kg": 600}, "alternative_materials": {"items_total": 10}}));
+        let f = figures(&s, &m, &BTreeMap::new());
+        assert_eq!(f.len(), 4);
+        let r = f[0].1.as_ref().unwrap();
+        assert_eq!(r.criterion, "plastic_reduction");
+        assert!((r.measured - 40.0).abs() < 1e-9);
+        assert!(!r.checks[0].passed);
+        assert!(f[1].1.is_none(), "alternatives_count is missing");
+        let full = measurements(gold_json());
+        let all = figures(&s, &full, &all_evidence());
+        let scored = score(&s, &full, &all_evidence()).unwrap();
+        assert_eq!(all.into_iter().map(|(_, r)| r.unwrap()).collect::<Vec<_>>(), scored.criteria);
+    }
+
     fn result_of(m: &Measurements, id: &str) -> CriterionResult {
         score(&scheme(), m, &all_evidence())
             .unwrap()

@@ -168,6 +168,25 @@ pub fn insert_evidence(conn: &mut DbConn, caller: &Caller, id: i64, e: NewEviden
     Ok(meta)
 }
 
+/// Remove one evidence file of an assessment (the caller checked it is an editable draft); records an event.
+pub fn delete_evidence(conn: &mut DbConn, caller: &Caller, id: i64, evidence_id: i64) -> Result<EvidenceMeta> {
+    let meta = list_evidence(conn, id)?.into_iter().find(|e| e.id == evidence_id).ok_or(Error::NotFound)?;
+    let gone = diesel::delete(ev::table.filter(ev::id.eq(evidence_id)).filter(ev::assessment_id.eq(id))).execute(conn)?;
+    if gone != 1 {
+        return Err(Error::NotFound);
+    }
+    diesel::update(a::table.find(id)).set(a::updated_at.eq(now())).execute(conn)?;
+    events::append(
+        conn,
+        caller,
+        "assessment",
+        &id.to_string(),
+        "evidence_removed",
+        json!({"evidence_id": meta.id, "criterion": meta.criterion, "sha256": meta.sha256}),
+    )?;
+    Ok(meta)
+}
+
 pub fn list_evidence(conn: &mut DbConn, assessment_id: i64) -> Result<Vec<EvidenceMeta>> {
     Ok(ev::table
         .filter(ev::assessment_id.eq(assessment_id))

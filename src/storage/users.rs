@@ -31,6 +31,24 @@ pub fn insert(conn: &mut DbConn, actor: &Caller, name: &str, roles: &[Role], ven
     Ok(user)
 }
 
+/// Change a user's roles and venue binding (the application layer has checked them), with its event.
+pub fn set_roles(conn: &mut DbConn, actor: &Caller, id: i64, roles: &[Role], venue_id: Option<i64>) -> Result<UserRow> {
+    let before = get(conn, id)?;
+    let user: UserRow = diesel::update(users::table.find(id))
+        .set((users::roles.eq(format_roles(roles)), users::venue_id.eq(venue_id)))
+        .returning(users::all_columns)
+        .get_result(conn)?;
+    events::append(
+        conn,
+        actor,
+        "user",
+        &id.to_string(),
+        "roles_changed",
+        json!({"from": {"roles": before.roles, "venue_id": before.venue_id}, "to": {"roles": format_roles(roles), "venue_id": venue_id}}),
+    )?;
+    Ok(user)
+}
+
 pub fn create_token(conn: &mut DbConn, actor: &Caller, user_id: i64, label: &str) -> Result<(i64, String)> {
     let token = new_token();
     let id = diesel::insert_into(api_tokens::table)

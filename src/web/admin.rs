@@ -16,15 +16,20 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-fn admin(req: &HttpRequest, s: MaybeSession) -> Result<Session, Box<HttpResponse>> {
+/// The signed-in admin, or a 403 page titled `title` for anyone else.
+pub(crate) fn require_admin(req: &HttpRequest, s: MaybeSession, title: &'static str) -> Result<Session, Box<HttpResponse>> {
     let s = signed_in(req, s, false)?;
     if s.caller.has(Role::Admin) {
         Ok(s)
     } else {
         let m = negotiate(req);
         let body = html! { p.alert role="alert" { (m.t("not_allowed")) } };
-        Err(Box::new(page(req, &m, StatusCode::FORBIDDEN, Some(&s), m.t("nav_users"), body)))
+        Err(Box::new(page(req, &m, StatusCode::FORBIDDEN, Some(&s), m.t(title), body)))
     }
+}
+
+fn admin(req: &HttpRequest, s: MaybeSession) -> Result<Session, Box<HttpResponse>> {
+    require_admin(req, s, "nav_users")
 }
 
 fn role_name(m: &Messages, r: Role) -> &str {
@@ -188,12 +193,16 @@ struct Person {
 
 /// `/app/users/{id}`: a person's sessions, tokens and sign-in events, with the admin's actions.
 pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<i64>) -> HttpResponse {
-    let s = match admin(&req, s) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+    match admin(&req, s) {
+        Ok(s) => person_page(&req, &state, &s, path.into_inner(), StatusCode::OK, None).await,
+        Err(r) => *r,
+    }
+}
+
+async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, status: StatusCode, error: Option<&str>) -> HttpResponse {
+    let (req, s) = (req.clone(), s.clone());
     let m = negotiate(&req);
-    let (id, caller) = (path.into_inner(), s.caller.clone());
+    let caller = s.caller.clone();
     let person = state
         .db
         .read(move |c| {
@@ -232,12 +241,28 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
         }
     };
     let body = html! {
-        @if let Some(d) = done { p.notice role="status" { (m.t(match d.as_str() { "unlocked" => "notice_unlocked", "factor_reset" => "notice_factor_reset", "sessions_ended" => "notice_session_ended", "token_revoked" => "notice_token_revoked", _ => "notice_saved" })) } }
+        @if let Some(d) = done { p.notice role="status" { (m.t(match d.as_str() { "unlocked" => "notice_unlocked", "factor_reset" => "notice_factor_reset", "sessions_ended" => "notice_session_ended", "token_revoked" => "notice_token_revoked", "roles" => "notice_roles", _ => "notice_saved" })) } }
         dl.facts {
             dt { (m.t("field_email")) } dd { (p.user.email.as_deref().unwrap_or("—")) }
             dt { (m.t("field_roles")) } dd { (roles_text(&m, &p.user)) }
             @if let Some(v) = p.user.venue_id { dt { (m.t("field_venue_id")) } dd { (v) } }
             dt { (m.t("second_factor")) } dd { @if p.user.totp_secret.is_some() { "✓ " (m.t("yes")) } @else { "— " (m.t("no")) } }
+        }
+        h2 #h-roles { (m.t("field_roles")) }
+        @if let Some(e) = error { p.alert role="alert" id="roles-error" { (e) } }
+        form.stack method="post" action={ "/app/users/" (p.user.id) "/roles" } aria-labelledby="h-roles" novalidate {
+            input type="hidden" name="csrf" value=(s.csrf);
+            fieldset aria-describedby=[error.map(|_| "roles-error")] {
+                legend { (m.t("field_roles")) }
+                @let current = parse_roles(&p.user.roles).unwrap_or_default();
+                @for r in Role::ALL {
+                    label.check { input type="checkbox" name="role" value=(r.as_str()) checked[current.contains(&r)]; " " (role_name(&m, r)) }
+                }
+            }
+            label for="venue_id" { (m.t("field_venue_id")) }
+            input #venue_id type="number" name="venue_id" min="1" inputmode="numeric" aria-describedby="venue-help" value=[p.user.venue_id];
+            p.muted #venue-help { (m.t("venue_id_help")) }
+            button type="submit" name="action" value="save_roles" { (m.t("save_roles")) }
         }
         p.actions {
             (action("unlock", m.t("action_unlock"))) " "
@@ -271,7 +296,56 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
             } } }
         }
     };
-    page(&req, &m, StatusCode::OK, Some(&s), &p.user.name.clone(), body)
+    page(&req, &m, status, Some(&s), &p.user.name.clone(), body)
+}
+
+/// Change a person's roles and venue binding (the same operation as `POST /api/v1/users/{id}/roles`).
+pub async fn set_roles(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<i64>, body: web::Bytes) -> HttpResponse {
+    let s = match admin(&req, s) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    let id = path.into_inner();
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let roles: Vec<Role> = pairs.iter().filter(|(k, _)| k == "role").filter_map(|(_, v)| Role::parse(v).ok()).collect();
+    let venue = pairs
+        .iter()
+        .find(|(k, _)| k == "venue_id")
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty());
+    let venue_id = match venue.map(|v| v.parse::<i64>()) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => return person_page(&req, &state, &s, id, StatusCode::UNPROCESSABLE_ENTITY, Some(m.t("form_invalid"))).await,
+    };
+    let caller = s.caller.clone();
+    let changed = state
+        .db
+        .write(move |c| crate::app::users::set_roles(c, &caller, id, &roles, venue_id).map_err(crate::app::Error::into_storage))
+        .await;
+    let key = match changed {
+        Ok(u) => {
+            tracing::info!(user = u.id, roles = %u.roles, "roles changed (portal)");
+            return see_other(&format!("/app/users/{id}?done=roles"));
+        }
+        Err(storage::Error::NotFound) => return person_page(&req, &state, &s, id, StatusCode::NOT_FOUND, None).await,
+        Err(storage::Error::Invalid { code, .. } | storage::Error::Conflict { code, .. }) => match code {
+            "invalid_role" => "roles_none",
+            "venue_required" => "roles_venue_required",
+            "venue_not_allowed" => "roles_venue_not_allowed",
+            "unknown_venue" => "roles_unknown_venue",
+            "cannot_demote_self" => "roles_not_self",
+            _ => "form_invalid",
+        },
+        Err(e) => return error_page(e),
+    };
+    let status = if key == "roles_not_self" {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    person_page(&req, &state, &s, id, status, Some(m.t(key))).await
 }
 
 #[derive(Deserialize)]

@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
+/// How many files one portal upload may carry.
+pub const MAX_FILES_PER_UPLOAD: usize = 10;
 pub const MAX_EVIDENCE_BYTES: usize = 10 * 1024 * 1024;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -242,7 +244,7 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -
 
 /// Run `f` in one write transaction with the assessment the caller may see (else 404) and the criteria
 /// version it is pinned to.
-async fn with_pinned_scheme<T, F>(state: &web::Data<AppState>, caller: Caller, id: i64, f: F) -> ApiResult<T>
+pub(crate) async fn with_pinned_scheme<T, F>(state: &web::Data<AppState>, caller: Caller, id: i64, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut storage::DbConn, &Caller, &Scheme) -> crate::app::Result<T> + Send + 'static,
@@ -372,10 +374,26 @@ pub struct EvidenceUpload {
 #[utoipa::path(post, path = "/api/v1/assessments/{id}/evidence", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body(content = EvidenceUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = EvidenceResponse), (status = 409, body = super::error::ErrorBody), (status = 413, body = super::error::ErrorBody), (status = 415, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
-pub async fn upload_evidence(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, mut form: Multipart) -> ApiResult<HttpResponse> {
+pub async fn upload_evidence(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, form: Multipart) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Assessor])?.clone();
     let id = path.into_inner();
-    let (mut criterion, mut description, mut file) = (None, None, None);
+    let upload = read_upload(form, false).await?;
+    let mut attached = attach(&state, caller, id, upload).await?;
+    let meta = attached.pop().ok_or_else(|| ApiError::internal("an upload attached nothing"))?;
+    Ok(HttpResponse::Created().json(EvidenceResponse::from(meta)))
+}
+
+/// An evidence upload as sent: the criterion, an optional description and the files (name, bytes).
+pub struct Upload {
+    pub criterion: String,
+    pub description: Option<String>,
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// Read an evidence form (`criterion`, `file`, `description`); `many` allows several `file` fields (the
+/// portal's phone upload), otherwise one file per upload (the API).
+pub async fn read_upload(mut form: Multipart, many: bool) -> ApiResult<Upload> {
+    let (mut criterion, mut description, mut files) = (None, None, Vec::new());
     while let Some(mut field) = form
         .try_next()
         .await
@@ -388,17 +406,33 @@ pub async fn upload_evidence(state: web::Data<AppState>, auth: Auth, path: web::
                 description = Some(text_field(&read_field(&mut field, 1000, "description").await?, "description", TextKind::Free)?).filter(|d| !d.is_empty())
             }
             "file" => {
-                if file.is_some() {
+                if !files.is_empty() && !many {
                     return Err(ApiError::invalid(
                         "one_file_per_upload",
                         "send one file per upload",
                         vec![FieldError::new("file", "duplicate", "one file per upload")],
                     ));
                 }
+                if files.len() >= MAX_FILES_PER_UPLOAD {
+                    return Err(ApiError::invalid(
+                        "too_many_files",
+                        format!("at most {MAX_FILES_PER_UPLOAD} files per upload"),
+                        vec![FieldError::new("file", "too_many", "too many files")],
+                    ));
+                }
                 let raw_name = field.content_disposition().and_then(|d| d.get_filename()).unwrap_or("evidence");
+                // A browser sends an empty, nameless part when no file was chosen.
+                if raw_name.is_empty() && many {
+                    read_field(&mut field, MAX_EVIDENCE_BYTES, "file").await?;
+                    continue;
+                }
                 text::check("file", raw_name, TextKind::Name).map_err(|e| ApiError::invalid("invalid_characters", e.message.clone(), vec![e]))?;
                 let filename = clean_filename(raw_name);
-                file = Some((filename, read_field(&mut field, MAX_EVIDENCE_BYTES, "file").await?));
+                files.push((filename, read_field(&mut field, MAX_EVIDENCE_BYTES, "file").await?));
+            }
+            // The portal form's button (`action=upload`).
+            "action" if many => {
+                read_field(&mut field, 100, "action").await?;
             }
             other => {
                 return Err(ApiError::invalid(
@@ -416,46 +450,50 @@ pub async fn upload_evidence(state: web::Data<AppState>, auth: Auth, path: web::
             vec![FieldError::new("criterion", "required", "criterion is required")],
         )
     })?;
-    let (filename, content) = file.ok_or_else(|| {
-        ApiError::invalid(
+    if files.is_empty() {
+        return Err(ApiError::invalid(
             "missing_file",
             "the form needs a `file` field",
             vec![FieldError::new("file", "required", "file is required")],
-        )
-    })?;
-    if content.is_empty() {
-        return Err(ApiError::invalid(
-            "empty_file",
-            "the file is empty",
-            vec![FieldError::new("file", "empty_file", "the file is empty")],
         ));
     }
-    let media_type = sniff(&content).ok_or_else(|| {
-        ApiError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "evidence must be a PDF, JPEG or PNG file (judged by its content)",
-        )
-    })?;
-    let sha256 = hex::encode(Sha256::digest(&content));
-    let meta = with_pinned_scheme(&state, caller, id, move |c, caller, scheme| {
-        crate::app::assessments::add_evidence(
-            c,
-            caller,
-            id,
-            scheme,
-            NewEvidence {
-                criterion,
-                filename,
-                description,
-                media_type: media_type.to_string(),
-                sha256,
-                content,
-            },
-        )
+    Ok(Upload { criterion, description, files })
+}
+
+/// Judge every file by its content, then attach them all in one transaction (all or none).
+pub async fn attach(state: &web::Data<AppState>, caller: Caller, id: i64, upload: Upload) -> ApiResult<Vec<EvidenceMeta>> {
+    let mut items = Vec::with_capacity(upload.files.len());
+    for (filename, content) in upload.files {
+        if content.is_empty() {
+            return Err(ApiError::invalid(
+                "empty_file",
+                format!("{filename} is empty"),
+                vec![FieldError::new("file", "empty_file", "the file is empty")],
+            ));
+        }
+        let media_type = sniff(&content).ok_or_else(|| {
+            ApiError::new(
+                actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "evidence must be a PDF, JPEG or PNG file (judged by its content)",
+            )
+        })?;
+        items.push(NewEvidence {
+            criterion: upload.criterion.clone(),
+            filename,
+            description: upload.description.clone(),
+            media_type: media_type.to_string(),
+            sha256: hex::encode(Sha256::digest(&content)),
+            content,
+        });
+    }
+    with_pinned_scheme(state, caller, id, move |c, caller, scheme| {
+        items
+            .into_iter()
+            .map(|e| crate::app::assessments::add_evidence(c, caller, id, scheme, e))
+            .collect::<crate::app::Result<Vec<_>>>()
     })
-    .await?;
-    Ok(HttpResponse::Created().json(EvidenceResponse::from(meta)))
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/assessments/{id}/evidence", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),
@@ -495,6 +533,19 @@ pub async fn download_evidence(state: web::Data<AppState>, auth: Auth, path: web
         ))
         .insert_header(("cache-control", "private, no-store"))
         .body(content))
+}
+
+#[utoipa::path(delete, path = "/api/v1/assessments/{id}/evidence/{evidence_id}", tag = "assessments", security(("bearer" = [])),
+    params(("id" = i64, Path), ("evidence_id" = i64, Path)),
+    responses((status = 204, description = "removed (drafts and returned audits only, by their assessor)"), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)))]
+pub async fn delete_evidence(state: web::Data<AppState>, auth: Auth, path: web::Path<(i64, i64)>) -> ApiResult<HttpResponse> {
+    let caller = auth.require(&[Role::Assessor])?.clone();
+    let (id, eid) = path.into_inner();
+    with_pinned_scheme(&state, caller, id, move |c, caller, _| {
+        crate::app::assessments::remove_evidence(c, caller, id, eid)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(post, path = "/api/v1/assessments/{id}/submit", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),

@@ -3,12 +3,14 @@
 
 pub mod admin;
 pub mod assessments;
+pub mod audit_form;
 pub mod auth;
 pub mod certificates;
 pub mod error;
 pub mod health;
 pub mod history;
 pub mod i18n;
+pub mod keys_page;
 pub mod log;
 pub mod middleware;
 pub mod openapi;
@@ -193,9 +195,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
         .service(resource("/app/assessments/new", "POST").route(post().to(venue_pages::start_audit)))
         .service(
             resource("/app/assessments/{id}", "GET, POST")
-                .route(get().to(review::show))
-                .route(post().to(review::decide)),
+                .route(get().to(audit_form::show))
+                .route(post().to(audit_form::post)),
         )
+        .service(resource("/app/assessments", "GET").route(get().to(review::list)))
+        .service(resource("/app/assessments/{id}/evidence", "POST").route(post().to(audit_form::upload)))
+        .service(
+            resource("/app/assessments/{id}/evidence/{evidence_id}", "GET, POST")
+                .route(get().to(audit_form::evidence))
+                .route(post().to(audit_form::remove_evidence)),
+        )
+        .service(
+            resource("/app/keys", "GET, POST")
+                .route(get().to(keys_page::show))
+                .route(post().to(keys_page::rotate)),
+        )
+        .service(resource("/app/users/{id}/roles", "POST").route(post().to(admin::set_roles)))
         .service(resource("/app/users", "GET, POST").route(get().to(admin::list)).route(post().to(admin::invite)))
         .service(
             resource("/app/users/{id}", "GET, POST")
@@ -248,6 +263,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
                 .service(resource("/users/{id}/second-factor/reset", "POST").route(post().to(users::reset_second_factor)))
                 .service(resource("/users/{id}/password-link", "POST").route(post().to(users::password_link)))
                 .service(resource("/users/{id}/email", "POST").route(post().to(users::set_email)))
+                .service(resource("/users/{id}/roles", "POST").route(post().to(users::set_roles)))
                 .service(resource("/auth-events", "GET").route(get().to(users::auth_events)))
                 .service(resource("/venues", "GET, POST").route(post().to(venues::create)).route(get().to(venues::list)))
                 .service(
@@ -270,7 +286,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
                         .route(post().to(assessments::upload_evidence))
                         .route(get().to(assessments::list_evidence)),
                 )
-                .service(resource("/assessments/{id}/evidence/{evidence_id}", "GET").route(get().to(assessments::download_evidence)))
+                .service(
+                    resource("/assessments/{id}/evidence/{evidence_id}", "GET, DELETE")
+                        .route(get().to(assessments::download_evidence))
+                        .route(web::delete().to(assessments::delete_evidence)),
+                )
                 .service(resource("/assessments/{id}/submit", "POST").route(post().to(assessments::submit)))
                 .service(resource("/assessments/{id}/decision", "POST").route(post().to(assessments::decide)))
                 .service(resource("/assessments/{id}/events", "GET").route(get().to(assessments::events)))

@@ -89,14 +89,87 @@ pub async fn queue(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
     page(&req, &m, StatusCode::OK, Some(&s), m.t("nav_reviews"), body)
 }
 
-struct Audit {
-    row: AssessmentRow,
-    venue: String,
-    evidence: Vec<EvidenceMeta>,
-    history: Vec<EventRow>,
+#[derive(Deserialize)]
+pub struct AuditListParams {
+    pub status: Option<String>,
+    pub after: Option<i64>,
 }
 
-async fn load(state: &AppState, s: &Session, id: i64) -> storage::Result<Audit> {
+const AUDITS_PAGE: i64 = 50;
+
+/// `/app/assessments`: the audits this person may see (assessors their own, venue managers their venue's,
+/// officers and admins all), by status, in pages of 50.
+pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, params: web::Query<AuditListParams>) -> HttpResponse {
+    let s = match signed_in(&req, s, false) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    let p = params.into_inner();
+    let status = p.status.clone().filter(|st| AssessmentStatus::parse(st).is_some());
+    let caller = s.caller.clone();
+    let q = ListQuery {
+        venue_id: None,
+        status: status.clone(),
+        after_id: p.after,
+        limit: AUDITS_PAGE + 1,
+    };
+    let listed = state
+        .db
+        .read(move |c| {
+            let rows = ops::list(c, &caller, &q).map_err(crate::app::Error::into_storage)?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.venue_id).collect();
+            let names = storage::venues::names(c, &ids)?;
+            Ok((rows, names))
+        })
+        .await;
+    let (rows, names) = match listed {
+        Ok(r) => r,
+        Err(e) => return error_page(e),
+    };
+    let (rows, next) = super::keyset_page(rows, AUDITS_PAGE, |r| r.id);
+    let body = html! {
+        form.search method="get" action="/app/assessments" {
+            label for="status" { (m.t("col_status")) }
+            select #status name="status" {
+                option value="" { (m.t("all_statuses")) }
+                @for st in ["draft", "submitted", "returned", "approved", "rejected"] {
+                    option value=(st) selected[status.as_deref() == Some(st)] { (status_text(&m, st)) }
+                }
+            }
+            button type="submit" { (m.t("search_button")) }
+        }
+        @if rows.is_empty() { p { (m.t("no_results")) } }
+        @else {
+            table {
+                thead { tr { th { (m.t("col_audit")) } th { (m.t("field_venue")) } th { (m.t("col_status")) } th { (m.t("col_updated")) } } }
+                tbody {
+                    @for r in &rows {
+                        tr {
+                            td data-label=(m.t("col_audit")) { a href={ "/app/assessments/" (r.id) } { "#" (r.id) } }
+                            td data-label=(m.t("field_venue")) { (names.get(&r.venue_id).map(String::as_str).unwrap_or("")) }
+                            td data-label=(m.t("col_status")) { (status_text(&m, &r.status)) }
+                            td data-label=(m.t("col_updated")) { (r.updated_at.format("%Y-%m-%d %H:%M")) }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(n) = next {
+            nav.pager { a href={ "/app/assessments?after=" (n) @if let Some(st) = &status { "&status=" (st) } } { (m.t("next_page")) } }
+        }
+    };
+    page(&req, &m, StatusCode::OK, Some(&s), m.t("nav_assessments"), body)
+}
+
+pub(crate) struct Audit {
+    pub row: AssessmentRow,
+    pub venue: String,
+    pub evidence: Vec<EvidenceMeta>,
+    pub history: Vec<EventRow>,
+}
+
+pub(crate) async fn load(state: &AppState, s: &Session, id: i64) -> storage::Result<Audit> {
     let caller = s.caller.clone();
     state
         .db
@@ -112,7 +185,7 @@ async fn load(state: &AppState, s: &Session, id: i64) -> storage::Result<Audit> 
         .await
 }
 
-fn status_text(m: &Messages, status: &str) -> String {
+pub(crate) fn status_text(m: &Messages, status: &str) -> String {
     m.t(match status {
         "draft" => "audit_draft",
         "submitted" => "audit_submitted",
@@ -124,7 +197,7 @@ fn status_text(m: &Messages, status: &str) -> String {
     .to_string()
 }
 
-fn audit_body(m: &Messages, s: &Session, state: &AppState, a: &Audit, error: Option<&str>) -> Markup {
+pub(crate) fn audit_body(m: &Messages, s: &Session, state: &AppState, a: &Audit, error: Option<&str>) -> Markup {
     let scheme = state.catalogue.get(&a.row.scheme, a.row.scheme_version);
     let name = |id: &str| {
         scheme
@@ -173,7 +246,7 @@ fn audit_body(m: &Messages, s: &Session, state: &AppState, a: &Audit, error: Opt
         @if a.evidence.is_empty() { p { "—" } }
         ul.evidence {
             @for e in &a.evidence {
-                @let href = format!("/api/v1/assessments/{id}/evidence/{}", e.id);
+                @let href = format!("/app/assessments/{id}/evidence/{}", e.id);
                 li {
                     (name(&e.criterion)) ": "
                     a href=(href) { (e.filename) } " · " (e.size / 1024) " KiB · SHA-256 " code { (&e.sha256[..12]) }
@@ -224,7 +297,7 @@ async fn audit_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, s
     }
 }
 
-fn not_found(req: &HttpRequest, m: &Messages, s: &Session) -> HttpResponse {
+pub(crate) fn not_found(req: &HttpRequest, m: &Messages, s: &Session) -> HttpResponse {
     page(
         req,
         m,
@@ -235,43 +308,22 @@ fn not_found(req: &HttpRequest, m: &Messages, s: &Session) -> HttpResponse {
     )
 }
 
-/// `/app/assessments/{id}`: the audit, as its assessor, the officers and its venue's manager see it.
-pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<i64>) -> HttpResponse {
-    match signed_in(&req, s, false) {
-        Ok(s) => audit_page(&req, &state, &s, path.into_inner(), StatusCode::OK, None).await,
-        Err(r) => *r,
-    }
-}
-
-#[derive(Deserialize)]
-pub struct DecisionForm {
-    pub action: String,
-    #[serde(default)]
-    pub reason: String,
-}
-
 /// The decision from the audit's page: the same operation as the API (and the same refusals).
-pub async fn decide(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<i64>, form: web::Form<DecisionForm>) -> HttpResponse {
-    let s = match signed_in(&req, s, false) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let m = negotiate(&req);
-    let id = path.into_inner();
-    let f = form.into_inner();
-    let decision = match f.action.as_str() {
+pub(crate) async fn decide(req: &HttpRequest, state: &web::Data<AppState>, s: &Session, id: i64, action: &str, reason: String) -> HttpResponse {
+    let m = negotiate(req);
+    let decision = match action {
         "approve" => Decision::Approve,
         "reject" => Decision::Reject,
         "return" => Decision::Return,
         _ => return see_other(&format!("/app/assessments/{id}")),
     };
-    let reason = Some(f.reason).filter(|r| !r.trim().is_empty());
-    match super::assessments::decide_as(&state, s.caller.clone(), id, decision, reason).await {
+    let reason = Some(reason).filter(|r| !r.trim().is_empty());
+    match super::assessments::decide_as(state, s.caller.clone(), id, decision, reason).await {
         Ok((_, Some(cert))) => see_other(&format!("/app/certificates/{}", cert.number)),
         Ok((_, None)) => see_other(&format!("/app/assessments/{id}")),
         Err(e) => {
             let (status, key) = match (e.status.as_u16(), e.code) {
-                (404, _) => return not_found(&req, &m, &s),
+                (404, _) => return not_found(req, &m, s),
                 (403, "self_decision") => (StatusCode::FORBIDDEN, "self_decision_explained"),
                 (403, _) => (StatusCode::FORBIDDEN, "not_allowed"),
                 (409, _) => (StatusCode::CONFLICT, "decided_meanwhile"),
@@ -280,7 +332,7 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
                 (422, _) => (StatusCode::UNPROCESSABLE_ENTITY, "form_invalid"),
                 _ => return e.error_response(),
             };
-            audit_page(&req, &state, &s, id, status, Some(m.t(key))).await
+            audit_page(req, state, s, id, status, Some(m.t(key))).await
         }
     }
 }

@@ -245,6 +245,15 @@ pub async fn sessions(mut req: ServiceRequest, next: Next<impl MessageBody + 'st
                 .ok()
                 .flatten()
                 .is_some_and(|m| m.essence_str() == "application/x-www-form-urlencoded");
+            let multipart = req.mime_type().ok().flatten().is_some_and(|m| m.essence_str() == "multipart/form-data");
+            if sent.is_none() && multipart {
+                // A file upload form carries the token in its action URL (the body is streamed to the handler).
+                sent = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|(k, _)| k == "csrf")
+                    .map(|(_, v)| v);
+            }
             if sent.is_none() && form {
                 let mut payload = req.take_payload();
                 let mut body = web::BytesMut::new();

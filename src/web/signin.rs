@@ -31,9 +31,10 @@ pub(crate) fn page(req: &HttpRequest, m: &Messages, status: StatusCode, session:
             nav.portal aria-label=(m.t("nav_portal")) {
                 a href="/app" { (m.t("nav_home")) }
                 @if s.caller.has_any(&[Role::Officer, Role::Admin]) { a href="/app/reviews" { (m.t("nav_reviews")) } }
+                @if s.caller.has_any(&[Role::Assessor, Role::Officer, Role::Admin, Role::Venue]) { a href="/app/assessments" { (m.t("nav_assessments")) } }
                 a href="/app/venues" { (m.t("nav_venues")) }
                 a href="/app/certificates" { (m.t("nav_certificates")) }
-                @if s.caller.has(Role::Admin) { a href="/app/users" { (m.t("nav_users")) } }
+                @if s.caller.has(Role::Admin) { a href="/app/users" { (m.t("nav_users")) } a href="/app/keys" { (m.t("nav_keys")) } }
                 a href="/app/account" { (m.t("nav_account")) }
                 span.muted { (s.user.name) }
                 form.inline method="post" action="/logout" {

@@ -378,6 +378,28 @@ pub async fn set_email(req: HttpRequest, state: web::Data<AppState>, auth: Auth,
     Ok(HttpResponse::Ok().json(UserResponse::from_row(&user)))
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetRoles {
+    /// At least one role.
+    pub roles: Vec<Role>,
+    /// The venue a venue manager manages (required with the role `venue`, refused without it).
+    pub venue_id: Option<i64>,
+}
+
+/// Change a user's roles and venue binding (admins; effective on the user's next request; an admin cannot
+/// remove their own admin role).
+#[utoipa::path(post, path = "/api/v1/users/{id}/roles", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), request_body = SetRoles,
+    responses((status = 200, body = UserResponse), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn set_roles(req: HttpRequest, state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, body: web::Json<SetRoles>) -> ApiResult<HttpResponse> {
+    let SetRoles { roles, venue_id } = body.into_inner();
+    let user = on_path(&req, &state, auth, path, move |c, caller, _, id| {
+        crate::app::users::set_roles(c, caller, id, &roles, venue_id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(UserResponse::from_row(&user)))
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventQuery {

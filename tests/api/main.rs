@@ -2,6 +2,7 @@
 // on SQLite and on PostgreSQL (skipped, with a message, where PostgreSQL is not reachable; fails in CI).
 
 mod assessments;
+mod audit_form;
 mod certificates;
 mod foundation;
 mod hardening;

@@ -99,6 +99,31 @@ impl<'a> Browser<'a> {
         self.read(r).await
     }
 
+    /// A file upload form (multipart) posted from one of our pages; its token travels in the action URL
+    /// (`with_token`), as the page writes it.
+    pub async fn upload(&mut self, path: &str, fields: &[(&str, &str)], files: &[(&str, Vec<u8>)], with_token: bool) -> Page {
+        let mut form = reqwest::multipart::Form::new().text("action", "upload");
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        for (name, bytes) in files {
+            form = form.part("file", reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string()));
+        }
+        let url = match (&self.csrf, with_token) {
+            (Some(t), true) => format!("{path}{}csrf={t}", if path.contains('?') { "&" } else { "?" }),
+            _ => path.to_string(),
+        };
+        let r = self
+            .with_cookie(self.app.client.post(self.app.url(&url)))
+            .header(header::ORIGIN, &self.app.address)
+            .header("sec-fetch-site", "same-origin")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        self.read(r).await
+    }
+
     /// A JSON call made by a page's script: cookie, `X-CSRF-Token`, same origin.
     pub async fn api(&mut self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
         let mut r = self
@@ -700,7 +725,7 @@ async fn the_demo_prints_a_working_link_per_role() {
 }
 
 /// Is a browser here? Locally a missing one skips the browser test (with a message); in CI it fails.
-fn browser_available() -> bool {
+pub fn browser_available() -> bool {
     let chromium = std::path::Path::new("/usr/bin/chromium").exists();
     let playwright = std::process::Command::new("python3")
         .args(["-c", "import playwright.sync_api, axe_playwright_python"])
@@ -728,18 +753,19 @@ async fn in_a_real_browser() {
     let (_, path) = invite(&app, "officer@example.kz", &[Role::Officer], None).await;
     let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/target/browser/signin");
     let (base, script) = (app.address.clone(), concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/signin.py"));
-    let out = actix_web::rt::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .args([script, &base, &path, "officer@example.kz", shots])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    run_browser_script(script, vec![base, path, "officer@example.kz".into(), shots.into()]).await;
+}
+
+/// Run a browser script (Python, Playwright) with these arguments; its output is shown, and a failure fails the test.
+pub async fn run_browser_script(script: &'static str, args: Vec<String>) {
+    let out = actix_web::rt::task::spawn_blocking(move || std::process::Command::new("python3").arg(script).args(args).output().unwrap())
+        .await
+        .unwrap();
     assert!(
         out.status.success(),
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    println!("{}", String::from_utf8_lossy(&out.stdout));
 }

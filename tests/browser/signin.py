@@ -4,11 +4,7 @@ JavaScript off: invitation link -> password -> TOTP enrolment (codes computed fr
 
 usage: signin.py <base URL> <invitation path> <e-mail> <screenshot dir>
 """
-import base64
-import hashlib
-import hmac
 import os
-import struct
 import sys
 import time
 import urllib.parse
@@ -16,16 +12,9 @@ import urllib.parse
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import sync_playwright
 
+from common import PHONE, totp
+
 PASSWORD = "yurt felt and a kettle of milk tea"
-
-
-def totp(secret_b32: str, at: float) -> str:
-    """RFC 6238: HMAC-SHA-1, 30 s steps, 6 digits (an authenticator app, in ten lines)."""
-    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
-    digest = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    code = (struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
-    return f"{code:06d}"
 
 
 def no_sideways_scroll(page, what):
@@ -38,7 +27,7 @@ def main():
     os.makedirs(shots, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 360, "height": 740}, java_script_enabled=False, locale="en-US")
+        context = browser.new_context(viewport=PHONE, java_script_enabled=False, locale="en-US")
         page = context.new_page()
 
         page.goto(base + invite + "?lang=en")
@@ -94,7 +83,7 @@ def main():
         axe = Axe()
         checked = []
         for signed_in in (False, True):
-            ctx = browser.new_context(viewport={"width": 360, "height": 740}, bypass_csp=True,
+            ctx = browser.new_context(viewport=PHONE, bypass_csp=True,
                                       storage_state=context.storage_state() if signed_in else None)
             pg = ctx.new_page()
             paths = ["/app", "/app/account", "/app/certificates"] if signed_in else ["/login", invite]
