@@ -64,6 +64,22 @@ pub enum Command {
     },
     /// Seed the Smart Plastic Zone example end to end and print its links.
     Demo,
+    /// A benchmarking tool: fill an empty registry with venues, audits and signed certificates through the
+    /// same operations people use (for load tests; refuses a database holding data unless --force).
+    Seed {
+        /// How many certificates to issue (each from an approved audit).
+        #[arg(long)]
+        certificates: usize,
+        /// How many venues to spread them over (default: one per certificate).
+        #[arg(long)]
+        venues: Option<usize>,
+        /// How many more audits to leave submitted, in the officers' queue.
+        #[arg(long, default_value_t = 0)]
+        submitted: usize,
+        /// Add to a database that already holds venues, audits or certificates.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -210,6 +226,24 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             command: LogCommand::Verify { url, state },
         } => log_verify(&url, state.as_deref()),
         Command::Demo => crate::demo::run(&config),
+        Command::Seed {
+            certificates,
+            venues,
+            submitted,
+            force,
+        } => {
+            let state = crate::startup::build_state(&config, false)?;
+            let plan = crate::seed::Plan {
+                certificates,
+                venues: venues.unwrap_or(certificates),
+                submitted,
+                force,
+            };
+            for line in crate::seed::run(&state, &plan)? {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

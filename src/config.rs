@@ -51,9 +51,10 @@ pub struct Settings {
     /// Certificate validity in months.
     #[arg(long, env = "ECOLABEL_VALIDITY_MONTHS", default_value_t = 24, global = true)]
     pub validity_months: u32,
-    /// Database connections in the pool.
-    #[arg(long, env = "ECOLABEL_DB_POOL", default_value_t = 8, global = true)]
-    pub db_pool: u32,
+    /// Database connections in the pool (default: twice the CPU cores, at least 4; more connections than
+    /// the cores can serve only make PostgreSQL's backends wait for each other).
+    #[arg(long, env = "ECOLABEL_DB_POOL", global = true)]
+    pub db_pool: Option<u32>,
     /// Public pages: requests per second allowed per client IP (sustained).
     #[arg(long, env = "ECOLABEL_PUBLIC_RATE", default_value_t = 20, global = true)]
     pub public_rate: u32,
@@ -134,7 +135,8 @@ impl Settings {
         if !(1..=120).contains(&self.validity_months) {
             return Err(setting("validity-months", "ECOLABEL_VALIDITY_MONTHS", "must be between 1 and 120"));
         }
-        if !(1..=256).contains(&self.db_pool) {
+        let db_pool = self.db_pool.unwrap_or_else(default_pool);
+        if !(1..=256).contains(&db_pool) {
             return Err(setting("db-pool", "ECOLABEL_DB_POOL", "must be between 1 and 256"));
         }
         if self.public_rate == 0 || self.public_burst == 0 {
@@ -183,7 +185,7 @@ impl Settings {
             signatory: self.signatory.trim().to_string(),
             signatory_title: self.signatory_title.trim().to_string(),
             validity_months: self.validity_months,
-            db_pool: self.db_pool,
+            db_pool,
             public_rate: self.public_rate,
             public_burst: self.public_burst,
             sessions: crate::app::accounts::SessionRules {
@@ -193,6 +195,12 @@ impl Settings {
             signin_rate: self.signin_rate,
         })
     }
+}
+
+/// Twice the CPU cores, at least 4.
+fn default_pool() -> u32 {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod keys;
 pub mod monitor;
 pub mod render;
+pub mod seed;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

@@ -9,7 +9,7 @@ use crate::domain::criteria::Scheme;
 use crate::domain::lifecycle::{AssessmentStatus, Decision};
 use crate::domain::scoring::{self, FieldError};
 use crate::storage::assessments::{self as repo, ListQuery, NewEvidence, Scope};
-use crate::storage::models::{AssessmentRow, CertificateRow, EvidenceMeta};
+use crate::storage::models::{AssessmentRow, AssessmentSummary, CertificateRow, EvidenceMeta};
 use crate::storage::{self, venues, DbConn};
 
 /// The assessment if the caller may see it; otherwise not found (no existence leak).
@@ -55,19 +55,39 @@ pub fn create(conn: &mut DbConn, actor: &Caller, venue_id: i64, scheme: &Scheme)
     Ok(repo::insert(conn, actor, venue_id, scheme)?)
 }
 
-/// What the caller may list: officers and admins all; assessors their own; venue managers their venue's.
+/// What the caller may list: officers and admins all; assessors their own; venue managers their venue's;
+/// `None` when nothing.
+fn scope_of(caller: &Caller) -> Option<Scope> {
+    if caller.sees_all() {
+        return Some(Scope::All);
+    }
+    let assessor_id = caller.user_id.filter(|_| caller.has(Role::Assessor));
+    let venue_id = caller.venue_id.filter(|_| caller.has(Role::Venue));
+    (assessor_id.is_some() || venue_id.is_some()).then_some(Scope::Own { assessor_id, venue_id })
+}
+
+/// The assessments the caller may see, in full (the API).
 pub fn list(conn: &mut DbConn, caller: &Caller, q: &ListQuery) -> Result<Vec<AssessmentRow>> {
-    let scope = if caller.sees_all() {
-        Scope::All
-    } else {
-        let assessor_id = caller.user_id.filter(|_| caller.has(Role::Assessor));
-        let venue_id = caller.venue_id.filter(|_| caller.has(Role::Venue));
-        if assessor_id.is_none() && venue_id.is_none() {
-            return Ok(vec![]);
-        }
-        Scope::Own { assessor_id, venue_id }
-    };
-    Ok(repo::list(conn, &scope, q)?)
+    match scope_of(caller) {
+        Some(scope) => Ok(repo::list(conn, &scope, q)?),
+        None => Ok(vec![]),
+    }
+}
+
+/// The same, without measurements and results (the portal's lists).
+pub fn list_summaries(conn: &mut DbConn, caller: &Caller, q: &ListQuery) -> Result<Vec<AssessmentSummary>> {
+    match scope_of(caller) {
+        Some(scope) => Ok(repo::list_summaries(conn, &scope, q)?),
+        None => Ok(vec![]),
+    }
+}
+
+/// The officers' queue: submitted audits, oldest submission first, keyset-paginated (officers and admins).
+pub fn queue(conn: &mut DbConn, caller: &Caller, after: Option<(chrono::NaiveDateTime, i64)>, limit: i64) -> Result<Vec<AssessmentSummary>> {
+    if !caller.has_any(&[Role::Officer, Role::Admin]) {
+        return Err(Error::forbidden("forbidden_role", "only certification officers see the queue"));
+    }
+    Ok(repo::queue(conn, after, limit)?)
 }
 
 /// The officers' workload: how many submitted audits wait, and the oldest submission (officers and admins).

@@ -1,7 +1,7 @@
 // Assessments: creation pinned to a criteria version, measurements, evidence files, submission with
 // server-side scoring, and storing the officer's decision (its rules are in src/app/assessments.rs).
 
-use super::models::{AssessmentRow, EvidenceMeta};
+use super::models::{AssessmentRow, AssessmentSummary, EvidenceMeta};
 use super::schema::{assessments as a, evidence as ev};
 use super::{events, now, DbConn, Error, Result};
 use crate::domain::auth::Caller;
@@ -77,21 +77,33 @@ pub enum Scope {
     },
 }
 
+macro_rules! filtered_list {
+    ($row:ty, $conn:expr, $scope:expr, $q:expr) => {{
+        let (scope, q) = ($scope, $q);
+        let mut query = a::table.select(<$row>::as_select()).order(a::id.asc()).limit(q.limit).into_boxed();
+        if let Scope::Own { assessor_id, venue_id } = scope {
+            query = query.filter(a::assessor_id.eq(assessor_id.unwrap_or(-1)).or(a::venue_id.eq(venue_id.unwrap_or(-1))));
+        }
+        if let Some(v) = q.venue_id {
+            query = query.filter(a::venue_id.eq(v));
+        }
+        if let Some(s) = &q.status {
+            query = query.filter(a::status.eq(s.clone()));
+        }
+        if let Some(after) = q.after_id {
+            query = query.filter(a::id.gt(after));
+        }
+        Ok(query.load($conn)?)
+    }};
+}
+
 pub fn list(conn: &mut DbConn, scope: &Scope, q: &ListQuery) -> Result<Vec<AssessmentRow>> {
-    let mut query = a::table.select(AssessmentRow::as_select()).order(a::id.asc()).limit(q.limit).into_boxed();
-    if let Scope::Own { assessor_id, venue_id } = scope {
-        query = query.filter(a::assessor_id.eq(assessor_id.unwrap_or(-1)).or(a::venue_id.eq(venue_id.unwrap_or(-1))));
-    }
-    if let Some(v) = q.venue_id {
-        query = query.filter(a::venue_id.eq(v));
-    }
-    if let Some(s) = &q.status {
-        query = query.filter(a::status.eq(s.clone()));
-    }
-    if let Some(after) = q.after_id {
-        query = query.filter(a::id.gt(after));
-    }
-    Ok(query.load(conn)?)
+    filtered_list!(AssessmentRow, conn, scope, q)
+}
+
+/// The same list without measurements and results (the portal's lists).
+pub fn list_summaries(conn: &mut DbConn, scope: &Scope, q: &ListQuery) -> Result<Vec<AssessmentSummary>> {
+    filtered_list!(AssessmentSummary, conn, scope, q)
 }
 
 /// Store merged measurements (`changed` names the fields, for the event).
@@ -253,6 +265,20 @@ pub fn record_decision(conn: &mut DbConn, caller: &Caller, id: i64, target: Asse
 }
 
 /// How many audits wait for a decision, and since when the oldest has waited.
+/// Submitted audits, oldest submission first, a page at a time after `after` (submitted_at, id).
+pub fn queue(conn: &mut DbConn, after: Option<(chrono::NaiveDateTime, i64)>, limit: i64) -> Result<Vec<AssessmentSummary>> {
+    let mut query = a::table
+        .filter(a::status.eq(AssessmentStatus::Submitted.as_str()))
+        .select(AssessmentSummary::as_select())
+        .order((a::submitted_at.asc(), a::id.asc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(a::submitted_at.gt(at).or(a::submitted_at.eq(at).and(a::id.gt(id))));
+    }
+    Ok(query.load(conn)?)
+}
+
 pub fn waiting(conn: &mut DbConn) -> Result<(i64, Option<chrono::NaiveDateTime>)> {
     let submitted = a::table.filter(a::status.eq(AssessmentStatus::Submitted.as_str()));
     let n: i64 = submitted.count().get_result(conn)?;

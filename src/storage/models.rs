@@ -86,6 +86,18 @@ pub struct AssessmentRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// An assessment as lists show it: no measurements or results (lists never load them).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = assessments)]
+pub struct AssessmentSummary {
+    pub id: i64,
+    pub venue_id: i64,
+    pub assessor_id: i64,
+    pub status: String,
+    pub submitted_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
 /// Evidence without its bytes (lists never load file contents).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = evidence)]

@@ -113,6 +113,16 @@ pub fn caller_of(u: &UserRow) -> Result<Caller> {
     })
 }
 
+/// A page of users in id order, after `after_id`.
+pub fn page(conn: &mut DbConn, after_id: Option<i64>, limit: i64) -> Result<Vec<UserRow>> {
+    Ok(users::table
+        .filter(users::id.gt(after_id.unwrap_or(0)))
+        .order(users::id.asc())
+        .limit(limit)
+        .select(UserRow::as_select())
+        .load(conn)?)
+}
+
 pub fn list(conn: &mut DbConn) -> Result<Vec<UserRow>> {
     Ok(users::table.order(users::id.asc()).select(UserRow::as_select()).load(conn)?)
 }

@@ -75,6 +75,28 @@ fn invite_form(m: &Messages, s: &Session, error: Option<&str>, f: Option<&Invite
     }
 }
 
+const PEOPLE_PAGE: i64 = 50;
+
+/// Sign-in events, newest first: when, what and the outcome, from where.
+fn events_table(m: &Messages, events: &[AuthEventRow]) -> Markup {
+    html! {
+        h2 { (m.t("auth_events")) }
+        table {
+            thead { tr { th { (m.t("event_when")) } th { (m.t("event_what")) } th { (m.t("session_ip")) } } }
+            tbody { @for e in events { tr {
+                td data-label=(m.t("event_when")) { (e.at.format("%Y-%m-%d %H:%M:%S")) }
+                td data-label=(m.t("event_what")) { (e.kind) " · " (e.outcome) }
+                td data-label=(m.t("session_ip")) { (e.ip) }
+            } } }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PeopleParams {
+    pub after: Option<i64>,
+}
+
 async fn users_page(
     req: &HttpRequest,
     state: &AppState,
@@ -85,10 +107,21 @@ async fn users_page(
     f: Option<&InviteForm>,
 ) -> HttpResponse {
     let m = negotiate(req);
-    let rows = match state.db.read(users::list).await {
+    let after = web::Query::<PeopleParams>::from_query(req.query_string()).ok().and_then(|q| q.after);
+    let caller = s.caller.clone();
+    let listed = state
+        .db
+        .read(move |c| {
+            let rows = users::page(c, after, PEOPLE_PAGE + 1)?;
+            let events = ops::auth_events(c, &caller, None, None, 20).map_err(crate::app::Error::into_storage)?;
+            Ok((rows, events))
+        })
+        .await;
+    let (rows, events) = match listed {
         Ok(r) => r,
         Err(e) => return error_page(e),
     };
+    let (rows, next) = super::keyset_page(rows, PEOPLE_PAGE, |u| u.id);
     let body = html! {
         @if let Some(n) = notice { (n) }
         (invite_form(&m, s, error, f))
@@ -106,6 +139,8 @@ async fn users_page(
                 }
             }
         }
+        @if let Some(n) = next { nav.pager { a href={ "/app/users?after=" (n) } { (m.t("next_page")) } } }
+        (events_table(&m, &events))
     };
     page(req, &m, status, Some(s), m.t("nav_users"), body)
 }
@@ -286,15 +321,7 @@ async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, 
                 }
             }
         }
-        h2 { (m.t("auth_events")) }
-        table {
-            thead { tr { th { (m.t("event_when")) } th { (m.t("event_what")) } th { (m.t("session_ip")) } } }
-            tbody { @for e in &p.events { tr {
-                td data-label=(m.t("event_when")) { (e.at.format("%Y-%m-%d %H:%M:%S")) }
-                td data-label=(m.t("event_what")) { (e.kind) " · " (e.outcome) }
-                td data-label=(m.t("session_ip")) { (e.ip) }
-            } } }
-        }
+        (events_table(&m, &p.events))
     };
     page(&req, &m, status, Some(&s), &p.user.name.clone(), body)
 }

@@ -11,17 +11,17 @@ pub mod health;
 pub mod history;
 pub mod i18n;
 pub mod keys_page;
+pub mod layout;
 pub mod log;
 pub mod middleware;
 pub mod openapi;
-pub mod pages;
 pub mod portal;
 pub mod public;
+pub mod public_read;
 pub mod ratelimit;
 pub mod review;
 pub mod session;
 pub mod signin;
-pub mod snapshots;
 pub mod users;
 pub mod venue_pages;
 pub mod venues;
@@ -42,7 +42,7 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     pub config: Arc<Config>,
     pub verifier: verifier::Verifier,
-    pub snapshots: snapshots::Snapshots<pages::PublicCertificate>,
+    pub snapshots: public_read::snapshots::Snapshots<public_read::PublicCertificate>,
     pub refusals: ratelimit::RefusalLog,
     /// The public log's signing key (checkpoints).
     pub log_key: crate::domain::log::LogKey,
@@ -148,17 +148,25 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
     let throttled = || actix_governor::Governor::new(signin);
     let get = web::get;
     let post = web::post;
-    cfg.service(resource("/V/{token}", "GET").wrap(limited()).route(get().to(pages::verify)))
-        .service(resource("/v/{token}", "GET").wrap(limited()).route(get().to(pages::verify)))
-        .service(resource("/certificates/{number}", "GET").wrap(limited()).route(get().to(pages::by_number)))
-        .service(resource("/register", "GET").wrap(limited()).route(get().to(pages::register)))
-        .service(resource("/api/v1/public/certificates", "GET").wrap(limited()).route(get().to(pages::list_json)))
+    cfg.service(resource("/V/{token}", "GET").wrap(limited()).route(get().to(public_read::verify)))
+        .service(resource("/v/{token}", "GET").wrap(limited()).route(get().to(public_read::verify)))
+        .service(
+            resource("/certificates/{number}", "GET")
+                .wrap(limited())
+                .route(get().to(public_read::by_number)),
+        )
+        .service(resource("/register", "GET").wrap(limited()).route(get().to(public_read::register)))
+        .service(
+            resource("/api/v1/public/certificates", "GET")
+                .wrap(limited())
+                .route(get().to(public_read::list_json)),
+        )
         .service(
             resource("/api/v1/public/certificates.csv", "GET")
                 .wrap(limited())
-                .route(get().to(pages::list_csv)),
+                .route(get().to(public_read::list_csv)),
         )
-        .service(resource("/assets/style.css", "GET").route(get().to(pages::stylesheet)))
+        .service(resource("/assets/style.css", "GET").route(get().to(layout::stylesheet)))
         // Sign-in: the forms that check a password or a code are limited per client IP.
         .service(
             resource("/login", "GET, POST")

@@ -234,7 +234,7 @@ impl Modify for TextRules {
         super::assessments::submit, super::assessments::decide, super::assessments::events,
         super::certificates::list, super::certificates::get, super::certificates::pdf, super::certificates::suspend, super::certificates::reinstate, super::certificates::withdraw,
         super::public::jwks, super::public::criteria,
-        super::pages::verify, super::pages::by_number, super::pages::list_json, super::pages::list_csv,
+        super::public_read::verify, super::public_read::by_number, super::public_read::list_json, super::public_read::list_csv,
         super::log::checkpoint, super::log::vkey, super::log::tile, super::log::entries, super::log::consistency,
     ),
     tags(

@@ -23,14 +23,14 @@ const PAGE: i64 = 25;
 /// The status as text with a symbol (the badge's class draws ✓, !, ✗ or →).
 pub fn status_badge(m: &Messages, s: PublicStatus) -> Markup {
     let v = Verdict::from(s);
-    let class = super::pages::style(v);
+    let class = super::layout::style(v);
     let symbol = match class {
         "status-valid" => "✓",
         "status-warn" => "!",
         "status-bad" => "✗",
         _ => "→",
     };
-    html! { span class={ "badge " (class) } { span aria-hidden="true" { (symbol) " " } (super::pages::status_word(m, v)) } }
+    html! { span class={ "badge " (class) } { span aria-hidden="true" { (symbol) " " } (super::layout::status_word(m, v)) } }
 }
 
 fn is_staff(s: &Session) -> bool {
@@ -98,7 +98,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
             }
         }
         @if let Some(n) = next {
-            nav.pager { a href={ "/app/certificates?before=" (n) @if let Some(q) = &p.q { "&q=" (super::pages::url_escape(q)) } } { (m.t("next_page")) } }
+            nav.pager { a href={ "/app/certificates?before=" (n) @if let Some(q) = &p.q { "&q=" (super::layout::url_escape(q)) } } { (m.t("next_page")) } }
         }
     };
     page(&req, &m, StatusCode::OK, Some(&s), m.t("nav_certificates"), body)

@@ -30,6 +30,22 @@ fn waiting(m: &Messages, since: chrono::NaiveDateTime) -> String {
     }
 }
 
+const CURSOR_TIME: &str = "%Y-%m-%dT%H:%M:%S%.6f";
+
+/// The queue's cursor: the last row's submission time and id.
+#[derive(Deserialize)]
+pub struct QueueParams {
+    pub after_at: Option<String>,
+    pub after_id: Option<i64>,
+}
+
+impl QueueParams {
+    fn cursor(&self) -> Option<(chrono::NaiveDateTime, i64)> {
+        let at = chrono::NaiveDateTime::parse_from_str(self.after_at.as_deref()?, CURSOR_TIME).ok()?;
+        Some((at, self.after_id?))
+    }
+}
+
 /// `/app/reviews`: submitted audits, oldest first, with how long each has waited (officers and admins).
 pub async fn queue(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession) -> HttpResponse {
     let s = match signed_in(&req, s, false) {
@@ -48,16 +64,11 @@ pub async fn queue(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
         );
     }
     let caller = s.caller.clone();
-    let q = ListQuery {
-        venue_id: None,
-        status: Some(AssessmentStatus::Submitted.as_str().to_string()),
-        after_id: None,
-        limit: QUEUE,
-    };
+    let after = web::Query::<QueueParams>::from_query(req.query_string()).ok().and_then(|q| q.cursor());
     let listed = state
         .db
         .read(move |c| {
-            let rows = ops::list(c, &caller, &q).map_err(crate::app::Error::into_storage)?;
+            let rows = ops::queue(c, &caller, after, QUEUE + 1).map_err(crate::app::Error::into_storage)?;
             let ids: Vec<i64> = rows.iter().map(|r| r.venue_id).collect();
             let mut names = storage::venues::names(c, &ids)?;
             Ok(rows.into_iter().map(|r| (names.remove(&r.venue_id).unwrap_or_default(), r)).collect::<Vec<_>>())
@@ -67,8 +78,9 @@ pub async fn queue(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
         Ok(r) => r,
         Err(e) => return error_page(e),
     };
-    let mut rows = rows;
-    rows.sort_by_key(|(_, r)| r.submitted_at);
+    let more = rows.len() as i64 > QUEUE;
+    let rows: Vec<_> = rows.into_iter().take(QUEUE as usize).collect();
+    let next = rows.last().filter(|_| more).and_then(|(_, r)| r.submitted_at.map(|t| (t, r.id)));
     let body = html! {
         @if rows.is_empty() { p { (m.t("queue_empty")) } }
         @else {
@@ -84,6 +96,9 @@ pub async fn queue(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
                     }
                 }
             }
+        }
+        @if let Some((at, id)) = next {
+            nav.pager { a href={ "/app/reviews?after_at=" (at.format(CURSOR_TIME)) "&after_id=" (id) } { (m.t("next_page")) } }
         }
     };
     page(&req, &m, StatusCode::OK, Some(&s), m.t("nav_reviews"), body)
@@ -117,7 +132,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
     let listed = state
         .db
         .read(move |c| {
-            let rows = ops::list(c, &caller, &q).map_err(crate::app::Error::into_storage)?;
+            let rows = ops::list_summaries(c, &caller, &q).map_err(crate::app::Error::into_storage)?;
             let ids: Vec<i64> = rows.iter().map(|r| r.venue_id).collect();
             let names = storage::venues::names(c, &ids)?;
             Ok((rows, names))

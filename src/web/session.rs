@@ -146,10 +146,10 @@ fn refuse(req: ServiceRequest, why: &str) -> ServiceResponse<BoxBody> {
             p.alert role="alert" { (m.t("csrf_failed")) }
             p { a href="/app" { (m.t("nav_home")) } }
         };
-        super::pages::html_response(
+        super::layout::html_response(
             actix_web::http::StatusCode::FORBIDDEN,
             "no-store",
-            super::pages::layout(&r, &m, m.t("csrf_failed_title"), body),
+            super::layout::layout(&r, &m, m.t("csrf_failed_title"), body),
         )
     } else {
         ApiError::forbidden(

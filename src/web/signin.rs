@@ -3,7 +3,7 @@
 
 use super::error::error_page;
 use super::i18n::{negotiate, Messages};
-use super::pages::{html_response, layout};
+use super::layout::{html_response, layout};
 use super::session::{client_of, removal_cookie, session_cookie, MaybeSession, Session};
 use super::AppState;
 use crate::app::accounts::{self as ops, Stage};
@@ -141,7 +141,7 @@ pub(crate) fn signed_in(req: &HttpRequest, s: MaybeSession, allow_without_factor
                     format!("?{}", req.query_string())
                 }
             );
-            Err(Box::new(see_other(&format!("/login?next={}", super::pages::url_escape(&here)))))
+            Err(Box::new(see_other(&format!("/login?next={}", super::layout::url_escape(&here)))))
         }
     }
 }
@@ -206,7 +206,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
         Ok(new) => {
             let to = match new.stage {
                 Stage::SecondFactor => match &next {
-                    Some(n) => format!("/login/totp?next={}", super::pages::url_escape(n)),
+                    Some(n) => format!("/login/totp?next={}", super::layout::url_escape(n)),
                     None => "/login/totp".to_string(),
                 },
                 Stage::Full if ops::needs_second_factor(&new.user) => "/app/account/totp".to_string(),
@@ -409,7 +409,7 @@ pub async fn invite(req: HttpRequest, state: web::Data<AppState>, path: web::Pat
 /// What `/app` shows a person to do next, by role.
 struct Todo {
     /// The assessor's drafts and returned audits.
-    mine: Vec<crate::storage::models::AssessmentRow>,
+    mine: Vec<crate::storage::models::AssessmentSummary>,
     /// Submitted audits waiting for an officer, and the oldest submission.
     waiting: i64,
     oldest: Option<chrono::NaiveDateTime>,
@@ -430,7 +430,7 @@ async fn todo(state: &AppState, s: &Session) -> storage::Result<Todo> {
                     after_id: None,
                     limit: 200,
                 };
-                crate::app::assessments::list(c, &caller, &q).map_err(crate::app::Error::into_storage)
+                crate::app::assessments::list_summaries(c, &caller, &q).map_err(crate::app::Error::into_storage)
             };
             let mut mine = vec![];
             if caller.has(Role::Assessor) {

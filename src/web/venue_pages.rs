@@ -128,22 +128,30 @@ fn form(m: &Messages, s: &Session, action: &str, f: &VenueFields, errors: &[Fiel
     }
 }
 
-/// `/app/venues`: the venues the person may see; staff may add one.
-pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession) -> HttpResponse {
+#[derive(serde::Deserialize)]
+pub struct VenueListParams {
+    pub q: Option<String>,
+    pub after: Option<i64>,
+}
+
+/// `/app/venues`: the venues the person may see, searchable by name in any language, 50 at a time; staff
+/// may add one.
+pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, params: web::Query<VenueListParams>) -> HttpResponse {
     let s = match signed_in(&req, s, false) {
         Ok(s) => s,
         Err(r) => return *r,
     };
     let m = negotiate(&req);
+    let p = params.into_inner();
     let rows = match s.caller.venue_scope(None) {
         None => vec![],
         Some(only_id) => {
             let q = VenueQuery {
-                q: None,
+                q: p.q.clone(),
                 city: None,
                 only_id,
-                after_id: None,
-                limit: PAGE,
+                after_id: p.after,
+                limit: PAGE + 1,
             };
             match state.db.read(move |c| repo::list(c, &q)).await {
                 Ok(r) => r,
@@ -151,10 +159,18 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
             }
         }
     };
+    let (rows, next) = super::keyset_page(rows, PAGE, |v| v.id);
     let body = html! {
         @if editor(&s) { p { a href="/app/venues/new" { (m.t("venue_new")) } } }
+        form.search method="get" action="/app/venues" role="search" {
+            label { (m.t("search_name")) input type="search" name="q" value=[p.q.as_deref()]; }
+            button type="submit" { (m.t("search_button")) }
+        }
         @if rows.is_empty() { p { (m.t("no_results")) } }
         ul { @for v in &rows { li { a href={ "/app/venues/" (v.id) } { (v.name) } " · " (v.city) } } }
+        @if let Some(n) = next {
+            nav.pager { a href={ "/app/venues?after=" (n) @if let Some(q) = &p.q { "&q=" (super::layout::url_escape(q)) } } { (m.t("next_page")) } }
+        }
     };
     page(&req, &m, StatusCode::OK, Some(&s), m.t("nav_venues"), body)
 }

@@ -11,4 +11,5 @@ mod log;
 pub mod pdf;
 mod portal;
 mod public;
+mod seed;
 pub mod signin;

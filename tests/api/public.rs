@@ -156,7 +156,7 @@ async fn a_registry_failure_is_503_not_forgery(app: TestApp) {
         .await
         .unwrap();
     // Public pages may show a status read up to one second ago (well inside the 60 s freshness rule).
-    actix_web::rt::time::sleep(ecolabel::web::snapshots::TTL + std::time::Duration::from_millis(100)).await;
+    actix_web::rt::time::sleep(ecolabel::web::public_read::snapshots::TTL + std::time::Duration::from_millis(100)).await;
     let (s, html) = page(&app, &c.path, "en").await;
     assert_eq!(s, 503);
     assert!(html.contains("Verification unavailable") && !html.contains("Not genuine"));

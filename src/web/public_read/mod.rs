@@ -1,10 +1,12 @@
-// Public pages, no login: the QR landing page (/V/{token}, /v/{token}), the certificate page by number
+// The public read side, no login: the projection of a certificate the public may see, its snapshot cache,
+// and every way it is read — the QR landing page (/V/{token}, /v/{token}), the certificate page by number
 // (HTML, or JSON with Accept: application/json), the register (HTML, JSON, CSV), in kk / ru / en.
 
+pub mod snapshots;
+
 use super::error::{ApiError, ApiResult};
-use super::i18n::{negotiate, Messages, LANGS};
-/// A public certificate as kept by the snapshot cache.
-type Snapshot = super::snapshots::Snapshot<PublicCertificate>;
+use super::i18n::{negotiate, Messages};
+use super::layout::{html_response, layout, status_word, style, url_escape};
 use super::AppState;
 use crate::domain::certificate::CertificateNumber;
 use crate::domain::lifecycle::PublicStatus;
@@ -15,9 +17,12 @@ use crate::storage::{self, now};
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
-use maud::{html, Markup, DOCTYPE};
+use maud::html;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+
+/// A public certificate as kept by the snapshot cache.
+type Snapshot = snapshots::Snapshot<PublicCertificate>;
 
 /// Public pages reflect a suspension or withdrawal on the next request: browsers and proxies must revalidate.
 const FRESH: &str = "no-cache";
@@ -144,86 +149,6 @@ fn public_certificate(state: &AppState, row: &CertificateRow, at: chrono::NaiveD
 fn wants_json(req: &HttpRequest) -> bool {
     let accept = req.headers().get("accept").and_then(|v| v.to_str().ok()).unwrap_or("");
     accept.contains("application/json") && !accept.contains("text/html")
-}
-
-pub(crate) fn style(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Valid => "status-valid",
-        Verdict::Suspended | Verdict::Expired => "status-warn",
-        Verdict::Superseded => "status-info",
-        _ => "status-bad",
-    }
-}
-
-pub(crate) fn status_word(m: &Messages, v: Verdict) -> String {
-    m.t(match v {
-        Verdict::Valid => "status_valid",
-        Verdict::Suspended => "status_suspended",
-        Verdict::Withdrawn => "status_withdrawn",
-        Verdict::Expired => "status_expired",
-        Verdict::Superseded => "status_superseded",
-        Verdict::InvalidSignature => "status_invalid_signature",
-        Verdict::UnknownKey => "status_unknown_key",
-        Verdict::Malformed => "status_malformed",
-    })
-    .to_string()
-}
-
-/// The query string without `lang=`, so the language switch keeps the rest.
-fn query_without_lang(req: &HttpRequest) -> String {
-    req.query_string()
-        .split('&')
-        .filter(|p| !p.is_empty() && !p.starts_with("lang="))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn lang_href(req: &HttpRequest, lang: &str) -> String {
-    let q = query_without_lang(req);
-    if q.is_empty() {
-        format!("{}?lang={lang}", req.path())
-    } else {
-        format!("{}?{q}&lang={lang}", req.path())
-    }
-}
-
-pub(crate) fn layout(req: &HttpRequest, m: &Messages, title: &str, body: Markup) -> Markup {
-    let langs = LANGS.map(|l| (l, Messages::for_lang(l).t("lang_name").to_string(), lang_href(req, l)));
-    html! {
-        (DOCTYPE)
-        html lang=(m.t("html_lang")) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · " (m.t("site_title")) }
-                link rel="stylesheet" href="/assets/style.css";
-            }
-            body {
-                header {
-                    div.bar {
-                        a.brand href={ "/register?lang=" (m.lang) } { (m.t("site_title")) }
-                        nav.lang aria-label=(m.t("language")) {
-                            @for (code, name, href) in &langs {
-                                @if *code == m.lang { strong lang=(code) { (name) } } @else { a href=(href) lang=(code) hreflang=(code) { (name) } }
-                            }
-                        }
-                    }
-                }
-                main { (body) }
-                footer {
-                    p { (m.t("footer")) }
-                    p { a href={ "/register?lang=" (m.lang) } { (m.t("nav_register")) } " · " a href="/.well-known/jwks.json" { (m.t("keys_link")) } }
-                }
-            }
-        }
-    }
-}
-
-pub(crate) fn html_response(status: StatusCode, cache: &str, page: Markup) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("cache-control", cache))
-        .body(page.into_string())
 }
 
 fn message_page(req: &HttpRequest, m: &Messages, status: StatusCode, class: &str, word_key: &'static str, detail_key: &'static str) -> HttpResponse {
@@ -550,15 +475,6 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, params: web:
     html_response(StatusCode::OK, LIST_CACHE, layout(&req, &m, &title, body))
 }
 
-pub(crate) fn url_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// GET /api/v1/public/certificates: the register as JSON, newest first, keyset-paginated.
 #[utoipa::path(get, path = "/api/v1/public/certificates", tag = "public", params(RegisterParams), responses((status = 200, body = PublicPage), (status = 400, body = super::error::ErrorBody)))]
 pub async fn list_json(state: web::Data<AppState>, params: web::Query<RegisterParams>) -> ApiResult<HttpResponse> {
@@ -632,13 +548,6 @@ pub async fn list_csv(state: web::Data<AppState>, params: web::Query<RegisterPar
         .insert_header(("content-disposition", "attachment; filename=\"gold-eco-label-register.csv\""))
         .insert_header(("cache-control", LIST_CACHE))
         .body(out))
-}
-
-pub async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header(("cache-control", "public, max-age=3600"))
-        .body(include_str!("../../assets/style.css"))
 }
 
 #[cfg(test)]
