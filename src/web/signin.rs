@@ -513,6 +513,7 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
             section aria-labelledby="h-admin" {
                 h2 #h-admin { (m.t("nav_users")) }
                 p { a href="/app/users" { (m.t("todo_people")) } }
+                p { a href="/app/keys" { (m.t("todo_keys")) } }
             }
         }
         ul.links {

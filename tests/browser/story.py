@@ -167,7 +167,8 @@ def main():
         link = adm.locator("#invitation-link").inner_text()
         invite_path = link[link.index("/invite/"):]
         s.shot(adm, "admin-invited")
-        s.axe_check(mctx, ["/app/users", "/app/keys"])
+        manager_page = adm.get_by_role("link", name="Dana Manager").get_attribute("href")
+        s.axe_check(mctx, ["/app", "/app/users", manager_page, "/app/keys"])
         s.sign_out(adm)
 
         # 4. The venue manager: password, certificate, PDF and QR image.
