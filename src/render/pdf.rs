@@ -1,17 +1,19 @@
 // The certificate PDF: one A4 page (trilingual headings, ISO/IEC 17065 7.7 contents, the QR code as
-// vector squares with its link under it), fonts subset and embedded, the same bytes for the same certificate.
+// one 1-bit image with its link under it), fonts subset, tagged and embedded, the same bytes for the same certificate.
 
 use super::qr;
 use crate::i18n::trilingual;
 use printpdf::{
-    Color, CurTransMat, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFont, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Polygon,
-    PolygonRing, Pt, Rgb, TextItem, WindingOrder,
+    Color, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFont, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Polygon, PolygonRing,
+    Pt, Rgb, TextItem, WindingOrder,
 };
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
 /// Where the QR text sits in the PDF's document information: the value of this key, a literal string.
 pub const QR_METADATA_KEY: &str = "/GelVerification";
+/// The side of a QR module: 4 pixels at 150 dpi (0.677 mm).
+const QR_MODULE_MM: f32 = 4.0 / 150.0 * 25.4;
 
 const REGULAR_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const BOLD_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
@@ -374,43 +376,11 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
     p.text(regular, 7.0, grey(), 20.0, ly - 21.5, Align::Left, &format!("Ed25519 · kid {}", v.kid));
 
     let modules = qr::encode(&v.qr_text)?;
-    let qr_mm = 44.0;
-    let unit = qr_mm / modules.size as f32;
+    // Whole pixels per module at 150 and 300 dpi (4 and 8): a 1-bit image scaled by a fraction gets modules
+    // of uneven width, which a 150 dpi scan does not always decode.
+    let qr_mm = modules.size as f32 * QR_MODULE_MM;
     let (qx, qtop) = (PAGE_W - 20.0 - qr_mm, top - 7.0);
     p.fill_rects(rgb(1.0, 1.0, 1.0), &[(qx, qtop - qr_mm, qr_mm, qr_mm)]);
-    // Draw in module units (small integers keep the content stream small): scale, flip y, move to the corner.
-    let mm_to_pt = 1.0 / PT_TO_MM;
-    let rings = modules
-        .blocks()
-        .into_iter()
-        .map(|(x, y, w, h)| PolygonRing {
-            points: [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
-                .iter()
-                .map(|(px, py)| LinePoint {
-                    p: Point {
-                        x: Pt(*px as f32),
-                        y: Pt(*py as f32),
-                    },
-                    bezier: false,
-                })
-                .collect(),
-        })
-        .collect();
-    p.ops.extend([
-        Op::SaveGraphicsState,
-        Op::SetTransformationMatrix {
-            matrix: CurTransMat::Raw([unit * mm_to_pt, 0.0, 0.0, -unit * mm_to_pt, qx * mm_to_pt, qtop * mm_to_pt]),
-        },
-        Op::SetFillColor { col: rgb(0.0, 0.0, 0.0) },
-        Op::DrawPolygon {
-            polygon: Polygon {
-                rings,
-                mode: PaintMode::Fill,
-                winding_order: WindingOrder::NonZero,
-            },
-        },
-        Op::RestoreGraphicsState,
-    ]);
     p.text(regular, 7.0, grey(), qx + qr_mm / 2.0, qtop + 1.5, Align::Center, &trilingual("pdf_verify"));
 
     // The link, under everything, across the page.
@@ -458,10 +428,102 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
             lopdf::Object::String(v.qr_text.clone().into_bytes(), lopdf::StringFormat::Literal),
         );
     }
+    let mm_to_pt = 1.0 / PT_TO_MM;
+    add_qr_image(&mut lo, &modules, qx * mm_to_pt, (qtop - qr_mm) * mm_to_pt, qr_mm * mm_to_pt)?;
+    tag_font_subsets(&mut lo);
     compress_streams(&mut lo)?;
     let mut out = Vec::new();
-    lo.save_to(&mut out).map_err(|e| format!("cannot write the PDF: {e}"))?;
+    // PDF 1.5 object and cross-reference streams: the dictionaries (font widths, descriptors) are
+    // compressed too.
+    lo.save_modern(&mut out).map_err(|e| format!("cannot write the PDF: {e}"))?;
     Ok(out)
+}
+
+/// Draw the QR code as one 1-bit image, a module per pixel, with `/Interpolate false` so that viewers and
+/// printers keep the modules sharp: about 600 bytes, against thousands of path operators. Placed with its
+/// bottom-left corner at (`x`, `y`) points, `side` points wide.
+fn add_qr_image(doc: &mut lopdf::Document, q: &qr::QrModules, x: f32, y: f32, side: f32) -> Result<(), String> {
+    use lopdf::{Dictionary, Object, Stream};
+    let (px, rows) = q.bitmap(1);
+    let mut dict = Dictionary::new();
+    dict.set("Type", Object::Name(b"XObject".to_vec()));
+    dict.set("Subtype", Object::Name(b"Image".to_vec()));
+    dict.set("Width", i64::from(px));
+    dict.set("Height", i64::from(px));
+    dict.set("ColorSpace", Object::Name(b"DeviceGray".to_vec()));
+    dict.set("BitsPerComponent", 1);
+    dict.set("Interpolate", false);
+    let image = doc.add_object(Stream::new(dict, rows.concat()));
+    let draw = format!("q {side:.3} 0 0 {side:.3} {x:.3} {y:.3} cm /QR Do Q\n");
+    let content = doc.add_object(Stream::new(Dictionary::new(), draw.into_bytes()));
+    let page = *doc.get_pages().values().next().ok_or("the PDF has no page")?;
+    let page_dict = doc.get_dictionary_mut(page).map_err(|e| e.to_string())?;
+    let contents = match page_dict.get(b"Contents") {
+        Ok(Object::Array(a)) => a.clone(),
+        Ok(other) => vec![other.clone()],
+        Err(_) => vec![],
+    };
+    page_dict.set("Contents", Object::Array(contents.into_iter().chain([Object::Reference(content)]).collect()));
+    let resources = match page_dict.get(b"Resources") {
+        Ok(Object::Reference(r)) => Some(*r),
+        Ok(Object::Dictionary(_)) => None,
+        _ => {
+            page_dict.set("Resources", Dictionary::new());
+            None
+        }
+    };
+    let resources = match resources {
+        Some(r) => doc.get_dictionary_mut(r).map_err(|e| e.to_string())?,
+        None => doc
+            .get_dictionary_mut(page)
+            .and_then(|d| d.get_mut(b"Resources"))
+            .and_then(Object::as_dict_mut)
+            .map_err(|e| e.to_string())?,
+    };
+    match resources.get_mut(b"XObject") {
+        Ok(Object::Dictionary(x)) => x.set("QR", Object::Reference(image)),
+        _ => {
+            let mut x = Dictionary::new();
+            x.set("QR", Object::Reference(image));
+            resources.set("XObject", x);
+        }
+    }
+    Ok(())
+}
+
+/// Name each embedded font subset as PDF 32000-1 §9.6.4 asks: six upper-case letters and `+` before the
+/// font's name (`ABCDEF+DejaVuSans`), the letters taken from the SHA-256 of the subset itself, so the same
+/// certificate gives the same bytes and another subset another tag.
+fn tag_font_subsets(doc: &mut lopdf::Document) {
+    use lopdf::Object;
+    let mut renamed: std::collections::HashMap<Vec<u8>, Vec<u8>> = Default::default();
+    for object in doc.objects.values() {
+        let Object::Dictionary(d) = object else { continue };
+        let Ok(name) = d.get(b"FontName").and_then(Object::as_name) else { continue };
+        let file = [&b"FontFile2"[..], b"FontFile3", b"FontFile"]
+            .iter()
+            .find_map(|k| d.get(k).and_then(Object::as_reference).ok())
+            .and_then(|r| doc.get_object(r).ok())
+            .and_then(|o| o.as_stream().ok());
+        let already = name.len() > 7 && name[6] == b'+' && name[..6].iter().all(u8::is_ascii_uppercase);
+        let (Some(file), false) = (file, already) else { continue };
+        let hash = Sha256::digest(&file.content);
+        let mut tagged: Vec<u8> = hash.iter().take(6).map(|b| b'A' + b % 26).collect();
+        tagged.push(b'+');
+        // printpdf names them `F1+DejaVuSans`: keep only the font's own name after our tag.
+        let base = name.rsplit(|b| *b == b'+').next().unwrap_or(name);
+        tagged.extend_from_slice(base);
+        renamed.insert(name.to_vec(), tagged);
+    }
+    for object in doc.objects.values_mut() {
+        let Object::Dictionary(d) = object else { continue };
+        for key in [&b"FontName"[..], b"BaseFont"] {
+            let new = d.get(key).and_then(Object::as_name).ok().and_then(|n| renamed.get(n)).cloned();
+            if let Some(new) = new {
+                d.set(key, Object::Name(new));
+            }
+        }
+    }
 }
 
 /// Deflate every stream at the fast level (lopdf's own `compress` uses the slowest level, which
@@ -473,7 +535,7 @@ fn compress_streams(doc: &mut lopdf::Document) -> Result<(), String> {
             if !stream.allows_compression || stream.dict.get(b"Filter").is_ok() {
                 continue;
             }
-            let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(stream.content.len() / 2), flate2::Compression::fast());
+            let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(stream.content.len() / 2), flate2::Compression::best());
             enc.write_all(&stream.content).map_err(|e| e.to_string())?;
             let compressed = enc.finish().map_err(|e| e.to_string())?;
             if compressed.len() + 19 < stream.content.len() {
@@ -485,8 +547,24 @@ fn compress_streams(doc: &mut lopdf::Document) -> Result<(), String> {
     Ok(())
 }
 
-/// The QR text stored in a certificate PDF, if any.
+/// The QR text stored in a certificate PDF, if any: from the document information dictionary (which may
+/// sit in a compressed object stream), or in the bytes of an older, uncompressed file.
 pub fn find_qr_text(pdf: &[u8]) -> Option<String> {
+    let from_info = lopdf::Document::load_mem(pdf).ok().and_then(|doc| {
+        let info = doc.trailer.get(b"Info").ok()?;
+        let info = match info {
+            lopdf::Object::Reference(r) => doc.get_dictionary(*r).ok()?,
+            lopdf::Object::Dictionary(d) => d,
+            _ => return None,
+        };
+        let text = info.get(&QR_METADATA_KEY.as_bytes()[1..]).ok()?.as_str().ok()?;
+        let text = std::str::from_utf8(text).ok()?;
+        text.contains("/V/").then(|| text.to_string())
+    });
+    from_info.or_else(|| find_qr_text_in_bytes(pdf))
+}
+
+fn find_qr_text_in_bytes(pdf: &[u8]) -> Option<String> {
     let key = QR_METADATA_KEY.as_bytes();
     let at = pdf.windows(key.len()).position(|w| w == key)? + key.len();
     let rest = &pdf[at..];
@@ -555,7 +633,33 @@ mod tests {
         assert!(a.starts_with(b"%PDF-"));
         assert_eq!(a, b, "same certificate, same bytes");
         assert_eq!(find_qr_text(&a).as_deref(), Some(v.qr_text.as_str()));
-        assert!(a.len() < 60 * 1024, "{} bytes", a.len());
+        assert!(a.len() <= 19 * 1024, "{} bytes", a.len());
+        // The QR code is one 1-bit image drawn sharp; the font subsets carry their tags.
+        let doc = lopdf::Document::load_mem(&a).unwrap();
+        let images: Vec<_> = doc
+            .objects
+            .values()
+            .filter_map(|o| o.as_stream().ok())
+            .filter(|st| st.dict.get(b"Subtype").and_then(lopdf::Object::as_name).ok() == Some(&b"Image"[..]))
+            .collect();
+        assert_eq!(images.len(), 1);
+        let d = &images[0].dict;
+        assert_eq!(d.get(b"BitsPerComponent").unwrap().as_i64().unwrap(), 1);
+        assert!(!d.get(b"Interpolate").unwrap().as_bool().unwrap(), "Interpolate false");
+        let names: Vec<Vec<u8>> = doc
+            .objects
+            .values()
+            .filter_map(|o| o.as_dict().ok())
+            .filter_map(|d| d.get(b"BaseFont").and_then(lopdf::Object::as_name).ok().map(<[u8]>::to_vec))
+            .collect();
+        assert!(!names.is_empty());
+        for n in names {
+            assert!(
+                n.len() > 7 && n[6] == b'+' && n[..6].iter().all(u8::is_ascii_uppercase),
+                "{}",
+                String::from_utf8_lossy(&n)
+            );
+        }
     }
 
     #[test]

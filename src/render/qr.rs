@@ -106,30 +106,44 @@ pub fn svg(text: &str, title: &str) -> Result<String, String> {
     ))
 }
 
+impl QrModules {
+    /// The code as 1-bit rows, `scale` pixels per module, quiet zone included: each row packed most
+    /// significant bit first and padded to a byte, 1 = white (PNG greyscale and PDF DeviceGray alike).
+    /// Returns the side in pixels and the rows.
+    pub fn bitmap(&self, scale: u32) -> (u32, Vec<Vec<u8>>) {
+        let scale = scale.max(1);
+        let side = self.size * scale;
+        let mut dark = vec![false; (self.size * self.size) as usize];
+        for r in &self.runs {
+            for x in r.x..r.x + r.len {
+                dark[(r.y * self.size + x) as usize] = true;
+            }
+        }
+        let row_bytes = side.div_ceil(8) as usize;
+        let rows = (0..side)
+            .map(|py| {
+                let mut row = vec![0u8; row_bytes];
+                for px in 0..side {
+                    if !dark[((py / scale) * self.size + px / scale) as usize] {
+                        row[(px / 8) as usize] |= 0x80 >> (px % 8);
+                    }
+                }
+                row
+            })
+            .collect();
+        (side, rows)
+    }
+}
+
 /// The QR code as a PNG: 1-bit greyscale, `scale` pixels per module, quiet zone included. Encoded here with
 /// flate2 and crc32fast (already used for the PDF and evidence checks): PNG is three chunks.
 pub fn png(text: &str, scale: u32) -> Result<Vec<u8>, String> {
     use std::io::Write;
-    let q = encode(text)?;
-    let side = q.size * scale.max(1);
-    let mut dark = vec![false; (q.size * q.size) as usize];
-    for r in &q.runs {
-        for x in r.x..r.x + r.len {
-            dark[(r.y * q.size + x) as usize] = true;
-        }
-    }
-    let row_bytes = side.div_ceil(8) as usize;
-    let mut raw = Vec::with_capacity((row_bytes + 1) * side as usize);
-    for py in 0..side {
+    let (side, rows) = encode(text)?.bitmap(scale);
+    let mut raw = Vec::with_capacity(rows.iter().map(|r| r.len() + 1).sum());
+    for row in &rows {
         raw.push(0u8); // filter: none
-        let mut row = vec![0u8; row_bytes];
-        for px in 0..side {
-            let module = ((py / scale.max(1)) * q.size + px / scale.max(1)) as usize;
-            if !dark[module] {
-                row[(px / 8) as usize] |= 0x80 >> (px % 8); // 1 = white
-            }
-        }
-        raw.extend_from_slice(&row);
+        raw.extend_from_slice(row);
     }
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
     z.write_all(&raw).map_err(|e| e.to_string())?;

@@ -104,11 +104,28 @@ async fn venue_downloads_a_verifiable_pdf(app: TestApp) {
         assert!(info.contains("Author:          Test certification body"), "{info}");
         assert!(info.contains("Pages:           1"), "{info}");
         assert!(info.contains("595.276 x 841.89"), "A4: {info}");
+        // Embedded font subsets are named as PDF 32000-1 §9.6.4 asks (six upper-case letters and `+`).
+        let fonts = Command::new("pdffonts").arg(&file).output().unwrap();
+        let fonts = String::from_utf8_lossy(&fonts.stdout);
+        let rows: Vec<&str> = fonts.lines().skip(2).collect();
+        assert_eq!(rows.len(), 2, "{fonts}");
+        for row in rows {
+            let cols: Vec<&str> = row.split_whitespace().collect();
+            let name = cols[0];
+            let (tag, base) = name.split_once('+').unwrap();
+            assert!(tag.len() == 6 && tag.bytes().all(|b| b.is_ascii_uppercase()), "{name}");
+            assert!(base.starts_with("DejaVuSans") && !base.contains('+'), "{name}");
+            assert_eq!(
+                &cols[cols.len() - 5..cols.len() - 2],
+                &["yes", "yes", "yes"],
+                "embedded, subset, unicode: {row}"
+            );
+        }
     }
     if tool("pdftoppm") && tool("zbarimg") {
         let png = app.dir.path().join("page");
         assert!(Command::new("pdftoppm")
-            .args(["-png", "-r", "200", "-singlefile", file.to_str().unwrap(), png.to_str().unwrap()])
+            .args(["-png", "-r", "150", "-singlefile", file.to_str().unwrap(), png.to_str().unwrap()])
             .status()
             .unwrap()
             .success());
