@@ -232,7 +232,7 @@ pub fn list(conn: &mut DbConn, q: &PublicQuery) -> Result<Vec<CertificateRow>> {
         .limit(q.limit)
         .into_boxed();
     if let Some(text) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        query = query.filter(v::search_text.like(super::venues::like_pattern(text)).escape('\\'));
+        query = query.filter(super::venues::name_filter(conn, text));
     }
     if let Some(city) = q.city.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         query = query.filter(c::venue_city.eq(city.to_string()));

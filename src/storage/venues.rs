@@ -47,6 +47,32 @@ pub fn like_pattern(q: &str) -> String {
     out
 }
 
+/// The part of a SQLite query that finds venues by name through the FTS5 trigram index (`venues_search`):
+/// the id is among the index's rows whose text holds the phrase. PostgreSQL needs no such part: its pg_trgm
+/// GIN index serves the `LIKE` on `search_text` as it is.
+pub const SQLITE_NAME_MATCH: &str = "venues.id IN (SELECT rowid FROM venues_search WHERE venues_search MATCH ";
+
+/// The venue-name filter for this backend: on SQLite, texts of 3 characters or more go through the trigram
+/// index (a phrase, so the trigrams must be consecutive: a substring match); everything else is the
+/// portable `LIKE` on `search_text`.
+pub fn name_filter<QS: 'static>(
+    conn: &DbConn,
+    text: &str,
+) -> Box<dyn BoxableExpression<QS, <DbConn as Connection>::Backend, SqlType = diesel::sql_types::Bool>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text};
+    let lower = text.to_lowercase();
+    match conn {
+        DbConn::Sqlite(_) if lower.chars().count() >= 3 => {
+            let phrase = format!("\"{}\"", lower.replace('"', "\"\""));
+            Box::new(sql::<Bool>(SQLITE_NAME_MATCH).bind::<Text, _>(phrase).sql(")"))
+        }
+        // PostgreSQL's LIKE escapes with `\` by default (and a plain LIKE is what pg_trgm's index serves).
+        DbConn::Pg(_) => Box::new(sql::<Bool>("venues.search_text LIKE ").bind::<Text, _>(like_pattern(text))),
+        _ => Box::new(sql::<Bool>("venues.search_text LIKE ").bind::<Text, _>(like_pattern(text)).sql(" ESCAPE '\\'")),
+    }
+}
+
 /// The columns a venue's owner controls, written the same way on create and update.
 #[derive(Insertable, AsChangeset)]
 #[diesel(table_name = venues, treat_none_as_null = true)]
@@ -129,7 +155,7 @@ pub fn list(conn: &mut DbConn, query: &VenueQuery) -> Result<Vec<VenueRow>> {
         .limit(query.limit)
         .into_boxed();
     if let Some(text) = query.q.as_deref().filter(|s| !s.trim().is_empty()) {
-        q = q.filter(venues::search_text.like(like_pattern(text.trim())).escape('\\'));
+        q = q.filter(name_filter(conn, text.trim()));
     }
     if let Some(city) = query.city.as_deref().filter(|s| !s.trim().is_empty()) {
         q = q.filter(venues::city.eq(city.trim().to_string()));

@@ -17,6 +17,7 @@ use crate::storage::{self, now};
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
 use maud::html;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -353,7 +354,7 @@ pub async fn by_number(req: HttpRequest, state: web::Data<AppState>, path: web::
     }
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
+#[derive(Deserialize, Clone, utoipa::IntoParams)]
 pub struct RegisterParams {
     /// Part of the venue name, in any language.
     pub q: Option<String>,
@@ -503,7 +504,8 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-const CSV_MAX_ROWS: i64 = 50_000;
+/// Rows read from the database per step of the CSV export.
+const CSV_PAGE: i64 = 500;
 
 /// The filters of the CSV export (the whole filtered register, so no page parameters).
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -523,11 +525,48 @@ pub struct CsvParams {
 pub async fn list_csv(state: web::Data<AppState>, params: web::Query<RegisterParams>) -> ApiResult<HttpResponse> {
     let p = params.into_inner();
     let status = parse_status(&p.status)?;
-    let (rows, _) = load_page(&state, &p, status, CSV_MAX_ROWS).await?;
+    // The first page is read before answering, so that a database failure is a 503 and not a cut file.
+    let first = load_page(&state, &p, status, CSV_PAGE).await?;
     let at = now();
-    let mut out = String::from("number,venue,city,status,valid_from,valid_until,scheme,scheme_version,issuer,verification_url\r\n");
-    for r in &rows {
-        let c = public_certificate(&state, r, at)?;
+    let header = Bytes::from_static(CSV_HEADER.as_bytes());
+    // Then one keyset page at a time: memory stays flat however long the register is. A failure after
+    // the first page aborts the response, so a client never takes a cut file for the whole register.
+    let pages = futures_util::stream::unfold(Some((first, p)), move |next| {
+        let state = state.clone();
+        async move {
+            let ((rows, after), p) = next?;
+            let chunk = csv_rows(&state, &rows, at);
+            let following = match (&chunk, after) {
+                (Ok(_), Some(before)) => {
+                    let p = RegisterParams { before: Some(before), ..p };
+                    match load_page(&state, &p, status, CSV_PAGE).await {
+                        Ok(page) => Some((page, p)),
+                        Err(e) => {
+                            tracing::error!(error = %e, "the register export stopped: the database failed");
+                            return Some((Err(std::io::Error::other("the register export stopped")), None));
+                        }
+                    }
+                }
+                _ => None,
+            };
+            Some((chunk.map_err(|e| std::io::Error::other(e.message)), following))
+        }
+    });
+    let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(header) }).chain(pages);
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("content-disposition", "attachment; filename=\"gold-eco-label-register.csv\""))
+        .insert_header(("cache-control", LIST_CACHE))
+        .streaming(body))
+}
+
+const CSV_HEADER: &str = "number,venue,city,status,valid_from,valid_until,scheme,scheme_version,issuer,verification_url\r\n";
+
+/// One page of the register as CSV lines.
+fn csv_rows(state: &AppState, rows: &[CertificateRow], at: chrono::NaiveDateTime) -> ApiResult<Bytes> {
+    let mut out = String::with_capacity(rows.len() * 320);
+    for r in rows {
+        let c = public_certificate(state, r, at)?;
         let fields = [
             c.number,
             c.venue_name,
@@ -543,11 +582,7 @@ pub async fn list_csv(state: web::Data<AppState>, params: web::Query<RegisterPar
         out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("content-disposition", "attachment; filename=\"gold-eco-label-register.csv\""))
-        .insert_header(("cache-control", LIST_CACHE))
-        .body(out))
+    Ok(Bytes::from(out))
 }
 
 #[cfg(test)]

@@ -1,0 +1,2 @@
+DROP INDEX certificates_city;
+DROP INDEX venues_search_trgm;
