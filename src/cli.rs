@@ -3,6 +3,7 @@
 
 use crate::config::{Config, Settings};
 use crate::domain::auth::{parse_roles, Caller};
+use crate::domain::lifecycle::PublicStatus;
 use crate::domain::signing::{self, Jwks, Verdict};
 use crate::keys::Keyring;
 use crate::storage::{self, Db};
@@ -64,6 +65,24 @@ pub enum Command {
     },
     /// Seed the Smart Plastic Zone example end to end and print its links.
     Demo,
+    /// Render the PDFs of many certificates into one zip file (register order, newest first), on every core.
+    PdfBatch {
+        /// The zip file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Only certificates with this status now: valid, suspended, withdrawn, expired or superseded.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only certificates of venues in this city.
+        #[arg(long)]
+        city: Option<String>,
+        /// At most this many certificates.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Render threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// A benchmarking tool: fill an empty registry with venues, audits and signed certificates through the
     /// same operations people use (for load tests; refuses a database holding data unless --force).
     Seed {
@@ -226,6 +245,34 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             command: LogCommand::Verify { url, state },
         } => log_verify(&url, state.as_deref()),
         Command::Demo => crate::demo::run(&config),
+        Command::PdfBatch {
+            out,
+            status,
+            city,
+            limit,
+            jobs,
+        } => {
+            let status = match status.as_deref() {
+                None | Some("") => None,
+                Some(s) => Some(PublicStatus::parse(s).ok_or_else(|| format!("unknown status `{s}`: valid, suspended, withdrawn, expired or superseded"))?),
+            };
+            let state = crate::startup::build_state(&config, false)?;
+            let jobs = jobs
+                .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+                .max(1);
+            let (_, line) = crate::batch::run(
+                &state,
+                &crate::batch::Batch {
+                    out,
+                    status,
+                    city,
+                    limit,
+                    jobs,
+                },
+            )?;
+            eprintln!("{line}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Seed {
             certificates,
             venues,

@@ -2,6 +2,7 @@
 //! Ed25519-signed certificates with a QR code that anyone can verify, online or offline.
 
 pub mod app;
+pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -4,7 +4,9 @@
 
 use crate::helpers::*;
 use crate::signin::{enrol, person, Browser, PASSWORD};
+use ecolabel::batch::Batch;
 use ecolabel::domain::auth::Role;
+use ecolabel::domain::lifecycle::PublicStatus;
 use ecolabel::seed::{run, Plan};
 
 /// Run `ecolabel seed` on the test's registry.
@@ -206,4 +208,50 @@ crate::both_backends!(
     seed_fills_an_empty_registry_through_the_real_operations,
     the_register_export_streams_every_row,
     name_search_and_city_filter_use_an_index,
+    a_batch_of_pdfs_is_one_reproducible_zip,
 );
+
+/// `ecolabel pdf-batch`: one zip of many certificate PDFs, rendered on two threads, the same bytes as one
+/// thread and as each single download.
+async fn a_batch_of_pdfs_is_one_reproducible_zip(app: TestApp) {
+    seed(&app, 30, 30, 0).await.unwrap();
+    let zip_with = |jobs: usize, name: &str, status: Option<PublicStatus>| {
+        let state = app.state.clone();
+        let out = app.dir.path().join(name);
+        async move {
+            let b = Batch {
+                out: out.clone(),
+                status,
+                city: None,
+                limit: None,
+                jobs,
+            };
+            let (n, _) = actix_web::rt::task::spawn_blocking(move || ecolabel::batch::run(&state, &b))
+                .await
+                .unwrap()
+                .unwrap();
+            (n, std::fs::read(out).unwrap())
+        }
+    };
+    let (n, two) = zip_with(2, "two.zip", None).await;
+    assert_eq!(n, 30);
+    let (_, one) = zip_with(1, "one.zip", None).await;
+    assert_eq!(one, two, "the same bytes on one thread and on two");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(two)).unwrap();
+    assert_eq!(archive.len(), 30);
+    let first = archive.by_index(0).unwrap().name().to_string();
+    assert!(first.starts_with("GEL-") && first.ends_with(".pdf"), "{first}");
+    let number = first.trim_end_matches(".pdf").to_string();
+    let mut pdf = Vec::new();
+    std::io::Read::read_to_end(&mut archive.by_index(0).unwrap(), &mut pdf).unwrap();
+    let admin = app.token(&[Role::Admin]).await;
+    let single = app
+        .get(&format!("/api/v1/certificates/{number}/pdf"), Some(&admin))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(pdf, single.to_vec(), "the batch holds the very PDF a download gives");
+    let (suspended, _) = zip_with(2, "suspended.zip", Some(PublicStatus::Suspended)).await;
+    assert_eq!(suspended, 1, "filters apply: the 20th certificate is the seed's one suspension among 30");
+}
