@@ -187,7 +187,7 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
     let mut ctx = state.issue_context_with(active.kid, key);
     // The award was made at the RES 2026 EXPO presentation in Astana on 2025-12-19.
     ctx.issued_on = NaiveDate::from_ymd_opt(2025, 12, 19);
-    db.read_blocking(|c| certificates::ensure_counter(c, 2025)).map_err(err)?;
+    db.write_outside_transaction_blocking(|c| certificates::ensure_counter(c, 2025)).map_err(err)?;
     let (_, cert) = db
         .write_blocking(|c| {
             crate::app::assessments::decide(

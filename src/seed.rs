@@ -164,7 +164,8 @@ pub fn run(state: &AppState, plan: &Plan) -> Result<Vec<String>, String> {
     let key = state.keyring.get(&active.kid).ok_or("the active signing key is not in the key directory")?;
     let ctx = state.issue_context_with(active.kid, key);
     let year = chrono::Datelike::year(&storage::now().date());
-    db.read_blocking(|c| storage::certificates::ensure_counter(c, year)).map_err(err)?;
+    db.write_outside_transaction_blocking(|c| storage::certificates::ensure_counter(c, year))
+        .map_err(err)?;
     let mut report = Vec::new();
 
     let started = Instant::now();
@@ -254,7 +255,7 @@ pub fn run(state: &AppState, plan: &Plan) -> Result<Vec<String>, String> {
     // Fresh statistics for the query planner, as autovacuum (PostgreSQL) or `PRAGMA optimize` (SQLite) give a
     // registry that grew over months; PostgreSQL also gets its visibility map (VACUUM), as autovacuum would.
     let started = Instant::now();
-    db.read_blocking(|c| {
+    db.write_outside_transaction_blocking(|c| {
         use diesel::RunQueryDsl;
         let sql = match c {
             DbConn::Pg(_) => "VACUUM ANALYZE",

@@ -271,6 +271,34 @@ impl Db {
         conn.transaction(f)
     }
 
+    /// Statements that change something but need no transaction, each one safe to race (an insert that
+    /// tolerates a duplicate): in line with this process's SQLite writers, whose deferred transactions would
+    /// otherwise find their snapshot stale (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out); outside
+    /// a transaction, because on PostgreSQL a refused statement would abort the transaction around it.
+    pub fn write_outside_transaction_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T>,
+    {
+        let mut conn = self.conn()?;
+        let _guard = match &*conn {
+            DbConn::Sqlite(_) => Some(self.write_lock.lock().unwrap_or_else(|p| p.into_inner())),
+            DbConn::Pg(_) => None,
+        };
+        f(&mut conn)
+    }
+
+    /// The same on a blocking thread.
+    pub async fn write_outside_transaction<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_outside_transaction_blocking(f))
+            .await
+            .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+    }
+
     pub fn read_blocking<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&mut DbConn) -> Result<T>,

@@ -581,7 +581,7 @@ pub async fn decide_as(
         Decision::Approve => {
             let ctx = state.issue_context().await?;
             let year = chrono::Datelike::year(&storage::now().date());
-            state.db.read(move |c| cert_repo::ensure_counter(c, year)).await?;
+            state.db.write_outside_transaction(move |c| cert_repo::ensure_counter(c, year)).await?;
             Some(ctx)
         }
         _ => None,
