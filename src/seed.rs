@@ -138,16 +138,7 @@ fn person(c: &mut DbConn, name: &str, role: Role) -> storage::Result<Caller> {
 pub fn run(state: &AppState, plan: &Plan) -> Result<Vec<String>, String> {
     let db = &state.db;
     let err = |e: storage::Error| e.to_string();
-    let held = db
-        .read_blocking(|c| {
-            use crate::storage::schema::{assessments, certificates, venues};
-            use diesel::prelude::*;
-            let v: i64 = venues::table.count().get_result(c)?;
-            let a: i64 = assessments::table.count().get_result(c)?;
-            let k: i64 = certificates::table.count().get_result(c)?;
-            Ok(v + a + k)
-        })
-        .map_err(err)?;
+    let held = db.read_blocking(storage::registry_rows).map_err(err)?;
     if held > 0 && !plan.force {
         return Err(format!(
             "the database already holds {held} venues, audits and certificates; `seed` is a benchmarking tool for an empty registry (use --force to add to it anyway)"
@@ -252,19 +243,8 @@ pub fn run(state: &AppState, plan: &Plan) -> Result<Vec<String>, String> {
         plan.submitted,
         started.elapsed().as_secs_f64()
     ));
-    // Fresh statistics for the query planner, as autovacuum (PostgreSQL) or `PRAGMA optimize` (SQLite) give a
-    // registry that grew over months; PostgreSQL also gets its visibility map (VACUUM), as autovacuum would.
     let started = Instant::now();
-    db.write_outside_transaction_blocking(|c| {
-        use diesel::RunQueryDsl;
-        let sql = match c {
-            DbConn::Pg(_) => "VACUUM ANALYZE",
-            DbConn::Sqlite(_) => "ANALYZE",
-        };
-        diesel::sql_query(sql).execute(c)?;
-        Ok(())
-    })
-    .map_err(err)?;
+    db.write_outside_transaction_blocking(storage::refresh_statistics).map_err(err)?;
     report.push(format!("planner statistics (ANALYZE) in {:.1} s", started.elapsed().as_secs_f64()));
     Ok(report)
 }

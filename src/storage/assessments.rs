@@ -168,31 +168,35 @@ pub fn insert_evidence(conn: &mut DbConn, caller: &Caller, id: i64, e: NewEviden
             Error::Conflict { .. } => Error::conflict("duplicate_evidence", "this file (same SHA-256) is already attached to this assessment"),
             other => other,
         })?;
-    diesel::update(a::table.find(id)).set(a::updated_at.eq(now())).execute(conn)?;
-    events::append(
+    changed(
         conn,
         caller,
-        "assessment",
-        &id.to_string(),
+        id,
         "evidence_added",
         json!({"evidence_id": meta.id, "criterion": e.criterion, "sha256": e.sha256, "size": meta.size, "media_type": e.media_type}),
     )?;
     Ok(meta)
 }
 
+/// The assessment changed: its `updated_at` moves and the change is an event.
+fn changed(conn: &mut DbConn, caller: &Caller, id: i64, action: &str, data: serde_json::Value) -> Result<()> {
+    diesel::update(a::table.find(id)).set(a::updated_at.eq(now())).execute(conn)?;
+    events::append(conn, caller, "assessment", &id.to_string(), action, data)?;
+    Ok(())
+}
+
 /// Remove one evidence file of an assessment (the caller checked it is an editable draft); records an event.
 pub fn delete_evidence(conn: &mut DbConn, caller: &Caller, id: i64, evidence_id: i64) -> Result<EvidenceMeta> {
-    let meta = list_evidence(conn, id)?.into_iter().find(|e| e.id == evidence_id).ok_or(Error::NotFound)?;
-    let gone = diesel::delete(ev::table.filter(ev::id.eq(evidence_id)).filter(ev::assessment_id.eq(id))).execute(conn)?;
-    if gone != 1 {
-        return Err(Error::NotFound);
-    }
-    diesel::update(a::table.find(id)).set(a::updated_at.eq(now())).execute(conn)?;
-    events::append(
+    let meta: EvidenceMeta = ev::table
+        .filter(ev::id.eq(evidence_id))
+        .filter(ev::assessment_id.eq(id))
+        .select(EvidenceMeta::as_select())
+        .first(conn)?;
+    diesel::delete(ev::table.find(evidence_id)).execute(conn)?;
+    changed(
         conn,
         caller,
-        "assessment",
-        &id.to_string(),
+        id,
         "evidence_removed",
         json!({"evidence_id": meta.id, "criterion": meta.criterion, "sha256": meta.sha256}),
     )?;

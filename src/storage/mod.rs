@@ -190,6 +190,13 @@ impl ManageConnection for Manager {
     }
 }
 
+/// Run blocking database work off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+}
+
 /// The connection pool. Diesel is synchronous, so every use runs on tokio's blocking threads.
 #[derive(Clone)]
 pub struct Db {
@@ -237,12 +244,7 @@ impl Db {
         T: Send + 'static,
     {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = db.conn()?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+        blocking(move || db.read_blocking(f)).await
     }
 
     /// Run `f` in one write transaction on a blocking thread: all of it commits, or none of it.
@@ -252,9 +254,7 @@ impl Db {
         T: Send + 'static,
     {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || db.write_blocking(f))
-            .await
-            .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+        blocking(move || db.write_blocking(f)).await
     }
 
     /// The same as `write`, for callers that are already off the async workers (the CLI).
@@ -263,12 +263,17 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T>,
     {
         let mut conn = self.conn()?;
-        let _guard = match &*conn {
-            DbConn::Sqlite(_) => Some(self.write_lock.lock().unwrap_or_else(|p| p.into_inner())),
-            DbConn::Pg(_) => None,
-        };
+        let _guard = self.writer_turn(&conn);
         let conn: &mut DbConn = &mut conn;
         conn.transaction(f)
+    }
+
+    /// On SQLite, this process's writers go one at a time (held until the guard drops); PostgreSQL needs no turn.
+    fn writer_turn(&self, conn: &DbConn) -> Option<std::sync::MutexGuard<'_, ()>> {
+        match conn {
+            DbConn::Sqlite(_) => Some(self.write_lock.lock().unwrap_or_else(|p| p.into_inner())),
+            DbConn::Pg(_) => None,
+        }
     }
 
     /// Statements that change something but need no transaction, each one safe to race (an insert that
@@ -280,10 +285,7 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T>,
     {
         let mut conn = self.conn()?;
-        let _guard = match &*conn {
-            DbConn::Sqlite(_) => Some(self.write_lock.lock().unwrap_or_else(|p| p.into_inner())),
-            DbConn::Pg(_) => None,
-        };
+        let _guard = self.writer_turn(&conn);
         f(&mut conn)
     }
 
@@ -294,9 +296,7 @@ impl Db {
         T: Send + 'static,
     {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || db.write_outside_transaction_blocking(f))
-            .await
-            .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+        blocking(move || db.write_outside_transaction_blocking(f)).await
     }
 
     pub fn read_blocking<T, F>(&self, f: F) -> Result<T>
@@ -330,6 +330,29 @@ impl Db {
 pub fn now() -> chrono::NaiveDateTime {
     let t = chrono::Utc::now().naive_utc();
     chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+/// How many venues, audits and certificates the registry holds.
+pub fn registry_rows(conn: &mut DbConn) -> Result<i64> {
+    use diesel::{QueryDsl, RunQueryDsl};
+    use schema::{assessments, certificates, venues};
+    let v: i64 = venues::table.count().get_result(conn)?;
+    let a: i64 = assessments::table.count().get_result(conn)?;
+    let k: i64 = certificates::table.count().get_result(conn)?;
+    Ok(v + a + k)
+}
+
+/// Fresh statistics for the query planner after a bulk load, as autovacuum (PostgreSQL, with the visibility
+/// map: VACUUM) or `PRAGMA optimize` (SQLite) give a registry that grew over months. Outside a transaction
+/// (VACUUM cannot run in one).
+pub fn refresh_statistics(conn: &mut DbConn) -> Result<()> {
+    use diesel::RunQueryDsl;
+    let sql = match conn {
+        DbConn::Pg(_) => "VACUUM ANALYZE",
+        DbConn::Sqlite(_) => "ANALYZE",
+    };
+    diesel::sql_query(sql).execute(conn)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -235,8 +235,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
 }
 
 async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, status: StatusCode, error: Option<&str>) -> HttpResponse {
-    let (req, s) = (req.clone(), s.clone());
-    let m = negotiate(&req);
+    let m = negotiate(req);
     let caller = s.caller.clone();
     let person = state
         .db
@@ -254,10 +253,10 @@ async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, 
         Ok(p) => p,
         Err(storage::Error::NotFound) => {
             return page(
-                &req,
+                req,
                 &m,
                 StatusCode::NOT_FOUND,
-                Some(&s),
+                Some(s),
                 m.t("nav_users"),
                 html! { p role="alert" { (m.t("user_not_found")) } },
             )
@@ -323,7 +322,7 @@ async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, 
         }
         (events_table(&m, &p.events))
     };
-    page(&req, &m, status, Some(&s), &p.user.name.clone(), body)
+    page(req, &m, status, Some(s), &p.user.name.clone(), body)
 }
 
 /// Change a person's roles and venue binding (the same operation as `POST /api/v1/users/{id}/roles`).

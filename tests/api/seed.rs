@@ -168,7 +168,7 @@ async fn name_search_and_city_filter_use_an_index(app: TestApp) {
         let q = q.to_string();
         let app = &app;
         async move {
-            let url = format!("/api/v1/public/certificates?limit=200&q={}", urlencoding(&q));
+            let url = format!("/api/v1/public/certificates?limit=200&q={}", ecolabel::web::layout::url_escape(&q));
             let v = json(app.get(&url, None).await).await;
             v["items"]
                 .as_array()
@@ -193,15 +193,6 @@ async fn name_search_and_city_filter_use_an_index(app: TestApp) {
         "{by_name}"
     );
     assert!(by_city.contains("certificates_city"), "{by_city}");
-}
-
-fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 crate::both_backends!(
