@@ -98,6 +98,9 @@ pub enum Command {
         /// Add to a database that already holds venues, audits or certificates.
         #[arg(long)]
         force: bool,
+        /// Certificates per issuance year at most (numbers have six digits a year): more start years back.
+        #[arg(long, default_value_t = crate::seed::PER_YEAR)]
+        per_year: usize,
     },
 }
 
@@ -278,6 +281,7 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             venues,
             submitted,
             force,
+            per_year,
         } => {
             let state = crate::startup::build_state(&config, false)?;
             let plan = crate::seed::Plan {
@@ -285,6 +289,7 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
                 venues: venues.unwrap_or(certificates),
                 submitted,
                 force,
+                per_year,
             };
             for line in crate::seed::run(&state, &plan)? {
                 println!("{line}");

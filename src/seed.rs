@@ -2,12 +2,18 @@
 //! certificates through the same operations people use (one transaction per batch), for load tests.
 
 use crate::app;
+use crate::app::certificates::IssueContext;
 use crate::domain::auth::{Caller, Role};
+use crate::domain::certificate::{exp_for, valid_until, CertificateClaims, CertificateNumber};
 use crate::domain::criteria::{Scheme, DEFAULT_SCHEME};
-use crate::domain::lifecycle::{CertificateAction, Decision};
+use crate::domain::scoring;
+use crate::domain::signing::sign_certificate;
+use crate::domain::venue::Venue;
 use crate::domain::venue::VenueFields;
-use crate::storage::{self, assessments::NewEvidence, DbConn};
+use crate::storage::models::{AssessmentRow, CertificateRow, VenueRow};
+use crate::storage::{self, assessments::NewEvidence, bulk, DbConn};
 use crate::web::AppState;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::time::Instant;
@@ -22,7 +28,13 @@ pub struct Plan {
     pub submitted: usize,
     /// Seed even though the database holds venues, audits or certificates.
     pub force: bool,
+    /// Certificates issued per year at most (numbers have six digits a year): a larger seed starts years
+    /// back, a year's certificates each at the same time of that year.
+    pub per_year: usize,
 }
+
+/// `Plan::per_year` unless told otherwise.
+pub const PER_YEAR: usize = 500_000;
 
 /// Venue kinds with the word for them in kk, ru, en (Kazakh puts it after the name, with its possessive).
 const KINDS: [(&str, &str, &str, &str); 6] = [
@@ -73,7 +85,10 @@ const CITIES: [&str; 16] = [
     "Aktau",
 ];
 
+/// Audits left submitted are made through the real operations, this many per transaction.
 const BATCH: usize = 250;
+/// Certificates per bulk transaction.
+const BULK: usize = 2_000;
 
 /// The `i`-th venue: a name in three languages, a city, a kind, an address.
 pub fn venue_fields(i: usize) -> VenueFields {
@@ -93,14 +108,16 @@ pub fn venue_fields(i: usize) -> VenueFields {
     }
 }
 
-fn measurements(i: usize) -> serde_json::Value {
+/// The `i`-th audit's measurements, as of `audited` (the transfer note a month before).
+fn measurements(i: usize, audited: NaiveDate) -> serde_json::Value {
+    let note_date = (audited - chrono::Days::new(30)).to_string();
     let base = 500 + (i % 900) as i64;
     json!({
         "plastic_reduction": {"baseline_kg": base, "last_12_months_kg": base * 2 / 5},
         "alternative_materials": {"items_total": 1000, "alternatives_count": 760 + (i % 200) as i64},
         "separate_collection": {"waste_points_total": 40, "points_with_plastic_stream": 37 + (i % 4) as i64, "contamination_pct": 4 + (i % 6) as i64},
         "recycling_handover": {"collected_kg": 600, "handed_over_kg": 500, "transfer_notes": [
-            {"recycler": "Kazakhstan Waste Recycling LLP", "licence_no": format!("KZ-{:02}-RCY-{:04}", i % 17, i % 9973), "date": "2025-11-30", "kg": 500}
+            {"recycler": "Kazakhstan Waste Recycling LLP", "licence_no": format!("KZ-{:02}-RCY-{:04}", i % 17, i % 9973), "date": note_date, "kg": 500}
         ]}
     })
 }
@@ -121,7 +138,7 @@ fn evidence(criterion: &str, i: usize) -> NewEvidence {
 /// An audit of venue `venue_id`, filled in with evidence and submitted, by `assessor`.
 fn submitted_audit(c: &mut DbConn, assessor: &Caller, scheme: &Scheme, venue_id: i64, i: usize) -> app::Result<i64> {
     let a = app::assessments::create(c, assessor, venue_id, scheme)?;
-    app::assessments::patch_measurements(c, assessor, a.id, scheme, &measurements(i))?;
+    app::assessments::patch_measurements(c, assessor, a.id, scheme, &measurements(i, storage::now().date()))?;
     for crit in &scheme.criteria {
         app::assessments::add_evidence(c, assessor, a.id, scheme, evidence(&crit.id, i))?;
     }
@@ -132,6 +149,333 @@ fn submitted_audit(c: &mut DbConn, assessor: &Caller, scheme: &Scheme, venue_id:
 fn person(c: &mut DbConn, name: &str, role: Role) -> storage::Result<Caller> {
     let u = app::users::add(c, &Caller::system("seed"), name, &[role], None, None).map_err(app::Error::into_storage)?;
     storage::users::caller_of(&u)
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> Result<String, String> {
+    serde_json::to_string(v).map_err(|e| e.to_string())
+}
+
+/// An issuance year of the seed: when its certificates are issued, until when they are valid, the year's
+/// last number before the seed, and which certificates (`first`, `count`) it holds.
+#[derive(Clone, Copy)]
+struct Year {
+    year: i32,
+    at: NaiveDateTime,
+    valid_until: NaiveDate,
+    last_number: i64,
+    first: usize,
+    count: usize,
+}
+
+/// The approval's reason on every seeded audit.
+const APPROVAL: &str = "Seeded: all four criteria met";
+
+/// What becomes of the `i`-th certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Valid,
+    /// Every 20th, as after an inspection found contamination above 10 %.
+    Suspended,
+    /// Every 50th, as when a venue closes.
+    Withdrawn,
+    /// A venue certified again: its older certificate is superseded by the newer one.
+    Superseded,
+}
+
+/// Makes the rows of seeded certificates: the same rows the real operations write (venue, audit with its
+/// measurements scored by the scheme, four evidence files, every event, the signed certificate, the log
+/// entries), with ids chosen up front so that a batch is a handful of multi-row statements.
+struct Generator<'a> {
+    scheme: &'a Scheme,
+    assessor: &'a Caller,
+    officer: &'a Caller,
+    ctx: &'a IssueContext,
+    first: &'a bulk::Start,
+    venues: usize,
+    total: usize,
+    /// The issuance years, oldest first, `Plan::per_year` certificates each (the last one the rest).
+    years: Vec<Year>,
+    /// One small file per criterion: a file may appear in many audits, only once in each.
+    evidence: Vec<NewEvidence>,
+}
+
+impl<'a> Generator<'a> {
+    fn fate(&self, i: usize) -> Fate {
+        match i {
+            i if i + self.venues < self.total => Fate::Superseded,
+            i if i % 50 == 49 => Fate::Withdrawn,
+            i if i % 20 == 19 => Fate::Suspended,
+            _ => Fate::Valid,
+        }
+    }
+
+    fn venue(&self, i: usize) -> Result<Venue, String> {
+        Venue::apply(None, &venue_fields(i % self.venues)).map_err(|e| format!("seeded venue {i}: {e:?}"))
+    }
+
+    /// The year the `i`-th certificate is issued in.
+    fn year(&self, i: usize) -> &Year {
+        let k = self.years.partition_point(|y| y.first <= i);
+        &self.years[k.saturating_sub(1)]
+    }
+
+    fn number(&self, i: usize) -> Result<String, String> {
+        let y = self.year(i);
+        Ok(CertificateNumber::new(y.year, y.last_number + (i - y.first) as i64 + 1)?.to_string())
+    }
+
+    /// The `i`-th certificate's number, venue name and signed token (Ed25519 signs deterministically, so
+    /// making it again gives the same bytes).
+    fn signed(&self, i: usize) -> Result<(String, String, Vec<u8>), String> {
+        let number = self.number(i)?;
+        let venue = self.venue(i)?.name;
+        let claims = CertificateClaims {
+            iss: self.ctx.public_url.clone(),
+            iat: self.year(i).at.and_utc().timestamp(),
+            exp: exp_for(self.year(i).valid_until),
+            number: number.clone(),
+            venue: venue.clone(),
+            level: "gold".into(),
+            scheme: format!("{}/{}", self.scheme.scheme, self.scheme.version),
+        };
+        Ok((number, venue, sign_certificate(&self.ctx.key, &claims)?))
+    }
+
+    fn event(&self, at: NaiveDateTime, actor: &Caller, entity: &'static str, id: String, action: &'static str, detail: serde_json::Value) -> bulk::EventIn {
+        bulk::EventIn {
+            at,
+            actor_id: actor.user_id,
+            actor_name: actor.name.clone(),
+            entity,
+            entity_id: id,
+            action,
+            detail: detail.to_string(),
+        }
+    }
+
+    /// The rows of certificates `range`, made on `jobs` threads, in order.
+    fn batch(&self, range: std::ops::Range<usize>, jobs: usize) -> Result<bulk::Batch, String> {
+        let per = range.len().div_ceil(jobs.max(1)).max(1);
+        let parts: Vec<_> = range.clone().step_by(per).map(|s| s..(s + per).min(range.end)).collect();
+        let made: Vec<Result<bulk::Batch, String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = parts.into_iter().map(|r| s.spawn(move || self.rows(r))).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err("a seeding thread panicked".into())))
+                .collect()
+        });
+        let mut out = bulk::Batch::default();
+        for part in made {
+            let p = part?;
+            out.venues.extend(p.venues);
+            out.assessments.extend(p.assessments);
+            out.evidence.extend(p.evidence);
+            out.events.extend(p.events);
+            out.certificates.extend(p.certificates);
+            out.log.extend(p.log);
+        }
+        // Each year's counter moves to the last number this batch used in it.
+        out.counters = self
+            .years
+            .iter()
+            .filter(|y| y.first < range.end && range.start < y.first + y.count)
+            .map(|y| (y.year, y.last_number + (range.end.min(y.first + y.count) - y.first) as i64))
+            .collect();
+        Ok(out)
+    }
+
+    fn rows(&self, range: std::ops::Range<usize>) -> Result<bulk::Batch, String> {
+        let mut b = bulk::Batch::default();
+        for i in range {
+            self.one(i, &mut b)?;
+        }
+        Ok(b)
+    }
+
+    /// Everything the real operations would have written for the `i`-th certificate.
+    fn one(&self, i: usize, b: &mut bulk::Batch) -> Result<(), String> {
+        let (scheme, assessor, officer) = (self.scheme, self.assessor, self.officer);
+        let Year { at, valid_until, .. } = *self.year(i);
+        let venue = self.venue(i)?;
+        let venue_id = self.first.venue_id + (i % self.venues) as i64;
+        if i < self.venues {
+            b.events.push(self.event(
+                at,
+                assessor,
+                "venue",
+                venue_id.to_string(),
+                "created",
+                json!({"name": venue.name, "city": venue.city}),
+            ));
+            b.venues.push(VenueRow {
+                id: venue_id,
+                search_text: storage::venues::search_text(&venue),
+                contact_name: venue.contact_name.clone(),
+                contact_email: venue.contact_email.clone(),
+                contact_phone: venue.contact_phone.clone(),
+                name: venue.name.clone(),
+                name_kk: venue.name_kk.clone(),
+                name_ru: venue.name_ru.clone(),
+                name_en: venue.name_en.clone(),
+                address: venue.address.clone(),
+                city: venue.city.clone(),
+                country: venue.country.clone(),
+                category: venue.category.clone(),
+                created_by: assessor.user_id.unwrap_or(0),
+                created_at: at,
+                updated_at: at,
+            });
+        }
+
+        let aid = self.first.assessment_id + i as i64;
+        let a = aid.to_string();
+        let fail = |what: &str, e: Vec<crate::domain::scoring::FieldError>| format!("seeded audit {i}: {what}: {e:?}");
+        let parsed = scoring::parse_patch(scheme, &measurements(i, at.date()), at.date()).map_err(|e| fail("measurements", e))?;
+        let changed: Vec<String> = parsed.iter().flat_map(|(c, m)| m.keys().map(move |k| format!("{c}.{k}"))).collect();
+        let merged = scoring::merge(scheme, &Default::default(), parsed).map_err(|e| fail("measurements", e))?;
+        let counts = scheme.criteria.iter().map(|c| (c.id.clone(), 1)).collect();
+        let outcome = scoring::score(scheme, &merged, &counts).map_err(|e| fail("score", e))?;
+        if !outcome.is_gold() {
+            return Err(format!("seeded audit {i} does not meet the Gold criteria"));
+        }
+        b.events.push(self.event(
+            at,
+            assessor,
+            "assessment",
+            a.clone(),
+            "created",
+            json!({"venue_id": venue_id, "scheme": scheme.scheme, "version": scheme.version, "criteria_sha256": scheme.sha256}),
+        ));
+        b.events
+            .push(self.event(at, assessor, "assessment", a.clone(), "measurements_changed", json!({"fields": changed})));
+        for (k, e) in self.evidence.iter().enumerate() {
+            let eid = self.first.evidence_id + (i * self.evidence.len() + k) as i64;
+            b.events.push(self.event(
+                at,
+                assessor,
+                "assessment",
+                a.clone(),
+                "evidence_added",
+                json!({"evidence_id": eid, "criterion": e.criterion, "sha256": e.sha256, "size": e.content.len(), "media_type": e.media_type}),
+            ));
+            b.evidence.push(bulk::EvidenceIn {
+                id: eid,
+                assessment_id: aid,
+                criterion: e.criterion.clone(),
+                filename: e.filename.clone(),
+                description: e.description.clone(),
+                media_type: e.media_type.clone(),
+                size: e.content.len() as i64,
+                sha256: e.sha256.clone(),
+                content: e.content.clone(),
+                uploaded_by: assessor.user_id.unwrap_or(0),
+                created_at: at,
+            });
+        }
+        b.events
+            .push(self.event(at, assessor, "assessment", a.clone(), "submitted", json!({"overall": outcome.overall})));
+        b.events
+            .push(self.event(at, officer, "assessment", a.clone(), "approved", json!({"reason": APPROVAL})));
+        let outcome_text = json_text(&outcome)?;
+        b.assessments.push(AssessmentRow {
+            id: aid,
+            venue_id,
+            assessor_id: assessor.user_id.unwrap_or(0),
+            status: "approved".into(),
+            scheme: scheme.scheme.clone(),
+            scheme_version: scheme.version,
+            criteria_sha256: scheme.sha256.clone(),
+            measurements: json_text(&merged)?,
+            outcome: Some(outcome_text.clone()),
+            overall: Some(outcome.overall.clone()),
+            submitted_at: Some(at),
+            decided_by: officer.user_id,
+            decided_at: Some(at),
+            decision_reason: Some(APPROVAL.into()),
+            created_at: at,
+            updated_at: at,
+        });
+
+        let (number, venue_name, token) = self.signed(i)?;
+        let fate = self.fate(i);
+        let previous = if i >= self.venues { Some(self.signed(i - self.venues)?) } else { None };
+        let (status, reason) = match fate {
+            Fate::Valid => ("valid", None),
+            Fate::Suspended => ("suspended", Some("Seeded: contamination above 10 % at an inspection")),
+            Fate::Withdrawn => ("withdrawn", Some("Seeded: the venue closed")),
+            Fate::Superseded => ("superseded", None),
+        };
+        b.events.push(self.event(
+            at,
+            officer,
+            "certificate",
+            number.clone(),
+            "issued",
+            json!({"assessment_id": aid, "kid": self.ctx.kid, "valid_until": valid_until}),
+        ));
+        let logged = |number: &str, venue: &str, token: &[u8], kind: &'static str, reason: Option<&str>| bulk::Logged {
+            number: number.to_string(),
+            venue: venue.to_string(),
+            token: token.to_vec(),
+            kind,
+            status: kind,
+            at,
+            reason: reason.map(str::to_string),
+        };
+        b.log.push(bulk::Logged {
+            status: "valid",
+            ..logged(&number, &venue_name, &token, "issued", None)
+        });
+        if let Some((old, old_venue, old_token)) = &previous {
+            b.events
+                .push(self.event(at, officer, "certificate", old.clone(), "superseded", json!({"by": number})));
+            b.log.push(logged(old, old_venue, old_token, "superseded", None));
+        }
+        if let (Some(r), "suspended" | "withdrawn") = (reason, status) {
+            b.events.push(self.event(
+                at,
+                officer,
+                "certificate",
+                number.clone(),
+                status,
+                json!({"reason": r, "from": "valid", "to": status}),
+            ));
+            b.log.push(logged(&number, &venue_name, &token, status, Some(r)));
+        }
+        b.certificates.push(CertificateRow {
+            id: self.first.certificate_id + i as i64,
+            number: number.clone(),
+            assessment_id: aid,
+            venue_id,
+            venue_name,
+            venue_address: venue.address,
+            venue_city: venue.city,
+            scheme: scheme.scheme.clone(),
+            scheme_version: scheme.version,
+            criteria_sha256: scheme.sha256.clone(),
+            level: "gold".into(),
+            outcome: outcome_text,
+            issued_at: at,
+            valid_from: at.date(),
+            valid_until,
+            issuer: self.ctx.issuer.clone(),
+            issuer_address: self.ctx.issuer_address.clone(),
+            signatory: self.ctx.signatory.clone(),
+            signatory_title: self.ctx.signatory_title.clone(),
+            kid: self.ctx.kid.clone(),
+            token,
+            status: status.into(),
+            status_reason: reason.map(str::to_string),
+            status_changed_at: (fate != Fate::Valid).then_some(at),
+            supersedes: previous.map(|p| p.0),
+            superseded_by: if fate == Fate::Superseded {
+                Some(self.number(i + self.venues)?)
+            } else {
+                None
+            },
+        });
+        Ok(())
+    }
 }
 
 /// Fill the registry per `plan`; returns a summary line per phase.
@@ -154,85 +498,101 @@ pub fn run(state: &AppState, plan: &Plan) -> Result<Vec<String>, String> {
         .ok_or("no active signing key: run `ecolabel keys generate`")?;
     let key = state.keyring.get(&active.kid).ok_or("the active signing key is not in the key directory")?;
     let ctx = state.issue_context_with(active.kid, key);
-    let year = chrono::Datelike::year(&storage::now().date());
-    db.write_outside_transaction_blocking(|c| storage::certificates::ensure_counter(c, year))
-        .map_err(err)?;
+    // Up to `per_year` certificates a year, the last year this one: a million starts a year ago.
+    let now = storage::now();
+    let per_year = plan.per_year.clamp(1, 999_999);
+    let spans = plan.certificates.div_ceil(per_year).max(1);
+    let mut years = Vec::with_capacity(spans);
+    for k in 0..spans {
+        let back = u32::try_from(12 * (spans - 1 - k)).map_err(|e| e.to_string())?;
+        let at = now.checked_sub_months(chrono::Months::new(back)).ok_or("the seed reaches too far back")?;
+        let first = k * per_year;
+        let count = if k + 1 == spans { plan.certificates - first } else { per_year };
+        let valid_until = valid_until(at.date(), ctx.validity_months);
+        let year = chrono::Datelike::year(&at.date());
+        years.push(Year {
+            year,
+            at,
+            valid_until,
+            last_number: 0,
+            first,
+            count,
+        });
+        db.write_outside_transaction_blocking(|c| storage::certificates::ensure_counter(c, year))
+            .map_err(err)?;
+    }
     let mut report = Vec::new();
 
     let started = Instant::now();
-    let mut venue_ids = Vec::with_capacity(venues);
-    for chunk in (0..venues).collect::<Vec<_>>().chunks(BATCH) {
-        let made = db
-            .write_blocking(|c| {
-                chunk
-                    .iter()
-                    .map(|&i| app::venues::create(c, &assessor, &venue_fields(i)).map(|v| v.id))
-                    .collect::<app::Result<Vec<_>>>()
-                    .map_err(app::Error::into_storage)
-            })
-            .map_err(err)?;
-        venue_ids.extend(made);
-    }
-    report.push(format!("{venues} venues in {:.1} s", started.elapsed().as_secs_f64()));
-
-    let started = Instant::now();
-    let mut numbers = Vec::with_capacity(plan.certificates);
-    for chunk in (0..plan.certificates).collect::<Vec<_>>().chunks(BATCH) {
-        let issued = db
-            .write_blocking(|c| {
-                let mut out = Vec::with_capacity(chunk.len());
-                for &i in chunk {
-                    let id = submitted_audit(c, &assessor, &scheme, venue_ids[i % venues], i).map_err(app::Error::into_storage)?;
-                    let (_, cert) = app::assessments::decide(c, &officer, id, Decision::Approve, Some("Seeded: all four criteria met"), Some(&ctx))
-                        .map_err(app::Error::into_storage)?;
-                    out.extend(cert.map(|k| k.number));
-                }
-                Ok(out)
-            })
-            .map_err(err)?;
-        numbers.extend(issued);
-        if numbers.len() % 10_000 < BATCH {
-            eprintln!("seed: {} certificates", numbers.len());
+    let first = db
+        .write_blocking(|c| bulk::start(c, &years.iter().map(|y| y.year).collect::<Vec<_>>()))
+        .map_err(err)?;
+    for (y, last) in years.iter_mut().zip(&first.last_numbers) {
+        y.last_number = *last;
+        if *last + y.count as i64 > 999_999 {
+            return Err(format!(
+                "{} already holds {last} certificates: {} more would pass the six-digit numbers of the year",
+                y.year, y.count
+            ));
         }
     }
-    let secs = started.elapsed().as_secs_f64();
-    report.push(format!(
-        "{} certificates (each an audit with measurements, 4 evidence files, submission and approval) in {secs:.1} s, {:.0}/s",
-        numbers.len(),
-        numbers.len() as f64 / secs.max(1e-9)
-    ));
-
-    // Some labels are suspended or withdrawn, as in a real register (every 20th and every 50th).
-    let started = Instant::now();
-    let changes: Vec<(String, CertificateAction, &str)> = numbers
-        .iter()
-        .enumerate()
-        .filter_map(|(i, n)| match i {
-            i if i % 50 == 49 => Some((n.clone(), CertificateAction::Withdraw, "Seeded: the venue closed")),
-            i if i % 20 == 19 => Some((n.clone(), CertificateAction::Suspend, "Seeded: contamination above 10 % at an inspection")),
-            _ => None,
-        })
-        .collect();
-    for chunk in changes.chunks(BATCH) {
-        db.write_blocking(|c| {
-            for (n, action, reason) in chunk {
-                match app::certificates::change_status(c, &officer, n, *action, Some(reason), &state.log_key) {
-                    // A superseded certificate no longer changes status.
-                    Ok(_) | Err(app::Error::Storage(storage::Error::Conflict { .. })) => {}
-                    Err(e) => return Err(e.into_storage()),
+    let mut tree = db.read_blocking(bulk::log_frontier).map_err(err)?;
+    let gen = Generator {
+        scheme: &scheme,
+        assessor: &assessor,
+        officer: &officer,
+        ctx: &ctx,
+        first: &first,
+        venues,
+        total: plan.certificates,
+        years,
+        evidence: scheme.criteria.iter().map(|c| evidence(&c.id, 0)).collect(),
+    };
+    let jobs = std::thread::available_parallelism().map_or(1, usize::from);
+    let batches = plan.certificates.div_ceil(BULK);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<bulk::Batch, String>>(2);
+    // Rows are made (signed, scored) on every core while the previous batch is written.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for b in 0..batches {
+                let range = b * BULK..((b + 1) * BULK).min(plan.certificates);
+                if tx.send(gen.batch(range, jobs)).is_err() {
+                    break;
                 }
             }
-            Ok(())
-        })
-        .map_err(err)?;
-    }
-    report.push(format!("{} status changes in {:.1} s", changes.len(), started.elapsed().as_secs_f64()));
+            drop(tx);
+        });
+        let mut written = 0usize;
+        for batch in rx {
+            let batch = batch?;
+            db.write_blocking(|c| bulk::write(c, &batch, &mut tree, &state.log_key)).map_err(err)?;
+            written += batch.certificates.len();
+            if written % 100_000 < BULK {
+                eprintln!(
+                    "seed: {written} certificates, {:.0}/s",
+                    written as f64 / started.elapsed().as_secs_f64().max(1e-9)
+                );
+            }
+        }
+        Ok::<(), String>(())
+    })?;
+    db.write_outside_transaction_blocking(bulk::sync_sequences).map_err(err)?;
+    let secs = started.elapsed().as_secs_f64();
+    let suspended = (0..plan.certificates).filter(|&i| gen.fate(i) == Fate::Suspended).count();
+    let withdrawn = (0..plan.certificates).filter(|&i| gen.fate(i) == Fate::Withdrawn).count();
+    let superseded = plan.certificates.saturating_sub(venues);
+    report.push(format!(
+        "{venues} venues and {} certificates ({suspended} suspended, {withdrawn} withdrawn, {superseded} superseded), each from an approved audit with measurements, 4 evidence files and its events, and a log of {} entries, in {secs:.1} s, {:.0} certificates/s",
+        plan.certificates,
+        tree.size(),
+        plan.certificates as f64 / secs.max(1e-9)
+    ));
 
     let started = Instant::now();
     for chunk in (0..plan.submitted).collect::<Vec<_>>().chunks(BATCH) {
         db.write_blocking(|c| {
             for &i in chunk {
-                submitted_audit(c, &assessor, &scheme, venue_ids[i % venues], plan.certificates + i).map_err(app::Error::into_storage)?;
+                submitted_audit(c, &assessor, &scheme, first.venue_id + (i % venues) as i64, plan.certificates + i).map_err(app::Error::into_storage)?;
             }
             Ok(())
         })

@@ -103,6 +103,7 @@ pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, Strin
         refusals: Default::default(),
         log_key,
         log_tiles: Default::default(),
+        pdfs: Default::default(),
     })
 }
 
@@ -131,6 +132,9 @@ impl Application {
                 .configure(move |cfg| web::configure(cfg, &limit, &signin))
         })
         .shutdown_timeout(30)
+        // Blocking work is database work (and the odd PDF or password hash): more threads than
+        // connections only wait for one, and each idle thread keeps its stack and its malloc cache.
+        .worker_max_blocking_threads(config.db_pool as usize + 2)
         .listen(listener)
         .map_err(|e| format!("cannot start the server: {e}"))?
         .run();

@@ -235,6 +235,64 @@ impl HashReader for MemoryHashes {
     }
 }
 
+/// The right edge of a tree, in memory: only the roots of its complete subtrees, which are all that a
+/// further append or the tree hash reads. Appending many records at once (the seed) keeps this, not the
+/// whole tree.
+pub struct Frontier {
+    size: u64,
+    roots: std::collections::HashMap<u64, Hash>,
+}
+
+impl Frontier {
+    /// The stored-hash indexes a tree of `size` records needs to start from.
+    pub fn needed(size: u64) -> Vec<u64> {
+        tlog_tiles::sub_tree_index(0, size, vec![])
+    }
+
+    /// The frontier of a tree of `size`, from the hashes at `Frontier::needed(size)`, in that order.
+    pub fn new(size: u64, hashes: Vec<Hash>) -> Result<Frontier, String> {
+        let needed = Frontier::needed(size);
+        if needed.len() != hashes.len() {
+            return Err(format!("a tree of {size} needs {} subtree roots, got {}", needed.len(), hashes.len()));
+        }
+        Ok(Frontier {
+            size,
+            roots: needed.into_iter().zip(hashes).collect(),
+        })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Append the next record; returns the stored hashes its append made (the leaf hash, then one per
+    /// subtree it completed), as a log keeps them with the record.
+    pub fn append(&mut self, leaf: Hash) -> Result<Vec<Hash>, String> {
+        let n = self.size;
+        let made = tlog_tiles::stored_hashes_for_record_hash(n, leaf, &*self).map_err(|e| e.to_string())?;
+        let first = tlog_tiles::stored_hash_index(0, n);
+        self.roots.extend(made.iter().enumerate().map(|(i, h)| (first + i as u64, *h)));
+        self.size += 1;
+        let keep = Frontier::needed(self.size);
+        self.roots.retain(|i, _| keep.contains(i));
+        Ok(made)
+    }
+
+    /// The root hash of the tree.
+    pub fn root(&self) -> Result<Hash, String> {
+        tlog_tiles::tree_hash(self.size, self).map_err(|e| e.to_string())
+    }
+}
+
+impl HashReader for Frontier {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+        indexes
+            .iter()
+            .map(|i| self.roots.get(i).copied().ok_or(tlog_tiles::Error::IndexesNotInTree))
+            .collect()
+    }
+}
+
 /// The tiles (level, index, width) of a tree of `size` records, lowest level first, as C2SP lists them.
 pub fn tiles_of(size: u64) -> Vec<(u8, u64, u64)> {
     let mut out = Vec::new();
@@ -352,6 +410,25 @@ mod tests {
     }
 
     proptest! {
+        /// A frontier started anywhere in a tree and appended to makes the same stored hashes and roots as
+        /// the whole tree in memory.
+        #[test]
+        fn a_frontier_appends_like_the_whole_tree(start in 0u64..200, more in 1u64..120) {
+            let leaves: Vec<Vec<u8>> = (0..start + more).map(|i| format!("entry {i}").into_bytes()).collect();
+            let whole = tree(&leaves[..start as usize]);
+            let known = whole.read_hashes(&Frontier::needed(start)).unwrap();
+            let mut f = Frontier::new(start, known).unwrap();
+            let mut all = tree(&leaves[..start as usize]);
+            for n in start..start + more {
+                let before = all.0.len();
+                all.append(n, leaf_hash(&leaves[n as usize])).unwrap();
+                let made = f.append(leaf_hash(&leaves[n as usize])).unwrap();
+                prop_assert_eq!(&made[..], &all.0[before..]);
+                prop_assert_eq!(f.root().unwrap(), tlog_tiles::tree_hash(n + 1, &all).unwrap());
+            }
+            prop_assert!(Frontier::new(start + 1, vec![]).is_err());
+        }
+
         #[test]
         fn proofs_for_random_sizes_verify_and_altered_ones_fail(size in 1u64..300, pick in any::<u64>(), old in any::<u64>(), bit in 0usize..256) {
             let leaves: Vec<Vec<u8>> = (0..size).map(|i| format!("entry {i}").into_bytes()).collect();

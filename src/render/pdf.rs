@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 pub const QR_METADATA_KEY: &str = "/GelVerification";
 /// The side of a QR module: 4 pixels at 150 dpi (0.677 mm).
 const QR_MODULE_MM: f32 = 4.0 / 150.0 * 25.4;
+/// Streams larger than this (the font programs) are deflated at a fast level, the rest at the best.
+const BIG_STREAM: usize = 8 * 1024;
 
 const REGULAR_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const BOLD_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
@@ -535,7 +537,8 @@ fn compress_streams(doc: &mut lopdf::Document) -> Result<(), String> {
             if !stream.allows_compression || stream.dict.get(b"Filter").is_ok() {
                 continue;
             }
-            let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(stream.content.len() / 2), flate2::Compression::best());
+            let level = if stream.content.len() > BIG_STREAM { 3 } else { 9 };
+            let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(stream.content.len() / 2), flate2::Compression::new(level));
             enc.write_all(&stream.content).map_err(|e| e.to_string())?;
             let compressed = enc.finish().map_err(|e| e.to_string())?;
             if compressed.len() + 19 < stream.content.len() {

@@ -1,7 +1,8 @@
-// The QR code of a certificate as vector squares: the modules of the QR text at ECC level M, with the
-// dark runs of each row merged into rectangles, and a 4-module quiet zone around it.
+// The QR code of a certificate: the symbol at ECC level M (the mask chosen here, fast), its dark runs,
+// blocks, 1-bit rows, SVG and PNG, with a 4-module quiet zone around it.
 
-use qrcode::{Color, EcLevel, QrCode};
+use qrcode::canvas::{Canvas, MaskPattern};
+use qrcode::{Color, EcLevel};
 
 /// A dark rectangle in module units, origin top-left, including the quiet zone offset.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,11 +59,156 @@ impl QrModules {
     }
 }
 
+/// The eight masks of a (non-micro) QR code, in the order the `qrcode` crate tries them.
+const MASKS: [MaskPattern; 8] = [
+    MaskPattern::Checkerboard,
+    MaskPattern::HorizontalLines,
+    MaskPattern::VerticalLines,
+    MaskPattern::DiagonalLines,
+    MaskPattern::LargeCheckerboard,
+    MaskPattern::Fields,
+    MaskPattern::Diamonds,
+    MaskPattern::Meadow,
+];
+
+/// The penalty of a masked symbol (ISO/IEC 18004 7.8.3, as the `qrcode` crate scores it: N1 runs of five
+/// or more, N2 2×2 blocks, N3 finder-like 1:1:3:1:1 runs without four light modules on a side, N4 the
+/// dark share), over a flat `w`×`w` grid (`dark[y * w + x]`). The crate scores the same rules through
+/// boxed closures and iterators for each of the eight masks, which was half of a certificate's render time.
+fn penalty(dark: &[bool], w: usize) -> u32 {
+    // N4: how far the dark share is from half.
+    let ratio = (dark.iter().filter(|d| **d).count() * 200 / dark.len()) as u32;
+    if w <= 128 {
+        return packed_penalty(dark, w) + ratio.abs_diff(100);
+    }
+    let mut columns = vec![false; w * w];
+    for (y, row) in dark.chunks_exact(w).enumerate() {
+        for (x, d) in row.iter().enumerate() {
+            columns[x * w + y] = *d;
+        }
+    }
+    let mut score = 0u32;
+    for line in dark.chunks_exact(w).chain(columns.chunks_exact(w)) {
+        score += line_penalty(line);
+    }
+    // N2: each 2×2 block of one colour costs 3.
+    for (top, bottom) in dark.chunks_exact(w).zip(dark.chunks_exact(w).skip(1)) {
+        for x in 0..w - 1 {
+            let c = top[x];
+            if top[x + 1] == c && bottom[x] == c && bottom[x + 1] == c {
+                score += 3;
+            }
+        }
+    }
+    score + ratio.abs_diff(100)
+}
+
+/// N1, N2 and N3 for symbols up to 128 modules wide (version 27; a certificate's is about 60), each row
+/// and column a bit set (bit `x` = module `x`), so that a line is scored a word at a time.
+fn packed_penalty(dark: &[bool], w: usize) -> u32 {
+    let pack = |bits: &mut dyn Iterator<Item = bool>| bits.enumerate().fold(0u128, |acc, (i, d)| acc | (u128::from(d) << i));
+    let rows: Vec<u128> = dark.chunks_exact(w).map(|r| pack(&mut r.iter().copied())).collect();
+    let columns: Vec<u128> = (0..w).map(|x| pack(&mut rows.iter().map(|r| r >> x & 1 == 1))).collect();
+    let all = if w == 128 { u128::MAX } else { (1u128 << w) - 1 };
+    let mut score = 0u32;
+    for &line in rows.iter().chain(&columns) {
+        // N1: a colour change after module i is bit i of `changes` (the line's end is one too).
+        let changes = ((line ^ (line >> 1)) & (all >> 1)) | (1u128 << (w - 1));
+        let (mut rest, mut start) = (changes, 0u32);
+        while rest != 0 {
+            let end = rest.trailing_zeros() + 1;
+            if end - start >= 5 {
+                score += end - start - 2;
+            }
+            start = end;
+            rest &= rest - 1;
+        }
+        // N3: windows j..j+7 reading dark-light-dark-dark-dark-light-dark.
+        let mut found = all >> 6;
+        for (k, d) in [true, false, true, true, true, false, true].into_iter().enumerate() {
+            found &= if d { line >> k } else { !line >> k };
+        }
+        while found != 0 {
+            let j = found.trailing_zeros() as usize;
+            let side = |from: usize, to: usize| (from..to.min(w)).any(|k| line >> k & 1 == 1);
+            if !side(j.saturating_sub(4), j) || !side(j + 7, j + 11) {
+                score += 40;
+            }
+            found &= found - 1;
+        }
+    }
+    // N2: each 2×2 block of one colour costs 3.
+    for pair in rows.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let same = !(a ^ (a >> 1)) & !(a ^ b) & !(b ^ (b >> 1)) & (all >> 1);
+        score += 3 * same.count_ones();
+    }
+    score
+}
+
+/// N1 and N3 of one row or column.
+fn line_penalty(line: &[bool]) -> u32 {
+    const FINDER: [bool; 7] = [true, false, true, true, true, false, true];
+    let mut score = 0;
+    // N1: each run of the same colour of length n >= 5 costs n - 2.
+    let mut run = 1u32;
+    for k in 1..=line.len() {
+        if k < line.len() && line[k] == line[k - 1] {
+            run += 1;
+        } else {
+            if run >= 5 {
+                score += run - 2;
+            }
+            run = 1;
+        }
+    }
+    // N3: dark-light-dark-dark-dark-light-dark, unless each side has a dark module within four.
+    for (j, window) in line.windows(7).enumerate() {
+        if window != FINDER {
+            continue;
+        }
+        let before = line[j.saturating_sub(4)..j].contains(&true);
+        let after = line[(j + 7).min(line.len())..(j + 11).min(line.len())].contains(&true);
+        if !before || !after {
+            score += 40;
+        }
+    }
+    score
+}
+
+/// The symbol of `text` at ECC level M: its version, width and modules (`true` = dark), with the mask of
+/// the lowest penalty (the first such, as the `qrcode` crate picks it; a test checks they agree).
+fn symbol(text: &str) -> Result<(i16, usize, Vec<bool>), String> {
+    let fail = |e: qrcode::types::QrError| format!("cannot encode the QR code: {e}");
+    let bits = qrcode::bits::encode_auto(text.as_bytes(), EcLevel::M).map_err(fail)?;
+    let version = bits.version();
+    let (data, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, EcLevel::M).map_err(fail)?;
+    let mut canvas = Canvas::new(version, EcLevel::M);
+    canvas.draw_all_functional_patterns();
+    canvas.draw_data(&data, &ec);
+    let width = version.width() as usize;
+    let mut best: Option<(u32, Vec<bool>)> = None;
+    for mask in MASKS {
+        let mut c = canvas.clone();
+        c.apply_mask(mask);
+        let dark: Vec<bool> = c.into_colors().into_iter().map(|m| m == Color::Dark).collect();
+        let score = penalty(&dark, width);
+        if best.as_ref().is_none_or(|(s, _)| score < *s) {
+            best = Some((score, dark));
+        }
+    }
+    let (_, dark) = best.ok_or("no mask")?;
+    let v = match version {
+        qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
+    };
+    Ok((v, width, dark))
+}
+
 /// Encode the QR text (all QR-alphanumeric, so the encoder picks the compact alphanumeric mode).
 pub fn encode(text: &str) -> Result<QrModules, String> {
-    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(|e| format!("cannot encode the QR code: {e}"))?;
-    let width = code.width() as u32;
-    let colors = code.to_colors();
+    let (version, width, dark) = symbol(text)?;
+    let width = width as u32;
+    let colors: Vec<Color> = dark.into_iter().map(|d| if d { Color::Dark } else { Color::Light }).collect();
     let mut runs = Vec::new();
     for y in 0..width {
         let mut x = 0;
@@ -82,9 +228,6 @@ pub fn encode(text: &str) -> Result<QrModules, String> {
             }
         }
     }
-    let version = match code.version() {
-        qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
-    };
     Ok(QrModules {
         size: width + 2 * QUIET_ZONE,
         version,
@@ -168,6 +311,21 @@ pub fn png(text: &str, scale: u32) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Our mask choice is the `qrcode` crate's: the same modules for any text, QR-alphanumeric (what
+        /// certificates carry) or not.
+        #[test]
+        fn the_symbol_is_the_one_qrcode_makes(text in "[A-Z0-9 $%*+./:-]{1,400}|\\PC{1,120}|[A-Z0-9]{2000,2300}") {
+            // (The last texts need more than 128 modules: the line-by-line path.)
+            let ours = symbol(&text).unwrap();
+            let theirs = qrcode::QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).unwrap();
+            prop_assert_eq!(ours.1, theirs.width());
+            let dark: Vec<bool> = theirs.to_colors().into_iter().map(|c| c == Color::Dark).collect();
+            prop_assert_eq!(ours.2, dark);
+        }
+    }
 
     #[test]
     fn png_is_well_formed_and_scaled() {

@@ -71,6 +71,26 @@ pub struct Change<'a> {
     pub reason: Option<&'a str>,
 }
 
+/// The entry recording `change` of certificate `number` (of `venue`, with its signed `token`) at `seq`.
+pub(super) fn entry(seq: u64, number: &str, venue: &str, token: &[u8], change: &Change<'_>) -> Entry {
+    Entry {
+        seq,
+        kind: change.kind.to_string(),
+        number: number.to_string(),
+        status: change.status.to_string(),
+        at: change.at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        venue: venue.to_string(),
+        reason: change.reason.map(str::to_string),
+        token_sha256: hex::encode(Sha256::digest(token)),
+    }
+}
+
+/// Read the right edge of the tree of `size` entries (to append many entries in memory).
+pub(super) fn frontier(conn: &mut DbConn, size: u64) -> Result<tlog::Frontier> {
+    let hashes = DbHashes(RefCell::new(conn)).read_hashes(&tlog::Frontier::needed(size)).map_err(tlog_err)?;
+    tlog::Frontier::new(size, hashes).map_err(tlog_err)
+}
+
 /// Append an entry for `cert` and publish the signed checkpoint of the new tree, in the caller's
 /// transaction: the change, its entry and the checkpoint commit together or not at all.
 pub fn append(conn: &mut DbConn, key: &LogKey, cert: &CertificateRow, change: Change<'_>) -> Result<u64> {
@@ -80,17 +100,7 @@ pub fn append(conn: &mut DbConn, key: &LogKey, cert: &CertificateRow, change: Ch
         .returning(log_head::size)
         .get_result(conn)?;
     let seq = (size - 1) as u64;
-    let entry = Entry {
-        seq,
-        kind: change.kind.to_string(),
-        number: cert.number.clone(),
-        status: change.status.to_string(),
-        at: change.at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        venue: cert.venue_name.clone(),
-        reason: change.reason.map(str::to_string),
-        token_sha256: hex::encode(Sha256::digest(&cert.token)),
-    };
-    let bytes = entry.to_jcs();
+    let bytes = entry(seq, &cert.number, &cert.venue_name, &cert.token, &change).to_jcs();
     let leaf = tlog::leaf_hash(&bytes);
     // One read for everything this append needs: the siblings that the new leaf completes subtrees with,
     // and the subtree roots of the new tree (those not made by this append).
@@ -129,10 +139,11 @@ pub fn backfill(conn: &mut DbConn, key: &LogKey) -> Result<usize> {
     diesel::update(log_head::table.filter(log_head::id.eq(1)))
         .set(log_head::size.eq(log_head::size))
         .execute(conn)?;
-    // A subquery, not a list of every logged number: at a million certificates that list would be loaded
-    // at each start and exceed SQLite's limit on bound parameters.
+    // An anti-join through the entries' index on number, not a list of every logged number (at a million
+    // certificates that list would exceed SQLite's limit on bound parameters) nor `NOT IN (subquery)`
+    // (which PostgreSQL runs row by row once the numbers outgrow work_mem: a start that never ended).
     let rows: Vec<CertificateRow> = c::table
-        .filter(c::number.ne_all(le::table.select(le::number)))
+        .filter(diesel::dsl::not(diesel::dsl::exists(le::table.filter(le::number.eq(c::number)))))
         .order(c::id.asc())
         .select(CertificateRow::as_select())
         .load(conn)?;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod assessments;
+pub mod bulk;
 pub mod certificates;
 pub mod criteria;
 pub mod events;

@@ -44,8 +44,9 @@ pub struct EventRow {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = venues)]
+/// Insertable too: the seed writes whole rows in bulk (src/storage/bulk.rs).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = venues, treat_none_as_default_value = false)]
 pub struct VenueRow {
     pub id: i64,
     pub name: String,
@@ -65,8 +66,9 @@ pub struct VenueRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = assessments)]
+/// Insertable too: the seed writes whole rows in bulk (src/storage/bulk.rs).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = assessments, treat_none_as_default_value = false)]
 pub struct AssessmentRow {
     pub id: i64,
     pub venue_id: i64,
@@ -124,8 +126,9 @@ pub struct SigningKeyRow {
     pub retired_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = certificates)]
+/// Insertable too: the seed writes whole rows in bulk (src/storage/bulk.rs).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = certificates, treat_none_as_default_value = false)]
 pub struct CertificateRow {
     pub id: i64,
     pub number: String,

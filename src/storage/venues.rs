@@ -25,7 +25,8 @@ pub fn to_domain(r: &VenueRow) -> Venue {
     }
 }
 
-fn search_text(v: &Venue) -> String {
+/// The lower-cased names and city that name search runs on.
+pub fn search_text(v: &Venue) -> String {
     [Some(&v.name), v.name_kk.as_ref(), v.name_ru.as_ref(), v.name_en.as_ref(), Some(&v.city)]
         .into_iter()
         .flatten()

@@ -324,6 +324,40 @@ pub fn certificate_view(catalogue: &Catalogue, public_url: &str, row: &Certifica
     })
 }
 
+/// What a certificate's PDF depends on besides its fixed facts: its number and its status as of now.
+fn pdf_key(row: &CertificateRow, status: crate::domain::lifecycle::PublicStatus) -> String {
+    format!(
+        "{}|{}|{}|{:?}|{:?}|{:?}",
+        row.number,
+        status.as_str(),
+        row.status,
+        row.status_reason,
+        row.status_changed_at,
+        row.superseded_by
+    )
+}
+
+/// Rendered certificate PDFs with their ETags, by `pdf_key`: at most `MAX_PDFS` (about 1.2 MB), emptied
+/// when full. A change of status changes the key, so nothing stale is ever served.
+#[derive(Default)]
+pub struct PdfCache(std::sync::Mutex<std::collections::HashMap<String, (web::Bytes, String)>>);
+
+const MAX_PDFS: usize = 64;
+
+impl PdfCache {
+    fn get(&self, key: &str) -> Option<(web::Bytes, String)> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
+    }
+
+    fn put(&self, key: String, value: (web::Bytes, String)) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_PDFS {
+            map.clear();
+        }
+        map.insert(key, value);
+    }
+}
+
 /// Render a certificate's PDF as it stands now (status stamped when not valid).
 pub fn render_pdf(state: &AppState, row: &CertificateRow) -> ApiResult<Vec<u8>> {
     let status = repo::status_now(row, storage::now())?;
@@ -341,12 +375,23 @@ pub async fn pdf(state: web::Data<AppState>, auth: Auth, path: web::Path<String>
     if !allowed {
         return Err(ApiError::not_found("certificate"));
     }
-    let st = state.clone();
-    let (row, bytes) = web::block(move || render_pdf(&st, &row).map(|b| (row, b)))
-        .await
-        .map_err(ApiError::internal)??;
-    use sha2::Digest;
-    let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&bytes)[..16]));
+    // A PDF is a pure function of the certificate and its status now: the same state downloads the
+    // bytes rendered before.
+    let key = pdf_key(&row, repo::status_now(&row, storage::now())?);
+    let (number, (bytes, etag)) = match state.pdfs.get(&key) {
+        Some(hit) => (row.number, hit),
+        None => {
+            let st = state.clone();
+            let (row, bytes) = web::block(move || render_pdf(&st, &row).map(|b| (row, b)))
+                .await
+                .map_err(ApiError::internal)??;
+            use sha2::Digest;
+            let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&bytes)[..16]));
+            let made = (web::Bytes::from(bytes), etag);
+            state.pdfs.put(key, made.clone());
+            (row.number, made)
+        }
+    };
     let matches = req
         .headers()
         .get("if-none-match")
@@ -357,7 +402,7 @@ pub async fn pdf(state: web::Data<AppState>, auth: Auth, path: web::Path<String>
     }
     Ok(HttpResponse::Ok()
         .content_type("application/pdf")
-        .insert_header(("content-disposition", format!("attachment; filename=\"{}.pdf\"", row.number)))
+        .insert_header(("content-disposition", format!("attachment; filename=\"{number}.pdf\"")))
         .insert_header(("etag", etag))
         .insert_header(("cache-control", "private, no-cache"))
         .body(bytes))

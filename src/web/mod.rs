@@ -48,6 +48,8 @@ pub struct AppState {
     pub log_key: crate::domain::log::LogKey,
     /// Full log tiles and entry bundles, which never change.
     pub log_tiles: log::TileCache,
+    /// Certificate PDFs as rendered for their current status.
+    pub pdfs: certificates::PdfCache,
 }
 
 impl AppState {

@@ -158,7 +158,25 @@ async fn suspended_certificates_download_with_a_stamp(app: TestApp) {
     let r = download(&app, &number, &officer).await;
     assert_eq!(r.status(), 200);
     let after = r.bytes().await.unwrap();
-    assert_ne!(before, after);
+    assert_ne!(before, after, "a rendered PDF is kept only for the status it was rendered in");
+    assert_eq!(download(&app, &number, &officer).await.bytes().await.unwrap(), after);
+    let reinstate = app.post(&format!("/api/v1/certificates/{number}/reinstate"), Some(&officer), json!({})).await;
+    assert_eq!(reinstate.status(), 200);
+    assert_eq!(
+        download(&app, &number, &officer).await.bytes().await.unwrap(),
+        before,
+        "valid again: the first PDF"
+    );
+    let r = app
+        .post(
+            &format!("/api/v1/certificates/{number}/suspend"),
+            Some(&officer),
+            json!({"reason": "Inspection pending"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = download(&app, &number, &officer).await;
+    let after = r.bytes().await.unwrap();
     if tool("pdftotext") {
         let file = write(&app, "s.pdf", &after);
         let text = String::from_utf8(Command::new("pdftotext").args([file.to_str().unwrap(), "-"]).output().unwrap().stdout).unwrap();

@@ -11,20 +11,87 @@ use ecolabel::seed::{run, Plan};
 
 /// Run `ecolabel seed` on the test's registry.
 async fn seed(app: &TestApp, certificates: usize, venues: usize, submitted: usize) -> Result<Vec<String>, String> {
+    seed_plan(
+        app,
+        Plan {
+            certificates,
+            venues,
+            submitted,
+            force: false,
+            per_year: ecolabel::seed::PER_YEAR,
+        },
+    )
+    .await
+}
+
+async fn seed_plan(app: &TestApp, plan: Plan) -> Result<Vec<String>, String> {
     let state = app.state.clone();
-    let plan = Plan {
-        certificates,
-        venues,
-        submitted,
-        force: false,
-    };
     actix_web::rt::task::spawn_blocking(move || run(&state, &plan)).await.unwrap()
 }
 
 async fn seed_fills_an_empty_registry_through_the_real_operations(app: TestApp) {
-    let report = seed(&app, 60, 50, 55).await.unwrap();
-    assert!(report[1].starts_with("60 certificates"), "{report:?}");
+    // 40 certificates a year at most: the first 40 are issued a year ago, the other 20 now.
+    let plan = Plan {
+        certificates: 60,
+        venues: 50,
+        submitted: 55,
+        force: false,
+        per_year: 40,
+    };
+    let report = seed_plan(&app, plan).await.unwrap();
+    assert!(
+        report[0].starts_with("50 venues and 60 certificates (3 suspended, 1 withdrawn, 10 superseded)"),
+        "{report:?}"
+    );
     let admin = app.token(&[Role::Admin]).await;
+    // Numbers run without a gap within each year: 1 to 40 last year, 1 to 20 this year.
+    let year = chrono::Datelike::year(&chrono::Utc::now());
+    let register = json(app.get("/api/v1/public/certificates?limit=200", None).await).await;
+    let mut numbers: Vec<String> = register["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["number"].as_str().unwrap().to_string())
+        .collect();
+    numbers.sort();
+    let expected: Vec<String> = (1..=40)
+        .map(|n| format!("GEL-{}-{n:06}", year - 1))
+        .chain((1..=20).map(|n| format!("GEL-{year}-{n:06}")))
+        .collect();
+    assert_eq!(numbers, expected);
+    let first = format!("GEL-{}-000001", year - 1);
+    let old = register["items"].as_array().unwrap().iter().find(|c| c["number"] == first.as_str()).unwrap();
+    assert_eq!(old["valid_from"].as_str().unwrap()[..4], (year - 1).to_string(), "issued a year ago: {old}");
+    // The public log holds every issuance and status change, and a monitor rebuilding the tree from its
+    // tiles finds each certificate's status in its latest entry: 60 issued, 10 superseded, 4 suspended or withdrawn.
+    let monitor = ecolabel::monitor::verify(&app.address, None).await.unwrap();
+    assert!(monitor.problems.is_empty(), "{:?}", monitor.problems);
+    assert_eq!((monitor.size, monitor.certificates), (74, 60));
+    // A bulk-seeded audit has the history the real operations write, event for event.
+    let bulk = json(app.get("/api/v1/assessments/1/events", Some(&admin)).await).await;
+    let real = json(app.get("/api/v1/assessments/61/events", Some(&admin)).await).await;
+    let actions = |v: &serde_json::Value| -> Vec<String> { v.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect() };
+    let submitted = [
+        "created",
+        "measurements_changed",
+        "evidence_added",
+        "evidence_added",
+        "evidence_added",
+        "evidence_added",
+        "submitted",
+    ];
+    assert_eq!(actions(&real), submitted, "{real}");
+    assert_eq!(actions(&bulk), [&submitted[..], &["approved"]].concat(), "{bulk}");
+    // Its evidence opens, and its certificate downloads as a PDF.
+    let audit = json(app.get("/api/v1/assessments/1", Some(&admin)).await).await;
+    assert_eq!(audit["status"], "approved");
+    assert_eq!(audit["evidence"].as_array().map(Vec::len), Some(4), "{audit}");
+    let file = app.get(audit["evidence"][0]["href"].as_str().unwrap(), Some(&admin)).await;
+    assert_eq!(file.headers()["content-type"], "image/png");
+    let number = audit["certificate"]["number"].as_str().unwrap();
+    let pdf = app.get(&format!("/api/v1/certificates/{number}/pdf"), Some(&admin)).await;
+    assert_eq!(pdf.status(), 200);
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
     // Ten venues were certified twice: the renewal supersedes the first certificate.
     let all = json(app.get("/api/v1/public/certificates?limit=100", None).await).await;
     let items = all["items"].as_array().unwrap();
