@@ -229,6 +229,25 @@ pub fn entry_bundle(conn: &mut DbConn, size: u64, index: u64, width: u64) -> Res
     Ok(Some(tlog::entry_bundle(rows.iter().map(Vec::as_slice))))
 }
 
+/// Whose status changes a watcher follows.
+pub enum Watch {
+    All,
+    Certificate(String),
+    Venue(i64),
+}
+
+/// The latest `limit` entries a watcher follows, newest first (by the primary key, or the entries' index
+/// on number; a venue's through its certificates).
+pub fn recent(conn: &mut DbConn, watch: &Watch, limit: i64) -> Result<Vec<Vec<u8>>> {
+    let mut query = le::table.select(le::entry).order(le::seq.desc()).limit(limit).into_boxed();
+    match watch {
+        Watch::All => {}
+        Watch::Certificate(number) => query = query.filter(le::number.eq(number.clone())),
+        Watch::Venue(id) => query = query.filter(le::number.eq_any(c::table.filter(c::venue_id.eq(*id)).select(c::number))),
+    }
+    Ok(query.load(conn)?)
+}
+
 /// The latest entry of a certificate, with its index.
 pub fn latest_entry(conn: &mut DbConn, number: &str) -> Result<Option<(u64, Vec<u8>)>> {
     let row: Option<(i64, Vec<u8>)> = le::table

@@ -7,6 +7,7 @@ pub mod audit_form;
 pub mod auth;
 pub mod certificates;
 pub mod error;
+pub mod feed;
 pub mod health;
 pub mod history;
 pub mod i18n;
@@ -158,6 +159,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
                 .route(get().to(public_read::by_number)),
         )
         .service(resource("/register", "GET").wrap(limited()).route(get().to(public_read::register)))
+        .service(resource("/feed.atom", "GET").wrap(limited()).route(get().to(feed::feed)))
         .service(
             resource("/api/v1/public/certificates", "GET")
                 .wrap(limited())

@@ -224,7 +224,7 @@ impl Modify for TextRules {
     info(title = "Gold eco-label registry", description = "Audits, independent decisions, Ed25519-signed certificates and public verification for the Gold eco-label."),
     modifiers(&BearerAuth, &CommonResponses, &TextRules),
     paths(
-        super::health::healthz, super::health::readyz,
+        super::health::healthz, super::health::readyz, super::feed::feed,
         super::users::me, super::users::create, super::users::list, super::users::new_token, super::users::revoke,
         super::users::own_token, super::users::my_sessions, super::users::user_sessions, super::users::end_session, super::users::end_user_sessions,
         super::users::unlock, super::users::reset_second_factor, super::users::password_link, super::users::set_roles, super::users::set_email, super::users::auth_events,

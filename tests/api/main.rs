@@ -4,6 +4,7 @@
 mod assessments;
 mod audit_form;
 mod certificates;
+mod feed;
 mod foundation;
 mod hardening;
 pub mod helpers;
