@@ -229,21 +229,23 @@ pub fn entry_bundle(conn: &mut DbConn, size: u64, index: u64, width: u64) -> Res
     Ok(Some(tlog::entry_bundle(rows.iter().map(Vec::as_slice))))
 }
 
-/// Whose status changes a watcher follows.
-pub enum Watch {
-    All,
-    Certificate(String),
-    Venue(i64),
+/// Whose status changes a watcher follows: everyone's, or only one certificate's, one venue's, or both
+/// (the certificate if it is the venue's).
+#[derive(Default)]
+pub struct Watch {
+    pub certificate: Option<String>,
+    pub venue: Option<i64>,
 }
 
 /// The latest `limit` entries a watcher follows, newest first (by the primary key, or the entries' index
 /// on number; a venue's through its certificates).
 pub fn recent(conn: &mut DbConn, watch: &Watch, limit: i64) -> Result<Vec<Vec<u8>>> {
     let mut query = le::table.select(le::entry).order(le::seq.desc()).limit(limit).into_boxed();
-    match watch {
-        Watch::All => {}
-        Watch::Certificate(number) => query = query.filter(le::number.eq(number.clone())),
-        Watch::Venue(id) => query = query.filter(le::number.eq_any(c::table.filter(c::venue_id.eq(*id)).select(c::number))),
+    if let Some(number) = &watch.certificate {
+        query = query.filter(le::number.eq(number.clone()));
+    }
+    if let Some(id) = watch.venue {
+        query = query.filter(le::number.eq_any(c::table.filter(c::venue_id.eq(id)).select(c::number)));
     }
     Ok(query.load(conn)?)
 }

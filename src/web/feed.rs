@@ -3,7 +3,6 @@
 
 use super::error::{ApiError, ApiResult};
 use super::AppState;
-use crate::domain::certificate::CertificateNumber;
 use crate::domain::log::Entry;
 use crate::storage::log::{self as repo, Watch};
 use actix_web::{web, HttpResponse};
@@ -17,8 +16,15 @@ pub const FEED_SIZE: i64 = 50;
 pub struct FeedParams {
     /// Only this venue's certificates (its id).
     pub venue: Option<i64>,
-    /// Only this certificate, e.g. GEL-2025-000001.
+    /// Only this certificate, e.g. GEL-2025-000001 (with `venue`: only if it is that venue's).
+    #[param(pattern = "^GEL-[0-9]{4}-[0-9]{6}$")]
     pub certificate: Option<String>,
+}
+
+/// `GEL-`, four digits, `-`, six digits (the shape the OpenAPI pattern states).
+fn well_formed(n: &str) -> bool {
+    let b = n.as_bytes();
+    b.len() == 15 && n.starts_with("GEL-") && b[8] == b'-' && b[4..8].iter().chain(&b[9..]).all(u8::is_ascii_digit)
 }
 
 fn link(href: String, rel: &str, mime_type: Option<&str>) -> Link {
@@ -55,20 +61,31 @@ fn item(base: &str, e: &Entry) -> Result<atom_syndication::Entry, ApiError> {
 /// GET /feed.atom: the status watch.
 #[utoipa::path(get, path = "/feed.atom", tag = "public", params(FeedParams),
     responses((status = 200, description = "Atom feed (RFC 4287) of the latest 50 public status changes, newest first", content_type = "application/atom+xml"),
-        (status = 400, description = "both filters, or a malformed certificate number", body = super::error::ErrorBody),
+        (status = 400, description = "a malformed certificate number or venue id", body = super::error::ErrorBody),
         (status = 503, description = "the database is unavailable", body = super::error::ErrorBody)))]
 pub async fn feed(state: web::Data<AppState>, params: web::Query<FeedParams>) -> ApiResult<HttpResponse> {
     let p = params.into_inner();
-    let (watch, query) = match (p.venue, p.certificate) {
-        (Some(_), Some(_)) => return Err(ApiError::bad_request("invalid_feed_filter", "follow a venue or a certificate, not both")),
-        (Some(v), None) => (Watch::Venue(v), format!("?venue={v}")),
-        (None, Some(n)) => {
-            let n = CertificateNumber::parse(n.trim())
-                .map_err(|_| ApiError::bad_request("invalid_certificate_number", "certificate must look like GEL-2025-000001"))?;
-            (Watch::Certificate(n.as_str().to_string()), format!("?certificate={}", n.as_str()))
+    // Any number of the right shape is a filter (one that names no certificate gives an empty feed).
+    let certificate = match p.certificate.as_deref().map(str::trim) {
+        Some(n) if well_formed(n) => Some(n.to_string()),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_certificate_number",
+                "certificate must look like GEL-2025-000001",
+            ))
         }
-        (None, None) => (Watch::All, String::new()),
+        None => None,
     };
+    let filters: Vec<String> = [p.venue.map(|v| format!("venue={v}")), certificate.as_ref().map(|n| format!("certificate={n}"))]
+        .into_iter()
+        .flatten()
+        .collect();
+    let query = if filters.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", filters.join("&"))
+    };
+    let watch = Watch { certificate, venue: p.venue };
     let rows = state.db.read(move |c| repo::recent(c, &watch, FEED_SIZE)).await?;
     let entries = rows
         .iter()

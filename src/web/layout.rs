@@ -58,6 +58,7 @@ pub fn layout(req: &HttpRequest, m: &Messages, title: &str, body: Markup) -> Mar
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (m.t("site_title")) }
                 link rel="stylesheet" href="/assets/style.css";
+                link rel="alternate" type="application/atom+xml" title=(m.t("feed_link")) href="/feed.atom";
             }
             body {
                 header {
@@ -73,7 +74,7 @@ pub fn layout(req: &HttpRequest, m: &Messages, title: &str, body: Markup) -> Mar
                 main { (body) }
                 footer {
                     p { (m.t("footer")) }
-                    p { a href={ "/register?lang=" (m.lang) } { (m.t("nav_register")) } " · " a href="/.well-known/jwks.json" { (m.t("keys_link")) } }
+                    p { a href={ "/register?lang=" (m.lang) } { (m.t("nav_register")) } " · " a href="/.well-known/jwks.json" { (m.t("keys_link")) } " · " a href="/feed.atom" type="application/atom+xml" { (m.t("feed_link")) } }
                 }
             }
         }

@@ -56,6 +56,13 @@ async fn watchers_follow_status_changes_in_the_atom_feed(app: TestApp) {
     let venue = atom(&app, &format!("?venue={}", b.venue)).await;
     assert_eq!(titles(&venue), [format!("{} issued — Samal Cafe", b.number)]);
     assert!(atom(&app, "?certificate=GEL-2099-000001").await.entries.is_empty());
+    assert!(
+        atom(&app, "?certificate=GEL-0000-000000").await.entries.is_empty(),
+        "well-formed, names nothing"
+    );
+    // Both: the certificate only if it is the venue's.
+    assert_eq!(titles(&atom(&app, &format!("?venue={}&certificate={}", b.venue, b.number)).await).len(), 1);
+    assert!(atom(&app, &format!("?venue={}&certificate={}", b.venue, a.number)).await.entries.is_empty());
 
     // The change shows at once (the register's 30 s cache is for clients, not the server).
     let r = app
@@ -64,13 +71,14 @@ async fn watchers_follow_status_changes_in_the_atom_feed(app: TestApp) {
     assert_eq!(r.status(), 200);
     assert_eq!(titles(&atom(&app, "").await)[0], format!("{} reinstated — Smart Plastic Zone", a.number));
 
+    // The certificate's public page links to its feed; every page announces the whole feed.
+    let page = app.get(&format!("/certificates/{}?lang=en", a.number), None).await.text().await.unwrap();
+    assert!(page.contains(&format!("href=\"/feed.atom?certificate={}\"", a.number)), "{page}");
+    assert!(page.contains("rel=\"alternate\" type=\"application/atom+xml\""));
+    let register = app.get("/register?lang=kk", None).await.text().await.unwrap();
+    assert!(register.contains("Мәртебе өзгерістері (Atom)"));
+
     // Bad filters change nothing and say why.
-    assert_error(
-        app.get(&format!("/feed.atom?venue=1&certificate={}", a.number), None).await,
-        400,
-        "invalid_feed_filter",
-    )
-    .await;
     assert_error(app.get("/feed.atom?certificate=nope", None).await, 400, "invalid_certificate_number").await;
     let r = app.get("/feed.atom?venue=abc", None).await;
     assert_eq!(r.status(), 400);

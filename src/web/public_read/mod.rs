@@ -204,7 +204,11 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
             @if signature_ok { dt { (m.t("field_signature")) } dd { (m.f("signature_ok", &[("kid", &c.kid)])) } }
             @if let Some(l) = &c.log {
                 dt { (m.t("field_log")) }
-                dd { a href={ "/log/" (l.bundle_path()) } { (m.f("recorded_in_log", &[("n", &l.index.to_string())])) } }
+                dd {
+                    a href={ "/log/" (l.bundle_path()) } { (m.f("recorded_in_log", &[("n", &l.index.to_string())])) }
+                    " · "
+                    a href={ "/feed.atom?certificate=" (c.number) } type="application/atom+xml" { (m.t("follow_changes")) }
+                }
             }
             dt { (m.t("field_checked")) } dd { time datetime={ (c.checked_at.format("%Y-%m-%dT%H:%M:%SZ")) } { (c.checked_at.format("%Y-%m-%d %H:%M:%S")) " UTC" } span.muted { " (" (m.t("server_time")) ")" } }
         }
