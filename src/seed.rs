@@ -224,21 +224,20 @@ impl<'a> Generator<'a> {
         Ok(CertificateNumber::new(y.year, y.last_number + (i - y.first) as i64 + 1)?.to_string())
     }
 
-    /// The `i`-th certificate's number, venue name and signed token (Ed25519 signs deterministically, so
-    /// making it again gives the same bytes).
-    fn signed(&self, i: usize) -> Result<(String, String, Vec<u8>), String> {
+    /// The `i`-th certificate's number and signed token, for its venue named `venue` (Ed25519 signs
+    /// deterministically, so making it again gives the same bytes).
+    fn signed(&self, i: usize, venue: &str) -> Result<(String, Vec<u8>), String> {
         let number = self.number(i)?;
-        let venue = self.venue(i)?.name;
         let claims = CertificateClaims {
             iss: self.ctx.public_url.clone(),
             iat: self.year(i).at.and_utc().timestamp(),
             exp: exp_for(self.year(i).valid_until),
             number: number.clone(),
-            venue: venue.clone(),
+            venue: venue.to_string(),
             level: "gold".into(),
             scheme: format!("{}/{}", self.scheme.scheme, self.scheme.version),
         };
-        Ok((number, venue, sign_certificate(&self.ctx.key, &claims)?))
+        Ok((number, sign_certificate(&self.ctx.key, &claims)?))
     }
 
     fn event(&self, at: NaiveDateTime, actor: &Caller, entity: &'static str, id: String, action: &'static str, detail: serde_json::Value) -> bulk::EventIn {
@@ -396,9 +395,15 @@ impl<'a> Generator<'a> {
             updated_at: at,
         });
 
-        let (number, venue_name, token) = self.signed(i)?;
+        let venue_name = venue.name.clone();
+        let (number, token) = self.signed(i, &venue_name)?;
         let fate = self.fate(i);
-        let previous = if i >= self.venues { Some(self.signed(i - self.venues)?) } else { None };
+        // The certificate this one supersedes is the same venue's.
+        let previous = if i >= self.venues {
+            Some(self.signed(i - self.venues, &venue_name)?)
+        } else {
+            None
+        };
         let (status, reason) = match fate {
             Fate::Valid => ("valid", None),
             Fate::Suspended => ("suspended", Some("Seeded: contamination above 10 % at an inspection")),
@@ -413,7 +418,7 @@ impl<'a> Generator<'a> {
             "issued",
             json!({"assessment_id": aid, "kid": self.ctx.kid, "valid_until": valid_until}),
         ));
-        let logged = |number: &str, venue: &str, token: &[u8], kind: &'static str, reason: Option<&str>| bulk::Logged {
+        let logged = |number: &str, venue: &str, token: &[u8], kind: &'static str, reason: Option<&str>| storage::log::Pending {
             number: number.to_string(),
             venue: venue.to_string(),
             token: token.to_vec(),
@@ -422,14 +427,14 @@ impl<'a> Generator<'a> {
             at,
             reason: reason.map(str::to_string),
         };
-        b.log.push(bulk::Logged {
+        b.log.push(storage::log::Pending {
             status: "valid",
             ..logged(&number, &venue_name, &token, "issued", None)
         });
-        if let Some((old, old_venue, old_token)) = &previous {
+        if let Some((old, old_token)) = &previous {
             b.events
                 .push(self.event(at, officer, "certificate", old.clone(), "superseded", json!({"by": number})));
-            b.log.push(logged(old, old_venue, old_token, "superseded", None));
+            b.log.push(logged(old, &venue_name, old_token, "superseded", None));
         }
         if let (Some(r), "suspended" | "withdrawn") = (reason, status) {
             b.events.push(self.event(
@@ -536,7 +541,7 @@ pub fn run(state: &AppState, plan: &Plan) -> Result<Vec<String>, String> {
             ));
         }
     }
-    let mut tree = db.read_blocking(bulk::log_frontier).map_err(err)?;
+    let mut tree = db.read_blocking(storage::log::frontier).map_err(err)?;
     let gen = Generator {
         scheme: &scheme,
         assessor: &assessor,

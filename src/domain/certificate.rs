@@ -15,15 +15,13 @@ impl CertificateNumber {
         }
         Ok(Self(format!("GEL-{year}-{seq:06}")))
     }
-    pub fn parse(s: &str) -> Result<Self, String> {
+    /// The shape alone: `GEL-`, four digits, `-`, six digits.
+    pub fn well_formed(s: &str) -> bool {
         let b = s.as_bytes();
-        let ok = b.len() == 15
-            && s.starts_with("GEL-")
-            && b[4..8].iter().all(u8::is_ascii_digit)
-            && b[8] == b'-'
-            && b[9..].iter().all(u8::is_ascii_digit)
-            && &s[9..] != "000000";
-        if ok {
+        b.len() == 15 && s.starts_with("GEL-") && b[4..8].iter().all(u8::is_ascii_digit) && b[8] == b'-' && b[9..].iter().all(u8::is_ascii_digit)
+    }
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if Self::well_formed(s) && &s[9..] != "000000" {
             Ok(Self(s.to_string()))
         } else {
             Err(format!(

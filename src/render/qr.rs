@@ -208,20 +208,19 @@ fn symbol(text: &str) -> Result<(i16, usize, Vec<bool>), String> {
 pub fn encode(text: &str) -> Result<QrModules, String> {
     let (version, width, dark) = symbol(text)?;
     let width = width as u32;
-    let colors: Vec<Color> = dark.into_iter().map(|d| if d { Color::Dark } else { Color::Light }).collect();
     let mut runs = Vec::new();
-    for y in 0..width {
+    for (y, row) in dark.chunks_exact(width as usize).enumerate() {
         let mut x = 0;
-        while x < width {
-            if colors[(y * width + x) as usize] == Color::Dark {
+        while x < row.len() {
+            if row[x] {
                 let start = x;
-                while x < width && colors[(y * width + x) as usize] == Color::Dark {
+                while x < row.len() && row[x] {
                     x += 1;
                 }
                 runs.push(Run {
-                    x: start + QUIET_ZONE,
-                    y: y + QUIET_ZONE,
-                    len: x - start,
+                    x: start as u32 + QUIET_ZONE,
+                    y: y as u32 + QUIET_ZONE,
+                    len: (x - start) as u32,
                 });
             } else {
                 x += 1;

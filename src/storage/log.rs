@@ -71,6 +71,25 @@ pub struct Change<'a> {
     pub reason: Option<&'a str>,
 }
 
+/// Take the head row, which serialises appenders (a row lock on PostgreSQL, the writer lock on SQLite),
+/// and read the log's size.
+fn take_head(conn: &mut DbConn) -> Result<u64> {
+    let size: i64 = diesel::update(log_head::table.filter(log_head::id.eq(1)))
+        .set(log_head::size.eq(log_head::size))
+        .returning(log_head::size)
+        .get_result(conn)?;
+    Ok(size as u64)
+}
+
+/// Sign and store the checkpoint of the tree of `size` entries with this `root`.
+fn publish(conn: &mut DbConn, key: &LogKey, size: u64, root: Hash) -> Result<()> {
+    let note = key.sign_checkpoint(size, root).map_err(Error::Internal)?;
+    diesel::insert_into(lc::table)
+        .values((lc::size.eq(size as i64), lc::note.eq(note), lc::created_at.eq(now())))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The entry recording `change` of certificate `number` (of `venue`, with its signed `token`) at `seq`.
 pub(super) fn entry(seq: u64, number: &str, venue: &str, token: &[u8], change: &Change<'_>) -> Entry {
     Entry {
@@ -85,10 +104,67 @@ pub(super) fn entry(seq: u64, number: &str, venue: &str, token: &[u8], change: &
     }
 }
 
-/// Read the right edge of the tree of `size` entries (to append many entries in memory).
-pub(super) fn frontier(conn: &mut DbConn, size: u64) -> Result<tlog::Frontier> {
+/// The log's right edge as it stands, to append many entries in memory (`append_many`).
+pub fn frontier(conn: &mut DbConn) -> Result<tlog::Frontier> {
+    let size = size(conn)?;
     let hashes = DbHashes(RefCell::new(conn)).read_hashes(&tlog::Frontier::needed(size)).map_err(tlog_err)?;
     tlog::Frontier::new(size, hashes).map_err(tlog_err)
+}
+
+/// A change to record, with the facts of its certificate (owned, for appending many at once).
+pub struct Pending {
+    pub number: String,
+    pub venue: String,
+    pub token: Vec<u8>,
+    pub kind: &'static str,
+    pub status: &'static str,
+    pub at: NaiveDateTime,
+    pub reason: Option<String>,
+}
+
+/// Append `changes` in the caller's transaction from `tree` (read by `frontier`), rows many to a
+/// statement, and publish one signed checkpoint for the tree after them. If anyone appended since `tree`
+/// was read, nothing is written (`log_moved`). `tree` moves on only if this returns `Ok`; after an error
+/// the caller must stop (the transaction rolls back).
+pub fn append_many(conn: &mut DbConn, key: &LogKey, tree: &mut tlog::Frontier, changes: &[Pending]) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let head = take_head(conn)?;
+    if head != tree.size() {
+        return Err(Error::conflict(
+            "log_moved",
+            format!(
+                "the log holds {head} entries, not the {} these appends started from: another writer is running",
+                tree.size()
+            ),
+        ));
+    }
+    let at = now();
+    let mut rows = Vec::with_capacity(changes.len());
+    for p in changes {
+        let seq = tree.size();
+        let change = Change {
+            kind: p.kind,
+            status: p.status,
+            at: p.at,
+            reason: p.reason.as_deref(),
+        };
+        let bytes = entry(seq, &p.number, &p.venue, &p.token, &change).to_jcs();
+        let made = tree.append(tlog::leaf_hash(&bytes)).map_err(Error::Internal)?;
+        rows.push((
+            le::seq.eq(seq as i64),
+            le::number.eq(&p.number),
+            le::entry.eq(bytes),
+            le::hashes.eq(made.iter().flat_map(|h| h.0).collect::<Vec<u8>>()),
+            le::created_at.eq(at),
+        ));
+    }
+    insert_all!(conn, le::table, rows, 5);
+    diesel::update(log_head::table.filter(log_head::id.eq(1)))
+        .set(log_head::size.eq(tree.size() as i64))
+        .execute(conn)?;
+    publish(conn, key, tree.size(), tree.root().map_err(Error::Internal)?)
 }
 
 /// Append an entry for `cert` and publish the signed checkpoint of the new tree, in the caller's
@@ -125,10 +201,7 @@ pub fn append(conn: &mut DbConn, key: &LogKey, cert: &CertificateRow, change: Ch
             le::created_at.eq(now()),
         ))
         .execute(conn)?;
-    let note = key.sign_checkpoint(seq + 1, root).map_err(Error::Internal)?;
-    diesel::insert_into(lc::table)
-        .values((lc::size.eq(seq as i64 + 1), lc::note.eq(note), lc::created_at.eq(now())))
-        .execute(conn)?;
+    publish(conn, key, seq + 1, root)?;
     Ok(seq)
 }
 
@@ -136,9 +209,7 @@ pub fn append(conn: &mut DbConn, key: &LogKey, cert: &CertificateRow, change: Ch
 /// issuance, then its current stored status if that is not `valid`. Runs at start, in one transaction.
 pub fn backfill(conn: &mut DbConn, key: &LogKey) -> Result<usize> {
     // Take the head first, so that replicas starting together do not both backfill.
-    diesel::update(log_head::table.filter(log_head::id.eq(1)))
-        .set(log_head::size.eq(log_head::size))
-        .execute(conn)?;
+    take_head(conn)?;
     // An anti-join through the entries' index on number, not a list of every logged number (at a million
     // certificates that list would exceed SQLite's limit on bound parameters) nor `NOT IN (subquery)`
     // (which PostgreSQL runs row by row once the numbers outgrow work_mem: a start that never ended).
@@ -172,10 +243,7 @@ pub fn backfill(conn: &mut DbConn, key: &LogKey) -> Result<usize> {
         }
     }
     if latest_checkpoint(conn)?.is_none() {
-        let note = key.sign_checkpoint(0, tlog_tiles::EMPTY_HASH).map_err(Error::Internal)?;
-        diesel::insert_into(lc::table)
-            .values((lc::size.eq(0i64), lc::note.eq(note), lc::created_at.eq(now())))
-            .execute(conn)?;
+        publish(conn, key, 0, tlog_tiles::EMPTY_HASH)?;
     }
     Ok(rows.len())
 }

@@ -1,6 +1,22 @@
 //! Persistence with diesel over one portable schema: SQLite (embedded, default) or PostgreSQL, picked
 //! from the URL scheme; the pool, migrations, the write discipline, and the error type of this layer.
 
+/// Bound parameters per statement: under SQLite's limit (32,766) and PostgreSQL's (65,535).
+const MAX_PARAMS: usize = 30_000;
+
+/// Insert `rows` (of `columns` columns each) many to a statement. Multi-row inserts go to the backend's
+/// own connection: diesel's MultiConnection does not batch.
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr, $columns:expr) => {
+        for chunk in $rows.chunks((super::MAX_PARAMS / $columns).max(1)) {
+            match &mut *$conn {
+                super::DbConn::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+                super::DbConn::Pg(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+            };
+        }
+    };
+}
+
 pub mod accounts;
 pub mod assessments;
 pub mod bulk;

@@ -337,26 +337,9 @@ fn pdf_key(row: &CertificateRow, status: crate::domain::lifecycle::PublicStatus)
     )
 }
 
-/// Rendered certificate PDFs with their ETags, by `pdf_key`: at most `MAX_PDFS` (about 1.2 MB), emptied
-/// when full. A change of status changes the key, so nothing stale is ever served.
-#[derive(Default)]
-pub struct PdfCache(std::sync::Mutex<std::collections::HashMap<String, (web::Bytes, String)>>);
-
-const MAX_PDFS: usize = 64;
-
-impl PdfCache {
-    fn get(&self, key: &str) -> Option<(web::Bytes, String)> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
-    }
-
-    fn put(&self, key: String, value: (web::Bytes, String)) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_PDFS {
-            map.clear();
-        }
-        map.insert(key, value);
-    }
-}
+/// Rendered certificate PDFs with their ETags, by `pdf_key`, up to 1.5 MiB (about 80 certificates). A
+/// change of status changes the key, so nothing stale is ever served.
+pub type PdfCache = super::cache::BodyCache<String, (web::Bytes, String), { 1536 * 1024 }>;
 
 /// Render a certificate's PDF as it stands now (status stamped when not valid).
 pub fn render_pdf(state: &AppState, row: &CertificateRow) -> ApiResult<Vec<u8>> {

@@ -3,6 +3,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::AppState;
+use crate::domain::certificate::CertificateNumber;
 use crate::domain::log::Entry;
 use crate::storage::log::{self as repo, Watch};
 use actix_web::{web, HttpResponse};
@@ -10,7 +11,7 @@ use atom_syndication::{Category, Feed, FixedDateTime, Link, Person, Text};
 use serde::Deserialize;
 
 /// Entries in one feed document.
-pub const FEED_SIZE: i64 = 50;
+const FEED_SIZE: i64 = 50;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct FeedParams {
@@ -19,12 +20,6 @@ pub struct FeedParams {
     /// Only this certificate, e.g. GEL-2025-000001 (with `venue`: only if it is that venue's).
     #[param(pattern = "^GEL-[0-9]{4}-[0-9]{6}$")]
     pub certificate: Option<String>,
-}
-
-/// `GEL-`, four digits, `-`, six digits (the shape the OpenAPI pattern states).
-fn well_formed(n: &str) -> bool {
-    let b = n.as_bytes();
-    b.len() == 15 && n.starts_with("GEL-") && b[8] == b'-' && b[4..8].iter().chain(&b[9..]).all(u8::is_ascii_digit)
 }
 
 fn link(href: String, rel: &str, mime_type: Option<&str>) -> Link {
@@ -67,7 +62,7 @@ pub async fn feed(state: web::Data<AppState>, params: web::Query<FeedParams>) ->
     let p = params.into_inner();
     // Any number of the right shape is a filter (one that names no certificate gives an empty feed).
     let certificate = match p.certificate.as_deref().map(str::trim) {
-        Some(n) if well_formed(n) => Some(n.to_string()),
+        Some(n) if CertificateNumber::well_formed(n) => Some(n.to_string()),
         Some(_) => {
             return Err(ApiError::bad_request(
                 "invalid_certificate_number",

@@ -37,7 +37,7 @@ async fn cached(
 ) -> ApiResult<Option<HttpResponse>> {
     let full = width == TILE_WIDTH;
     if full {
-        if let Some(data) = state.log_tiles.get(key) {
+        if let Some(data) = state.log_tiles.get(&key) {
             return Ok(Some(tile_response(width, data)));
         }
     }
@@ -138,39 +138,5 @@ pub async fn consistency(state: web::Data<AppState>, params: web::Query<Consiste
     }))
 }
 
-/// Full tiles and entry bundles never change: kept in memory once read, up to a byte budget.
-#[derive(Default)]
-pub struct TileCache {
-    inner: std::sync::Mutex<CacheInner>,
-}
-
-#[derive(Default)]
-struct CacheInner {
-    tiles: std::collections::HashMap<(Option<u8>, u64), web::Bytes>,
-    order: std::collections::VecDeque<(Option<u8>, u64)>,
-    bytes: usize,
-}
-
-const TILE_CACHE_BYTES: usize = 16 * 1024 * 1024;
-
-impl TileCache {
-    fn get(&self, key: (Option<u8>, u64)) -> Option<web::Bytes> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).tiles.get(&key).cloned()
-    }
-
-    fn put(&self, key: (Option<u8>, u64), data: web::Bytes) {
-        let mut c = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if c.tiles.contains_key(&key) || data.len() > TILE_CACHE_BYTES {
-            return;
-        }
-        while c.bytes + data.len() > TILE_CACHE_BYTES {
-            let Some(old) = c.order.pop_front() else { break };
-            if let Some(b) = c.tiles.remove(&old) {
-                c.bytes -= b.len();
-            }
-        }
-        c.bytes += data.len();
-        c.order.push_back(key);
-        c.tiles.insert(key, data);
-    }
-}
+/// Full tiles and entry bundles never change: kept in memory once read, up to 16 MiB.
+pub type TileCache = super::cache::BodyCache<(Option<u8>, u64), web::Bytes, { 16 * 1024 * 1024 }>;

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod assessments;
 pub mod audit_form;
 pub mod auth;
+pub mod cache;
 pub mod certificates;
 pub mod error;
 pub mod feed;
