@@ -65,6 +65,11 @@ pub enum Command {
     },
     /// Seed the Smart Plastic Zone example end to end and print its links.
     Demo,
+    /// Scheduled work (it also runs inside `serve`, at start and hourly).
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Render the PDFs of many certificates into one zip file (register order, newest first), on every core.
     PdfBatch {
         /// The zip file to write.
@@ -101,6 +106,18 @@ pub enum Command {
         /// Certificates per issuance year at most (numbers have six digits a year): more start years back.
         #[arg(long, default_value_t = crate::seed::PER_YEAR)]
         per_year: usize,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum JobsCommand {
+    /// One pass: record expiries, suspend certificates whose surveillance is overdue by more than
+    /// --surveillance-grace-days, withdraw those suspended longer than --max-suspension-months. Prints
+    /// what it did as JSON. Running it again for the same time changes nothing more.
+    Run {
+        /// Act as if it were this time (RFC 3339, e.g. 2027-01-20T09:00:00Z); default now.
+        #[arg(long)]
+        at: Option<String>,
     },
 }
 
@@ -248,6 +265,20 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             command: LogCommand::Verify { url, state },
         } => log_verify(&url, state.as_deref()),
         Command::Demo => crate::demo::run(&config),
+        Command::Jobs {
+            command: JobsCommand::Run { at },
+        } => {
+            let now = match at.as_deref() {
+                None => storage::now(),
+                Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+                    .map_err(|e| format!("--at `{t}` is not an RFC 3339 time (e.g. 2027-01-20T09:00:00Z): {e}"))?
+                    .naive_utc(),
+            };
+            let state = crate::startup::build_state(&config, false)?;
+            let report = crate::jobs::run(&state.db, &config.schedule, &state.log_key, now).map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+            Ok(if report.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
         Command::PdfBatch {
             out,
             status,

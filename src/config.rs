@@ -51,6 +51,15 @@ pub struct Settings {
     /// Certificate validity in months.
     #[arg(long, env = "ECOLABEL_VALIDITY_MONTHS", default_value_t = 24, global = true)]
     pub validity_months: u32,
+    /// Months between surveillance audits of a certificate, recorded at issuance (ISO/IEC 17065 7.9).
+    #[arg(long, env = "ECOLABEL_SURVEILLANCE_MONTHS", default_value_t = 12, global = true)]
+    pub surveillance_months: u32,
+    /// Surveillance overdue by more than this many days suspends the certificate (scheduled work).
+    #[arg(long, env = "ECOLABEL_SURVEILLANCE_GRACE_DAYS", default_value_t = 30, global = true)]
+    pub surveillance_grace_days: u32,
+    /// A certificate suspended longer than this many months is withdrawn (scheduled work).
+    #[arg(long, env = "ECOLABEL_MAX_SUSPENSION_MONTHS", default_value_t = 6, global = true)]
+    pub max_suspension_months: u32,
     /// Database connections in the pool (default: twice the CPU cores, at least 4; more connections than
     /// the cores can serve only make PostgreSQL's backends wait for each other).
     #[arg(long, env = "ECOLABEL_DB_POOL", global = true)]
@@ -90,6 +99,9 @@ pub struct Config {
     pub signatory: String,
     pub signatory_title: String,
     pub validity_months: u32,
+    pub surveillance_months: u32,
+    /// The scheduler's grace days and longest suspension.
+    pub schedule: crate::domain::surveillance::Policy,
     pub db_pool: u32,
     pub public_rate: u32,
     pub public_burst: u32,
@@ -134,6 +146,19 @@ impl Settings {
         };
         if !(1..=120).contains(&self.validity_months) {
             return Err(setting("validity-months", "ECOLABEL_VALIDITY_MONTHS", "must be between 1 and 120"));
+        }
+        if !(1..=120).contains(&self.surveillance_months) {
+            return Err(setting("surveillance-months", "ECOLABEL_SURVEILLANCE_MONTHS", "must be between 1 and 120"));
+        }
+        if self.surveillance_grace_days > 365 {
+            return Err(setting(
+                "surveillance-grace-days",
+                "ECOLABEL_SURVEILLANCE_GRACE_DAYS",
+                "must be between 0 and 365",
+            ));
+        }
+        if !(1..=120).contains(&self.max_suspension_months) {
+            return Err(setting("max-suspension-months", "ECOLABEL_MAX_SUSPENSION_MONTHS", "must be between 1 and 120"));
         }
         let db_pool = self.db_pool.unwrap_or_else(default_pool);
         if !(1..=256).contains(&db_pool) {
@@ -185,6 +210,11 @@ impl Settings {
             signatory: self.signatory.trim().to_string(),
             signatory_title: self.signatory_title.trim().to_string(),
             validity_months: self.validity_months,
+            surveillance_months: self.surveillance_months,
+            schedule: crate::domain::surveillance::Policy {
+                grace_days: self.surveillance_grace_days,
+                max_suspension_months: self.max_suspension_months,
+            },
             db_pool,
             public_rate: self.public_rate,
             public_burst: self.public_burst,

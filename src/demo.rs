@@ -132,7 +132,7 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
         .cloned()
         .ok_or("no gold-eco-label scheme")?;
     let a = db
-        .write_blocking(|c| crate::app::assessments::create(c, &assessor, venue_row.id, &scheme).map_err(crate::app::Error::into_storage))
+        .write_blocking(|c| crate::app::assessments::create(c, &assessor, venue_row.id, &scheme, Default::default()).map_err(crate::app::Error::into_storage))
         .map_err(err)?;
     let measurements = json!({
         "plastic_reduction": {"baseline_kg": 1240, "last_12_months_kg": 410},
@@ -197,6 +197,7 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
                 Decision::Approve,
                 Some("All four Gold criteria met with evidence; awarded at the RES 2026 EXPO presentation, Astana"),
                 Some(&ctx),
+                &ctx.log,
             )
             .map_err(crate::app::Error::into_storage)
         })

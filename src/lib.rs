@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod i18n;
+pub mod jobs;
 pub mod keys;
 pub mod monitor;
 pub mod render;

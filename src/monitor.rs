@@ -164,9 +164,10 @@ pub async fn verify(base: &str, state: Option<&Path>) -> Result<Report, String> 
             problems.push(format!("{number} is in the register ({status}) but not in the public log"));
             continue;
         };
-        // Expiry follows from the validity and the clock; an expired certificate's last entry may be `valid`.
+        // Expiry follows from the validity and the clock; until the scheduler records it (an `expired`
+        // entry), an expired certificate's last entry may be `valid` or `suspended`.
         let lapsed = chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d").is_ok_and(|u| u < today);
-        let agrees = *status == entry.status || (status == "expired" && entry.status == "valid" && lapsed);
+        let agrees = *status == entry.status || (status == "expired" && matches!(entry.status.as_str(), "valid" | "suspended") && lapsed);
         if !agrees {
             problems.push(format!(
                 "{number}: the registry shows {status}, but its latest log entry ({}) says {}",

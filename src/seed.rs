@@ -137,7 +137,7 @@ fn evidence(criterion: &str, i: usize) -> NewEvidence {
 
 /// An audit of venue `venue_id`, filled in with evidence and submitted, by `assessor`.
 fn submitted_audit(c: &mut DbConn, assessor: &Caller, scheme: &Scheme, venue_id: i64, i: usize) -> app::Result<i64> {
-    let a = app::assessments::create(c, assessor, venue_id, scheme)?;
+    let a = app::assessments::create(c, assessor, venue_id, scheme, Default::default())?;
     app::assessments::patch_measurements(c, assessor, a.id, scheme, &measurements(i, storage::now().date()))?;
     for crit in &scheme.criteria {
         app::assessments::add_evidence(c, assessor, a.id, scheme, evidence(&crit.id, i))?;
@@ -343,7 +343,7 @@ impl<'a> Generator<'a> {
             "assessment",
             a.clone(),
             "created",
-            json!({"venue_id": venue_id, "scheme": scheme.scheme, "version": scheme.version, "criteria_sha256": scheme.sha256}),
+            json!({"venue_id": venue_id, "scheme": scheme.scheme, "version": scheme.version, "criteria_sha256": scheme.sha256, "kind": "initial", "certificate": null}),
         ));
         b.events
             .push(self.event(at, assessor, "assessment", a.clone(), "measurements_changed", json!({"fields": changed})));
@@ -393,6 +393,8 @@ impl<'a> Generator<'a> {
             decision_reason: Some(APPROVAL.into()),
             created_at: at,
             updated_at: at,
+            kind: "initial".into(),
+            certificate_number: None,
         });
 
         let venue_name = venue.name.clone();
@@ -478,6 +480,8 @@ impl<'a> Generator<'a> {
             } else {
                 None
             },
+            surveillance_months: i32::try_from(self.ctx.surveillance_months).map_err(|e| e.to_string())?,
+            surveillance_due: Some(crate::domain::surveillance::next_due(at.date(), self.ctx.surveillance_months)),
         });
         Ok(())
     }

@@ -155,11 +155,28 @@ impl Application {
     }
 }
 
-/// Housekeeping inside `serve`, at start and hourly: stored idempotent replies older than 24 h go.
+/// Housekeeping inside `serve`, at start and hourly: the scheduler's pass (crate::jobs), and stored
+/// idempotent replies older than 24 h go.
 async fn housekeeping(state: Data<AppState>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tick.tick().await;
+        let s = state.clone();
+        match actix_web::rt::task::spawn_blocking(move || s.run_jobs(storage::now())).await {
+            Ok(Ok(report)) => {
+                if !report.changed.is_empty() || report.failed > 0 {
+                    tracing::info!(
+                        expired = report.expired,
+                        suspended = report.suspended,
+                        withdrawn = report.withdrawn,
+                        failed = report.failed,
+                        "scheduled work done"
+                    );
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "the scheduler pass failed; it runs again within the hour"),
+            Err(e) => tracing::error!(error = %e, "the scheduler pass panicked"),
+        }
         match state.db.write(|c| storage::idempotency::purge_expired(c, storage::now())).await {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "expired idempotent replies removed"),

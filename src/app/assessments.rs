@@ -6,9 +6,12 @@ use super::certificates::{self, IssueContext};
 use super::{Error, Result};
 use crate::domain::auth::{Caller, Role};
 use crate::domain::criteria::Scheme;
-use crate::domain::lifecycle::{AssessmentStatus, Decision};
+use crate::domain::lifecycle::{AssessmentKind, AssessmentStatus, CertificateAction, Decision, PublicStatus};
+use crate::domain::log::LogKey;
 use crate::domain::scoring::{self, FieldError};
+use crate::domain::surveillance::{next_due, OVERDUE_REASON};
 use crate::storage::assessments::{self as repo, ListQuery, NewEvidence, Scope};
+use crate::storage::certificates as cert_repo;
 use crate::storage::models::{AssessmentRow, AssessmentSummary, CertificateRow, EvidenceMeta};
 use crate::storage::{self, venues, DbConn};
 
@@ -40,8 +43,9 @@ fn get_editable(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<Assessmen
     Ok(row)
 }
 
-/// An assessor starts an audit of an existing venue, pinned to the criteria version in force.
-pub fn create(conn: &mut DbConn, actor: &Caller, venue_id: i64, scheme: &Scheme) -> Result<AssessmentRow> {
+/// An assessor starts an audit of an existing venue, pinned to the criteria version in force: an initial
+/// audit, or a surveillance audit of the venue's current certificate (valid or suspended, not expired).
+pub fn create(conn: &mut DbConn, actor: &Caller, venue_id: i64, scheme: &Scheme, kind: AssessmentKind) -> Result<AssessmentRow> {
     if !actor.has(Role::Assessor) {
         return Err(Error::forbidden("forbidden_role", "only assessors create assessments"));
     }
@@ -52,7 +56,36 @@ pub fn create(conn: &mut DbConn, actor: &Caller, venue_id: i64, scheme: &Scheme)
             vec![FieldError::new("venue_id", "unknown_venue", "no such venue")],
         )));
     }
-    Ok(repo::insert(conn, actor, venue_id, scheme)?)
+    let certificate = match kind {
+        AssessmentKind::Initial => None,
+        AssessmentKind::Surveillance => Some(current_certificate(conn, venue_id)?.ok_or_else(|| {
+            Error::Storage(storage::Error::invalid(
+                "no_current_certificate",
+                "a surveillance audit needs a venue with a valid or suspended certificate",
+                vec![FieldError::new("kind", "no_current_certificate", "this venue holds no current certificate")],
+            ))
+        })?),
+    };
+    Ok(repo::insert(
+        conn,
+        actor,
+        venue_id,
+        scheme,
+        kind,
+        certificate.as_ref().map(|c| c.number.as_str()),
+    )?)
+}
+
+/// The venue's certificate that surveillance keeps: valid or suspended now (not expired).
+fn current_certificate(conn: &mut DbConn, venue_id: i64) -> Result<Option<CertificateRow>> {
+    let now = storage::now();
+    for number in cert_repo::current_of_venue(conn, venue_id)? {
+        let row = cert_repo::get(conn, &number)?;
+        if matches!(cert_repo::status_now(&row, now)?, PublicStatus::Valid | PublicStatus::Suspended) {
+            return Ok(Some(row));
+        }
+    }
+    Ok(None)
 }
 
 /// What the caller may list: officers and admins all; assessors their own; venue managers their venue's;
@@ -172,6 +205,7 @@ pub fn decide(
     decision: Decision,
     reason: Option<&str>,
     issue: Option<&IssueContext>,
+    log: &LogKey,
 ) -> Result<(AssessmentRow, Option<CertificateRow>)> {
     if !caller.has_any(&[Role::Officer, Role::Admin]) {
         return Err(Error::forbidden("forbidden_role", "only certification officers decide"));
@@ -213,6 +247,9 @@ pub fn decide(
         let message = format!("at most {MAX_DECISION_REASON} characters");
         return Err(invalid("reason_too_long", &message, "too_long", &message));
     }
+    if repo::kind_of(&row)? == AssessmentKind::Surveillance {
+        return decide_surveillance(conn, caller, &row, decision, reason, log);
+    }
     let updated = repo::record_decision(conn, caller, id, decision.target(), reason)?;
     let cert = match decision {
         Decision::Approve => {
@@ -222,4 +259,45 @@ pub fn decide(
         _ => None,
     };
     Ok((updated, cert))
+}
+
+/// A surveillance audit decided: approval keeps the certificate and moves its next due date (and lifts
+/// a suspension the scheduler made for overdue surveillance); rejection suspends it with the officer's
+/// reason. The certificate must still be current; it is returned when the decision changed it.
+fn decide_surveillance(
+    conn: &mut DbConn,
+    caller: &Caller,
+    row: &AssessmentRow,
+    decision: Decision,
+    reason: Option<&str>,
+    log: &LogKey,
+) -> Result<(AssessmentRow, Option<CertificateRow>)> {
+    let number = row
+        .certificate_number
+        .clone()
+        .ok_or_else(|| Error::Storage(storage::Error::Internal(format!("surveillance assessment {} names no certificate", row.id))))?;
+    let cert = cert_repo::get(conn, &number)?;
+    let now = storage::now();
+    let status = cert_repo::status_now(&cert, now)?;
+    if decision != Decision::Return && !matches!(status, PublicStatus::Valid | PublicStatus::Suspended) {
+        return Err(Error::conflict(
+            "certificate_not_current",
+            format!("certificate {number} is {}; surveillance can no longer keep or suspend it", status.as_str()),
+        ));
+    }
+    let updated = repo::record_decision(conn, caller, row.id, decision.target(), reason)?;
+    let months = u32::try_from(cert.surveillance_months).unwrap_or(12);
+    let changed = match decision {
+        Decision::Approve => {
+            let kept = cert_repo::set_surveillance_due(conn, caller, &number, next_due(now.date(), months), row.id)?;
+            if status == PublicStatus::Suspended && kept.status_reason.as_deref() == Some(OVERDUE_REASON) {
+                Some(certificates::change_status(conn, caller, &number, CertificateAction::Reinstate, None, log)?)
+            } else {
+                Some(kept)
+            }
+        }
+        Decision::Reject if status == PublicStatus::Valid => Some(certificates::change_status(conn, caller, &number, CertificateAction::Suspend, reason, log)?),
+        _ => None,
+    };
+    Ok((updated, changed))
 }

@@ -25,6 +25,8 @@ pub struct IssueContext {
     pub signatory: String,
     pub signatory_title: String,
     pub validity_months: u32,
+    /// Months between surveillance audits: the first falls due this long after the grant.
+    pub surveillance_months: u32,
     /// When set, the issue date instead of today (the demo records the award of 2025-12-19).
     pub issued_on: Option<NaiveDate>,
     /// The public log's key: issuance and supersession are logged in the same transaction.
@@ -64,6 +66,7 @@ pub fn issue(conn: &mut DbConn, actor: &Caller, assessment: &AssessmentRow, ctx:
         issued_at,
         valid_from: issued_on,
         valid_until: until,
+        surveillance_months: ctx.surveillance_months,
         issuer: &ctx.issuer,
         issuer_address: &ctx.issuer_address,
         signatory: &ctx.signatory,

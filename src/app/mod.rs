@@ -5,7 +5,9 @@
 pub mod accounts;
 pub mod assessments;
 pub mod certificates;
+pub mod complaints;
 pub mod keys;
+pub mod schedule;
 pub mod users;
 pub mod venues;
 

@@ -58,7 +58,34 @@ impl Decision {
     }
 }
 
-/// The status a certificate holds in the registry (what officers set).
+/// The kind of an audit: the initial one that can earn a certificate, or a surveillance audit of a
+/// certified venue (ISO/IEC 17065 7.9) that keeps or suspends its certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AssessmentKind {
+    #[default]
+    Initial,
+    Surveillance,
+}
+
+impl AssessmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Initial => "initial",
+            Self::Surveillance => "surveillance",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "initial" => Self::Initial,
+            "surveillance" => Self::Surveillance,
+            _ => return None,
+        })
+    }
+}
+
+/// The status a certificate holds in the registry (what officers and the scheduler set; `expired` once
+/// the scheduler has recorded the expiry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StoredStatus {
@@ -66,6 +93,7 @@ pub enum StoredStatus {
     Suspended,
     Withdrawn,
     Superseded,
+    Expired,
 }
 
 impl StoredStatus {
@@ -75,6 +103,7 @@ impl StoredStatus {
             Self::Suspended => "suspended",
             Self::Withdrawn => "withdrawn",
             Self::Superseded => "superseded",
+            Self::Expired => "expired",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -83,6 +112,7 @@ impl StoredStatus {
             "suspended" => Self::Suspended,
             "withdrawn" => Self::Withdrawn,
             "superseded" => Self::Superseded,
+            "expired" => Self::Expired,
             _ => return None,
         })
     }
@@ -126,6 +156,7 @@ pub fn public_status(stored: StoredStatus, valid_until: NaiveDate, now: NaiveDat
     match stored {
         StoredStatus::Withdrawn => PublicStatus::Withdrawn,
         StoredStatus::Superseded => PublicStatus::Superseded,
+        StoredStatus::Expired => PublicStatus::Expired,
         _ if now.date() > valid_until => PublicStatus::Expired,
         StoredStatus::Suspended => PublicStatus::Suspended,
         StoredStatus::Valid => PublicStatus::Valid,
@@ -180,6 +211,7 @@ mod tests {
         assert_eq!(public_status(StoredStatus::Valid, until, at(2027, 12, 19)), PublicStatus::Expired);
         assert_eq!(public_status(StoredStatus::Suspended, until, at(2027, 12, 19)), PublicStatus::Expired);
         assert_eq!(public_status(StoredStatus::Withdrawn, until, at(2030, 1, 1)), PublicStatus::Withdrawn);
+        assert_eq!(public_status(StoredStatus::Expired, until, at(2027, 12, 19)), PublicStatus::Expired);
     }
 
     #[test]

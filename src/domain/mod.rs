@@ -4,10 +4,12 @@
 pub mod account;
 pub mod auth;
 pub mod certificate;
+pub mod complaint;
 pub mod criteria;
 pub mod lifecycle;
 pub mod log;
 pub mod scoring;
 pub mod signing;
+pub mod surveillance;
 pub mod text;
 pub mod venue;

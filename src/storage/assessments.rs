@@ -6,7 +6,7 @@ use super::schema::{assessments as a, evidence as ev};
 use super::{events, now, DbConn, Error, Result};
 use crate::domain::auth::Caller;
 use crate::domain::criteria::Scheme;
-use crate::domain::lifecycle::AssessmentStatus;
+use crate::domain::lifecycle::{AssessmentKind, AssessmentStatus};
 use crate::domain::scoring::{Measurements, Outcome};
 use diesel::prelude::*;
 use serde_json::json;
@@ -29,7 +29,8 @@ pub fn outcome_of(row: &AssessmentRow) -> Result<Option<Outcome>> {
 }
 
 /// A new draft of `actor` for a venue, pinned to a criteria version.
-pub fn insert(conn: &mut DbConn, actor: &Caller, venue_id: i64, scheme: &Scheme) -> Result<AssessmentRow> {
+/// A new draft: an initial audit, or a surveillance audit of `certificate`.
+pub fn insert(conn: &mut DbConn, actor: &Caller, venue_id: i64, scheme: &Scheme, kind: AssessmentKind, certificate: Option<&str>) -> Result<AssessmentRow> {
     let at = now();
     let row: AssessmentRow = diesel::insert_into(a::table)
         .values((
@@ -42,6 +43,8 @@ pub fn insert(conn: &mut DbConn, actor: &Caller, venue_id: i64, scheme: &Scheme)
             a::measurements.eq("{}"),
             a::created_at.eq(at),
             a::updated_at.eq(at),
+            a::kind.eq(kind.as_str()),
+            a::certificate_number.eq(certificate),
         ))
         .returning(a::all_columns)
         .get_result(conn)?;
@@ -51,9 +54,13 @@ pub fn insert(conn: &mut DbConn, actor: &Caller, venue_id: i64, scheme: &Scheme)
         "assessment",
         &row.id.to_string(),
         "created",
-        json!({"venue_id": venue_id, "scheme": scheme.scheme, "version": scheme.version, "criteria_sha256": scheme.sha256}),
+        json!({"venue_id": venue_id, "scheme": scheme.scheme, "version": scheme.version, "criteria_sha256": scheme.sha256, "kind": kind.as_str(), "certificate": certificate}),
     )?;
     Ok(row)
+}
+
+pub fn kind_of(row: &AssessmentRow) -> Result<AssessmentKind> {
+    AssessmentKind::parse(&row.kind).ok_or_else(|| Error::Internal(format!("assessment {} has unknown kind {}", row.id, row.kind)))
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> Result<AssessmentRow> {

@@ -8,6 +8,7 @@ use crate::domain::auth::Caller;
 use crate::domain::certificate::CertificateNumber;
 use crate::domain::lifecycle::{public_status, PublicStatus, StoredStatus};
 use crate::domain::log::LogKey;
+use crate::domain::surveillance::{next_due, Cutoffs, Due};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
@@ -77,6 +78,7 @@ pub struct NewCertificate<'a> {
     pub issued_at: NaiveDateTime,
     pub valid_from: NaiveDate,
     pub valid_until: NaiveDate,
+    pub surveillance_months: u32,
     pub issuer: &'a str,
     pub issuer_address: &'a str,
     pub signatory: &'a str,
@@ -119,6 +121,8 @@ pub fn insert(conn: &mut DbConn, actor: &Caller, n: &NewCertificate<'_>, superse
             c::token.eq(n.token),
             c::status.eq(StoredStatus::Valid.as_str()),
             c::supersedes.eq(supersedes.first()),
+            c::surveillance_months.eq(i32::try_from(n.surveillance_months).unwrap_or(i32::MAX)),
+            c::surveillance_due.eq(Some(next_due(n.valid_from, n.surveillance_months))),
         ))
         .returning(c::all_columns)
         .get_result(conn)
@@ -132,7 +136,7 @@ pub fn insert(conn: &mut DbConn, actor: &Caller, n: &NewCertificate<'_>, superse
         "certificate",
         number,
         "issued",
-        json!({"assessment_id": n.assessment.id, "kid": n.kid, "valid_until": n.valid_until}),
+        json!({"assessment_id": n.assessment.id, "kid": n.kid, "valid_until": n.valid_until, "surveillance_due": next_due(n.valid_from, n.surveillance_months)}),
     )?;
     let issued = log::Change {
         kind: "issued",
@@ -247,9 +251,49 @@ pub fn list(conn: &mut DbConn, q: &PublicQuery) -> Result<Vec<CertificateRow>> {
         None => query,
         Some(PublicStatus::Valid) => query.filter(c::status.eq("valid")).filter(c::valid_until.ge(q.today)),
         Some(PublicStatus::Suspended) => query.filter(c::status.eq("suspended")).filter(c::valid_until.ge(q.today)),
-        Some(PublicStatus::Expired) => query.filter(c::status.eq_any(["valid", "suspended"])).filter(c::valid_until.lt(q.today)),
+        Some(PublicStatus::Expired) => query.filter(
+            c::status
+                .eq("expired")
+                .or(c::status.eq_any(["valid", "suspended"]).and(c::valid_until.lt(q.today))),
+        ),
         Some(PublicStatus::Withdrawn) => query.filter(c::status.eq("withdrawn")),
         Some(PublicStatus::Superseded) => query.filter(c::status.eq("superseded")),
+    };
+    Ok(query.load(conn)?)
+}
+
+/// A surveillance audit passed: the next one falls due at `due`, with its event.
+pub fn set_surveillance_due(conn: &mut DbConn, actor: &Caller, number: &str, due: NaiveDate, assessment_id: i64) -> Result<CertificateRow> {
+    let row: CertificateRow = diesel::update(c::table.filter(c::number.eq(number)))
+        .set(c::surveillance_due.eq(Some(due)))
+        .returning(c::all_columns)
+        .get_result(conn)?;
+    events::append(
+        conn,
+        actor,
+        "certificate",
+        number,
+        "surveillance_passed",
+        json!({"assessment_id": assessment_id, "next_due": due}),
+    )?;
+    Ok(row)
+}
+
+/// The numbers of the certificates the scheduler must act on for `due` at the cutoffs. Each query reads one
+/// index (status, then the date that makes it due), so only due certificates are read; no order is asked,
+/// so nothing tempts the planner into the primary key's order.
+pub fn scheduled(conn: &mut DbConn, due: Due, cut: &Cutoffs) -> Result<Vec<String>> {
+    let query = c::table.select(c::number).into_boxed();
+    let query = match due {
+        Due::Expire => query
+            .filter(c::status.eq_any([StoredStatus::Valid.as_str(), StoredStatus::Suspended.as_str()]))
+            .filter(c::valid_until.lt(cut.expired_before)),
+        Due::SuspendOverdue => query
+            .filter(c::status.eq(StoredStatus::Valid.as_str()))
+            .filter(c::surveillance_due.lt(cut.overdue_before)),
+        Due::WithdrawSuspended => query
+            .filter(c::status.eq(StoredStatus::Suspended.as_str()))
+            .filter(c::status_changed_at.le(cut.suspended_since)),
     };
     Ok(query.load(conn)?)
 }

@@ -231,6 +231,7 @@ pub fn backfill(conn: &mut DbConn, key: &LogKey) -> Result<usize> {
                 "suspended" => "suspended",
                 "withdrawn" => "withdrawn",
                 "superseded" => "superseded",
+                "expired" => "expired",
                 other => return Err(Error::Internal(format!("certificate {} has an unknown status {other}", row.number))),
             };
             let change = Change {

@@ -21,6 +21,7 @@ pub mod accounts;
 pub mod assessments;
 pub mod bulk;
 pub mod certificates;
+pub mod complaints;
 pub mod criteria;
 pub mod events;
 pub mod idempotency;
@@ -369,6 +370,27 @@ pub fn refresh_statistics(conn: &mut DbConn) -> Result<()> {
         DbConn::Sqlite(_) => "ANALYZE",
     };
     diesel::sql_query(sql).execute(conn)?;
+    Ok(())
+}
+
+/// The advisory lock that makes one scheduler pass run at a time across replicas on PostgreSQL.
+const SCHEDULER_LOCK: i64 = 0x4543_4f4c_4142_454c;
+
+/// Try to become the one scheduler (PostgreSQL: a session advisory lock on this connection, released by
+/// `release_scheduler` or when the connection closes); SQLite has one writer at a time and needs none.
+pub fn claim_scheduler(conn: &mut DbConn) -> Result<bool> {
+    use diesel::RunQueryDsl;
+    match conn {
+        DbConn::Pg(pg) => Ok(diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!("pg_try_advisory_lock({SCHEDULER_LOCK})"))).get_result(pg)?),
+        DbConn::Sqlite(_) => Ok(true),
+    }
+}
+
+pub fn release_scheduler(conn: &mut DbConn) -> Result<()> {
+    use diesel::RunQueryDsl;
+    if let DbConn::Pg(pg) = conn {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!("pg_advisory_unlock({SCHEDULER_LOCK})"))).get_result::<bool>(pg)?;
+    }
     Ok(())
 }
 

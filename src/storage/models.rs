@@ -86,6 +86,10 @@ pub struct AssessmentRow {
     pub decision_reason: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// `initial` or `surveillance` (ISO/IEC 17065 7.9).
+    pub kind: String,
+    /// For a surveillance audit: the certificate it checks.
+    pub certificate_number: Option<String>,
 }
 
 /// An assessment as lists show it: no measurements or results (lists never load them).
@@ -156,4 +160,31 @@ pub struct CertificateRow {
     pub status_changed_at: Option<NaiveDateTime>,
     pub supersedes: Option<String>,
     pub superseded_by: Option<String>,
+    /// Months between surveillance audits, recorded at issuance.
+    pub surveillance_months: i32,
+    /// When the next surveillance audit is due.
+    pub surveillance_due: Option<NaiveDate>,
+}
+
+/// A complaint without its photo bytes (lists and pages; the photo is read on its own).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = complaints)]
+pub struct ComplaintRow {
+    pub id: i64,
+    pub reference: String,
+    pub certificate_number: String,
+    pub venue_id: i64,
+    pub category: String,
+    pub description: String,
+    /// The reporter's address: for officers only, never public.
+    pub email: Option<String>,
+    pub language: String,
+    pub photo_type: Option<String>,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub assessment_id: Option<i64>,
+    pub suspended: bool,
+    pub handled_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }

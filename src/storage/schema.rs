@@ -151,6 +151,8 @@ diesel::table! {
         decision_reason -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        kind -> Text,
+        certificate_number -> Nullable<Text>,
     }
 }
 
@@ -228,6 +230,30 @@ diesel::table! {
         status_changed_at -> Nullable<Timestamp>,
         supersedes -> Nullable<Text>,
         superseded_by -> Nullable<Text>,
+        surveillance_months -> Integer,
+        surveillance_due -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    complaints (id) {
+        id -> BigInt,
+        reference -> Text,
+        certificate_number -> Text,
+        venue_id -> BigInt,
+        category -> Text,
+        description -> Text,
+        email -> Nullable<Text>,
+        language -> Text,
+        photo -> Nullable<Binary>,
+        photo_type -> Nullable<Text>,
+        status -> Text,
+        outcome -> Nullable<Text>,
+        assessment_id -> Nullable<BigInt>,
+        suspended -> Bool,
+        handled_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -263,6 +289,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    complaints,
     users,
     api_tokens,
     invitations,

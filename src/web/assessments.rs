@@ -8,7 +8,7 @@ use super::history::EventResponse;
 use super::AppState;
 use crate::domain::auth::{Caller, Role};
 use crate::domain::criteria::Scheme;
-use crate::domain::lifecycle::{AssessmentStatus, Decision};
+use crate::domain::lifecycle::{AssessmentKind, AssessmentStatus, Decision};
 use crate::domain::scoring::{self, FieldError, Outcome};
 use crate::domain::text::{self, TextKind};
 use crate::storage::assessments::{self as repo, ListQuery, NewEvidence};
@@ -63,6 +63,11 @@ pub struct AssessmentResponse {
     pub venue_id: i64,
     pub assessor_id: i64,
     pub status: AssessmentStatus,
+    /// `initial`, or `surveillance` (ISO/IEC 17065 7.9): approval keeps the certificate and moves its
+    /// next due date, rejection suspends it.
+    pub kind: AssessmentKind,
+    /// For a surveillance audit: the number of the certificate it checks.
+    pub surveils: Option<String>,
     pub scheme: String,
     pub scheme_version: i32,
     pub criteria_sha256: String,
@@ -128,6 +133,8 @@ fn respond(state: &AppState, row: AssessmentRow, evidence: Vec<EvidenceMeta>, ce
         venue_id: row.venue_id,
         assessor_id: row.assessor_id,
         status,
+        kind: repo::kind_of(&row)?,
+        surveils: row.certificate_number.clone(),
         scheme: row.scheme.clone(),
         scheme_version: row.scheme_version,
         criteria_sha256: row.criteria_sha256.clone(),
@@ -151,6 +158,8 @@ pub struct CreateAssessment {
     pub venue_id: i64,
     /// Defaults to `gold-eco-label`; the version in force (the highest) is used.
     pub scheme: Option<String>,
+    /// `initial` (default) or `surveillance`: a surveillance audit of the venue's current certificate.
+    pub kind: Option<AssessmentKind>,
 }
 
 #[utoipa::path(post, path = "/api/v1/assessments", tag = "assessments", security(("bearer" = [])), request_body = CreateAssessment,
@@ -166,10 +175,11 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<Crea
         )
     })?;
     let venue_id = body.venue_id;
+    let kind = body.kind.unwrap_or_default();
     let c2 = caller.clone();
     let row = state
         .db
-        .write(move |c| crate::app::assessments::create(c, &c2, venue_id, &scheme).map_err(crate::app::Error::into_storage))
+        .write(move |c| crate::app::assessments::create(c, &c2, venue_id, &scheme, kind).map_err(crate::app::Error::into_storage))
         .await?;
     Ok(HttpResponse::Created().json(respond(&state, row, vec![], None)?))
 }
@@ -338,6 +348,21 @@ fn text_field(bytes: &[u8], name: &str, kind: TextKind) -> ApiResult<String> {
 }
 
 async fn read_field(field: &mut actix_multipart::Field, limit: usize, name: &str) -> ApiResult<Vec<u8>> {
+    read_part(field, limit).await?.ok_or_else(|| {
+        if name == "file" {
+            ApiError::too_large(format!("evidence files are limited to {} MiB", MAX_EVIDENCE_BYTES / 1024 / 1024))
+        } else {
+            ApiError::invalid(
+                "field_too_long",
+                format!("{name} is too long"),
+                vec![FieldError::new(name, "too_long", "too long")],
+            )
+        }
+    })
+}
+
+/// A multipart part's bytes, or `None` as soon as they pass `limit` (the rest is not read).
+pub(crate) async fn read_part(field: &mut actix_multipart::Field, limit: usize) -> ApiResult<Option<Vec<u8>>> {
     let mut buf = Vec::new();
     while let Some(chunk) = field
         .try_next()
@@ -345,19 +370,11 @@ async fn read_field(field: &mut actix_multipart::Field, limit: usize, name: &str
         .map_err(|e| ApiError::bad_request("invalid_multipart", format!("the upload could not be read: {e}")))?
     {
         if buf.len() + chunk.len() > limit {
-            return Err(if name == "file" {
-                ApiError::too_large(format!("evidence files are limited to {} MiB", MAX_EVIDENCE_BYTES / 1024 / 1024))
-            } else {
-                ApiError::invalid(
-                    "field_too_long",
-                    format!("{name} is too long"),
-                    vec![FieldError::new(name, "too_long", "too long")],
-                )
-            });
+            return Ok(None);
         }
         buf.extend_from_slice(&chunk);
     }
-    Ok(buf)
+    Ok(Some(buf))
 }
 
 #[derive(utoipa::ToSchema)]
@@ -586,15 +603,23 @@ pub async fn decide_as(
         }
         _ => None,
     };
+    let log = state.log_key.clone();
     let (row, cert) = state
         .db
-        .write(move |c| crate::app::assessments::decide(c, &caller, id, decision, reason.as_deref(), ctx.as_ref()).map_err(crate::app::Error::into_storage))
+        .write(move |c| {
+            crate::app::assessments::decide(c, &caller, id, decision, reason.as_deref(), ctx.as_ref(), &log).map_err(crate::app::Error::into_storage)
+        })
         .await
         .map_err(missing(NOT_FOUND))?;
     if let Some(cert) = &cert {
-        tracing::info!(assessment = id, certificate = %cert.number, kid = %cert.kid, "certificate issued");
-        if let Some(old) = &cert.supersedes {
-            state.snapshots.invalidate(old);
+        state.snapshots.invalidate(&cert.number);
+        if row.certificate_number.is_some() {
+            tracing::info!(assessment = id, certificate = %cert.number, status = %cert.status, "surveillance decided");
+        } else {
+            tracing::info!(assessment = id, certificate = %cert.number, kid = %cert.kid, "certificate issued");
+            if let Some(old) = &cert.supersedes {
+                state.snapshots.invalidate(old);
+            }
         }
     }
     Ok((row, cert))

@@ -72,6 +72,11 @@ pub struct CertificateResponse {
     pub qr_text: String,
     pub supersedes: Option<String>,
     pub superseded_by: Option<String>,
+    /// Months between surveillance audits (ISO/IEC 17065 7.9), recorded at issuance.
+    pub surveillance_months: i32,
+    /// When the next surveillance audit is due; overdue by more than the grace days, the scheduler
+    /// suspends the certificate.
+    pub surveillance_due: Option<chrono::NaiveDate>,
     pub history: Vec<EventResponse>,
 }
 
@@ -109,6 +114,8 @@ async fn respond(state: &AppState, row: CertificateRow) -> ApiResult<Certificate
         kid: row.kid,
         supersedes: row.supersedes,
         superseded_by: row.superseded_by,
+        surveillance_months: row.surveillance_months,
+        surveillance_due: row.surveillance_due,
     })
 }
 

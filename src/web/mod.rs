@@ -7,6 +7,7 @@ pub mod audit_form;
 pub mod auth;
 pub mod cache;
 pub mod certificates;
+pub mod complaints;
 pub mod error;
 pub mod feed;
 pub mod health;
@@ -69,6 +70,16 @@ impl AppState {
         Ok(self.issue_context_with(row.kid, key))
     }
 
+    /// One scheduler pass as of `now` (crate::jobs), then the changed certificates leave this process's
+    /// snapshots so their pages show the change at once. Blocking.
+    pub fn run_jobs(&self, now: chrono::NaiveDateTime) -> Result<crate::jobs::Report, storage::Error> {
+        let report = crate::jobs::run(&self.db, &self.config.schedule, &self.log_key, now)?;
+        for number in &report.changed {
+            self.snapshots.invalidate(number);
+        }
+        Ok(report)
+    }
+
     pub fn issue_context_with(&self, kid: String, key: ed25519_dalek::SigningKey) -> IssueContext {
         let c = &self.config;
         IssueContext {
@@ -80,6 +91,7 @@ impl AppState {
             signatory: c.signatory.clone(),
             signatory_title: c.signatory_title.clone(),
             validity_months: c.validity_months,
+            surveillance_months: c.surveillance_months,
             issued_on: None,
             log: self.log_key.clone(),
         }
@@ -159,6 +171,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
                 .wrap(limited())
                 .route(get().to(public_read::by_number)),
         )
+        .service(
+            resource("/certificates/{number}/complaints", "POST")
+                .wrap(throttled())
+                .route(post().to(complaints::report)),
+        )
+        .service(
+            resource("/certificates/{number}/complaints/new", "GET")
+                .wrap(limited())
+                .route(get().to(complaints::new_page)),
+        )
         .service(resource("/register", "GET").wrap(limited()).route(get().to(public_read::register)))
         .service(resource("/feed.atom", "GET").wrap(limited()).route(get().to(feed::feed)))
         .service(
@@ -194,6 +216,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
         .service(resource("/app/account", "GET").route(get().to(signin::account)))
         .service(resource("/app/certificates", "GET").route(get().to(portal::list)))
         .service(resource("/app/reviews", "GET").route(get().to(review::queue)))
+        .service(resource("/app/complaints", "GET").route(get().to(complaints::portal_list)))
+        .service(
+            resource("/app/complaints/{id}", "GET, POST")
+                .route(get().to(complaints::portal_detail))
+                .route(post().to(complaints::portal_triage)),
+        )
         .service(
             resource("/app/venues", "GET, POST")
                 .route(get().to(venue_pages::list))
@@ -312,7 +340,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
                 .service(resource("/certificates/{number}/pdf", "GET").route(get().to(certificates::pdf)))
                 .service(resource("/certificates/{number}/suspend", "POST").route(post().to(certificates::suspend)))
                 .service(resource("/certificates/{number}/reinstate", "POST").route(post().to(certificates::reinstate)))
-                .service(resource("/certificates/{number}/withdraw", "POST").route(post().to(certificates::withdraw))),
+                .service(resource("/certificates/{number}/withdraw", "POST").route(post().to(certificates::withdraw)))
+                .service(resource("/complaints", "GET").route(get().to(complaints::list)))
+                .service(resource("/complaints/{id}", "GET").route(get().to(complaints::get)))
+                .service(resource("/complaints/{id}/photo", "GET").route(get().to(complaints::photo)))
+                .service(resource("/complaints/{id}/triage", "POST").route(post().to(complaints::triage))),
         )
         .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::doc()))
         .default_service(web::to(not_found));

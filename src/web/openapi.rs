@@ -236,12 +236,14 @@ impl Modify for TextRules {
         super::public::jwks, super::public::criteria,
         super::public_read::verify, super::public_read::by_number, super::public_read::list_json, super::public_read::list_csv,
         super::log::checkpoint, super::log::vkey, super::log::tile, super::log::entries, super::log::consistency,
+        super::complaints::report, super::complaints::list, super::complaints::get, super::complaints::photo, super::complaints::triage,
     ),
     tags(
         (name = "health"), (name = "users", description = "users, sign-in administration, sessions and bearer tokens"),
         (name = "venues"), (name = "assessments", description = "audits, evidence, submission and decision"),
         (name = "certificates"), (name = "public", description = "no login needed"),
         (name = "log", description = "the public transparency log (C2SP tlog-tiles, checkpoints, proofs); no login needed"),
+        (name = "complaints", description = "complaints about a label, for officers and admins (the public reports them at /certificates/{number}/complaints)"),
     )
 )]
 pub struct ApiDoc;

@@ -130,6 +130,7 @@ fn detail(m: &Messages, s: &Session, state: &AppState, row: &CertificateRow, err
             dt { (m.t("field_city")) } dd { (row.venue_city) }
             dt { (m.t("field_valid_from")) } dd { (row.valid_from) }
             dt { (m.t("field_valid_until")) } dd { (row.valid_until) }
+            @if let Some(d) = row.surveillance_due { dt { (m.t("surveillance_due")) } dd { (d) } }
             @if let Some(r) = &row.status_reason { dt { (m.t("field_reason")) } dd { (r) } }
         }
         img.qr src=(data) alt={ (m.t("qr_alt")) " " (n) } width="220" height="220";

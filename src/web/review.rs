@@ -226,6 +226,9 @@ pub(crate) fn audit_body(m: &Messages, s: &Session, state: &AppState, a: &Audit,
     let officer = s.caller.has_any(&[Role::Officer, Role::Admin]);
     let id = a.row.id;
     html! {
+        @if let Some(n) = &a.row.certificate_number {
+            p.notice { (m.f("surveillance_of", &[("number", n)])) }
+        }
         dl.facts {
             dt { (m.t("field_venue")) } dd { (a.venue) }
             dt { (m.t("col_status")) } dd { (status_text(m, &a.row.status)) }

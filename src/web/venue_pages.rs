@@ -7,6 +7,7 @@ use super::session::{MaybeSession, Session};
 use super::signin::{page, see_other, signed_in};
 use super::AppState;
 use crate::domain::auth::Role;
+use crate::domain::lifecycle::AssessmentKind;
 use crate::domain::scoring::FieldError;
 use crate::domain::venue::{VenueFields, CATEGORIES};
 use crate::storage::models::VenueRow;
@@ -300,6 +301,7 @@ fn venue_body(m: &Messages, s: &Session, row: &VenueRow, f: &VenueFields, errors
                 input type="hidden" name="csrf" value=(s.csrf);
                 input type="hidden" name="venue_id" value=(row.id);
                 button type="submit" name="action" value="start" { (m.t("audit_start")) }
+                button.secondary type="submit" name="kind" value="surveillance" { (m.t("audit_start_surveillance")) }
             }
         }
         @if editor(s) {
@@ -354,6 +356,8 @@ pub async fn update(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
 #[derive(serde::Deserialize)]
 pub struct StartForm {
     pub venue_id: i64,
+    /// `surveillance` for a surveillance audit of the venue's certificate; otherwise an initial audit.
+    pub kind: Option<String>,
 }
 
 /// Start an audit of a venue (POST /app/assessments/new), pinned to the criteria version in force.
@@ -367,9 +371,13 @@ pub async fn start_audit(req: HttpRequest, state: web::Data<AppState>, s: MaybeS
         return super::error::ApiError::unavailable().error_response();
     };
     let (caller, venue_id) = (s.caller.clone(), form.venue_id);
+    let kind = match form.kind.as_deref() {
+        Some("surveillance") => AssessmentKind::Surveillance,
+        _ => AssessmentKind::Initial,
+    };
     match state
         .db
-        .write(move |c| crate::app::assessments::create(c, &caller, venue_id, &scheme).map_err(crate::app::Error::into_storage))
+        .write(move |c| crate::app::assessments::create(c, &caller, venue_id, &scheme, kind).map_err(crate::app::Error::into_storage))
         .await
     {
         Ok(a) => see_other(&format!("/app/assessments/{}", a.id)),

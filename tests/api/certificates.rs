@@ -255,7 +255,7 @@ async fn seed_submitted(app: &TestApp, assessor_token: &str, venue: i64, n: usiz
             use ecolabel::app::assessments as a;
             let mut ids = Vec::new();
             for i in 0..n {
-                let row = a::create(c, &caller, venue, &scheme).map_err(ecolabel::app::Error::into_storage)?;
+                let row = a::create(c, &caller, venue, &scheme, Default::default()).map_err(ecolabel::app::Error::into_storage)?;
                 a::patch_measurements(c, &caller, row.id, &scheme, &gold_measurements()).map_err(ecolabel::app::Error::into_storage)?;
                 for crit in CRITERIA {
                     let content = pdf_bytes(&format!("{crit}-{i}"));

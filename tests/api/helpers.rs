@@ -69,6 +69,8 @@ pub fn test_config(dir: &std::path::Path, database: DbUrl) -> Config {
         signatory: "Test Signatory".into(),
         signatory_title: "Head of certification".into(),
         validity_months: 24,
+        surveillance_months: 12,
+        schedule: Default::default(),
         db_pool: 8,
         public_rate: 1000,
         public_burst: 1000,
@@ -114,6 +116,31 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         pg_admin_url,
         pg_database,
     })
+}
+
+impl TestApp {
+    /// The database URL as the command line takes it.
+    pub fn database_url(&self) -> String {
+        match &self.config.database {
+            DbUrl::Sqlite(p) => format!("sqlite://{p}"),
+            DbUrl::Postgres(u) => u.clone(),
+        }
+    }
+
+    /// Run `ecolabel <args>` against this registry's database and keys; stdout on success.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecolabel"))
+            .args(args)
+            .env("DATABASE_URL", self.database_url())
+            .env("ECOLABEL_DATA_DIR", self.dir.path())
+            .env("ECOLABEL_KEY_DIR", &self.config.key_dir)
+            .env("ECOLABEL_PUBLIC_URL", &self.config.public_url)
+            .env("ECOLABEL_CRITERIA_DIR", &self.config.criteria_dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "ecolabel {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
 }
 
 impl Drop for TestApp {
@@ -215,7 +242,12 @@ impl TestApp {
     }
 
     pub async fn draft_with_evidence(&self, assessor: &str, venue: i64, measurements: Value) -> i64 {
-        let r = self.post("/api/v1/assessments", Some(assessor), json!({"venue_id": venue})).await;
+        self.draft_of_kind(assessor, venue, measurements, "initial").await
+    }
+
+    /// A draft of `kind` (`initial` or `surveillance`) with the measurements and one evidence file per criterion.
+    pub async fn draft_of_kind(&self, assessor: &str, venue: i64, measurements: Value, kind: &str) -> i64 {
+        let r = self.post("/api/v1/assessments", Some(assessor), json!({"venue_id": venue, "kind": kind})).await;
         assert_eq!(r.status(), 201);
         let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
         let r = self
@@ -317,4 +349,18 @@ pub async fn assert_error(r: Response, status: u16, code: &str) -> Value {
     assert_eq!(v["error"], code, "{v}");
     assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
     v
+}
+
+/// A line of SQLite's `EXPLAIN QUERY PLAN`.
+#[derive(diesel::QueryableByName)]
+pub struct SqlitePlan {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub detail: String,
+}
+
+/// A line of PostgreSQL's `EXPLAIN`.
+#[derive(diesel::QueryableByName)]
+pub struct PgPlan {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    pub line: String,
 }

@@ -4,6 +4,7 @@
 mod assessments;
 mod audit_form;
 mod certificates;
+mod complaints;
 mod feed;
 mod foundation;
 mod hardening;
@@ -12,5 +13,6 @@ mod log;
 pub mod pdf;
 mod portal;
 mod public;
+mod schedule;
 mod seed;
 pub mod signin;

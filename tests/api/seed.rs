@@ -169,18 +169,6 @@ async fn the_register_export_streams_every_row(app: TestApp) {
     assert!(!valid["items"].as_array().unwrap().is_empty());
 }
 
-#[derive(diesel::QueryableByName)]
-struct SqlitePlan {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    detail: String,
-}
-
-#[derive(diesel::QueryableByName)]
-struct PgPlan {
-    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
-    line: String,
-}
-
 /// The query plans of the register's name search and city filter, as the database will run them.
 async fn plans(app: &TestApp, name: &str, city: &str) -> (String, String) {
     use diesel::RunQueryDsl;

@@ -212,6 +212,7 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
             }
             dt { (m.t("field_checked")) } dd { time datetime={ (c.checked_at.format("%Y-%m-%dT%H:%M:%SZ")) } { (c.checked_at.format("%Y-%m-%d %H:%M:%S")) " UTC" } span.muted { " (" (m.t("server_time")) ")" } }
         }
+        p.report { a href={ "/certificates/" (c.number) "/complaints/new?lang=" (m.lang) } { (m.t("report_problem")) } }
     };
     layout(req, m, &format!("{} · {}", c.number, word), body).into_string()
 }

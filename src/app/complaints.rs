@@ -1,0 +1,129 @@
+// Complaints as operations: anyone reports a problem with a label (no login); officers and admins list
+// and triage them, linking a special audit of the venue or suspending the certificate as the outcome.
+
+use super::{Error, Result};
+use crate::domain::auth::{Caller, Role};
+use crate::domain::complaint::{self, ComplaintStatus, Report, Triage, MAX_OUTCOME};
+use crate::domain::lifecycle::CertificateAction;
+use crate::domain::log::LogKey;
+use crate::domain::scoring::FieldError;
+use crate::storage::complaints::{self as repo, NewComplaint, Step};
+use crate::storage::models::{CertificateRow, ComplaintRow};
+use crate::storage::{self, assessments, certificates, DbConn};
+
+/// The public actor of a report.
+pub fn reporter() -> Caller {
+    Caller {
+        user_id: None,
+        name: "public".into(),
+        roles: vec![],
+        venue_id: None,
+        token_id: None,
+    }
+}
+
+/// File a report about certificate `number` (any status: a withdrawn label still shown is what the
+/// public reports most). Unknown numbers are not found.
+pub fn file(conn: &mut DbConn, number: &str, report: &Report, language: &str, photo: Option<(Vec<u8>, &'static str)>, random: [u8; 5]) -> Result<ComplaintRow> {
+    let cert = certificates::get(conn, number)?;
+    let reference = complaint::reference(random);
+    let new = NewComplaint {
+        reference: &reference,
+        certificate_number: &cert.number,
+        venue_id: cert.venue_id,
+        report,
+        language,
+        photo,
+    };
+    Ok(repo::insert(conn, &reporter(), new)?)
+}
+
+fn officers_only(caller: &Caller) -> Result<()> {
+    if caller.has_any(&[Role::Officer, Role::Admin]) {
+        Ok(())
+    } else {
+        Err(Error::forbidden("forbidden_role", "only certification officers handle complaints"))
+    }
+}
+
+pub fn list(conn: &mut DbConn, caller: &Caller, status: Option<ComplaintStatus>, before_id: Option<i64>, limit: i64) -> Result<Vec<ComplaintRow>> {
+    officers_only(caller)?;
+    Ok(repo::list(conn, status, before_id, limit)?)
+}
+
+pub fn get(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<ComplaintRow> {
+    officers_only(caller)?;
+    Ok(repo::get(conn, id)?)
+}
+
+pub fn photo(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<Option<(Vec<u8>, String)>> {
+    officers_only(caller)?;
+    Ok(repo::photo(conn, id)?)
+}
+
+/// A triage request as the web layer parsed it.
+pub struct TriageRequest<'a> {
+    pub action: Triage,
+    /// Required to close: what was found and done (told to the reporter).
+    pub outcome: Option<&'a str>,
+    /// A special audit of the certificate's venue that the complaint led to.
+    pub assessment_id: Option<i64>,
+    /// Closing with a suspension of the certificate: its public reason.
+    pub suspend_reason: Option<&'a str>,
+}
+
+fn invalid(code: &'static str, field: &str, message: &str) -> Error {
+    Error::Storage(storage::Error::invalid(code, message, vec![FieldError::new(field, code, message)]))
+}
+
+/// Move a complaint on (officers and admins): acknowledge, investigate (optionally linking a special audit
+/// of the venue) or close with an outcome (optionally suspending the certificate, in the same transaction).
+pub fn triage(conn: &mut DbConn, caller: &Caller, id: i64, t: &TriageRequest<'_>, log: &LogKey) -> Result<(ComplaintRow, Option<CertificateRow>)> {
+    officers_only(caller)?;
+    let row = repo::get(conn, id)?;
+    let from = repo::status_of(&row)?;
+    let to = complaint::triage(from, t.action).map_err(|m| Error::conflict("illegal_transition", m))?;
+    let outcome = t.outcome.map(str::trim).filter(|o| !o.is_empty());
+    if t.action == Triage::Close && outcome.is_none() {
+        return Err(invalid("outcome_required", "outcome", "closing needs an outcome"));
+    }
+    if outcome.is_some_and(|o| o.chars().count() > MAX_OUTCOME) {
+        return Err(invalid("outcome_too_long", "outcome", "the outcome is too long"));
+    }
+    let suspend_reason = t.suspend_reason.map(str::trim).filter(|r| !r.is_empty());
+    if suspend_reason.is_some() && t.action != Triage::Close {
+        return Err(invalid(
+            "suspend_on_close",
+            "suspend_reason",
+            "a suspension is an outcome: send it when closing",
+        ));
+    }
+    if let Some(aid) = t.assessment_id {
+        let a = assessments::get(conn, aid).map_err(|e| match e {
+            storage::Error::NotFound => invalid("unknown_assessment", "assessment_id", "no such assessment"),
+            other => other.into(),
+        })?;
+        if a.venue_id != row.venue_id {
+            return Err(invalid("other_venue", "assessment_id", "the assessment is of another venue"));
+        }
+    }
+    let suspended = match suspend_reason {
+        Some(reason) => Some(super::certificates::change_status(
+            conn,
+            caller,
+            &row.certificate_number,
+            CertificateAction::Suspend,
+            Some(reason),
+            log,
+        )?),
+        None => None,
+    };
+    let step = Step {
+        from,
+        to,
+        outcome,
+        assessment_id: t.assessment_id,
+        suspended: suspended.is_some(),
+    };
+    Ok((repo::set_status(conn, caller, &row, &step)?, suspended))
+}
