@@ -3,6 +3,7 @@
 //! src/storage is persistence only: queries, guarded updates, events and log entries, transactions.
 
 pub mod accounts;
+pub mod appeals;
 pub mod assessments;
 pub mod certificates;
 pub mod complaints;

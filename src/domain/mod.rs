@@ -2,6 +2,7 @@
 //! No actix, no diesel, no I/O here; everything takes its inputs (including the time) as arguments.
 
 pub mod account;
+pub mod appeal;
 pub mod auth;
 pub mod certificate;
 pub mod complaint;

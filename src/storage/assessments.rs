@@ -275,6 +275,23 @@ pub fn record_decision(conn: &mut DbConn, caller: &Caller, id: i64, target: Asse
     Ok(updated)
 }
 
+/// An upheld appeal reopens a rejected audit: submitted again, for a new decision (guarded, with its event).
+pub fn reopen(conn: &mut DbConn, caller: &Caller, id: i64, appeal_id: i64) -> Result<AssessmentRow> {
+    let changed = diesel::update(a::table.find(id).filter(a::status.eq(AssessmentStatus::Rejected.as_str())))
+        .set((
+            a::status.eq(AssessmentStatus::Submitted.as_str()),
+            a::decided_by.eq(None::<i64>),
+            a::decided_at.eq(None::<chrono::NaiveDateTime>),
+            a::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(Error::conflict("not_rejected", "the audit is no longer rejected"));
+    }
+    events::append(conn, caller, "assessment", &id.to_string(), "reopened", json!({"appeal_id": appeal_id}))?;
+    get(conn, id)
+}
+
 /// How many audits wait for a decision, and since when the oldest has waited.
 /// Submitted audits, oldest submission first, a page at a time after `after` (submitted_at, id).
 pub fn queue(conn: &mut DbConn, after: Option<(chrono::NaiveDateTime, i64)>, limit: i64) -> Result<Vec<AssessmentSummary>> {

@@ -30,3 +30,15 @@ pub fn list(conn: &mut DbConn, entity: &str, entity_id: &str) -> Result<Vec<Even
         .select(EventRow::as_select())
         .load(conn)?)
 }
+
+/// The latest event of `action` on an entity: who made the decision, and when.
+pub fn latest(conn: &mut DbConn, entity: &str, entity_id: &str, action: &str) -> Result<Option<EventRow>> {
+    Ok(events::table
+        .filter(events::entity.eq(entity))
+        .filter(events::entity_id.eq(entity_id))
+        .filter(events::action.eq(action))
+        .order(events::id.desc())
+        .select(EventRow::as_select())
+        .first(conn)
+        .optional()?)
+}

@@ -18,6 +18,7 @@ macro_rules! insert_all {
 }
 
 pub mod accounts;
+pub mod appeals;
 pub mod assessments;
 pub mod bulk;
 pub mod certificates;

@@ -188,3 +188,39 @@ pub struct ComplaintRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = appeals)]
+pub struct AppealRow {
+    pub id: i64,
+    pub venue_id: i64,
+    pub subject: String,
+    pub assessment_id: Option<i64>,
+    pub certificate_number: Option<String>,
+    /// When the decision appealed was made.
+    pub appealed_at: NaiveDateTime,
+    /// Who made the decision appealed (None: the scheduler).
+    pub decider_id: Option<i64>,
+    /// For a rejection: the audit's assessor, who took part too.
+    pub assessor_id: Option<i64>,
+    pub statement: String,
+    pub filed_by: i64,
+    pub status: String,
+    pub decided_by: Option<i64>,
+    pub decision_reason: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// An appeal's file without its bytes.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = appeal_files)]
+pub struct AppealFileMeta {
+    pub id: i64,
+    pub appeal_id: i64,
+    pub filename: String,
+    pub media_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub created_at: NaiveDateTime,
+}

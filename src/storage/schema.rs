@@ -236,6 +236,39 @@ diesel::table! {
 }
 
 diesel::table! {
+    appeals (id) {
+        id -> BigInt,
+        venue_id -> BigInt,
+        subject -> Text,
+        assessment_id -> Nullable<BigInt>,
+        certificate_number -> Nullable<Text>,
+        appealed_at -> Timestamp,
+        decider_id -> Nullable<BigInt>,
+        assessor_id -> Nullable<BigInt>,
+        statement -> Text,
+        filed_by -> BigInt,
+        status -> Text,
+        decided_by -> Nullable<BigInt>,
+        decision_reason -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    appeal_files (id) {
+        id -> BigInt,
+        appeal_id -> BigInt,
+        filename -> Text,
+        media_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        content -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     complaints (id) {
         id -> BigInt,
         reference -> Text,
@@ -289,6 +322,8 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    appeals,
+    appeal_files,
     complaints,
     users,
     api_tokens,

@@ -2,6 +2,7 @@
 //! Handlers parse input, call one operation of src/app (on blocking threads), render, and map errors.
 
 pub mod admin;
+pub mod appeals;
 pub mod assessments;
 pub mod audit_form;
 pub mod auth;
@@ -218,6 +219,17 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
         .service(resource("/app/reviews", "GET").route(get().to(review::queue)))
         .service(resource("/app/complaints", "GET").route(get().to(complaints::portal_list)))
         .service(
+            resource("/app/appeals", "GET, POST")
+                .route(get().to(appeals::portal_list))
+                .route(post().to(appeals::portal_create)),
+        )
+        .service(resource("/app/appeals/new", "GET").route(get().to(appeals::new_page)))
+        .service(
+            resource("/app/appeals/{id}", "GET, POST")
+                .route(get().to(appeals::portal_detail))
+                .route(post().to(appeals::portal_decide)),
+        )
+        .service(
             resource("/app/complaints/{id}", "GET, POST")
                 .route(get().to(complaints::portal_detail))
                 .route(post().to(complaints::portal_triage)),
@@ -341,6 +353,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
                 .service(resource("/certificates/{number}/suspend", "POST").route(post().to(certificates::suspend)))
                 .service(resource("/certificates/{number}/reinstate", "POST").route(post().to(certificates::reinstate)))
                 .service(resource("/certificates/{number}/withdraw", "POST").route(post().to(certificates::withdraw)))
+                .service(
+                    resource("/appeals", "GET, POST")
+                        .route(get().to(appeals::list))
+                        .route(post().to(appeals::create)),
+                )
+                .service(resource("/appeals/{id}", "GET").route(get().to(appeals::get)))
+                .service(resource("/appeals/{id}/files", "POST").route(post().to(appeals::upload)))
+                .service(resource("/appeals/{id}/files/{file_id}", "GET").route(get().to(appeals::download)))
+                .service(resource("/appeals/{id}/decision", "POST").route(post().to(appeals::decide)))
                 .service(resource("/complaints", "GET").route(get().to(complaints::list)))
                 .service(resource("/complaints/{id}", "GET").route(get().to(complaints::get)))
                 .service(resource("/complaints/{id}/photo", "GET").route(get().to(complaints::photo)))

@@ -235,6 +235,9 @@ pub(crate) fn audit_body(m: &Messages, s: &Session, state: &AppState, a: &Audit,
             dt { (m.t("field_scheme")) } dd { (a.row.scheme) " v" (a.row.scheme_version) " · SHA-256 " code { (&a.row.criteria_sha256[..12.min(a.row.criteria_sha256.len())]) "…" } }
             @if let Some(r) = &a.row.decision_reason { dt { (m.t("field_reason")) } dd { (r) } }
         }
+        @if s.caller.has(Role::Venue) && a.row.status == "rejected" {
+            p { a href={ "/app/appeals/new?assessment=" (id) } { (m.t("appeal_this")) } }
+        }
         @if let Some(o) = &outcome {
             h2 { (m.t("figures")) }
             table {

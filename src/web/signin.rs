@@ -31,6 +31,7 @@ pub(crate) fn page(req: &HttpRequest, m: &Messages, status: StatusCode, session:
             nav.portal aria-label=(m.t("nav_portal")) {
                 a href="/app" { (m.t("nav_home")) }
                 @if s.caller.has_any(&[Role::Officer, Role::Admin]) { a href="/app/reviews" { (m.t("nav_reviews")) } a href="/app/complaints" { (m.t("nav_complaints")) } }
+                @if s.caller.has_any(&[Role::Officer, Role::Admin, Role::Venue]) { a href="/app/appeals" { (m.t("nav_appeals")) } }
                 @if s.caller.has_any(&[Role::Assessor, Role::Officer, Role::Admin, Role::Venue]) { a href="/app/assessments" { (m.t("nav_assessments")) } }
                 a href="/app/venues" { (m.t("nav_venues")) }
                 a href="/app/certificates" { (m.t("nav_certificates")) }

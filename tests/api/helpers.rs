@@ -364,3 +364,15 @@ pub struct PgPlan {
     #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
     pub line: String,
 }
+
+/// The public certificate answer as JSON (`/certificates/{number}`, Accept: application/json).
+pub async fn public_json(app: &TestApp, number: &str) -> Value {
+    let r = app
+        .request(Method::GET, &format!("/certificates/{number}"), None)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    json(r).await
+}

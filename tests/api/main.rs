@@ -1,6 +1,7 @@
 // One integration test binary: every test starts the real registry on port 0 with a fresh database,
 // on SQLite and on PostgreSQL (skipped, with a message, where PostgreSQL is not reachable; fails in CI).
 
+mod appeals;
 mod assessments;
 mod audit_form;
 mod certificates;

@@ -6,17 +6,6 @@ use chrono::NaiveDateTime;
 use ecolabel::domain::auth::Role;
 use serde_json::{json, Value};
 
-async fn public_json(app: &TestApp, number: &str) -> Value {
-    let r = app
-        .request(reqwest::Method::GET, &format!("/certificates/{number}"), None)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    json(r).await
-}
-
 async fn public_page(app: &TestApp, number: &str) -> String {
     app.get(&format!("/certificates/{number}?lang=en"), None).await.text().await.unwrap()
 }

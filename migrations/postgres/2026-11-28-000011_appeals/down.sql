@@ -1,0 +1,2 @@
+DROP TABLE appeal_files;
+DROP TABLE appeals;
