@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 port=${SCHEMATHESIS_PORT:-18299}
 export DATABASE_URL="sqlite://$work/registry.db" ECOLABEL_DATA_DIR="$work" ECOLABEL_BIND="127.0.0.1:$port" \
-  ECOLABEL_PUBLIC_RATE=100000 ECOLABEL_PUBLIC_BURST=100000 RUST_LOG=warn
+  ECOLABEL_PUBLIC_RATE=100000 ECOLABEL_PUBLIC_BURST=100000 ECOLABEL_SIGNIN_RATE=100000 RUST_LOG=warn
 "$bin" demo >/dev/null
 token=$("$bin" users create --role admin --name "schemathesis admin" | grep -o 'gel_[A-Za-z0-9_-]*' | head -1)
 "$bin" serve >"$work/serve.log" 2>&1 &

@@ -60,6 +60,10 @@ pub struct Settings {
     /// A certificate suspended longer than this many months is withdrawn (scheduled work).
     #[arg(long, env = "ECOLABEL_MAX_SUSPENSION_MONTHS", default_value_t = 6, global = true)]
     pub max_suspension_months: u32,
+    /// Seconds between the webhook sender's looks at its outbox; 0 turns the sender off in this process
+    /// (another replica sends).
+    #[arg(long, env = "ECOLABEL_WEBHOOK_INTERVAL", default_value_t = 2, global = true)]
+    pub webhook_interval: u32,
     /// Database connections in the pool (default: twice the CPU cores, at least 4; more connections than
     /// the cores can serve only make PostgreSQL's backends wait for each other).
     #[arg(long, env = "ECOLABEL_DB_POOL", global = true)]
@@ -102,6 +106,8 @@ pub struct Config {
     pub surveillance_months: u32,
     /// The scheduler's grace days and longest suspension.
     pub schedule: crate::domain::surveillance::Policy,
+    /// Seconds between the webhook sender's passes; 0: no sender in this process.
+    pub webhook_interval: u32,
     pub db_pool: u32,
     pub public_rate: u32,
     pub public_burst: u32,
@@ -160,6 +166,9 @@ impl Settings {
         if !(1..=120).contains(&self.max_suspension_months) {
             return Err(setting("max-suspension-months", "ECOLABEL_MAX_SUSPENSION_MONTHS", "must be between 1 and 120"));
         }
+        if self.webhook_interval > 3600 {
+            return Err(setting("webhook-interval", "ECOLABEL_WEBHOOK_INTERVAL", "must be between 0 and 3600"));
+        }
         let db_pool = self.db_pool.unwrap_or_else(default_pool);
         if !(1..=256).contains(&db_pool) {
             return Err(setting("db-pool", "ECOLABEL_DB_POOL", "must be between 1 and 256"));
@@ -215,6 +224,7 @@ impl Settings {
                 grace_days: self.surveillance_grace_days,
                 max_suspension_months: self.max_suspension_months,
             },
+            webhook_interval: self.webhook_interval,
             db_pool,
             public_rate: self.public_rate,
             public_burst: self.public_burst,

@@ -17,3 +17,4 @@ pub mod startup;
 pub mod storage;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;

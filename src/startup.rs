@@ -149,9 +149,29 @@ impl Application {
     /// Serve until SIGTERM or Ctrl-C; in-flight requests finish first. Housekeeping runs meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let job = actix_web::rt::spawn(housekeeping(self.state.clone()));
+        let sender = actix_web::rt::spawn(send_webhooks(self.state.clone()));
         let result = self.server.await;
         job.abort();
+        sender.abort();
         result
+    }
+}
+
+/// The webhook sender inside `serve`: every `--webhook-interval` seconds, the deliveries that are due
+/// (crate::webhooks); none when it is 0.
+async fn send_webhooks(state: Data<AppState>) {
+    let every = u64::from(state.config.webhook_interval);
+    if every == 0 {
+        return;
+    }
+    let client = crate::webhooks::client();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = crate::webhooks::deliver_due(&state.db, &client, storage::now()).await {
+            tracing::warn!(error = %e, "the webhook sender could not read its outbox");
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 // within 30 days; an officer or admin who took no part in that decision upholds (reverses) or dismisses it.
 
 use super::{Error, Result};
-use crate::domain::appeal::{self, AppealStatus, Outcome, Subject, MAX_FILES, MAX_STATEMENT, MIN_STATEMENT};
+use crate::domain::appeal::{self, AppealOutcome, AppealStatus, Subject, MAX_FILES, MAX_STATEMENT, MIN_STATEMENT};
 use crate::domain::auth::{Caller, Role};
 use crate::domain::lifecycle::AssessmentStatus;
 use crate::domain::log::LogKey;
@@ -157,7 +157,7 @@ pub fn file(conn: &mut DbConn, caller: &Caller, id: i64, file_id: i64) -> Result
 /// Decide an appeal (officers and admins who took no part in the decision appealed). `upheld` reverses
 /// it in the same transaction: a rejected audit is reopened (submitted again, for a new decision); a
 /// suspended or withdrawn certificate is valid again (event and log entry `reinstated`).
-pub fn decide(conn: &mut DbConn, caller: &Caller, id: i64, outcome: Outcome, reason: Option<&str>, log: &LogKey) -> Result<AppealRow> {
+pub fn decide(conn: &mut DbConn, caller: &Caller, id: i64, outcome: AppealOutcome, reason: Option<&str>, log: &LogKey) -> Result<AppealRow> {
     if !caller.has_any(&[Role::Officer, Role::Admin]) {
         return Err(Error::forbidden("forbidden_role", "only certification officers decide appeals"));
     }
@@ -179,7 +179,7 @@ pub fn decide(conn: &mut DbConn, caller: &Caller, id: i64, outcome: Outcome, rea
     if reason.chars().count() > MAX_STATEMENT {
         return Err(invalid("reason_too_long", "reason", format!("at most {MAX_STATEMENT} characters")));
     }
-    if outcome == Outcome::Upheld {
+    if outcome == AppealOutcome::Upheld {
         match repo::subject_of(&row)? {
             Subject::Rejection => {
                 let aid = row

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod schedule;
 pub mod users;
 pub mod venues;
+pub mod webhooks;
 
 use crate::storage;
 

@@ -70,12 +70,12 @@ impl AppealStatus {
 /// The appeal decision: `upheld` reverses the decision appealed, `dismissed` keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum AppealOutcome {
     Upheld,
     Dismissed,
 }
 
-impl Outcome {
+impl AppealOutcome {
     pub fn status(self) -> AppealStatus {
         match self {
             Self::Upheld => AppealStatus::Upheld,

@@ -14,3 +14,4 @@ pub mod signing;
 pub mod surveillance;
 pub mod text;
 pub mod venue;
+pub mod webhook;

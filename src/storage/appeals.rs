@@ -4,7 +4,7 @@
 use super::models::{AppealFileMeta, AppealRow};
 use super::schema::{appeal_files as f, appeals as a};
 use super::{events, now, DbConn, Error, Result};
-use crate::domain::appeal::{AppealStatus, Outcome, Subject};
+use crate::domain::appeal::{AppealOutcome, AppealStatus, Subject};
 use crate::domain::auth::Caller;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -93,7 +93,7 @@ pub fn list(conn: &mut DbConn, venue_id: Option<i64>, status: Option<AppealStatu
 }
 
 /// Record the decision, guarded on the appeal still being open, with its event.
-pub fn decide(conn: &mut DbConn, actor: &Caller, id: i64, outcome: Outcome, reason: &str) -> Result<AppealRow> {
+pub fn decide(conn: &mut DbConn, actor: &Caller, id: i64, outcome: AppealOutcome, reason: &str) -> Result<AppealRow> {
     let at = now();
     let changed = diesel::update(a::table.find(id).filter(a::status.eq(AppealStatus::Open.as_str())))
         .set((

@@ -202,7 +202,21 @@ pub fn append(conn: &mut DbConn, key: &LogKey, cert: &CertificateRow, change: Ch
         ))
         .execute(conn)?;
     publish(conn, key, seq + 1, root)?;
+    notify(conn, seq, &bytes, change.kind)?;
     Ok(seq)
+}
+
+/// Webhook deliveries of a new entry, in its transaction (Standard Webhooks payload: `type`,
+/// `timestamp`, and the entry as `data`; the message id is the entry's place in the log).
+fn notify(conn: &mut DbConn, seq: u64, entry: &[u8], kind: &str) -> Result<()> {
+    let data: serde_json::Value = serde_json::from_slice(entry).map_err(|e| Error::Internal(format!("log entry {seq}: {e}")))?;
+    let payload = serde_json::json!({
+        "type": format!("certificate.{kind}"),
+        "timestamp": data["at"].clone(),
+        "data": data,
+    });
+    super::webhooks::enqueue(conn, &format!("msg_log_{seq}"), kind, &payload.to_string())?;
+    Ok(())
 }
 
 /// Give every certificate that has no entry yet (those issued before the log existed) its entries: the

@@ -32,6 +32,7 @@ pub mod models;
 pub mod schema;
 pub mod users;
 pub mod venues;
+pub mod webhooks;
 
 use crate::domain::scoring::FieldError;
 use diesel::connection::SimpleConnection;

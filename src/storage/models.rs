@@ -224,3 +224,39 @@ pub struct AppealFileMeta {
     pub sha256: String,
     pub created_at: NaiveDateTime,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhook_subscriptions)]
+pub struct WebhookRow {
+    pub id: i64,
+    pub url: String,
+    /// Comma-separated log entry types.
+    pub events: String,
+    /// `whsec_…`: signs every delivery; shown once, at registration.
+    pub secret: String,
+    pub active: bool,
+    /// Failed attempts in a row (reset by a success).
+    pub failures: i32,
+    pub disabled_at: Option<NaiveDateTime>,
+    pub deleted_at: Option<NaiveDateTime>,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub subscription_id: i64,
+    /// The `webhook-id`: the same on every attempt, so receivers can drop repeats.
+    pub msg_id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub attempts: i32,
+    /// When to try next; None once delivered or given up.
+    pub next_attempt_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+}

@@ -290,6 +290,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> BigInt,
+        url -> Text,
+        events -> Text,
+        secret -> Text,
+        active -> Bool,
+        failures -> Integer,
+        disabled_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        subscription_id -> BigInt,
+        msg_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(invitations -> users (user_id));
@@ -322,6 +354,8 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    webhook_subscriptions,
+    webhook_deliveries,
     appeals,
     appeal_files,
     complaints,

@@ -9,7 +9,7 @@ use super::session::{MaybeSession, Session};
 use super::signin::{page, see_other, signed_in};
 use super::AppState;
 use crate::app::appeals::{self as ops, Filing};
-use crate::domain::appeal::{AppealStatus, Outcome, Subject, MAX_FILES};
+use crate::domain::appeal::{AppealOutcome, AppealStatus, Subject, MAX_FILES};
 use crate::domain::auth::{Caller, Role};
 use crate::domain::scoring::FieldError;
 use crate::storage::models::{AppealFileMeta, AppealRow};
@@ -313,7 +313,7 @@ pub async fn download(state: web::Data<AppState>, auth: Auth, path: web::Path<(i
 pub struct AppealDecision {
     /// `upheld` reverses the decision appealed (reopens the audit, or makes the certificate valid again);
     /// `dismissed` keeps it.
-    pub outcome: Outcome,
+    pub outcome: AppealOutcome,
     /// Why, for the venue.
     pub reason: String,
 }
@@ -561,8 +561,8 @@ pub async fn portal_decide(req: HttpRequest, state: web::Data<AppState>, s: Mayb
     let m = negotiate(&req);
     let id = path.into_inner();
     let outcome = match form.outcome.as_str() {
-        "upheld" => Outcome::Upheld,
-        "dismissed" => Outcome::Dismissed,
+        "upheld" => AppealOutcome::Upheld,
+        "dismissed" => AppealOutcome::Dismissed,
         _ => return ApiError::bad_request("invalid_outcome", "upheld or dismissed").error_response(),
     };
     let b = AppealDecision {

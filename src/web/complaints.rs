@@ -213,6 +213,7 @@ pub async fn report(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
     tracing::info!(complaint = %row.reference, certificate = %row.certificate_number, category = %row.category, "complaint received");
     if html {
         let body = html! {
+            h1 { (m.t("complaint_received")) }
             section.status.status-valid role="status" {
                 p { (m.t("complaint_thanks")) }
                 p { (m.t("complaint_reference")) " " strong #reference { (row.reference) } }
@@ -254,6 +255,7 @@ fn form_page(
     let csrf = s.0.as_ref().map(|s| format!("&csrf={}", s.csrf)).unwrap_or_default();
     let chosen = sent.category.as_deref().unwrap_or("");
     let body = html! {
+        h1 { (m.t("report_problem")) }
         @if let Some(e) = error {
             p.alert role="alert" #form-error { (match e.status.as_u16() { 413 => m.t("complaint_photo_too_large"), 415 => m.t("complaint_photo_type"), _ => m.t("form_invalid") }) }
         }
@@ -262,7 +264,7 @@ fn form_page(
             fieldset {
                 legend { (m.t("complaint_category")) }
                 @for c in Category::ALL {
-                    label.choice {
+                    label.check {
                         input type="radio" name="category" value=(c.as_str()) required checked[chosen == c.as_str()] aria-describedby=[err("category").map(|_| "category-error")];
                         " " (category_text(m, c.as_str()))
                     }

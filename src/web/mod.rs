@@ -30,6 +30,7 @@ pub mod users;
 pub mod venue_pages;
 pub mod venues;
 pub mod verifier;
+pub mod webhooks;
 
 use crate::app::certificates::IssueContext;
 use crate::config::Config;
@@ -362,6 +363,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
                 .service(resource("/appeals/{id}/files", "POST").route(post().to(appeals::upload)))
                 .service(resource("/appeals/{id}/files/{file_id}", "GET").route(get().to(appeals::download)))
                 .service(resource("/appeals/{id}/decision", "POST").route(post().to(appeals::decide)))
+                .service(
+                    resource("/webhooks", "GET, POST")
+                        .route(get().to(webhooks::list))
+                        .route(post().to(webhooks::create)),
+                )
+                .service(resource("/webhooks/{id}", "DELETE").route(web::delete().to(webhooks::delete)))
+                .service(resource("/webhooks/{id}/deliveries", "GET").route(get().to(webhooks::deliveries)))
                 .service(resource("/complaints", "GET").route(get().to(complaints::list)))
                 .service(resource("/complaints/{id}", "GET").route(get().to(complaints::get)))
                 .service(resource("/complaints/{id}/photo", "GET").route(get().to(complaints::photo)))

@@ -237,6 +237,7 @@ impl Modify for TextRules {
         super::public_read::verify, super::public_read::by_number, super::public_read::list_json, super::public_read::list_csv,
         super::log::checkpoint, super::log::vkey, super::log::tile, super::log::entries, super::log::consistency,
         super::appeals::create, super::appeals::list, super::appeals::get, super::appeals::upload, super::appeals::download, super::appeals::decide,
+        super::webhooks::create, super::webhooks::list, super::webhooks::delete, super::webhooks::deliveries,
         super::complaints::report, super::complaints::list, super::complaints::get, super::complaints::photo, super::complaints::triage,
     ),
     tags(
@@ -245,6 +246,7 @@ impl Modify for TextRules {
         (name = "certificates"), (name = "public", description = "no login needed"),
         (name = "log", description = "the public transparency log (C2SP tlog-tiles, checkpoints, proofs); no login needed"),
         (name = "appeals", description = "a venue's appeals of a rejection, suspension or withdrawal, decided by someone who took no part"),
+        (name = "webhooks", description = "subscribers that receive every public status change, signed per Standard Webhooks (admins)"),
         (name = "complaints", description = "complaints about a label, for officers and admins (the public reports them at /certificates/{number}/complaints)"),
     )
 )]

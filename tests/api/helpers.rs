@@ -71,6 +71,8 @@ pub fn test_config(dir: &std::path::Path, database: DbUrl) -> Config {
         validity_months: 24,
         surveillance_months: 12,
         schedule: Default::default(),
+        // The tests deliver webhooks themselves, at the times they choose.
+        webhook_interval: 0,
         db_pool: 8,
         public_rate: 1000,
         public_burst: 1000,

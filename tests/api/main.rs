@@ -17,3 +17,4 @@ mod public;
 mod schedule;
 mod seed;
 pub mod signin;
+mod webhooks;

@@ -1,8 +1,9 @@
 """The whole portal story in a real browser (Debian's Chromium driven by Playwright), on a 360x740 phone
 screen with JavaScript off: an assessor creates a venue, starts an audit, fills in the form, uploads four
 files and submits; an officer approves; an admin invites the venue's manager, who downloads the PDF and the
-QR image; a second officer suspends the certificate and the public page says so. axe-core checks every
-portal page on the way, in kk/ru/en. Run by the integration test `story::the_whole_story_in_a_real_browser`.
+QR image; a second officer suspends the certificate and the public page says so; a visitor reports a
+problem from the public page, the manager appeals the suspension and the first officer upholds it. axe-core
+checks every portal page on the way, in kk/ru/en. Run by the integration test `story::the_whole_story_in_a_real_browser`.
 
 usage: story.py <base URL> <screenshot dir> <evidence dir>
 """
@@ -153,7 +154,7 @@ def main():
         number = re.search(r"/app/certificates/(GEL-\d{4}-\d{6})", o.url).group(1)
         s.shot(o, "officer-certificate")
         s.axe_check(octx, ["/app/certificates", f"/app/certificates/{number}"])
-        s.sign_out(o)
+        # This officer stays signed in: the complaint and the appeal come back to them in step 6.
 
         # 3. An admin invites the venue's manager, bound to the venue; keys and people pages.
         mctx, adm = s.person()
@@ -211,6 +212,40 @@ def main():
         s.go(pub, f"/certificates/{number}?lang=en")
         assert "Suspended" in pub.content() and "Plastic stream contaminated" in pub.content(), pub.content()[:3000]
         s.shot(pub, "public-page-suspended")
+
+        # 6. A visitor reports a problem from the public page (no account, a photo from the phone); the
+        # officer who approved finds it. The venue's manager appeals the suspension; that officer, who took
+        # no part in the suspension, upholds it and the certificate is valid again.
+        pub.get_by_role("link", name="Report a problem with this label").click()
+        pub.get_by_label("The venue does not meet the criteria").check()
+        pub.get_by_label("What did you see?").fill("Plastic cups are back at the counter.")
+        pub.get_by_label("Photo (optional, JPEG or PNG, up to 5 MB)").set_input_files(os.path.join(files, "bins.png"))
+        s.shot(pub, "public-report-form")
+        pub.get_by_role("button", name="Send the report").click()
+        reference = pub.locator("#reference").inner_text()
+        assert re.fullmatch(r"CMP-[0-9A-Z]{4}-[0-9A-Z]{4}", reference), reference
+        s.shot(pub, "public-report-received")
+        s.axe_check(pctx, [f"/certificates/{number}/complaints/new"])
+        s.go(o, "/app/complaints?lang=en")
+        assert reference in o.content(), o.content()[:3000]
+        s.axe_check(octx, ["/app/complaints"])
+        s.go(v, f"/app/certificates/{number}?lang=en")
+        v.get_by_role("link", name="Appeal this decision").click()
+        v.get_by_label("Your statement").fill("The bins were moved for cleaning on the day of the inspection.")
+        v.get_by_label("Files (PDF, JPEG or PNG, up to 10 MB each)").set_input_files(os.path.join(files, "bins.png"))
+        s.shot(v, "manager-appeals")
+        v.get_by_role("button", name="Send the appeal").click()
+        appeal_page = urllib.parse.urlparse(v.url).path
+        assert re.fullmatch(r"/app/appeals/\d+", appeal_page), v.url
+        assert "bins.png" in v.content()
+        s.axe_check(vctx, [appeal_page, "/app/appeals"])
+        s.go(o, f"{appeal_page}?lang=en")
+        o.get_by_label("Reason").fill("The photos show the bins in use.")
+        o.get_by_role("button", name="Uphold (reverse the decision)").click()
+        assert "Upheld" in o.content(), o.content()[:3000]
+        s.shot(o, "officer-upholds-appeal")
+        s.go(pub, f"/certificates/{number}?lang=en")
+        assert "Valid" in pub.content(), pub.content()[:3000]
         for ctx in (actx, octx, mctx, vctx, sctx, pctx):
             ctx.close()
         browser.close()
