@@ -64,6 +64,13 @@ pub struct Settings {
     /// (another replica sends).
     #[arg(long, env = "ECOLABEL_WEBHOOK_INTERVAL", default_value_t = 2, global = true)]
     pub webhook_interval: u32,
+    /// SMTP server for e-mail notifications, e.g. smtp://mail.example.kz:587?tls=required or
+    /// smtps://user:pass@mail.example.kz; without it notifications are shown in the portal only.
+    #[arg(long, env = "ECOLABEL_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of e-mail notifications.
+    #[arg(long, env = "ECOLABEL_MAIL_FROM", default_value = "Gold eco-label registry <noreply@localhost>", global = true)]
+    pub mail_from: String,
     /// Database connections in the pool (default: twice the CPU cores, at least 4; more connections than
     /// the cores can serve only make PostgreSQL's backends wait for each other).
     #[arg(long, env = "ECOLABEL_DB_POOL", global = true)]
@@ -108,6 +115,9 @@ pub struct Config {
     pub schedule: crate::domain::surveillance::Policy,
     /// Seconds between the webhook sender's passes; 0: no sender in this process.
     pub webhook_interval: u32,
+    /// Where e-mail notifications go out (None: the portal shows them only).
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
     pub db_pool: u32,
     pub public_rate: u32,
     pub public_burst: u32,
@@ -169,6 +179,13 @@ impl Settings {
         if self.webhook_interval > 3600 {
             return Err(setting("webhook-interval", "ECOLABEL_WEBHOOK_INTERVAL", "must be between 0 and 3600"));
         }
+        let smtp_url = self.smtp_url.clone().filter(|u| !u.trim().is_empty());
+        if let Some(u) = &smtp_url {
+            crate::mail::Mailer::new(u, &self.mail_from, "http://localhost").map_err(|e| setting("smtp-url", "ECOLABEL_SMTP_URL", e))?;
+        }
+        self.mail_from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| setting("mail-from", "ECOLABEL_MAIL_FROM", format!("`{}` is not an address: {e}", self.mail_from)))?;
         let db_pool = self.db_pool.unwrap_or_else(default_pool);
         if !(1..=256).contains(&db_pool) {
             return Err(setting("db-pool", "ECOLABEL_DB_POOL", "must be between 1 and 256"));
@@ -225,6 +242,8 @@ impl Settings {
                 max_suspension_months: self.max_suspension_months,
             },
             webhook_interval: self.webhook_interval,
+            smtp_url,
+            mail_from: self.mail_from.clone(),
             db_pool,
             public_rate: self.public_rate,
             public_burst: self.public_burst,

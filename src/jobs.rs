@@ -23,6 +23,8 @@ pub struct Report {
     pub conflicts: usize,
     /// Failed for another reason (logged; tried again on the next pass).
     pub failed: usize,
+    /// Reminders queued (90, 30 and 7 days before a surveillance audit is due or a certificate expires).
+    pub reminders: usize,
     /// The certificates changed, for the caller's caches.
     #[serde(skip)]
     pub changed: Vec<String>,
@@ -70,6 +72,20 @@ fn pass(db: &Db, policy: &Policy, log: &LogKey, now: NaiveDateTime, report: &mut
                 Err(storage::Error::Conflict { .. }) => report.conflicts += 1,
                 Err(e) => {
                     tracing::error!(certificate = %number, error = %e, "scheduled change failed");
+                    report.failed += 1;
+                }
+            }
+        }
+    }
+    // Reminders, once per certificate, date and stage (the outbox keeps the key).
+    let today = now.date();
+    for kind in ["expiring", "surveillance_due"] {
+        let rows = db.read_blocking(|c| schedule::reminder_candidates(c, kind, today).map_err(crate::app::Error::into_storage))?;
+        for row in rows {
+            match db.write_blocking(|c| schedule::remind(c, &row, kind, today).map_err(crate::app::Error::into_storage)) {
+                Ok(n) => report.reminders += n,
+                Err(e) => {
+                    tracing::error!(certificate = %row.number, error = %e, "reminder failed");
                     report.failed += 1;
                 }
             }

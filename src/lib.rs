@@ -10,6 +10,7 @@ pub mod domain;
 pub mod i18n;
 pub mod jobs;
 pub mod keys;
+pub mod mail;
 pub mod monitor;
 pub mod render;
 pub mod seed;

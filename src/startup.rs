@@ -150,9 +150,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let job = actix_web::rt::spawn(housekeeping(self.state.clone()));
         let sender = actix_web::rt::spawn(send_webhooks(self.state.clone()));
+        let mailer = actix_web::rt::spawn(send_mail(self.state.clone()));
         let result = self.server.await;
         job.abort();
         sender.abort();
+        mailer.abort();
         result
     }
 }
@@ -171,6 +173,26 @@ async fn send_webhooks(state: Data<AppState>) {
         tick.tick().await;
         if let Err(e) = crate::webhooks::deliver_due(&state.db, &client, storage::now()).await {
             tracing::warn!(error = %e, "the webhook sender could not read its outbox");
+        }
+    }
+}
+
+/// The e-mail sender inside `serve` when `--smtp-url` is set: every 5 s, the notifications that are due.
+async fn send_mail(state: Data<AppState>) {
+    let Some(url) = state.config.smtp_url.clone() else { return };
+    let mailer = match crate::mail::Mailer::new(&url, &state.config.mail_from, &state.config.public_url) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, "e-mail notifications are off");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = crate::mail::deliver_due(&state.db, &mailer, storage::now()).await {
+            tracing::warn!(error = %e, "the mailer could not read its outbox");
         }
     }
 }

@@ -43,3 +43,22 @@ pub fn act(conn: &mut DbConn, number: &str, policy: &Policy, now: NaiveDateTime,
     let changed = repo::set_status(conn, &Caller::system(SYSTEM), &row, &change, log)?;
     Ok(Some((due, changed)))
 }
+
+/// Valid certificates with `kind` (`expiring` or `surveillance_due`) falling within the next 90 days.
+pub fn reminder_candidates(conn: &mut DbConn, kind: &str, today: chrono::NaiveDate) -> Result<Vec<CertificateRow>> {
+    let to = today + chrono::Days::new(u64::from(crate::domain::surveillance::REMINDER_DAYS[0]));
+    Ok(repo::reminder_candidates(conn, kind, today, to)?)
+}
+
+/// Queue the reminder due today for this certificate's `kind` date, once per stage (90, 30, 7 days).
+pub fn remind(conn: &mut DbConn, cert: &CertificateRow, kind: &str, today: chrono::NaiveDate) -> Result<usize> {
+    let date = match kind {
+        "expiring" => Some(cert.valid_until),
+        _ => cert.surveillance_due,
+    };
+    let Some(date) = date else { return Ok(0) };
+    match crate::domain::surveillance::reminder_stage(date, today) {
+        Some(days) => Ok(crate::storage::notifications::reminder(conn, cert, kind, date, days)?),
+        None => Ok(0),
+    }
+}

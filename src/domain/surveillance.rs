@@ -14,6 +14,19 @@ pub fn next_due(from: NaiveDate, months: u32) -> NaiveDate {
     from.checked_add_months(Months::new(months)).unwrap_or(NaiveDate::MAX)
 }
 
+/// Days before a due date or an expiry when a reminder goes out.
+pub const REMINDER_DAYS: [u32; 3] = [90, 30, 7];
+
+/// The reminder due on `today` for a date, if any: the nearest stage the date is within (a pass that missed
+/// the 90-day one at 20 days sends the 30-day one, then the 7-day one in time), none once it has passed.
+pub fn reminder_stage(date: NaiveDate, today: NaiveDate) -> Option<u32> {
+    let left = (date - today).num_days();
+    if left < 0 {
+        return None;
+    }
+    REMINDER_DAYS.iter().rev().copied().find(|&s| left <= i64::from(s))
+}
+
 /// The scheduler's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
@@ -119,6 +132,17 @@ mod tests {
     fn surveillance_falls_due_a_year_after_the_grant() {
         assert_eq!(next_due(day(2025, 12, 19), 12), day(2026, 12, 19));
         assert_eq!(next_due(day(2024, 2, 29), 12), day(2025, 2, 28));
+    }
+
+    #[test]
+    fn reminders_at_90_30_and_7_days() {
+        let due = day(2026, 12, 19);
+        assert_eq!(reminder_stage(due, day(2026, 9, 19)), None, "91 days before");
+        assert_eq!(reminder_stage(due, day(2026, 9, 20)), Some(90));
+        assert_eq!(reminder_stage(due, day(2026, 11, 19)), Some(30));
+        assert_eq!(reminder_stage(due, day(2026, 12, 12)), Some(7));
+        assert_eq!(reminder_stage(due, day(2026, 12, 19)), Some(7), "on the day");
+        assert_eq!(reminder_stage(due, day(2026, 12, 20)), None, "past");
     }
 
     #[test]

@@ -107,7 +107,13 @@ pub fn decide(conn: &mut DbConn, actor: &Caller, id: i64, outcome: AppealOutcome
         return Err(Error::conflict("appeal_decided", "the appeal was decided meanwhile"));
     }
     events::append(conn, actor, "appeal", &id.to_string(), outcome.status().as_str(), json!({"reason": reason}))?;
-    get(conn, id)
+    let row = get(conn, id)?;
+    let what = row
+        .certificate_number
+        .clone()
+        .unwrap_or_else(|| row.assessment_id.map(|a| format!("#{a}")).unwrap_or_default());
+    super::notifications::appeal(conn, row.filed_by, id, &row.subject, &what, outcome.status().as_str(), reason)?;
+    Ok(row)
 }
 
 const FILE_META: (f::id, f::appeal_id, f::filename, f::media_type, f::size, f::sha256, f::created_at) =

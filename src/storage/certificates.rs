@@ -297,3 +297,17 @@ pub fn scheduled(conn: &mut DbConn, due: Due, cut: &Cutoffs) -> Result<Vec<Strin
     };
     Ok(query.load(conn)?)
 }
+
+/// Valid certificates whose `kind` date (`expiring`: valid-until; `surveillance_due`: the next surveillance
+/// audit) falls between `from` and `to`, through the same indexes as the scheduler's rules.
+pub fn reminder_candidates(conn: &mut DbConn, kind: &str, from: NaiveDate, to: NaiveDate) -> Result<Vec<CertificateRow>> {
+    let query = c::table
+        .select(CertificateRow::as_select())
+        .filter(c::status.eq(StoredStatus::Valid.as_str()))
+        .into_boxed();
+    let query = match kind {
+        "expiring" => query.filter(c::valid_until.between(from, to)),
+        _ => query.filter(c::surveillance_due.between(from, to)),
+    };
+    Ok(query.load(conn)?)
+}

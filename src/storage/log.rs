@@ -168,8 +168,18 @@ pub fn append_many(conn: &mut DbConn, key: &LogKey, tree: &mut tlog::Frontier, c
 }
 
 /// Append an entry for `cert` and publish the signed checkpoint of the new tree, in the caller's
-/// transaction: the change, its entry and the checkpoint commit together or not at all.
+/// transaction: the change, its entry, the checkpoint, the webhook deliveries and the notifications to the
+/// venue commit together or not at all.
 pub fn append(conn: &mut DbConn, key: &LogKey, cert: &CertificateRow, change: Change<'_>) -> Result<u64> {
+    let (kind, reason) = (change.kind, change.reason);
+    let (seq, bytes) = record(conn, key, cert, change)?;
+    notify(conn, seq, &bytes, kind)?;
+    super::notifications::certificate(conn, cert, kind, reason)?;
+    Ok(seq)
+}
+
+/// The entry and checkpoint only (the start-up backfill of certificates older than the log tells no one).
+fn record(conn: &mut DbConn, key: &LogKey, cert: &CertificateRow, change: Change<'_>) -> Result<(u64, Vec<u8>)> {
     // Taking the head row serialises appenders (a row lock on PostgreSQL, the writer lock on SQLite).
     let size: i64 = diesel::update(log_head::table.filter(log_head::id.eq(1)))
         .set(log_head::size.eq(log_head::size + 1))
@@ -202,8 +212,7 @@ pub fn append(conn: &mut DbConn, key: &LogKey, cert: &CertificateRow, change: Ch
         ))
         .execute(conn)?;
     publish(conn, key, seq + 1, root)?;
-    notify(conn, seq, &bytes, change.kind)?;
-    Ok(seq)
+    Ok((seq, bytes))
 }
 
 /// Webhook deliveries of a new entry, in its transaction (Standard Webhooks payload: `type`,
@@ -239,7 +248,7 @@ pub fn backfill(conn: &mut DbConn, key: &LogKey) -> Result<usize> {
             at: row.issued_at,
             reason: None,
         };
-        append(conn, key, row, issued)?;
+        record(conn, key, row, issued)?;
         if row.status != "valid" {
             let kind = match row.status.as_str() {
                 "suspended" => "suspended",
@@ -254,7 +263,7 @@ pub fn backfill(conn: &mut DbConn, key: &LogKey) -> Result<usize> {
                 at: row.status_changed_at.unwrap_or(row.issued_at),
                 reason: row.status_reason.as_deref(),
             };
-            append(conn, key, row, change)?;
+            record(conn, key, row, change)?;
         }
     }
     if latest_checkpoint(conn)?.is_none() {

@@ -29,6 +29,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod log;
 pub mod models;
+pub mod notifications;
 pub mod schema;
 pub mod users;
 pub mod venues;

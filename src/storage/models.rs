@@ -18,6 +18,8 @@ pub struct UserRow {
     pub totp_secret: Option<String>,
     pub totp_pending: Option<String>,
     pub totp_last_step: Option<i64>,
+    /// The language the person last used the portal in (kk, ru or en): their e-mails are in it.
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -257,6 +259,25 @@ pub struct DeliveryRow {
     pub next_attempt_at: Option<NaiveDateTime>,
     pub delivered_at: Option<NaiveDateTime>,
     pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = notifications)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub kind: String,
+    pub recipient_user_id: Option<i64>,
+    pub recipient_email: Option<String>,
+    pub language: String,
+    /// JSON: what the message says (number, venue, reason, date, reference…).
+    pub params: String,
+    pub dedup_key: Option<String>,
+    pub attempts: i32,
+    /// When to send (next); None once sent, given up, or when there is no address.
+    pub next_attempt_at: Option<NaiveDateTime>,
+    pub sent_at: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
 }

@@ -13,6 +13,7 @@ diesel::table! {
         totp_secret -> Nullable<Text>,
         totp_pending -> Nullable<Text>,
         totp_last_step -> Nullable<BigInt>,
+        language -> Nullable<Text>,
     }
 }
 
@@ -321,6 +322,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        kind -> Text,
+        recipient_user_id -> Nullable<BigInt>,
+        recipient_email -> Nullable<Text>,
+        language -> Text,
+        params -> Text,
+        dedup_key -> Nullable<Text>,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -354,6 +372,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    notifications,
     webhook_subscriptions,
     webhook_deliveries,
     appeals,

@@ -18,6 +18,7 @@ pub mod keys_page;
 pub mod layout;
 pub mod log;
 pub mod middleware;
+pub mod notifications;
 pub mod openapi;
 pub mod portal;
 pub mod public;
@@ -219,6 +220,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
         .service(resource("/app/certificates", "GET").route(get().to(portal::list)))
         .service(resource("/app/reviews", "GET").route(get().to(review::queue)))
         .service(resource("/app/complaints", "GET").route(get().to(complaints::portal_list)))
+        .service(resource("/app/notifications", "GET").route(get().to(notifications::list)))
         .service(
             resource("/app/appeals", "GET, POST")
                 .route(get().to(appeals::portal_list))

@@ -36,6 +36,7 @@ pub(crate) fn page(req: &HttpRequest, m: &Messages, status: StatusCode, session:
                 a href="/app/venues" { (m.t("nav_venues")) }
                 a href="/app/certificates" { (m.t("nav_certificates")) }
                 @if s.caller.has(Role::Admin) { a href="/app/users" { (m.t("nav_users")) } a href="/app/keys" { (m.t("nav_keys")) } }
+                a href="/app/notifications" { (m.t("nav_notifications")) }
                 a href="/app/account" { (m.t("nav_account")) }
                 span.muted { (s.user.name) }
                 form.inline method="post" action="/logout" {
@@ -473,6 +474,13 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
         Ok(s) => s,
         Err(r) => return *r,
     };
+    // The language the person uses the portal in is the language of their e-mails.
+    if let (Some(id), true) = (s.caller.user_id, s.user.language.as_deref() != Some(m.lang)) {
+        let lang = m.lang;
+        if let Err(e) = state.db.write(move |c| storage::notifications::set_language(c, id, lang)).await {
+            tracing::warn!(error = %e, "could not record the portal language");
+        }
+    }
     let t = match todo(&state, &s).await {
         Ok(t) => t,
         Err(e) => return error_page(e),

@@ -91,6 +91,10 @@ async fn an_upheld_appeal_reinstates_a_suspended_certificate(app: TestApp) {
     )
     .await;
     assert_eq!(r["status"], "upheld", "{r}");
+    let told = app.state.db.read(ecolabel::storage::notifications::all).await.unwrap();
+    let decided: Vec<_> = told.iter().filter(|n| n.kind == "appeal_decided").collect();
+    assert_eq!(decided.len(), 1, "the manager who filed it is told");
+    assert!(decided[0].params.contains("upheld"));
     assert_eq!(public_json(&app, &a.number).await["status"], "valid");
     let feed = app.get(&format!("/feed.atom?certificate={}", a.number), None).await.text().await.unwrap();
     assert!(feed.contains(&format!("{} reinstated", a.number)), "{feed}");

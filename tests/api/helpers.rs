@@ -73,6 +73,8 @@ pub fn test_config(dir: &std::path::Path, database: DbUrl) -> Config {
         schedule: Default::default(),
         // The tests deliver webhooks themselves, at the times they choose.
         webhook_interval: 0,
+        smtp_url: None,
+        mail_from: "Test registry <registry@example.kz>".into(),
         db_pool: 8,
         public_rate: 1000,
         public_burst: 1000,

@@ -11,6 +11,7 @@ mod foundation;
 mod hardening;
 pub mod helpers;
 mod log;
+mod notifications;
 pub mod pdf;
 mod portal;
 mod public;

@@ -1,0 +1,151 @@
+//! E-mail notifications: each outbox row (crate::storage::notifications) rendered in its recipient's language
+//! and sent over SMTP with lettre, one attempt per claim, retried with backoff; inside `serve` when --smtp-url is set.
+
+use crate::domain::webhook::backoff;
+use crate::i18n::Messages;
+use crate::storage::models::NotificationRow;
+use crate::storage::{self, notifications as repo, Db};
+use chrono::{NaiveDateTime, TimeDelta};
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde_json::Value;
+
+const LEASE: TimeDelta = TimeDelta::seconds(120);
+const BATCH: i64 = 100;
+
+/// The message keys of a kind: subject and body.
+fn keys(kind: &str) -> Option<(&'static str, &'static str)> {
+    Some(match kind {
+        "issued" => ("mail_issued_subject", "mail_issued_body"),
+        "suspended" => ("mail_suspended_subject", "mail_suspended_body"),
+        "reinstated" => ("mail_reinstated_subject", "mail_reinstated_body"),
+        "withdrawn" => ("mail_withdrawn_subject", "mail_withdrawn_body"),
+        "expired" => ("mail_expired_subject", "mail_expired_body"),
+        "expiring" => ("mail_expiring_subject", "mail_expiring_body"),
+        "surveillance_due" => ("mail_surveillance_due_subject", "mail_surveillance_due_body"),
+        "returned" => ("mail_returned_subject", "mail_returned_body"),
+        "rejected" => ("mail_rejected_subject", "mail_rejected_body"),
+        "complaint_received" => ("mail_complaint_received_subject", "mail_complaint_received_body"),
+        "appeal_decided" => ("mail_appeal_decided_subject", "mail_appeal_decided_body"),
+        _ => return None,
+    })
+}
+
+/// Subject and body of a notification in `lang` (the recipient's, or the page's in the portal).
+pub fn render(row: &NotificationRow, lang: &str, public_url: &str) -> Option<(String, String)> {
+    let (subject, body) = keys(&row.kind)?;
+    let m = Messages::for_lang(lang);
+    let p: Value = serde_json::from_str(&row.params).unwrap_or_default();
+    let text = |k: &str| match &p[k] {
+        Value::String(s) => s.clone(),
+        Value::Null => "—".to_string(),
+        v => v.to_string(),
+    };
+    let number = text("number");
+    let outcome = match p["outcome"].as_str() {
+        Some("upheld") => m.t("appeal_status_upheld").to_string(),
+        Some("dismissed") => m.t("appeal_status_dismissed").to_string(),
+        _ => text("outcome"),
+    };
+    let subject_text = match p["subject"].as_str() {
+        Some("rejection") => m.t("appeal_subject_rejection"),
+        Some("suspension") => m.t("appeal_subject_suspension"),
+        Some("withdrawal") => m.t("appeal_subject_withdrawal"),
+        _ => "",
+    };
+    let what = format!("{subject_text} {}", text("what")).trim().to_string();
+    let link = format!("{public_url}/certificates/{number}");
+    let names = ["venue", "reason", "date", "days", "audit", "reference", "appeal"];
+    let values: Vec<String> = names.iter().map(|k| text(k)).collect();
+    let mut args: Vec<(&str, &str)> = names.iter().zip(&values).map(|(k, v)| (*k, v.as_str())).collect();
+    args.extend([
+        ("number", number.as_str()),
+        ("outcome", outcome.as_str()),
+        ("what", what.as_str()),
+        ("link", link.as_str()),
+    ]);
+    Some((m.f(subject, &args), m.f(body, &args)))
+}
+
+/// An SMTP connection's settings and the sender address.
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    public_url: String,
+}
+
+impl Mailer {
+    /// `smtp://host:port` (STARTTLS when offered; `?tls=required` to insist), `smtps://host` (TLS), with
+    /// optional `user:password@`.
+    pub fn new(smtp_url: &str, from: &str, public_url: &str) -> Result<Mailer, String> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
+            .map_err(|e| format!("not an SMTP URL (smtp://host:port or smtps://host): {e}"))?
+            .timeout(Some(std::time::Duration::from_secs(20)))
+            .build();
+        let from = from.parse().map_err(|e| format!("`{from}` is not an address: {e}"))?;
+        Ok(Mailer {
+            transport,
+            from,
+            public_url: public_url.to_string(),
+        })
+    }
+
+    fn message(&self, row: &NotificationRow, to: &str) -> Result<Message, String> {
+        let (subject, body) = render(row, &row.language, &self.public_url).ok_or_else(|| format!("unknown notification kind {}", row.kind))?;
+        let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
+        let host = self
+            .public_url
+            .split("://")
+            .nth(1)
+            .unwrap_or("localhost")
+            .split([':', '/'])
+            .next()
+            .unwrap_or("localhost");
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            // The same on every attempt, so a repeat after a crash is recognisable.
+            .message_id(Some(format!("<notification-{}-{}@{host}>", row.id, row.created_at.and_utc().timestamp())))
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub sent: usize,
+    pub failed: usize,
+}
+
+/// Send every message due at `now` once (each claimed first, so two senders never send the same one at once).
+pub async fn deliver_due(db: &Db, mailer: &Mailer, now: NaiveDateTime) -> Result<Report, storage::Error> {
+    let mut report = Report::default();
+    let due = db.read(move |c| repo::due(c, now, BATCH)).await?;
+    for row in due {
+        let (Some(seen), Some(to)) = (row.next_attempt_at, row.recipient_email.clone()) else {
+            continue;
+        };
+        let id = row.id;
+        if !db.write(move |c| repo::claim(c, id, seen, now + LEASE)).await? {
+            continue;
+        }
+        let result = match mailer.message(&row, &to) {
+            Ok(msg) => mailer.transport.send(msg).await.map(|_| ()).map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        let sent = result.is_ok();
+        let error = result.err();
+        let next = if sent { None } else { backoff(row.attempts + 1).map(|w| now + w) };
+        let (r, err) = (row.clone(), error.clone());
+        db.write(move |c| repo::record(c, &r, sent, err.as_deref(), next)).await?;
+        if sent {
+            report.sent += 1;
+        } else {
+            report.failed += 1;
+            tracing::warn!(notification = row.id, kind = %row.kind, error = ?error, attempts = row.attempts + 1, given_up = next.is_none(), "e-mail not sent");
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,171 @@
+// Notifications' persistence: the outbox of messages to people, written in the transaction of the change
+// they tell about (one row per recipient, a reminder once by its key), claimed and recorded by the mailer.
+
+use super::models::{AssessmentRow, CertificateRow, NotificationRow};
+use super::schema::{notifications as n, users, venues};
+use super::{now, DbConn, Result};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+/// A person to tell: id, e-mail address (if any), the language they use the portal in (if known).
+type Recipient = (i64, Option<String>, Option<String>);
+
+/// The registry's first language, for people who have not used the portal yet.
+pub const DEFAULT_LANGUAGE: &str = "kk";
+
+fn insert(conn: &mut DbConn, kind: &str, user: Option<i64>, email: Option<&str>, language: &str, params: &Value, dedup: Option<&str>) -> Result<()> {
+    let at = now();
+    diesel::insert_into(n::table)
+        .values((
+            n::kind.eq(kind),
+            n::recipient_user_id.eq(user),
+            n::recipient_email.eq(email),
+            n::language.eq(language),
+            n::params.eq(params.to_string()),
+            n::dedup_key.eq(dedup),
+            n::attempts.eq(0),
+            // Only a message with an address is sent; every one is shown in the portal.
+            n::next_attempt_at.eq(email.map(|_| at)),
+            n::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// One message to each of the given people (id, e-mail, language).
+fn to_people(conn: &mut DbConn, people: &[Recipient], kind: &str, params: &Value, dedup: Option<&str>) -> Result<usize> {
+    for (id, email, language) in people {
+        let key = dedup.map(|d| format!("{d}:{id}"));
+        insert(
+            conn,
+            kind,
+            Some(*id),
+            email.as_deref(),
+            language.as_deref().unwrap_or(DEFAULT_LANGUAGE),
+            params,
+            key.as_deref(),
+        )?;
+    }
+    Ok(people.len())
+}
+
+fn managers(conn: &mut DbConn, venue_id: i64) -> Result<Vec<Recipient>> {
+    Ok(users::table
+        .filter(users::venue_id.eq(venue_id))
+        .select((users::id, users::email, users::language))
+        .load(conn)?)
+}
+
+fn person(conn: &mut DbConn, id: i64) -> Result<Vec<Recipient>> {
+    Ok(users::table.find(id).select((users::id, users::email, users::language)).load(conn)?)
+}
+
+/// A certificate's status change (issued, suspended, reinstated, withdrawn, expired), to its venue's managers.
+pub fn certificate(conn: &mut DbConn, cert: &CertificateRow, kind: &str, reason: Option<&str>) -> Result<usize> {
+    if !matches!(kind, "issued" | "suspended" | "reinstated" | "withdrawn" | "expired") {
+        return Ok(0);
+    }
+    let people = managers(conn, cert.venue_id)?;
+    let params = json!({"number": cert.number, "venue": cert.venue_name, "reason": reason, "date": cert.valid_until});
+    to_people(conn, &people, kind, &params, None)
+}
+
+/// A reminder (`expiring` or `surveillance_due`) `days` before `date`, to the venue's managers, once per key.
+pub fn reminder(conn: &mut DbConn, cert: &CertificateRow, kind: &str, date: chrono::NaiveDate, days: u32) -> Result<usize> {
+    let key = format!("{kind}:{}:{date}:{days}", cert.number);
+    let sent: i64 = n::table.filter(n::dedup_key.like(format!("{key}:%"))).count().get_result(conn)?;
+    if sent > 0 {
+        return Ok(0);
+    }
+    let people = managers(conn, cert.venue_id)?;
+    let params = json!({"number": cert.number, "venue": cert.venue_name, "date": date, "days": days});
+    to_people(conn, &people, kind, &params, Some(&key))
+}
+
+/// An audit returned (to its assessor) or rejected (to its assessor and the venue's managers).
+pub fn decision(conn: &mut DbConn, a: &AssessmentRow, kind: &str, reason: Option<&str>) -> Result<usize> {
+    if !matches!(kind, "returned" | "rejected") {
+        return Ok(0);
+    }
+    let venue: String = venues::table.find(a.venue_id).select(venues::name).first(conn)?;
+    let mut people = person(conn, a.assessor_id)?;
+    if kind == "rejected" {
+        people.extend(managers(conn, a.venue_id)?);
+    }
+    let params = json!({"audit": a.id, "venue": venue, "reason": reason});
+    to_people(conn, &people, kind, &params, None)
+}
+
+/// A complaint received: an acknowledgement with its reference to the reporter's address, if they gave one.
+pub fn complaint(conn: &mut DbConn, email: &str, language: &str, reference: &str, number: &str) -> Result<()> {
+    insert(
+        conn,
+        "complaint_received",
+        None,
+        Some(email),
+        language,
+        &json!({"reference": reference, "number": number}),
+        None,
+    )
+}
+
+/// An appeal decided, to the person who filed it.
+pub fn appeal(conn: &mut DbConn, filed_by: i64, appeal_id: i64, subject: &str, what: &str, outcome: &str, reason: &str) -> Result<usize> {
+    let people = person(conn, filed_by)?;
+    let params = json!({"appeal": appeal_id, "subject": subject, "what": what, "outcome": outcome, "reason": reason});
+    to_people(conn, &people, "appeal_decided", &params, None)
+}
+
+pub fn due(conn: &mut DbConn, at: NaiveDateTime, limit: i64) -> Result<Vec<NotificationRow>> {
+    Ok(n::table
+        .filter(n::next_attempt_at.le(at))
+        .order(n::id.asc())
+        .limit(limit)
+        .select(NotificationRow::as_select())
+        .load(conn)?)
+}
+
+/// Claim a message for one attempt (see `webhooks::claim`).
+pub fn claim(conn: &mut DbConn, id: i64, seen: NaiveDateTime, lease_until: NaiveDateTime) -> Result<bool> {
+    let changed = diesel::update(n::table.find(id).filter(n::next_attempt_at.eq(seen)))
+        .set(n::next_attempt_at.eq(Some(lease_until)))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Record an attempt: sent, or failed with the next attempt (None: given up).
+pub fn record(conn: &mut DbConn, row: &NotificationRow, sent: bool, error: Option<&str>, next: Option<NaiveDateTime>) -> Result<()> {
+    diesel::update(n::table.find(row.id))
+        .set((
+            n::attempts.eq(row.attempts + 1),
+            n::sent_at.eq(sent.then(now)),
+            n::last_error.eq(error),
+            n::next_attempt_at.eq(if sent { None } else { next }),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A person's messages, newest first.
+pub fn for_user(conn: &mut DbConn, user_id: i64, limit: i64) -> Result<Vec<NotificationRow>> {
+    Ok(n::table
+        .filter(n::recipient_user_id.eq(user_id))
+        .order(n::id.desc())
+        .limit(limit)
+        .select(NotificationRow::as_select())
+        .load(conn)?)
+}
+
+/// All messages, oldest first (tests and support).
+pub fn all(conn: &mut DbConn) -> Result<Vec<NotificationRow>> {
+    Ok(n::table.order(n::id.asc()).select(NotificationRow::as_select()).load(conn)?)
+}
+
+/// The language a person last used the portal in.
+pub fn set_language(conn: &mut DbConn, user_id: i64, language: &str) -> Result<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::language.eq(Some(language)))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,54 @@
+// The portal's notifications page: what the registry told the signed-in person (certificate changes,
+// reminders, decisions, appeals), newest first, in the page's language, and whether it went out by e-mail.
+
+use super::i18n::negotiate;
+use super::session::MaybeSession;
+use super::signin::{page, signed_in};
+use super::AppState;
+use crate::storage::notifications as repo;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::html;
+
+/// `/app/notifications`: the latest 100.
+pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession) -> HttpResponse {
+    let s = match signed_in(&req, s, false) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let m = negotiate(&req);
+    let Some(id) = s.caller.user_id else {
+        return page(
+            &req,
+            &m,
+            StatusCode::OK,
+            Some(&s),
+            m.t("nav_notifications"),
+            html! { p { (m.t("no_results")) } },
+        );
+    };
+    let rows = match state.db.read(move |c| repo::for_user(c, id, 100)).await {
+        Ok(r) => r,
+        Err(e) => return super::error::error_page(e),
+    };
+    let url = state.config.public_url.clone();
+    let body = html! {
+        p { (m.t("notifications_intro")) }
+        @if rows.is_empty() {
+            p { (m.t("no_results")) }
+        }
+        @for r in &rows {
+            @if let Some((subject, text)) = crate::mail::render(r, m.lang, &url) {
+                article.notification {
+                    h2 { (subject) }
+                    p { (text) }
+                    p.muted {
+                        time datetime=(r.created_at.format("%Y-%m-%dT%H:%M:%SZ")) { (r.created_at.format("%Y-%m-%d %H:%M")) " UTC" }
+                        @if r.sent_at.is_some() { " · " (m.t("notification_sent")) }
+                    }
+                }
+            }
+        }
+    };
+    page(&req, &m, StatusCode::OK, Some(&s), m.t("nav_notifications"), body)
+}
