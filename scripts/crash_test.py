@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Kill the registry with SIGKILL while it issues certificates, restart, ten times; then check that every
 certificate whose approval got a 2xx is present and verifies, that no certificate exists without its
-approved assessment, and (SQLite) that PRAGMA integrity_check is ok.
+approved assessment, and (SQLite) that PRAGMA integrity_check is ok. A webhook subscriber (a receiver in this
+process) and a venue manager with an address are registered first: every log entry must have its webhook
+delivery and its notification rows (the outbox commits with the change), and once the restarted server has
+drained the outbox the receiver must have got every delivery, each one once.
 
 Usage: scripts/crash_test.py [path/to/ecolabel] [rounds]   (standard library only; talks to 127.0.0.1)
 """
@@ -33,12 +36,28 @@ def prepare(port):
 cli("migrate")
 assessor = cli("users", "create", "--role", "assessor", "--name", "crash assessor")
 officer = cli("users", "create", "--role", "officer", "--name", "crash officer")
+admin = cli("users", "create", "--role", "admin", "--name", "crash admin")
+
+# The webhook receiver: records each webhook-id it is sent.
+import http.server
+received = []
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        with lock: received.append(self.headers.get("webhook-id"))
+        self.send_response(204); self.end_headers()
+    def log_message(self, *a): pass
+hook_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+threading.Thread(target=hook_server.serve_forever, daemon=True).start()
 acknowledged = {}  # certificate number -> assessment id, for every approval that got a 2xx
 lock = threading.Lock()
 port = rc.free_port()
 server = start(port)
 status, venue = call(port, "POST", "/api/v1/venues", assessor, {"name": "Crash hall", "address": "x", "city": "Astana"})
 venue_id = venue["id"]
+status, _ = call(port, "POST", "/api/v1/webhooks", admin, {"url": f"http://127.0.0.1:{hook_server.server_port}/hook"})
+assert status == 201, status
+cli("users", "invite", "--email", "manager@crash.kz", "--name", "crash manager", "--role", "venue", "--venue", str(venue_id))
 seq = 0
 
 def issue_loop(port, stop):
@@ -73,8 +92,12 @@ for number, aid in acknowledged.items():
 # checkpoint, tree, tiles and statuses (the monitor), and no entry for a certificate that does not exist.
 monitor = subprocess.run([BIN, "log", "verify", f"http://127.0.0.1:{port}"], env=env, capture_output=True, text=True)
 print(monitor.stdout.strip())
-server.send_signal(signal.SIGTERM); server.wait()
+# The restarted server drains the webhook outbox (its sender runs every 2 s).
 con = sqlite3.connect(db_path)
+for _ in range(600):
+    if con.execute("SELECT count(*) FROM webhook_deliveries WHERE delivered_at IS NULL").fetchone()[0] == 0: break
+    time.sleep(0.1)
+server.send_signal(signal.SIGTERM); server.wait()
 logged = con.execute("SELECT count(*), count(DISTINCT number), sum(CAST(entry AS TEXT) LIKE '%\"type\":\"issued\"%') FROM log_entries").fetchone()
 certs = con.execute("SELECT count(*) FROM certificates").fetchone()[0]
 log_ok = monitor.returncode == 0 and logged[1] == logged[2] == certs
@@ -84,9 +107,19 @@ approved_without = con.execute("SELECT count(*) FROM assessments a LEFT JOIN cer
 numbers = [r[0] for r in con.execute("SELECT number FROM certificates ORDER BY number")]
 gaps = [n for i, n in enumerate(numbers) if int(n[-6:]) != i + 1]
 total = len(numbers)
+entries = con.execute("SELECT count(*) FROM log_entries").fetchone()[0]
+deliveries = con.execute("SELECT count(*), count(DISTINCT msg_id), sum(delivered_at IS NOT NULL) FROM webhook_deliveries").fetchone()
+told = con.execute("SELECT count(*) FROM notifications WHERE recipient_email = 'manager@crash.kz'").fetchone()[0]
+issued_entries = logged[2]
+outbox_ok = deliveries[0] == deliveries[1] == entries and told == issued_entries
+with lock: got, distinct = len(received), len(set(received))
+sent_ok = deliveries[2] == entries and distinct == entries
+print(f"outbox: {entries} log entries, {deliveries[0]} webhook deliveries ({deliveries[2]} delivered), "
+      f"{told} notifications to the manager for {issued_entries} issued; receiver got {got} requests, {distinct} distinct, "
+      f"{got - distinct} repeated (a kill between the answer and its record repeats it, with the same webhook-id)")
 print(f"acknowledged: {len(acknowledged)}, stored: {total}, missing or not verifying: {len(missing)}, "
       f"certificates without an approved assessment: {orphans}, approved without certificate: {approved_without}, "
       f"number gaps: {len(gaps)}, integrity_check: {integrity}, log entries: {logged[0]} (log agrees: {log_ok})")
-ok = not missing and orphans == 0 and approved_without == 0 and not gaps and integrity == "ok" and len(acknowledged) > 0 and log_ok
+ok = not missing and orphans == 0 and approved_without == 0 and not gaps and integrity == "ok" and len(acknowledged) > 0 and log_ok and outbox_ok and sent_ok
 print("PASS" if ok else "FAIL")
 sys.exit(0 if ok else 1)

@@ -11,7 +11,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::Value;
 
 const LEASE: TimeDelta = TimeDelta::seconds(120);
-const BATCH: i64 = 100;
+/// Messages attempted per pass.
+pub const BATCH: usize = 100;
 
 /// The message keys of a kind: subject and body.
 fn keys(kind: &str) -> Option<(&'static str, &'static str)> {
@@ -122,7 +123,7 @@ pub struct Report {
 /// Send every message due at `now` once (each claimed first, so two senders never send the same one at once).
 pub async fn deliver_due(db: &Db, mailer: &Mailer, now: NaiveDateTime) -> Result<Report, storage::Error> {
     let mut report = Report::default();
-    let due = db.read(move |c| repo::due(c, now, BATCH)).await?;
+    let due = db.read(move |c| repo::due(c, now, BATCH as i64)).await?;
     for row in due {
         let (Some(seen), Some(to)) = (row.next_attempt_at, row.recipient_email.clone()) else {
             continue;

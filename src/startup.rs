@@ -171,8 +171,16 @@ async fn send_webhooks(state: Data<AppState>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = crate::webhooks::deliver_due(&state.db, &client, storage::now()).await {
-            tracing::warn!(error = %e, "the webhook sender could not read its outbox");
+        // Drain: pass after pass while full batches come back.
+        loop {
+            match crate::webhooks::deliver_due(&state.db, &client, storage::now()).await {
+                Ok(r) if r.delivered + r.failed >= crate::webhooks::BATCH => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the webhook sender could not read its outbox");
+                    break;
+                }
+            }
         }
     }
 }
@@ -191,8 +199,15 @@ async fn send_mail(state: Data<AppState>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = crate::mail::deliver_due(&state.db, &mailer, storage::now()).await {
-            tracing::warn!(error = %e, "the mailer could not read its outbox");
+        loop {
+            match crate::mail::deliver_due(&state.db, &mailer, storage::now()).await {
+                Ok(r) if r.sent + r.failed >= crate::mail::BATCH => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the mailer could not read its outbox");
+                    break;
+                }
+            }
         }
     }
 }

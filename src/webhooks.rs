@@ -10,7 +10,8 @@ use std::time::Duration;
 /// the delivery to be tried again after it.
 const TIMEOUT: Duration = Duration::from_secs(10);
 const LEASE: TimeDelta = TimeDelta::seconds(60);
-const BATCH: i64 = 100;
+/// Deliveries attempted per pass.
+pub const BATCH: usize = 100;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -32,7 +33,7 @@ pub fn client() -> reqwest::Client {
 /// check it against theirs); `now` only says what is due.
 pub async fn deliver_due(db: &Db, client: &reqwest::Client, now: NaiveDateTime) -> Result<Report, storage::Error> {
     let mut report = Report::default();
-    let due = db.read(move |c| repo::due(c, now, BATCH)).await?;
+    let due = db.read(move |c| repo::due(c, now, BATCH as i64)).await?;
     for item in due {
         let Some(seen) = item.delivery.next_attempt_at else { continue };
         let id = item.delivery.id;

@@ -18,4 +18,4 @@ mod public;
 mod schedule;
 mod seed;
 pub mod signin;
-mod webhooks;
+pub mod webhooks;

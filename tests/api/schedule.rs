@@ -52,6 +52,19 @@ async fn the_demo_certificate_is_suspended_for_overdue_surveillance_then_withdra
     assert_eq!(cert["surveillance_months"], 12);
     assert_eq!(cert["surveillance_due"], "2026-12-19", "a year after the award");
 
+    // A webhook subscriber follows the certificate's changes as they happen.
+    let receiver = crate::webhooks::Receiver::start();
+    let r = app
+        .post(
+            "/api/v1/webhooks",
+            Some(&admin),
+            json!({"url": receiver.url, "events": ["suspended", "withdrawn"]}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let hooks = ecolabel::webhooks::client();
+    let deliver = || ecolabel::webhooks::deliver_due(&app.state.db, &hooks, ecolabel::storage::now());
+
     // Due on 2026-12-19, 30 days of grace: nothing happens through 2027-01-18.
     assert_eq!(changes(&jobs_at(&app, &n, "2027-01-18T12:00:00Z")), [0, 0, 0]);
     assert_eq!(public_json(&app, &n).await["status"], "valid");
@@ -71,6 +84,8 @@ async fn the_demo_certificate_is_suspended_for_overdue_surveillance_then_withdra
     let page = public_page(&app, &n).await;
     assert!(page.contains("surveillance audit overdue"), "{page}");
     assert_eq!(newest_feed_title(&app, &n).await, format!("{n} suspended — Smart Plastic Zone"));
+    assert_eq!(deliver().await.unwrap().delivered, 1);
+    assert_eq!(receiver.types(), ["certificate.suspended"]);
     let cert = json(app.get(&format!("/api/v1/certificates/{n}"), Some(&admin)).await).await;
     let last = cert["history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!((last["action"].as_str(), last["actor"].as_str()), (Some("suspended"), Some("system")), "{last}");
@@ -83,6 +98,8 @@ async fn the_demo_certificate_is_suspended_for_overdue_surveillance_then_withdra
     assert_eq!(p["status_reason"], "suspended longer than the maximum suspension period");
     assert!(public_page(&app, &n).await.contains("suspended longer than the maximum suspension period"));
     assert_eq!(newest_feed_title(&app, &n).await, format!("{n} withdrawn — Smart Plastic Zone"));
+    assert_eq!(deliver().await.unwrap().delivered, 1);
+    assert_eq!(receiver.types(), ["certificate.suspended", "certificate.withdrawn"]);
     // Withdrawn is the end: expiry does not follow.
     assert_eq!(changes(&jobs_at(&app, &n, "2028-06-01T00:00:00Z")), [0, 0, 0]);
     assert_eq!(public_json(&app, &n).await["status"], "withdrawn");

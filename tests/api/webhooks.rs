@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug)]
-struct Received {
+pub struct Received {
     id: String,
     timestamp: String,
     signature: String,
@@ -21,14 +21,14 @@ struct Received {
 
 /// A subscriber's endpoint: records what it receives and answers with `status`.
 #[derive(Clone)]
-struct Receiver {
+pub struct Receiver {
     got: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
-    url: String,
+    pub url: String,
 }
 
 impl Receiver {
-    fn start() -> Receiver {
+    pub fn start() -> Receiver {
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
         let status = Arc::new(AtomicU16::new(200));
         let (g, s) = (got.clone(), status.clone());
@@ -62,10 +62,10 @@ impl Receiver {
             url: format!("http://127.0.0.1:{port}/hook"),
         }
     }
-    fn received(&self) -> Vec<Received> {
+    pub fn received(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
     }
-    fn types(&self) -> Vec<String> {
+    pub fn types(&self) -> Vec<String> {
         self.received()
             .iter()
             .map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["type"].as_str().unwrap().to_string())
