@@ -1,7 +1,7 @@
 // Appeals on the web: the API (a venue manager files one with a statement and files; officers and admins
 // who took no part decide it) and the portal pages (the appeal form, the list, an appeal with its decision form).
 
-use super::assessments::{read_part, sniff, MAX_EVIDENCE_BYTES};
+use super::assessments::{judge, read_part, Judged, MAX_EVIDENCE_BYTES};
 use super::auth::Auth;
 use super::error::{missing, ApiError, ApiResult};
 use super::i18n::{negotiate, Messages};
@@ -19,7 +19,6 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use futures_util::TryStreamExt;
 use maud::html;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 const NOT_FOUND: &str = "appeal";
 
@@ -121,26 +120,9 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<Appe
     Ok(HttpResponse::Created().json(respond(row, vec![])?))
 }
 
-/// One uploaded file: its name and bytes, type judged by content.
-fn judged(name: &str, bytes: Vec<u8>) -> ApiResult<(String, &'static str, String, Vec<u8>)> {
-    if bytes.is_empty() {
-        return Err(ApiError::invalid(
-            "empty_file",
-            format!("{name} is empty"),
-            vec![FieldError::new("file", "empty_file", "the file is empty")],
-        ));
-    }
-    let kind = sniff(&bytes).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "files must be PDF, JPEG or PNG (judged by their content)",
-        )
-    })?;
-    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let clean: String = base.chars().filter(|c| !c.is_control() && *c != '"').take(200).collect();
-    let filename = if clean.trim().is_empty() { "file".to_string() } else { clean };
-    Ok((filename, kind, hex::encode(Sha256::digest(&bytes)), bytes))
+/// Judge every uploaded file (type by content, clean name, SHA-256) before anything is stored.
+fn judge_all(files: Vec<(String, Vec<u8>)>) -> ApiResult<Vec<Judged>> {
+    files.into_iter().map(|(n, b)| judge(&n, b, "an appeal file", "file")).collect()
 }
 
 /// Read the multipart fields: text fields by name, and every `file` part (empty, nameless parts skipped).
@@ -183,14 +165,13 @@ async fn read_form(mut form: Multipart) -> ApiResult<(Vec<(String, String)>, Vec
     Ok((fields, files))
 }
 
-async fn attach(state: &web::Data<AppState>, caller: Caller, id: i64, files: Vec<(String, Vec<u8>)>) -> ApiResult<Vec<AppealFileMeta>> {
-    let judged: Vec<_> = files.into_iter().map(|(n, b)| judged(&n, b)).collect::<ApiResult<_>>()?;
+async fn attach(state: &web::Data<AppState>, caller: Caller, id: i64, files: Vec<Judged>) -> ApiResult<Vec<AppealFileMeta>> {
     state
         .db
         .write(move |c| {
-            judged
+            files
                 .iter()
-                .map(|(name, kind, sha, bytes)| ops::add_file(c, &caller, id, name, kind, sha, bytes).map_err(crate::app::Error::into_storage))
+                .map(|f| ops::add_file(c, &caller, id, &f.filename, f.media_type, &f.sha256, &f.content).map_err(crate::app::Error::into_storage))
                 .collect()
         })
         .await
@@ -227,7 +208,7 @@ pub async fn upload(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
             vec![FieldError::new("file", "required", "a file is required")],
         ));
     }
-    let metas = attach(&state, caller, path.into_inner(), files).await?;
+    let metas = attach(&state, caller, path.into_inner(), judge_all(files)?).await?;
     Ok(HttpResponse::Created().json(metas.into_iter().map(AppealFileResponse::from).collect::<Vec<_>>()))
 }
 
@@ -438,9 +419,10 @@ pub async fn portal_create(req: HttpRequest, state: web::Data<AppState>, s: Mayb
         statement: get("statement").unwrap_or_default(),
     };
     // Files are judged before anything is stored, so a bad file leaves no appeal behind.
-    if let Err(e) = files.iter().try_for_each(|(n, b)| judged(n, b.clone()).map(|_| ())) {
-        return form_page(&req, &m, &s, e.status, &params, Some(m.t("appeal_file_refused")));
-    }
+    let files = match judge_all(files) {
+        Ok(f) => f,
+        Err(e) => return form_page(&req, &m, &s, e.status, &params, Some(m.t("appeal_file_refused"))),
+    };
     let row = match lodge_as(&state, s.caller.clone(), body).await {
         Ok(r) => r,
         Err(e) if matches!(e.status.as_u16(), 409 | 422) => {

@@ -324,14 +324,46 @@ fn png_header_ok(bytes: &[u8]) -> bool {
         && matches!(colour, 0 | 2 | 3 | 4 | 6)
 }
 
-fn clean_filename(name: &str) -> String {
+fn clean_filename(name: &str, fallback: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base.chars().filter(|c| !c.is_control() && *c != '"').take(200).collect();
     if cleaned.trim().is_empty() {
-        "evidence".into()
+        fallback.into()
     } else {
         cleaned
     }
+}
+
+/// An uploaded file as stored: a clean name, its type judged by content (`what` names it in the 415), its
+/// SHA-256. Empty files are refused.
+pub(crate) struct Judged {
+    pub filename: String,
+    pub media_type: &'static str,
+    pub sha256: String,
+    pub content: Vec<u8>,
+}
+
+pub(crate) fn judge(name: &str, content: Vec<u8>, what: &str, fallback: &str) -> ApiResult<Judged> {
+    if content.is_empty() {
+        return Err(ApiError::invalid(
+            "empty_file",
+            format!("{name} is empty"),
+            vec![FieldError::new("file", "empty_file", "the file is empty")],
+        ));
+    }
+    let media_type = sniff(&content).ok_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("{what} must be a PDF, JPEG or PNG file (judged by its content)"),
+        )
+    })?;
+    Ok(Judged {
+        filename: clean_filename(name, fallback),
+        media_type,
+        sha256: hex::encode(Sha256::digest(&content)),
+        content,
+    })
 }
 
 /// A multipart text field: UTF-8, trimmed, and free of the characters `kind` forbids.
@@ -444,7 +476,7 @@ pub async fn read_upload(mut form: Multipart, many: bool) -> ApiResult<Upload> {
                     continue;
                 }
                 text::check("file", raw_name, TextKind::Name).map_err(|e| ApiError::invalid("invalid_characters", e.message.clone(), vec![e]))?;
-                let filename = clean_filename(raw_name);
+                let filename = clean_filename(raw_name, "evidence");
                 files.push((filename, read_field(&mut field, MAX_EVIDENCE_BYTES, "file").await?));
             }
             // The portal form's button (`action=upload`).
@@ -481,27 +513,15 @@ pub async fn read_upload(mut form: Multipart, many: bool) -> ApiResult<Upload> {
 pub async fn attach(state: &web::Data<AppState>, caller: Caller, id: i64, upload: Upload) -> ApiResult<Vec<EvidenceMeta>> {
     let mut items = Vec::with_capacity(upload.files.len());
     for (filename, content) in upload.files {
-        if content.is_empty() {
-            return Err(ApiError::invalid(
-                "empty_file",
-                format!("{filename} is empty"),
-                vec![FieldError::new("file", "empty_file", "the file is empty")],
-            ));
-        }
-        let media_type = sniff(&content).ok_or_else(|| {
-            ApiError::new(
-                actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "evidence must be a PDF, JPEG or PNG file (judged by its content)",
-            )
-        })?;
+        let j = judge(&filename, content, "evidence", "evidence")?;
         items.push(NewEvidence {
             criterion: upload.criterion.clone(),
+            // The name was cleaned when the form was read.
             filename,
             description: upload.description.clone(),
-            media_type: media_type.to_string(),
-            sha256: hex::encode(Sha256::digest(&content)),
-            content,
+            media_type: j.media_type.to_string(),
+            sha256: j.sha256,
+            content: j.content,
         });
     }
     with_pinned_scheme(state, caller, id, move |c, caller, scheme| {
