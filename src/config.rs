@@ -60,6 +60,10 @@ pub struct Settings {
     /// A certificate suspended longer than this many months is withdrawn (scheduled work).
     #[arg(long, env = "ECOLABEL_MAX_SUSPENSION_MONTHS", default_value_t = 6, global = true)]
     pub max_suspension_months: u32,
+    /// Minutes between the scheduler's passes inside `serve` (the first at start); 0 runs none in this
+    /// process (`ecolabel jobs run` from cron, or another replica, does the work).
+    #[arg(long, env = "ECOLABEL_JOBS_INTERVAL", default_value_t = 60, global = true)]
+    pub jobs_interval: u32,
     /// Seconds between the webhook sender's looks at its outbox; 0 turns the sender off in this process
     /// (another replica sends).
     #[arg(long, env = "ECOLABEL_WEBHOOK_INTERVAL", default_value_t = 2, global = true)]
@@ -113,6 +117,8 @@ pub struct Config {
     pub surveillance_months: u32,
     /// The scheduler's grace days and longest suspension.
     pub schedule: crate::domain::surveillance::Policy,
+    /// Minutes between the scheduler's passes in `serve`; 0: none in this process.
+    pub jobs_interval: u32,
     /// Seconds between the webhook sender's passes; 0: no sender in this process.
     pub webhook_interval: u32,
     /// Where e-mail notifications go out (None: the portal shows them only).
@@ -175,6 +181,9 @@ impl Settings {
         }
         if !(1..=120).contains(&self.max_suspension_months) {
             return Err(setting("max-suspension-months", "ECOLABEL_MAX_SUSPENSION_MONTHS", "must be between 1 and 120"));
+        }
+        if self.jobs_interval > 1440 {
+            return Err(setting("jobs-interval", "ECOLABEL_JOBS_INTERVAL", "must be between 0 and 1440"));
         }
         if self.webhook_interval > 3600 {
             return Err(setting("webhook-interval", "ECOLABEL_WEBHOOK_INTERVAL", "must be between 0 and 3600"));
@@ -241,6 +250,7 @@ impl Settings {
                 grace_days: self.surveillance_grace_days,
                 max_suspension_months: self.max_suspension_months,
             },
+            jobs_interval: self.jobs_interval,
             webhook_interval: self.webhook_interval,
             smtp_url,
             mail_from: self.mail_from.clone(),

@@ -309,6 +309,7 @@ impl<'a> Generator<'a> {
             b.venues.push(VenueRow {
                 id: venue_id,
                 search_text: storage::venues::search_text(&venue),
+                search_words: Some(storage::venues::search_words(&storage::venues::search_text(&venue))),
                 contact_name: venue.contact_name.clone(),
                 contact_email: venue.contact_email.clone(),
                 contact_phone: venue.contact_phone.clone(),

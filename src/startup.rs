@@ -149,10 +149,12 @@ impl Application {
     /// Serve until SIGTERM or Ctrl-C; in-flight requests finish first. Housekeeping runs meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let job = actix_web::rt::spawn(housekeeping(self.state.clone()));
+        let scheduler = actix_web::rt::spawn(schedule(self.state.clone()));
         let sender = actix_web::rt::spawn(send_webhooks(self.state.clone()));
         let mailer = actix_web::rt::spawn(send_mail(self.state.clone()));
         let result = self.server.await;
         job.abort();
+        scheduler.abort();
         sender.abort();
         mailer.abort();
         result
@@ -212,10 +214,27 @@ async fn send_mail(state: Data<AppState>) {
     }
 }
 
-/// Housekeeping inside `serve`, at start and hourly: the scheduler's pass (crate::jobs), and stored
-/// idempotent replies older than 24 h go.
+/// Housekeeping inside `serve`, at start and hourly: stored idempotent replies older than 24 h go.
 async fn housekeeping(state: Data<AppState>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match state.db.write(|c| storage::idempotency::purge_expired(c, storage::now())).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "expired idempotent replies removed"),
+            Err(e) => tracing::warn!(error = %e, "could not remove expired idempotent replies"),
+        }
+    }
+}
+
+/// The scheduler inside `serve`, at start and every `--jobs-interval` minutes (crate::jobs); none when it is 0.
+async fn schedule(state: Data<AppState>) {
+    let every = u64::from(state.config.jobs_interval);
+    if every == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every * 60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let s = state.clone();
@@ -231,13 +250,8 @@ async fn housekeeping(state: Data<AppState>) {
                     );
                 }
             }
-            Ok(Err(e)) => tracing::warn!(error = %e, "the scheduler pass failed; it runs again within the hour"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "the scheduler pass failed; it runs again at the next interval"),
             Err(e) => tracing::error!(error = %e, "the scheduler pass panicked"),
-        }
-        match state.db.write(|c| storage::idempotency::purge_expired(c, storage::now())).await {
-            Ok(0) => {}
-            Ok(removed) => tracing::info!(removed, "expired idempotent replies removed"),
-            Err(e) => tracing::warn!(error = %e, "could not remove expired idempotent replies"),
         }
     }
 }

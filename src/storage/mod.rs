@@ -170,13 +170,44 @@ pub fn connect(url: &DbUrl) -> std::result::Result<DbConn, String> {
                     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
                 }
             }
-            let mut c = SqliteConnection::establish(path).map_err(|e| e.to_string())?;
-            // WAL for concurrent readers; FULL sync so that an acknowledged certificate survives a power cut.
-            c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-                .map_err(|e| e.to_string())?;
-            Ok(DbConn::Sqlite(c))
+            let c = SqliteConnection::establish(path).map_err(|e| e.to_string())?;
+            sqlite_settings(c)
         }
     }
+}
+
+/// A pool connection: on SQLite it opens the existing file only (`mode=rw`), so a database file that
+/// disappeared is an error (readiness says 503) rather than a new empty database created in its place.
+fn reconnect(url: &DbUrl) -> std::result::Result<DbConn, String> {
+    match url {
+        DbUrl::Sqlite(path) if path != ":memory:" => {
+            let c = SqliteConnection::establish(&existing_file_uri(path)).map_err(|e| e.to_string())?;
+            sqlite_settings(c)
+        }
+        _ => connect(url),
+    }
+}
+
+/// `file:` URI of an SQLite path that must already exist (the characters a URI gives a meaning to are escaped).
+fn existing_file_uri(path: &str) -> String {
+    let mut uri = String::from("file:");
+    for ch in path.chars() {
+        match ch {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3f"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?mode=rw");
+    uri
+}
+
+/// WAL for concurrent readers; FULL sync so that an acknowledged certificate survives a power cut.
+fn sqlite_settings(mut c: SqliteConnection) -> std::result::Result<DbConn, String> {
+    c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        .map_err(|e| e.to_string())?;
+    Ok(DbConn::Sqlite(c))
 }
 
 /// Apply the embedded migrations of the connection's backend; returns the versions applied now.
@@ -201,7 +232,7 @@ impl ManageConnection for Manager {
     type Connection = DbConn;
     type Error = ConnectError;
     fn connect(&self) -> std::result::Result<DbConn, ConnectError> {
-        connect(&self.url).map_err(ConnectError)
+        reconnect(&self.url).map_err(ConnectError)
     }
     fn is_valid(&self, conn: &mut DbConn) -> std::result::Result<(), ConnectError> {
         conn.ping().map_err(|e| ConnectError(e.to_string()))
@@ -235,6 +266,10 @@ impl Db {
         let applied = migrate(&mut first)?;
         if !applied.is_empty() {
             tracing::info!(backend = url.backend(), migrations = ?applied, "database migrated");
+        }
+        let words = venues::backfill_words(&mut first).map_err(|e| format!("cannot fill in the venues' search words: {e}"))?;
+        if words > 0 {
+            tracing::info!(venues = words, "venues' search words filled in for the word index");
         }
         drop(first);
         let pool = Pool::builder()
@@ -408,6 +443,22 @@ mod tests {
         assert!(DbUrl::parse("mysql://x").is_err());
         assert!(DbUrl::parse("sqlite://").is_err());
         assert_eq!(DbUrl::parse("postgres://u:secret@h:5432/db").unwrap().redacted(), "postgres://u@h:5432/db");
+    }
+
+    #[test]
+    fn pool_connections_open_an_existing_database_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("odd ?#%20 name.db").display().to_string();
+        let url = DbUrl::Sqlite(path.clone());
+        assert!(reconnect(&url).is_err(), "no file, no connection");
+        assert!(!std::path::Path::new(&path).exists(), "and no empty database made in its place");
+        drop(connect(&url).unwrap());
+        assert!(std::path::Path::new(&path).exists(), "the first connection creates it, at the same path");
+        assert!(reconnect(&url).is_ok());
+        for e in std::fs::read_dir(dir.path()).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(name.starts_with("odd ?#%20 name.db"), "the database and its WAL files only, not {name}");
+        }
     }
 
     #[test]

@@ -66,6 +66,8 @@ pub struct VenueRow {
     pub created_by: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The words of `search_text` for the word index (NULL: not yet filled in, see `venues::backfill_words`).
+    pub search_words: Option<String>,
 }
 
 /// Insertable too: the seed writes whole rows in bulk (src/storage/bulk.rs).

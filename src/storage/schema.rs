@@ -131,6 +131,7 @@ diesel::table! {
         created_by -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        search_words -> Nullable<Text>,
     }
 }
 

@@ -48,14 +48,80 @@ pub fn like_pattern(q: &str) -> String {
     out
 }
 
-/// The part of a SQLite query that finds venues by name through the FTS5 trigram index (`venues_search`):
-/// the id is among the index's rows whose text holds the phrase. PostgreSQL needs no such part: its pg_trgm
-/// GIN index serves the `LIKE` on `search_text` as it is.
-pub const SQLITE_NAME_MATCH: &str = "venues.id IN (SELECT rowid FROM venues_search WHERE venues_search MATCH ";
+/// The words of a lower-cased search text as the word index holds them: the runs of letters and digits,
+/// each once, joined by spaces.
+pub fn search_words(search_text: &str) -> String {
+    let mut seen = std::collections::HashSet::new();
+    words(search_text).filter(|w| seen.insert(*w)).collect::<Vec<_>>().join(" ")
+}
 
-/// The venue-name filter for this backend: on SQLite, texts of 3 characters or more go through the trigram
-/// index (a phrase, so the trigrams must be consecutive: a substring match); everything else is the
-/// portable `LIKE` on `search_text`.
+/// Runs of letters and digits (what a word is, for the stored words and for a search text alike).
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+}
+
+/// A prefix shorter than this would match too many words to narrow anything down.
+const MIN_PREFIX: usize = 3;
+
+/// What the word index can say about the names holding a (lower-cased) search text as a substring: a word
+/// of the text with a separator on both sides must be a whole word of the name; the last one, with a
+/// separator before it only, the start of a word; the first one, with a separator after it only, may be the
+/// end of a longer word, and a text that is one word may be inside one, so those say nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WordQuery {
+    pub whole: Vec<String>,
+    pub prefix: Option<String>,
+}
+
+impl WordQuery {
+    /// None when no word of the text is bounded (the trigram index is the way then).
+    pub fn parse(lower: &str) -> Option<WordQuery> {
+        let mut whole: Vec<String> = Vec::new();
+        let mut prefix = None;
+        let base = lower.as_ptr() as usize;
+        for w in words(lower) {
+            let start = w.as_ptr() as usize - base;
+            let end = start + w.len();
+            match (start > 0, end < lower.len()) {
+                (true, true) if !whole.iter().any(|x| x == w) => whole.push(w.to_string()),
+                (true, false) if w.chars().count() >= MIN_PREFIX => prefix = Some(w.to_string()),
+                _ => {}
+            }
+        }
+        (!whole.is_empty() || prefix.is_some()).then_some(WordQuery { whole, prefix })
+    }
+
+    /// The FTS5 query (`venues_words`, the `ascii` tokenizer: every non-ASCII character and every ASCII
+    /// letter and digit is part of a word, so our words come back whole).
+    pub fn fts5(&self) -> String {
+        let quote = |w: &str| format!("\"{}\"", w.replace('"', "\"\""));
+        let mut terms: Vec<String> = self.whole.iter().map(|w| quote(w)).collect();
+        terms.extend(self.prefix.iter().map(|w| format!("{}*", quote(w))));
+        terms.join(" AND ")
+    }
+
+    /// The PostgreSQL `tsquery` (lexemes as they are: no parser, no dictionary).
+    pub fn tsquery(&self) -> String {
+        let quote = |w: &str| format!("'{}'", w.replace('\\', "\\\\").replace('\'', "''"));
+        let mut terms: Vec<String> = self.whole.iter().map(|w| quote(w)).collect();
+        terms.extend(self.prefix.iter().map(|w| format!("{}:*", quote(w))));
+        terms.join(" & ")
+    }
+}
+
+/// The part of a SQLite query that finds venues by name through the FTS5 trigram index (`venues_search`):
+/// the id is among the index's rows whose text holds the phrase.
+pub const SQLITE_NAME_MATCH: &str = "venues.id IN (SELECT rowid FROM venues_search WHERE venues_search MATCH ";
+/// The same through the word index (`venues_words`).
+pub const SQLITE_WORD_MATCH: &str = "venues.id IN (SELECT rowid FROM venues_words WHERE venues_words MATCH ";
+/// PostgreSQL's word index is a GIN index on this expression (`venues_search_words`).
+pub const PG_WORD_MATCH: &str = "array_to_tsvector(string_to_array(venues.search_words, ' ')) @@ CAST(";
+
+/// The venue-name filter for this backend: a case-insensitive substring of `search_text` (the `LIKE`
+/// decides), found through the word index when the text has a bounded word (words are few and most are
+/// rare, so this stays flat however many venues there are), else through the trigram index (FTS5
+/// `trigram` on SQLite for 3 characters or more, `pg_trgm` GIN on PostgreSQL, which serves the `LIKE`
+/// itself).
 pub fn name_filter<QS: 'static>(
     conn: &DbConn,
     text: &str,
@@ -63,13 +129,30 @@ pub fn name_filter<QS: 'static>(
     use diesel::dsl::sql;
     use diesel::sql_types::{Bool, Text};
     let lower = text.to_lowercase();
-    match conn {
-        DbConn::Sqlite(_) if lower.chars().count() >= 3 => {
+    match (conn, WordQuery::parse(&lower)) {
+        (DbConn::Sqlite(_), Some(w)) => Box::new(
+            sql::<Bool>("(")
+                .sql(SQLITE_WORD_MATCH)
+                .bind::<Text, _>(w.fts5())
+                .sql(")")
+                .sql(" AND venues.search_text LIKE ")
+                .bind::<Text, _>(like_pattern(text))
+                .sql(" ESCAPE '\\')"),
+        ),
+        (DbConn::Pg(_), Some(w)) => Box::new(
+            sql::<Bool>("(")
+                .sql(PG_WORD_MATCH)
+                .bind::<Text, _>(w.tsquery())
+                .sql(" AS tsquery) AND venues.search_text LIKE ")
+                .bind::<Text, _>(like_pattern(text))
+                .sql(")"),
+        ),
+        (DbConn::Sqlite(_), None) if lower.chars().count() >= 3 => {
             let phrase = format!("\"{}\"", lower.replace('"', "\"\""));
             Box::new(sql::<Bool>(SQLITE_NAME_MATCH).bind::<Text, _>(phrase).sql(")"))
         }
         // PostgreSQL's LIKE escapes with `\` by default (and a plain LIKE is what pg_trgm's index serves).
-        DbConn::Pg(_) => Box::new(sql::<Bool>("venues.search_text LIKE ").bind::<Text, _>(like_pattern(text))),
+        (DbConn::Pg(_), None) => Box::new(sql::<Bool>("venues.search_text LIKE ").bind::<Text, _>(like_pattern(text))),
         _ => Box::new(sql::<Bool>("venues.search_text LIKE ").bind::<Text, _>(like_pattern(text)).sql(" ESCAPE '\\'")),
     }
 }
@@ -90,6 +173,7 @@ struct VenueWrite<'a> {
     contact_email: Option<&'a str>,
     contact_phone: Option<&'a str>,
     search_text: String,
+    search_words: String,
     updated_at: chrono::NaiveDateTime,
 }
 
@@ -108,7 +192,34 @@ impl<'a> VenueWrite<'a> {
             contact_email: v.contact_email.as_deref(),
             contact_phone: v.contact_phone.as_deref(),
             search_text: search_text(v),
+            search_words: search_words(&search_text(v)),
             updated_at: at,
+        }
+    }
+}
+
+/// Venues written before the word index get their words, a batch per transaction (run at start, after the
+/// migrations; a partial index finds the rows still without, so a registry that has them all pays nothing).
+pub fn backfill_words(conn: &mut DbConn) -> Result<usize> {
+    let mut done = 0;
+    loop {
+        let n = conn.transaction(|c| {
+            let rows: Vec<(i64, String)> = venues::table
+                .filter(venues::search_words.is_null())
+                .select((venues::id, venues::search_text))
+                .order(venues::id.asc())
+                .limit(1000)
+                .load(c)?;
+            for (id, text) in &rows {
+                diesel::update(venues::table.find(id))
+                    .set(venues::search_words.eq(search_words(text)))
+                    .execute(c)?;
+            }
+            Ok::<_, Error>(rows.len())
+        })?;
+        done += n;
+        if n < 1000 {
+            return Ok(done);
         }
     }
 }
@@ -182,4 +293,64 @@ pub fn exists(conn: &mut DbConn, id: i64) -> Result<bool> {
 pub fn names(conn: &mut DbConn, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
     let rows: Vec<(i64, String)> = venues::table.filter(venues::id.eq_any(ids)).select((venues::id, venues::name)).load(conn)?;
     Ok(rows.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn bounded_words_are_whole_the_last_a_prefix_the_first_nothing() {
+        let q = WordQuery::parse("арай қонақүйі 499999").unwrap();
+        assert_eq!(q.whole, ["қонақүйі"]);
+        assert_eq!(q.prefix.as_deref(), Some("499999"));
+        assert_eq!(q.fts5(), "\"қонақүйі\" AND \"499999\"*");
+        assert_eq!(q.tsquery(), "'қонақүйі' & '499999':*");
+        assert_eq!(WordQuery::parse("гостиница «байтерек»").unwrap().whole, ["байтерек"]);
+        assert_eq!(WordQuery::parse("smart plastic zone").unwrap().whole, ["plastic"]);
+        assert_eq!(WordQuery::parse("terek hot").unwrap().prefix.as_deref(), Some("hot"));
+        assert_eq!(WordQuery::parse("terek ho"), None, "a prefix of three letters at least");
+        assert_eq!(WordQuery::parse("baiterek"), None, "one word may be inside a longer one: trigrams");
+        assert_eq!(WordQuery::parse("smart "), None, "the first word may be the end of a longer one");
+        assert_eq!(search_words("smart plastic zone | smart plastic zone | астана"), "smart plastic zone астана");
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                "[a-z0-9]{1,6}",
+                "[әғқңөұүһіа-я]{1,6}",
+                Just(" ".to_string()),
+                Just(" | ".to_string()),
+                Just("-".to_string()),
+                Just("«".to_string()),
+                Just("'".to_string()),
+            ],
+            1..12,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        /// The word index never loses a match: for any piece of a name, what the query asks of the words
+        /// holds for the name's own words.
+        #[test]
+        fn every_substring_passes_its_own_word_query(text in name(), a in 0usize..80, len in 1usize..40) {
+            let chars: Vec<char> = text.chars().collect();
+            let start = a % chars.len();
+            let end = (start + len).min(chars.len());
+            let q: String = chars[start..end].iter().collect();
+            let stored = search_words(&text);
+            let stored: Vec<&str> = stored.split(' ').collect();
+            if let Some(w) = WordQuery::parse(&q) {
+                for whole in &w.whole {
+                    prop_assert!(stored.contains(&whole.as_str()), "{whole:?} of {q:?} not a word of {text:?}");
+                }
+                if let Some(p) = &w.prefix {
+                    prop_assert!(stored.iter().any(|s| s.starts_with(p.as_str())), "{p:?} of {q:?} starts no word of {text:?}");
+                }
+            }
+        }
+    }
 }

@@ -71,7 +71,8 @@ pub fn test_config(dir: &std::path::Path, database: DbUrl) -> Config {
         validity_months: 24,
         surveillance_months: 12,
         schedule: Default::default(),
-        // The tests deliver webhooks themselves, at the times they choose.
+        // The tests run the scheduler and deliver webhooks themselves, at the times they choose.
+        jobs_interval: 0,
         webhook_interval: 0,
         smtp_url: None,
         mail_from: "Test registry <registry@example.kz>".into(),

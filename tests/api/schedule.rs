@@ -351,7 +351,50 @@ async fn the_scheduler_reads_due_certificates_through_its_indexes(app: TestApp) 
     }
 }
 
+/// `serve` runs the scheduler itself at start and every `--jobs-interval` minutes (the tests' servers have
+/// it off, 0, and run it at the times they choose): a second server on the same database finds the overdue
+/// certificate at start and suspends it.
+async fn serve_runs_the_scheduler_at_start(app: TestApp) {
+    let a = app.issue("Samal Cafe", "Almaty").await;
+    let overdue = chrono::Utc::now().date_naive() - chrono::Days::new(40);
+    let (number, state) = (a.number.clone(), app.state.clone());
+    actix_web::rt::task::spawn_blocking(move || {
+        state
+            .db
+            .write_blocking(|c| ecolabel::storage::certificates::set_surveillance_due(c, &ecolabel::domain::auth::Caller::system("test"), &number, overdue, 0))
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        public_json(&app, &a.number).await["status"],
+        "valid",
+        "nothing runs the scheduler in the test server"
+    );
+
+    let mut cfg = app.config.clone();
+    cfg.jobs_interval = 60;
+    let other = actix_web::rt::task::spawn_blocking(move || ecolabel::startup::Application::build(cfg, false))
+        .await
+        .unwrap()
+        .unwrap();
+    actix_web::rt::spawn(other.run_until_stopped());
+    // The pass runs in the background of the starting server: wait for what it does (up to 30 s).
+    let mut status = Value::Null;
+    for _ in 0..300 {
+        app.state.snapshots.invalidate(&a.number);
+        status = public_json(&app, &a.number).await["status"].clone();
+        if status == "suspended" {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "suspended");
+    assert_eq!(public_json(&app, &a.number).await["status_reason"], "surveillance audit overdue");
+}
+
 crate::both_backends!(
+    serve_runs_the_scheduler_at_start,
     the_scheduler_reads_due_certificates_through_its_indexes,
     the_demo_certificate_is_suspended_for_overdue_surveillance_then_withdrawn,
     expiry_is_recorded_once_as_an_event_and_a_log_entry,

@@ -170,10 +170,21 @@ async fn the_register_export_streams_every_row(app: TestApp) {
 }
 
 /// The query plans of the register's name search and city filter, as the database will run them.
-async fn plans(app: &TestApp, name: &str, city: &str) -> (String, String) {
+/// `name` is one word (the trigram index), `words` has bounded words (the word index).
+async fn plans(app: &TestApp, name: &str, words: &str, city: &str) -> (String, String, String) {
     use diesel::RunQueryDsl;
+    use ecolabel::storage::venues::{WordQuery, PG_WORD_MATCH, SQLITE_WORD_MATCH};
     use ecolabel::storage::DbConn;
     let (name, city) = (name.to_string(), city.to_string());
+    let w = WordQuery::parse(words).unwrap();
+    let by_words_sqlite = format!(
+        "SELECT certificates.id FROM certificates INNER JOIN venues ON venues.id = certificates.venue_id WHERE {SQLITE_WORD_MATCH}'{}') AND venues.search_text LIKE '%{words}%' ORDER BY certificates.id DESC LIMIT 51",
+        w.fts5()
+    );
+    let by_words_pg = format!(
+        "SELECT certificates.id FROM certificates INNER JOIN venues ON venues.id = certificates.venue_id WHERE {PG_WORD_MATCH}'{}' AS tsquery) AND venues.search_text LIKE '%{words}%' ORDER BY certificates.id DESC LIMIT 51",
+        w.tsquery().replace('\'', "''")
+    );
     app.state
         .db
         .read(move |c| {
@@ -191,7 +202,7 @@ async fn plans(app: &TestApp, name: &str, city: &str) -> (String, String) {
                         let rows: Vec<SqlitePlan> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {q}")).load(s)?;
                         Ok(rows.into_iter().map(|r| r.detail).collect::<Vec<_>>().join("\n"))
                     };
-                    (plan(&by_name_sqlite)?, plan(&by_city)?)
+                    (plan(&by_name_sqlite)?, plan(&by_words_sqlite)?, plan(&by_city)?)
                 }
                 DbConn::Pg(p) => {
                     // The test database is small, so a sequential scan would be cheaper: ask whether the index can serve.
@@ -205,8 +216,9 @@ async fn plans(app: &TestApp, name: &str, city: &str) -> (String, String) {
                     // whether it can find the names through it (else it would filter the primary key's scan).
                     diesel::sql_query("SET enable_indexscan = off").execute(p)?;
                     let name = plan(p, &by_name_pg)?;
+                    let words = plan(p, &by_words_pg)?;
                     diesel::sql_query("RESET enable_indexscan").execute(p)?;
-                    let out = (name, city);
+                    let out = (name, words, city);
                     diesel::sql_query("RESET enable_seqscan").execute(p)?;
                     out
                 }
@@ -242,10 +254,36 @@ async fn name_search_and_city_filter_use_an_index(app: TestApp) {
     assert_eq!(search("terek hot").await, vec!["Baiterek Hotel 1"]);
     assert!(search("ba").await.contains(&"Baiterek Hotel 1".to_string()), "two letters: the portable scan");
     assert!(search("zzzzzz").await.is_empty());
-    let (by_name, by_city) = plans(&app, "baiterek", "Astana").await;
+    // Whole words: "байтерек" bounded on both sides, "hotel 1" — the word index, the LIKE deciding.
+    assert_eq!(search("«Байтерек» 1").await, vec!["Baiterek Hotel 1"]);
+    assert_eq!(search("бәйтерек қонақүйі").await.len(), 1, "{:?}", search("бәйтерек қонақүйі").await);
+    assert_eq!(search("Baiterek Hot").await, vec!["Baiterek Hotel 1"], "the last word a prefix");
+    assert!(search("Baiterek Hotels").await.is_empty());
+    assert!(search("a Baiterek").await.is_empty(), "the words are there, the phrase is not");
+    // Venues from before the word index have no words: the word index finds none of them until the start-up
+    // fills them in.
+    let run = |backfill: bool| {
+        let state = app.state.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            state.db.write_outside_transaction_blocking(|c| match backfill {
+                true => ecolabel::storage::venues::backfill_words(c),
+                false => Ok(diesel::RunQueryDsl::execute(diesel::sql_query("UPDATE venues SET search_words = NULL"), c)?),
+            })
+        })
+    };
+    assert_eq!(run(true).await.unwrap().unwrap(), 0, "the seed wrote the words");
+    assert_eq!(run(false).await.unwrap().unwrap(), 40);
+    assert!(search("«Байтерек» 1").await.is_empty(), "the word index answers, not a scan");
+    assert_eq!(run(true).await.unwrap().unwrap(), 40);
+    assert_eq!(search("«Байтерек» 1").await, vec!["Baiterek Hotel 1"]);
+    let (by_name, by_words, by_city) = plans(&app, "baiterek", "гостиница «байтерек» 1", "Astana").await;
     assert!(
         by_name.contains("SCAN venues_search VIRTUAL TABLE INDEX") || by_name.contains("Bitmap Index Scan on venues_search_trgm"),
         "{by_name}"
+    );
+    assert!(
+        by_words.contains("SCAN venues_words VIRTUAL TABLE INDEX") || by_words.contains("Bitmap Index Scan on venues_search_words"),
+        "{by_words}"
     );
     assert!(by_city.contains("certificates_city"), "{by_city}");
 }

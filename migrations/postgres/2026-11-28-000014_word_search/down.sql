@@ -1,0 +1,3 @@
+DROP INDEX venues_search_words;
+DROP INDEX venues_words_missing;
+ALTER TABLE venues DROP COLUMN search_words;
