@@ -127,7 +127,6 @@ impl Application {
                 .app_data(s.clone())
                 .wrap(actix_web::middleware::from_fn(crate::web::session::sessions))
                 .wrap(actix_web::middleware::from_fn(middleware::text_guard))
-                .wrap(actix_web::middleware::from_fn(middleware::security_headers))
                 .wrap(actix_web::middleware::from_fn(middleware::request_span))
                 .configure(move |cfg| web::configure(cfg, &limit, &signin))
         })

@@ -44,6 +44,8 @@ fn loggable_path(path: &str) -> &str {
     }
 }
 
+/// One span per request with its id (also in the reply), the access log line, and the security headers
+/// (one middleware for both: each layer costs a boxed future on every request).
 pub async fn request_span(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = request_id(&req);
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %loggable_path(req.path()), user_id = tracing::field::Empty);
@@ -51,7 +53,9 @@ pub async fn request_span(req: ServiceRequest, next: Next<impl MessageBody + 'st
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let peer = req.peer_addr().map(|a| a.ip());
     let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let docs = req.path().starts_with("/docs");
     let mut res = next.call(req).instrument(span.clone()).await?;
+    security_headers(&mut res, docs);
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(X_REQUEST_ID, v);
     }
@@ -81,9 +85,8 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 /// The API docs page (Swagger UI) sets inline styles; it still runs no inline script.
 const CSP_DOCS: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-pub async fn security_headers(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let docs = req.path().starts_with("/docs");
-    let mut res = next.call(req).await?;
+/// The security headers of every response (`docs`: the API docs page's own CSP).
+fn security_headers<B>(res: &mut ServiceResponse<B>, docs: bool) {
     let h = res.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(if docs { CSP_DOCS } else { CSP }));
     h.insert(
@@ -93,7 +96,6 @@ pub async fn security_headers(req: ServiceRequest, next: Next<impl MessageBody +
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    Ok(res)
 }
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";

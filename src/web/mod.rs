@@ -141,23 +141,31 @@ fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::E
     ApiError::not_found("resource").into()
 }
 
+/// What an unknown URL gets: 404 `not_found`.
+pub fn no_such_page() -> ApiError {
+    ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found", "no such page or endpoint")
+}
+
 async fn not_found() -> ApiResult<HttpResponse> {
-    Err(ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found", "no such page or endpoint"))
+    Err(no_such_page())
+}
+
+/// 405 `method_not_allowed` with an `Allow` header.
+pub fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    let mut e = ApiError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("this URL answers {allow}"),
+    )
+    .error_response();
+    e.headers_mut()
+        .insert(actix_web::http::header::ALLOW, actix_web::http::header::HeaderValue::from_static(allow));
+    e
 }
 
 /// A path with its methods: any other method gets 405 `method_not_allowed` with an `Allow` header.
 fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move || async move {
-        let mut e = ApiError::new(
-            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("this URL answers {allow}"),
-        )
-        .error_response();
-        e.headers_mut()
-            .insert(actix_web::http::header::ALLOW, actix_web::http::header::HeaderValue::from_static(allow));
-        Ok::<_, actix_web::Error>(e)
-    }))
+    web::resource(path).default_service(web::to(move || async move { Ok::<_, actix_web::Error>(method_not_allowed(allow)) }))
 }
 
 /// Every route of the registry; `limit` rate-limits the public pages per client IP, `signin` the
@@ -167,8 +175,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
     let throttled = || actix_governor::Governor::new(signin);
     let get = web::get;
     let post = web::post;
-    cfg.service(resource("/V/{token}", "GET").wrap(limited()).route(get().to(public_read::verify)))
-        .service(resource("/v/{token}", "GET").wrap(limited()).route(get().to(public_read::verify)))
+    // The QR page is the hottest path: a scope on the static prefix, so that no pattern (a regex over the
+    // long token) is matched for it; `verify` takes the token from the rest of the path.
+    cfg.service(web::scope("/V").wrap(limited()).default_service(web::to(public_read::verify)))
+        .service(web::scope("/v").wrap(limited()).default_service(web::to(public_read::verify)))
         .service(
             resource("/certificates/{number}", "GET")
                 .wrap(limited())

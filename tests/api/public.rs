@@ -141,6 +141,14 @@ async fn forged_codes_are_never_valid(app: TestApp) {
     let (s, html) = page(&app, "/V/NOT-A-TOKEN!", "en").await;
     assert_eq!(s, 400);
     assert!(html.contains("Unreadable code"));
+    // The QR route is one path segment after /V or /v, GET only.
+    assert_eq!(page(&app, &c.path.replacen("/V/", "/v/", 1), "en").await.0, 200);
+    for path in ["/V", "/V/", &format!("{}/more", c.path), "/Vx/ABC"] {
+        assert_error(app.get(path, None).await, 404, "not_found").await;
+    }
+    let r = app.post(&c.path, None, json!({})).await;
+    assert_eq!(r.headers()["allow"], "GET");
+    assert_error(r, 405, "method_not_allowed").await;
 }
 
 async fn a_registry_failure_is_503_not_forgery(app: TestApp) {

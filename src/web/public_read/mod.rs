@@ -297,7 +297,14 @@ fn verdict_json(status: StatusCode, verdict: Verdict, certificate: Option<Public
     responses((status = 200, description = "a verdict (HTML, or JSON with Accept: application/json)", content((VerificationResponse = "application/json"), (String = "text/html"))),
         (status = 400, description = "malformed code (verdict `malformed`)", content((VerificationResponse = "application/json"), (String = "text/html"))),
         (status = 503, description = "verification unavailable, try again", content((super::error::ErrorBody = "application/json"), (String = "text/html")))))]
-pub async fn verify(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+pub async fn verify(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    // What follows `/V`: one segment, the token (as the pattern `/V/{token}` would have matched).
+    let Some(path) = req.match_info().unprocessed().strip_prefix('/').filter(|t| !t.is_empty() && !t.contains('/')) else {
+        return actix_web::ResponseError::error_response(&super::no_such_page());
+    };
+    if req.method() != actix_web::http::Method::GET {
+        return super::method_not_allowed("GET");
+    }
     let m = negotiate(&req);
     let json = wants_json(&req);
     let failure = |f: Failure| {
@@ -313,7 +320,7 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, path: web::Pat
         };
         message_page(&req, &m, status, "status-bad", w, d)
     };
-    let token = match decode_qr_text(&path) {
+    let token = match decode_qr_text(path) {
         Ok(t) => t,
         Err(f) => return failure(f),
     };
