@@ -65,7 +65,7 @@ pub enum Command {
     },
     /// Seed the Smart Plastic Zone example end to end and print its links.
     Demo,
-    /// Scheduled work (it also runs inside `serve`, at start and hourly).
+    /// Scheduled work (it also runs inside `serve`, at start and every `--jobs-interval` minutes).
     Jobs {
         #[command(subcommand)]
         command: JobsCommand,

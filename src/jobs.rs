@@ -77,16 +77,23 @@ fn pass(db: &Db, policy: &Policy, log: &LogKey, now: NaiveDateTime, report: &mut
             }
         }
     }
-    // Reminders, once per certificate, date and stage (the outbox keeps the key).
+    // Reminders, once per certificate, date and stage (the outbox keeps the key): the window of the next
+    // 90 days a day at a time, so that memory holds one day's certificates; a write only where one is due.
     let today = now.date();
     for kind in ["expiring", "surveillance_due"] {
-        let rows = db.read_blocking(|c| schedule::reminder_candidates(c, kind, today).map_err(crate::app::Error::into_storage))?;
-        for row in rows {
-            match db.write_blocking(|c| schedule::remind(c, &row, kind, today).map_err(crate::app::Error::into_storage)) {
-                Ok(n) => report.reminders += n,
-                Err(e) => {
-                    tracing::error!(certificate = %row.number, error = %e, "reminder failed");
-                    report.failed += 1;
+        for ahead in 0..=u64::from(crate::domain::surveillance::REMINDER_DAYS[0]) {
+            let day = today + chrono::Days::new(ahead);
+            let due = db.read_blocking(|c| {
+                let rows = schedule::reminder_candidates(c, kind, day).map_err(crate::app::Error::into_storage)?;
+                schedule::reminders_due(c, rows, kind, today).map_err(crate::app::Error::into_storage)
+            })?;
+            for (row, days) in due {
+                match db.write_blocking(|c| schedule::remind(c, &row, kind, days).map_err(crate::app::Error::into_storage)) {
+                    Ok(n) => report.reminders += n,
+                    Err(e) => {
+                        tracing::error!(certificate = %row.number, error = %e, "reminder failed");
+                        report.failed += 1;
+                    }
                 }
             }
         }

@@ -213,7 +213,8 @@ async fn send_mail(state: Data<AppState>) {
     }
 }
 
-/// Housekeeping inside `serve`, at start and hourly: stored idempotent replies older than 24 h go.
+/// Housekeeping inside `serve`, at start and hourly: stored idempotent replies older than 24 h go; SQLite's
+/// search indexes have their segments merged.
 async fn housekeeping(state: Data<AppState>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -222,6 +223,11 @@ async fn housekeeping(state: Data<AppState>) {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "expired idempotent replies removed"),
             Err(e) => tracing::warn!(error = %e, "could not remove expired idempotent replies"),
+        }
+        match state.db.write_outside_transaction(storage::merge_search_indexes).await {
+            Ok(0) => {}
+            Ok(steps) => tracing::info!(steps, "search index segments merged"),
+            Err(e) => tracing::warn!(error = %e, "could not merge the search indexes' segments"),
         }
     }
 }

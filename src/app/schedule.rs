@@ -5,7 +5,7 @@ use super::Result;
 use crate::domain::auth::Caller;
 use crate::domain::log::LogKey;
 use crate::domain::surveillance::{Cutoffs, Due, Facts, Policy};
-use crate::storage::certificates::{self as repo, StatusChange};
+use crate::storage::certificates::{self as repo, ReminderRow, StatusChange};
 use crate::storage::models::CertificateRow;
 use crate::storage::DbConn;
 use chrono::NaiveDateTime;
@@ -44,21 +44,26 @@ pub fn act(conn: &mut DbConn, number: &str, policy: &Policy, now: NaiveDateTime,
     Ok(Some((due, changed)))
 }
 
-/// Valid certificates with `kind` (`expiring` or `surveillance_due`) falling within the next 90 days.
-pub fn reminder_candidates(conn: &mut DbConn, kind: &str, today: chrono::NaiveDate) -> Result<Vec<CertificateRow>> {
-    let to = today + chrono::Days::new(u64::from(crate::domain::surveillance::REMINDER_DAYS[0]));
-    Ok(repo::reminder_candidates(conn, kind, today, to)?)
+/// Valid certificates whose `kind` date (`expiring` or `surveillance_due`) is `day`.
+pub fn reminder_candidates(conn: &mut DbConn, kind: &str, day: chrono::NaiveDate) -> Result<Vec<ReminderRow>> {
+    Ok(repo::reminder_candidates(conn, kind, day)?)
 }
 
-/// Queue the reminder due today for this certificate's `kind` date, once per stage (90, 30, 7 days).
-pub fn remind(conn: &mut DbConn, cert: &CertificateRow, kind: &str, today: chrono::NaiveDate) -> Result<usize> {
-    let date = match kind {
-        "expiring" => Some(cert.valid_until),
-        _ => cert.surveillance_due,
-    };
-    let Some(date) = date else { return Ok(0) };
-    match crate::domain::surveillance::reminder_stage(date, today) {
-        Some(days) => Ok(crate::storage::notifications::reminder(conn, cert, kind, date, days)?),
-        None => Ok(0),
+/// Of these certificates, those whose reminder due `today` was not queued yet (and has someone to go to),
+/// with its stage.
+pub fn reminders_due(conn: &mut DbConn, rows: Vec<ReminderRow>, kind: &str, today: chrono::NaiveDate) -> Result<Vec<(ReminderRow, u32)>> {
+    let mut due = Vec::new();
+    for row in rows {
+        if let Some(days) = crate::domain::surveillance::reminder_stage(row.date, today) {
+            if crate::storage::notifications::reminder_pending(conn, &row, kind, days)? {
+                due.push((row, days));
+            }
+        }
     }
+    Ok(due)
+}
+
+/// Queue the reminder (checked again inside the transaction: once per stage, 90, 30 and 7 days).
+pub fn remind(conn: &mut DbConn, cert: &ReminderRow, kind: &str, days: u32) -> Result<usize> {
+    Ok(crate::storage::notifications::reminder(conn, cert, kind, days)?)
 }

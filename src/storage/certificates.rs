@@ -300,14 +300,30 @@ pub fn scheduled(conn: &mut DbConn, due: Due, cut: &Cutoffs) -> Result<Vec<Strin
 
 /// Valid certificates whose `kind` date (`expiring`: valid-until; `surveillance_due`: the next surveillance
 /// audit) falls between `from` and `to`, through the same indexes as the scheduler's rules.
-pub fn reminder_candidates(conn: &mut DbConn, kind: &str, from: NaiveDate, to: NaiveDate) -> Result<Vec<CertificateRow>> {
-    let query = c::table
-        .select(CertificateRow::as_select())
-        .filter(c::status.eq(StoredStatus::Valid.as_str()))
-        .into_boxed();
-    let query = match kind {
-        "expiring" => query.filter(c::valid_until.between(from, to)),
-        _ => query.filter(c::surveillance_due.between(from, to)),
-    };
-    Ok(query.load(conn)?)
+/// What a reminder needs of a certificate.
+#[derive(Debug, Clone, Queryable)]
+pub struct ReminderRow {
+    pub number: String,
+    pub venue_id: i64,
+    pub venue_name: String,
+    pub date: NaiveDate,
+}
+
+/// Valid certificates whose `kind` date (`expiring`: valid-until, else the surveillance due date) is `day`:
+/// one equality on the scheduler's index, the columns a reminder needs only.
+pub fn reminder_candidates(conn: &mut DbConn, kind: &str, day: NaiveDate) -> Result<Vec<ReminderRow>> {
+    let valid = c::status.eq(StoredStatus::Valid.as_str());
+    Ok(match kind {
+        "expiring" => c::table
+            .filter(valid.and(c::valid_until.eq(day)))
+            .select((c::number, c::venue_id, c::venue_name, c::valid_until))
+            .load(conn)?,
+        _ => c::table
+            .filter(valid.and(c::surveillance_due.eq(day)))
+            .select((c::number, c::venue_id, c::venue_name, c::valid_until))
+            .load::<ReminderRow>(conn)?
+            .into_iter()
+            .map(|r| ReminderRow { date: day, ..r })
+            .collect(),
+    })
 }

@@ -1,6 +1,7 @@
 // Notifications' persistence: the outbox of messages to people, written in the transaction of the change
 // they tell about (one row per recipient, a reminder once by its key), claimed and recorded by the mailer.
 
+use super::certificates::ReminderRow;
 use super::models::{AssessmentRow, CertificateRow, NotificationRow};
 use super::schema::{notifications as n, users, venues};
 use super::{now, DbConn, Result};
@@ -71,15 +72,40 @@ pub fn certificate(conn: &mut DbConn, cert: &CertificateRow, kind: &str, reason:
     to_people(conn, &people, kind, &params, None)
 }
 
+/// The key that keeps a reminder to once: per kind, certificate, date and stage (each recipient's row adds
+/// `:<recipient>`).
+fn reminder_key(kind: &str, number: &str, date: chrono::NaiveDate, days: u32) -> String {
+    format!("{kind}:{number}:{date}:{days}")
+}
+
+/// Whether this reminder was queued already: a range on the unique index of `dedup_key` (a `LIKE` prefix
+/// would be a scan of the whole outbox on both backends).
+fn reminder_sent(conn: &mut DbConn, kind: &str, number: &str, date: chrono::NaiveDate, days: u32) -> Result<bool> {
+    let key = reminder_key(kind, number, date, days);
+    let sent: i64 = n::table
+        .filter(n::dedup_key.ge(format!("{key}:")).and(n::dedup_key.lt(format!("{key};"))))
+        .count()
+        .get_result(conn)?;
+    Ok(sent > 0)
+}
+
+/// Whether a reminder is still to be queued: not queued yet, and the venue has someone to tell (a venue
+/// without managers would otherwise be looked at, and written for, on every pass).
+pub fn reminder_pending(conn: &mut DbConn, cert: &ReminderRow, kind: &str, days: u32) -> Result<bool> {
+    if reminder_sent(conn, kind, &cert.number, cert.date, days)? {
+        return Ok(false);
+    }
+    Ok(!managers(conn, cert.venue_id)?.is_empty())
+}
+
 /// A reminder (`expiring` or `surveillance_due`) `days` before `date`, to the venue's managers, once per key.
-pub fn reminder(conn: &mut DbConn, cert: &CertificateRow, kind: &str, date: chrono::NaiveDate, days: u32) -> Result<usize> {
-    let key = format!("{kind}:{}:{date}:{days}", cert.number);
-    let sent: i64 = n::table.filter(n::dedup_key.like(format!("{key}:%"))).count().get_result(conn)?;
-    if sent > 0 {
+pub fn reminder(conn: &mut DbConn, cert: &ReminderRow, kind: &str, days: u32) -> Result<usize> {
+    if reminder_sent(conn, kind, &cert.number, cert.date, days)? {
         return Ok(0);
     }
+    let key = reminder_key(kind, &cert.number, cert.date, days);
     let people = managers(conn, cert.venue_id)?;
-    let params = json!({"number": cert.number, "venue": cert.venue_name, "date": date, "days": days});
+    let params = json!({"number": cert.number, "venue": cert.venue_name, "date": cert.date, "days": days});
     to_people(conn, &people, kind, &params, Some(&key))
 }
 

@@ -139,11 +139,13 @@ pub fn name_filter<QS: 'static>(
                 .bind::<Text, _>(like_pattern(text))
                 .sql(" ESCAPE '\\')"),
         ),
+        // `search_text || ''`: the LIKE only checks the word index's few candidates; as a plain LIKE the
+        // planner also read the trigram index for it and ANDed the two (14 ms instead of 0.25 at 1M venues).
         (DbConn::Pg(_), Some(w)) => Box::new(
             sql::<Bool>("(")
                 .sql(PG_WORD_MATCH)
                 .bind::<Text, _>(w.tsquery())
-                .sql(" AS tsquery) AND venues.search_text LIKE ")
+                .sql(" AS tsquery) AND (venues.search_text || '') LIKE ")
                 .bind::<Text, _>(like_pattern(text))
                 .sql(")"),
         ),

@@ -218,10 +218,27 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
 }
 
 /// The certificate as the public pages show it: from a snapshot at most `snapshots::TTL` old.
-async fn snapshot(state: &AppState, number: String) -> storage::Result<Option<Arc<Snapshot>>> {
+async fn snapshot(state: &web::Data<AppState>, number: String) -> storage::Result<Option<Arc<Snapshot>>> {
     if let Some(s) = state.snapshots.get(&number) {
+        // Past half its life, one request starts reading the next snapshot in the background while this one
+        // is served (still within TTL): under load the snapshot never runs out, so no request waits for the
+        // database, nor do all the requests of that moment read it at once. (On PostgreSQL, with the CPU
+        // busy, the reads' round trips had made every request of that moment wait up to 0.8 s.)
+        if s.due_for_refresh() {
+            let (state, number) = (state.clone(), number.clone());
+            actix_web::rt::spawn(async move {
+                if let Err(e) = read_snapshot(&state, number).await {
+                    tracing::warn!(error = %e, "a certificate snapshot could not be refreshed");
+                }
+            });
+        }
         return Ok(Some(s));
     }
+    read_snapshot(state, number).await
+}
+
+/// Read a certificate's snapshot from the database and keep it (unless it changed meanwhile).
+async fn read_snapshot(state: &AppState, number: String) -> storage::Result<Option<Arc<Snapshot>>> {
     let epoch = state.snapshots.epoch();
     // The certificate and its place in the log, in one trip to the database.
     let read = state.db.read(move |c| Ok((repo::get(c, &number)?, storage::log::recorded(c, &number)?)));

@@ -5,7 +5,7 @@
 
 use actix_web::web::Bytes;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -20,9 +20,20 @@ pub struct Snapshot<T> {
     /// The stored token verified against the published keys.
     pub signature_ok: bool,
     renders: Mutex<HashMap<String, Bytes>>,
+    /// Set by the one request that starts reading the next snapshot.
+    refreshing: AtomicBool,
 }
 
 impl<T> Snapshot<T> {
+    /// True once, for the first caller after half the snapshot's life: that caller reads the next one.
+    pub fn due_for_refresh(&self) -> bool {
+        self.due_for_refresh_at(Instant::now())
+    }
+
+    fn due_for_refresh_at(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.at) >= TTL / 2 && !self.refreshing.swap(true, Ordering::SeqCst)
+    }
+
     /// The body rendered for `key` (language, format, link), rendered once per snapshot.
     pub fn render(&self, key: String, f: impl FnOnce(&T) -> Bytes) -> Bytes {
         let mut renders = self.renders.lock().unwrap_or_else(|p| p.into_inner());
@@ -72,6 +83,7 @@ impl<T> Snapshots<T> {
             cert,
             signature_ok,
             renders: Mutex::new(HashMap::new()),
+            refreshing: AtomicBool::new(false),
         });
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         if self.epoch.load(Ordering::SeqCst) != epoch {
@@ -108,5 +120,15 @@ mod tests {
         let e = s.epoch();
         s.put("GEL-2026-000001", "valid", true, e);
         assert!(s.get("GEL-2026-000001").is_some());
+    }
+
+    #[test]
+    fn one_caller_refreshes_after_half_the_life() {
+        let s = Snapshots::<&str>::default();
+        let snap = s.put("GEL-2026-000001", "valid", true, s.epoch());
+        assert!(!snap.due_for_refresh_at(snap.at + TTL / 4), "fresh");
+        assert!(snap.due_for_refresh_at(snap.at + TTL / 2), "the first caller after half the life");
+        assert!(!snap.due_for_refresh_at(snap.at + TTL / 2), "and only the first");
+        assert!(s.get("GEL-2026-000001").is_some(), "still served meanwhile");
     }
 }
