@@ -541,8 +541,9 @@ fn tag_font_subsets(doc: &mut lopdf::Document) {
 }
 
 /// Leave out what says nothing: boxes equal to the media box, empty annotation lists and resource
-/// dictionaries, empty metadata strings; metadata that is ASCII as a literal string rather than UTF-16 hex
-/// (four characters per letter). Viewers see the same document.
+/// dictionaries, the default page mode, empty metadata strings and printpdf's identifier and trapping keys;
+/// metadata that is ASCII as a literal string rather than UTF-16 hex (four characters per letter). Viewers
+/// see the same document.
 fn trim(doc: &mut lopdf::Document, info: lopdf::ObjectId) {
     use lopdf::{Object, StringFormat};
     for object in doc.objects.values_mut() {
@@ -586,7 +587,18 @@ fn trim(doc: &mut lopdf::Document, info: lopdf::ObjectId) {
         }
         doc.objects.remove(&id);
     }
+    for object in doc.objects.values_mut() {
+        if let Object::Dictionary(d) = object {
+            // The default page mode, said again.
+            if d.get(b"PageMode").and_then(Object::as_name).ok() == Some(&b"UseNone"[..]) {
+                d.remove(b"PageMode");
+            }
+        }
+    }
     if let Ok(Object::Dictionary(d)) = doc.get_object_mut(info) {
+        // printpdf's own keys: the number again (it is in the title) and a trapping claim nobody checks.
+        d.remove(b"Identifier");
+        d.remove(b"Trapped");
         let keys: Vec<Vec<u8>> = d.iter().map(|(k, _)| k.clone()).collect();
         for k in keys {
             let Ok(Object::String(bytes, _)) = d.get(&k) else { continue };
