@@ -298,6 +298,7 @@ impl<'a> Generator<'a> {
         let venue = self.venue(i)?;
         let venue_id = self.first.venue_id + (i % self.venues) as i64;
         if i < self.venues {
+            let text = storage::venues::search_text(&venue);
             b.events.push(self.event(
                 at,
                 assessor,
@@ -308,8 +309,8 @@ impl<'a> Generator<'a> {
             ));
             b.venues.push(VenueRow {
                 id: venue_id,
-                search_text: storage::venues::search_text(&venue),
-                search_words: Some(storage::venues::search_words(&storage::venues::search_text(&venue))),
+                search_words: Some(storage::venues::search_words(&text)),
+                search_text: text,
                 contact_name: venue.contact_name.clone(),
                 contact_email: venue.contact_email.clone(),
                 contact_phone: venue.contact_phone.clone(),

@@ -548,6 +548,10 @@ fn trim(doc: &mut lopdf::Document, info: lopdf::ObjectId) {
     use lopdf::{Object, StringFormat};
     for object in doc.objects.values_mut() {
         let Object::Dictionary(d) = object else { continue };
+        // The default page mode, said again.
+        if d.get(b"PageMode").and_then(Object::as_name).ok() == Some(&b"UseNone"[..]) {
+            d.remove(b"PageMode");
+        }
         let media = d.get(b"MediaBox").ok().cloned();
         for key in [&b"CropBox"[..], b"TrimBox"] {
             if media.is_some() && d.get(key).ok() == media.as_ref() {
@@ -586,14 +590,6 @@ fn trim(doc: &mut lopdf::Document, info: lopdf::ObjectId) {
             }
         }
         doc.objects.remove(&id);
-    }
-    for object in doc.objects.values_mut() {
-        if let Object::Dictionary(d) = object {
-            // The default page mode, said again.
-            if d.get(b"PageMode").and_then(Object::as_name).ok() == Some(&b"UseNone"[..]) {
-                d.remove(b"PageMode");
-            }
-        }
     }
     if let Ok(Object::Dictionary(d)) = doc.get_object_mut(info) {
         // printpdf's own keys: the number again (it is in the title) and a trapping claim nobody checks.

@@ -25,6 +25,19 @@ fn jobs_at(app: &TestApp, number: &str, time: &str) -> Value {
     report
 }
 
+/// Move a certificate's surveillance due date, as the storage does for an approved surveillance audit.
+async fn set_surveillance_due(app: &TestApp, number: &str, due: chrono::NaiveDate) {
+    let (number, state) = (number.to_string(), app.state.clone());
+    actix_web::rt::task::spawn_blocking(move || {
+        state
+            .db
+            .write_blocking(|c| ecolabel::storage::certificates::set_surveillance_due(c, &ecolabel::domain::auth::Caller::system("test"), &number, due, 0))
+            .unwrap()
+    })
+    .await
+    .unwrap();
+}
+
 fn changes(report: &Value) -> [i64; 3] {
     assert_eq!(report["ran"], true, "{report}");
     assert_eq!(report["failed"], 0, "{report}");
@@ -111,16 +124,7 @@ async fn expiry_is_recorded_once_as_an_event_and_a_log_entry(app: TestApp) {
     let cert = json(app.get(&format!("/api/v1/certificates/{}", a.number), Some(&admin)).await).await;
     let until = chrono::NaiveDate::parse_from_str(cert["valid_until"].as_str().unwrap(), "%Y-%m-%d").unwrap();
     // Keep surveillance out of the way: it was passed the day before the end.
-    let number = a.number.clone();
-    let state = app.state.clone();
-    actix_web::rt::task::spawn_blocking(move || {
-        state
-            .db
-            .write_blocking(|c| ecolabel::storage::certificates::set_surveillance_due(c, &ecolabel::domain::auth::Caller::system("test"), &number, until, 0))
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    set_surveillance_due(&app, &a.number, until).await;
     let run = |t: NaiveDateTime| {
         let state = app.state.clone();
         actix_web::rt::task::spawn_blocking(move || state.run_jobs(t).unwrap())
@@ -357,15 +361,7 @@ async fn the_scheduler_reads_due_certificates_through_its_indexes(app: TestApp) 
 async fn serve_runs_the_scheduler_at_start(app: TestApp) {
     let a = app.issue("Samal Cafe", "Almaty").await;
     let overdue = chrono::Utc::now().date_naive() - chrono::Days::new(40);
-    let (number, state) = (a.number.clone(), app.state.clone());
-    actix_web::rt::task::spawn_blocking(move || {
-        state
-            .db
-            .write_blocking(|c| ecolabel::storage::certificates::set_surveillance_due(c, &ecolabel::domain::auth::Caller::system("test"), &number, overdue, 0))
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    set_surveillance_due(&app, &a.number, overdue).await;
     assert_eq!(
         public_json(&app, &a.number).await["status"],
         "valid",
