@@ -24,6 +24,7 @@ pub mod bulk;
 pub mod certificates;
 pub mod complaints;
 pub mod criteria;
+pub mod documents;
 pub mod events;
 pub mod idempotency;
 pub mod keys;

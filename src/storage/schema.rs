@@ -372,7 +372,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    certificate_documents (certificate_id) {
+        certificate_id -> BigInt,
+        state -> Text,
+        etag -> Text,
+        body -> Binary,
+        rendered_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(certificate_documents -> certificates (certificate_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    certificate_documents,
     notifications,
     webhook_subscriptions,
     webhook_deliveries,

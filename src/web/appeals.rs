@@ -319,7 +319,7 @@ async fn decide_as(state: &web::Data<AppState>, caller: Caller, id: i64, b: Appe
         .await
         .map_err(missing(NOT_FOUND))?;
     if let Some(n) = &row.certificate_number {
-        state.snapshots.invalidate(n);
+        super::certificates::changed(state, n).await;
     }
     Ok(row)
 }

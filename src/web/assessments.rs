@@ -632,13 +632,13 @@ pub async fn decide_as(
         .await
         .map_err(missing(NOT_FOUND))?;
     if let Some(cert) = &cert {
-        state.snapshots.invalidate(&cert.number);
+        super::certificates::changed(state, &cert.number).await;
         if row.certificate_number.is_some() {
             tracing::info!(assessment = id, certificate = %cert.number, status = %cert.status, "surveillance decided");
         } else {
             tracing::info!(assessment = id, certificate = %cert.number, kid = %cert.kid, "certificate issued");
             if let Some(old) = &cert.supersedes {
-                state.snapshots.invalidate(old);
+                super::certificates::changed(state, old).await;
             }
         }
     }

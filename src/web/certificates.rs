@@ -243,7 +243,7 @@ async fn change(
         .await
         .map_err(missing(NOT_FOUND))?;
     tracing::info!(certificate = %row.number, status = %row.status, "certificate status changed");
-    state.snapshots.invalidate(&row.number);
+    changed(&state, &row.number).await;
     Ok(HttpResponse::Ok().json(respond(&state, row).await?))
 }
 
@@ -331,10 +331,11 @@ pub fn certificate_view(catalogue: &Catalogue, public_url: &str, row: &Certifica
     })
 }
 
-/// What a certificate's PDF depends on besides its fixed facts: its number and its status as of now.
-fn pdf_key(row: &CertificateRow, status: crate::domain::lifecycle::PublicStatus) -> String {
+/// What a certificate's PDF shows besides its fixed facts: its number, its status as of now and the
+/// public URL its QR code links to. A stored or cached rendering of another state is never served.
+pub fn pdf_state(row: &CertificateRow, status: PublicStatus, public_url: &str) -> String {
     format!(
-        "{}|{}|{}|{:?}|{:?}|{:?}",
+        "{}|{}|{}|{:?}|{:?}|{:?}|{public_url}",
         row.number,
         status.as_str(),
         row.status,
@@ -344,8 +345,8 @@ fn pdf_key(row: &CertificateRow, status: crate::domain::lifecycle::PublicStatus)
     )
 }
 
-/// Rendered certificate PDFs with their ETags, by `pdf_key`, up to 1.5 MiB (about 80 certificates). A
-/// change of status changes the key, so nothing stale is ever served.
+/// Rendered certificate PDFs with their ETags, by `pdf_state`, up to 1.5 MiB (about 80 certificates), in
+/// front of the stored renderings.
 pub type PdfCache = super::cache::BodyCache<String, (web::Bytes, String), { 1536 * 1024 }>;
 
 /// Render a certificate's PDF as it stands now (status stamped when not valid).
@@ -353,6 +354,59 @@ pub fn render_pdf(state: &AppState, row: &CertificateRow) -> ApiResult<Vec<u8>> 
     let status = repo::status_now(row, storage::now())?;
     let view = certificate_view(&state.catalogue, &state.config.public_url, row, status).map_err(ApiError::internal)?;
     crate::render::pdf::render(&view).map_err(ApiError::internal)
+}
+
+/// Render a certificate's PDF as it stands now and store it with its state, blocking (the demo, and a
+/// download that found no stored rendering of this state): the bytes, their ETag and the state. A store
+/// that fails is logged; the caller still gets the bytes.
+pub fn render_and_store(state: &AppState, row: &CertificateRow) -> ApiResult<(Vec<u8>, String, String)> {
+    let key = pdf_state(row, repo::status_now(row, storage::now())?, &state.config.public_url);
+    let bytes = render_pdf(state, row)?;
+    use sha2::Digest;
+    let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&bytes)[..16]));
+    let stored = state
+        .db
+        .write_outside_transaction_blocking(|c| storage::documents::store(c, row.id, &key, &etag, &bytes));
+    if let Err(e) = stored {
+        tracing::warn!(certificate = %row.number, error = %e, "could not store the rendered PDF");
+    }
+    Ok((bytes, etag, key))
+}
+
+/// A certificate's PDF as it stands now, with its ETag: from this process's cache, else the stored
+/// rendering of the same state, else rendered now and stored. A PDF is a pure function of the certificate
+/// and its state, so all three are the same bytes.
+pub async fn current_pdf(state: &web::Data<AppState>, row: CertificateRow) -> ApiResult<(web::Bytes, String)> {
+    let key = pdf_state(&row, repo::status_now(&row, storage::now())?, &state.config.public_url);
+    if let Some(hit) = state.pdfs.get(&key) {
+        return Ok(hit);
+    }
+    let (id, k) = (row.id, key.clone());
+    let (key, made) = match state.db.read(move |c| storage::documents::get(c, id, &k)).await? {
+        Some((etag, body)) => (key, (web::Bytes::from(body), etag)),
+        None => {
+            let st = state.clone();
+            let (bytes, etag, rendered) = web::block(move || render_and_store(&st, &row)).await.map_err(ApiError::internal)??;
+            (rendered, (web::Bytes::from(bytes), etag))
+        }
+    };
+    state.pdfs.put(key, made.clone());
+    Ok(made)
+}
+
+/// After a certificate was issued or changed: its public page forgets the old state at once, and its PDF
+/// is rendered and stored, so that the first download (on any replica) is a stored one. The change has
+/// committed already: a failure here is logged, and the download renders instead.
+pub async fn changed(state: &web::Data<AppState>, number: &str) {
+    state.snapshots.invalidate(number);
+    let n = number.to_string();
+    let rendered = match state.db.read(move |c| repo::get(c, &n)).await {
+        Ok(row) => current_pdf(state, row).await.map(|_| ()),
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = rendered {
+        tracing::warn!(certificate = %number, error = %e.message, "could not render the changed certificate's PDF");
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/certificates/{number}/pdf", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path)),
@@ -365,23 +419,8 @@ pub async fn pdf(state: web::Data<AppState>, auth: Auth, path: web::Path<String>
     if !allowed {
         return Err(ApiError::not_found("certificate"));
     }
-    // A PDF is a pure function of the certificate and its status now: the same state downloads the
-    // bytes rendered before.
-    let key = pdf_key(&row, repo::status_now(&row, storage::now())?);
-    let (number, (bytes, etag)) = match state.pdfs.get(&key) {
-        Some(hit) => (row.number, hit),
-        None => {
-            let st = state.clone();
-            let (row, bytes) = web::block(move || render_pdf(&st, &row).map(|b| (row, b)))
-                .await
-                .map_err(ApiError::internal)??;
-            use sha2::Digest;
-            let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&bytes)[..16]));
-            let made = (web::Bytes::from(bytes), etag);
-            state.pdfs.put(key, made.clone());
-            (row.number, made)
-        }
-    };
+    let number = row.number.clone();
+    let (bytes, etag) = current_pdf(&state, row).await?;
     let matches = req
         .headers()
         .get("if-none-match")

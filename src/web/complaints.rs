@@ -445,7 +445,7 @@ pub async fn triage_as(state: &web::Data<AppState>, caller: crate::domain::auth:
         .await
         .map_err(missing(NOT_FOUND))?;
     if let Some(cert) = suspended {
-        state.snapshots.invalidate(&cert.number);
+        super::certificates::changed(state, &cert.number).await;
     }
     Ok(row)
 }

@@ -223,7 +223,7 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
     match changed {
         Ok(updated) => {
             tracing::info!(certificate = %updated.number, status = %updated.status, "certificate status changed (portal)");
-            state.snapshots.invalidate(&updated.number);
+            super::certificates::changed(&state, &updated.number).await;
             see_other(&format!("/app/certificates/{}", updated.number))
         }
         Err(storage::Error::Invalid { code: "reason_required", .. }) => refuse(StatusCode::UNPROCESSABLE_ENTITY, "reason_required"),

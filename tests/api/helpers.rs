@@ -124,6 +124,20 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
 }
 
 impl TestApp {
+    /// Start another server over this one's database and key directory (a replica behind a load
+    /// balancer, or a restart), with `tweak` applied to its configuration; its address.
+    pub async fn replica(&self, tweak: impl FnOnce(&mut Config)) -> String {
+        let mut cfg = self.config.clone();
+        tweak(&mut cfg);
+        let other = actix_web::rt::task::spawn_blocking(move || Application::build(cfg, false))
+            .await
+            .unwrap()
+            .expect("the replica starts");
+        let address = format!("http://127.0.0.1:{}", other.port());
+        actix_web::rt::spawn(other.run_until_stopped());
+        address
+    }
+
     /// The database URL as the command line takes it.
     pub fn database_url(&self) -> String {
         match &self.config.database {

@@ -245,13 +245,7 @@ async fn existing_certificates_are_backfilled(app: TestApp) {
 
 async fn two_replicas_append_without_racing(app: TestApp) {
     // A second replica over the same database and key directory, as behind a load balancer.
-    let cfg = app.config.clone();
-    let other = actix_web::rt::task::spawn_blocking(move || ecolabel::startup::Application::build(cfg, false))
-        .await
-        .unwrap()
-        .unwrap();
-    let other_address = format!("http://127.0.0.1:{}", other.port());
-    actix_web::rt::spawn(other.run_until_stopped());
+    let other_address = app.replica(|_| {}).await;
     let assessor = app.token(&[ecolabel::domain::auth::Role::Assessor]).await;
     let officer = app.token(&[ecolabel::domain::auth::Role::Officer]).await;
     let mut ids = Vec::new();

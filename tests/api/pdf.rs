@@ -34,6 +34,17 @@ fn write(app: &TestApp, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     p
 }
 
+async fn suspend(app: &TestApp, number: &str, officer: &str) {
+    let r = app
+        .post(
+            &format!("/api/v1/certificates/{number}/suspend"),
+            Some(officer),
+            json!({"reason": "Inspection pending"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+}
+
 async fn download(app: &TestApp, number: &str, token: &str) -> reqwest::Response {
     app.get(&format!("/api/v1/certificates/{number}/pdf"), Some(token)).await
 }
@@ -145,16 +156,7 @@ async fn suspended_certificates_download_with_a_stamp(app: TestApp) {
     let (number, _, _) = issued(&app, "Cafe").await;
     let officer = app.token(&[Role::Officer]).await;
     let before = download(&app, &number, &officer).await.bytes().await.unwrap();
-    assert_eq!(
-        app.post(
-            &format!("/api/v1/certificates/{number}/suspend"),
-            Some(&officer),
-            json!({"reason": "Inspection pending"})
-        )
-        .await
-        .status(),
-        200
-    );
+    suspend(&app, &number, &officer).await;
     let r = download(&app, &number, &officer).await;
     assert_eq!(r.status(), 200);
     let after = r.bytes().await.unwrap();
@@ -167,14 +169,7 @@ async fn suspended_certificates_download_with_a_stamp(app: TestApp) {
         before,
         "valid again: the first PDF"
     );
-    let r = app
-        .post(
-            &format!("/api/v1/certificates/{number}/suspend"),
-            Some(&officer),
-            json!({"reason": "Inspection pending"}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    suspend(&app, &number, &officer).await;
     let r = download(&app, &number, &officer).await;
     let after = r.bytes().await.unwrap();
     if tool("pdftotext") {
@@ -187,7 +182,85 @@ async fn suspended_certificates_download_with_a_stamp(app: TestApp) {
     }
 }
 
-crate::both_backends!(venue_downloads_a_verifiable_pdf, suspended_certificates_download_with_a_stamp);
+/// The stored rendering of a certificate, as (state, bytes).
+async fn stored_pdf(app: &TestApp, number: &str) -> Vec<(String, Vec<u8>)> {
+    let n = number.to_string();
+    app.state
+        .db
+        .read(move |c| {
+            let id = ecolabel::storage::certificates::get(c, &n)?.id;
+            ecolabel::storage::documents::bodies(c, &[id])
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, state, body)| (state, body))
+        .collect()
+}
+
+/// The approval renders the PDF and stores it with the state it shows; a second replica, which has rendered
+/// nothing, serves the stored bytes; a suspension stores the stamped rendering, which every replica serves.
+async fn the_rendered_pdf_is_stored_and_served_by_every_replica(app: TestApp) {
+    let (number, _, _) = issued(&app, "Stored Cafe").await;
+    let officer = app.token(&[Role::Officer]).await;
+    let stored = stored_pdf(&app, &number).await;
+    assert_eq!(stored.len(), 1, "rendered at issuance");
+    let (state, body) = &stored[0];
+    assert!(state.starts_with(&format!("{number}|valid|")), "{state}");
+    let r = download(&app, &number, &officer).await;
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(&r.bytes().await.unwrap().to_vec(), body, "the download is the stored rendering");
+
+    // Mark the stored copy: a replica that rendered nothing itself must serve exactly what is stored.
+    let (n, st) = (number.clone(), state.clone());
+    app.state
+        .db
+        .write_outside_transaction(move |c| {
+            let id = ecolabel::storage::certificates::get(c, &n)?.id;
+            ecolabel::storage::documents::store(c, id, &st, "\"marked\"", b"%PDF-1.5 marked")
+        })
+        .await
+        .unwrap();
+    let other_address = app.replica(|_| {}).await;
+    let from_other = |address: String| {
+        let (client, officer, number) = (app.client.clone(), officer.clone(), number.clone());
+        async move {
+            client
+                .get(format!("{address}/api/v1/certificates/{number}/pdf"))
+                .bearer_auth(officer)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = from_other(other_address.clone()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["etag"], "\"marked\"");
+    assert_eq!(r.bytes().await.unwrap(), &b"%PDF-1.5 marked"[..]);
+    assert_eq!(
+        download(&app, &number, &officer).await.headers()["etag"].to_str().unwrap(),
+        etag,
+        "the first replica still has its own rendering in memory"
+    );
+
+    // A suspension renders the stamped certificate and stores it in place of the old state.
+    suspend(&app, &number, &officer).await;
+    let stored = stored_pdf(&app, &number).await;
+    assert_eq!(stored.len(), 1, "one rendering per certificate");
+    assert!(stored[0].0.starts_with(&format!("{number}|suspended|")), "{}", stored[0].0);
+    let r = from_other(other_address).await;
+    assert_ne!(r.headers()["etag"], "\"marked\"");
+    let suspended = r.bytes().await.unwrap().to_vec();
+    assert!(suspended.starts_with(b"%PDF-"));
+    assert_eq!(suspended, stored[0].1, "the other replica serves the stored suspended rendering");
+    assert_eq!(download(&app, &number, &officer).await.bytes().await.unwrap().to_vec(), suspended);
+}
+
+crate::both_backends!(
+    venue_downloads_a_verifiable_pdf,
+    suspended_certificates_download_with_a_stamp,
+    the_rendered_pdf_is_stored_and_served_by_every_replica
+);
 
 /// A 120-character Kazakh venue name still fits: every word's box is inside the frame.
 #[actix_web::test]

@@ -368,13 +368,7 @@ async fn serve_runs_the_scheduler_at_start(app: TestApp) {
         "nothing runs the scheduler in the test server"
     );
 
-    let mut cfg = app.config.clone();
-    cfg.jobs_interval = 60;
-    let other = actix_web::rt::task::spawn_blocking(move || ecolabel::startup::Application::build(cfg, false))
-        .await
-        .unwrap()
-        .unwrap();
-    actix_web::rt::spawn(other.run_until_stopped());
+    app.replica(|c| c.jobs_interval = 60).await;
     // The pass runs in the background of the starting server: wait for what it does (up to 30 s).
     let mut status = Value::Null;
     for _ in 0..300 {

@@ -234,7 +234,7 @@ async fn snapshot(state: &web::Data<AppState>, number: String) -> storage::Resul
         }
         return Ok(Some(s));
     }
-    read_snapshot(state, number).await
+    state.snapshots.get_or_read(&number.clone(), || read_snapshot(state, number)).await
 }
 
 /// Read a certificate's snapshot from the database and keep it (unless it changed meanwhile).

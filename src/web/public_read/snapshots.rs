@@ -52,6 +52,8 @@ pub struct Snapshots<T> {
     entries: RwLock<HashMap<String, Arc<Snapshot<T>>>>,
     /// Counts changes; guarded by `entries`' lock.
     epoch: AtomicU64,
+    /// One turn per certificate being read after a miss, held by the reader while it reads.
+    gates: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl<T> Default for Snapshots<T> {
@@ -59,6 +61,7 @@ impl<T> Default for Snapshots<T> {
         Snapshots {
             entries: RwLock::new(HashMap::new()),
             epoch: AtomicU64::new(0),
+            gates: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -67,6 +70,40 @@ impl<T> Snapshots<T> {
     pub fn get(&self, number: &str) -> Option<Arc<Snapshot<T>>> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         entries.get(number).filter(|s| s.at.elapsed() < TTL).cloned()
+    }
+
+    /// The snapshot of `number`, or the one `read` makes (and keeps, through `put`). Callers that miss at
+    /// the same moment take turns: the first reads, and the others find its snapshot (single flight: one
+    /// database read for them all, not one each). A read that keeps nothing (not found, or overlapped by a
+    /// change) leaves the next caller to read again.
+    pub async fn get_or_read<E, Fut>(&self, number: &str, read: impl FnOnce() -> Fut) -> Result<Option<Arc<Snapshot<T>>>, E>
+    where
+        Fut: std::future::Future<Output = Result<Option<Arc<Snapshot<T>>>, E>>,
+    {
+        if let Some(s) = self.get(number) {
+            return Ok(Some(s));
+        }
+        let gate = {
+            let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+            if gates.len() >= MAX_ENTRIES {
+                // Turns left behind by cancelled requests: nobody else holds them.
+                gates.retain(|_, g| Arc::strong_count(g) > 1);
+            }
+            gates.entry(number.to_string()).or_default().clone()
+        };
+        let result = {
+            let _turn = gate.lock().await;
+            match self.get(number) {
+                Some(s) => Ok(Some(s)),
+                None => read().await,
+            }
+        };
+        let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        // Only the map and this caller hold it: nobody waits, and nobody can take it without the map's lock.
+        if Arc::strong_count(&gate) == 2 {
+            gates.remove(number);
+        }
+        result
     }
 
     /// Take this before reading a certificate from the database, and hand it to `put`.
@@ -120,6 +157,33 @@ mod tests {
         let e = s.epoch();
         s.put("GEL-2026-000001", "valid", true, e);
         assert!(s.get("GEL-2026-000001").is_some());
+    }
+
+    #[tokio::test]
+    async fn callers_that_miss_together_read_once() {
+        let (s, reads) = (&Snapshots::<&str>::default(), &AtomicU64::new(0));
+        let read = move || async move {
+            reads.fetch_add(1, Ordering::SeqCst);
+            // The database round trip: the other callers arrive meanwhile.
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+            Ok::<_, ()>(Some(s.put("GEL-2026-000001", "valid", true, s.epoch())))
+        };
+        let all = futures_util::future::join_all((0..8).map(|_| s.get_or_read("GEL-2026-000001", read))).await;
+        assert!(all.iter().all(|r| matches!(r, Ok(Some(snap)) if snap.cert == "valid")));
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "one read for eight callers");
+        assert!(s.gates.lock().unwrap().is_empty(), "no turn left behind");
+
+        // A read that keeps nothing (not found) leaves each later caller to read for itself.
+        let none = move || async move {
+            reads.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            Ok::<Option<Arc<Snapshot<&str>>>, ()>(None)
+        };
+        let all = futures_util::future::join_all((0..3).map(|_| s.get_or_read("GEL-2026-000002", none))).await;
+        assert!(all.iter().all(|r| matches!(r, Ok(None))));
+        assert_eq!(reads.load(Ordering::SeqCst), 4);
     }
 
     #[test]
