@@ -7,7 +7,7 @@ PDF with `pdftotext -bbox-layout`, one drawString per line), in DejaVu Sans embe
 subsets TTF fonts itself), the same QR link drawn by segno's matrix as one filled square per dark module,
 the same frame and rules, compressed. reportlab's C accelerator (rl_accel) is used when installed.
 
-Usage: python3 benches/pdf_vs_reportlab.py BASE_URL TOKEN NUMBER [runs, default 200]
+Usage: python3 benches/pdf_vs_reportlab.py BASE_URL TOKEN NUMBER [runs, default 200 | each]
 """
 
 import http.client
@@ -35,7 +35,7 @@ except ImportError:
     ACCEL = "WITHOUT rl_accel"
 
 base, token, number = sys.argv[1], sys.argv[2], sys.argv[3]
-runs = int(sys.argv[4]) if len(sys.argv) > 4 else 200
+runs = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] != "each" else 200
 url = urllib.parse.urlsplit(base)
 path = f"/api/v1/certificates/{number}/pdf"
 
@@ -50,6 +50,31 @@ def download(conn):
 
 
 conn = http.client.HTTPConnection(url.hostname, url.port)
+if len(sys.argv) > 4 and sys.argv[4] == "each":
+    # The first download of each of many certificates from a running server (one connection, warmed by one
+    # download of NUMBER first): numbers from the public register, NUMBER left out. Prints median, min and
+    # max in milliseconds and how many.
+    download(conn)
+    numbers, before = [], ""
+    while True:
+        conn.request("GET", f"/api/v1/public/certificates?limit=100{before}")
+        page = json.loads(conn.getresponse().read())
+        numbers += [c["number"] for c in page["items"] if c["number"] != number]
+        if not page.get("next_before"):
+            break
+        before = f"&before={page['next_before']}"
+    times = []
+    for n in numbers:
+        p = f"/api/v1/certificates/{n}/pdf"
+        t = time.perf_counter()
+        conn.request("GET", p, headers={"Authorization": f"Bearer {token}"})
+        r = conn.getresponse()
+        body = r.read()
+        times.append((time.perf_counter() - t) * 1000)
+        if r.status != 200 or not body.startswith(b"%PDF-"):
+            sys.exit(f"GET {p}: {r.status} {body[:200]!r}")
+    print(f"median {statistics.median(times):5.2f} ms (min {min(times):.2f}, max {max(times):.2f}, {len(times)} certificates)")
+    sys.exit(0)
 ours = download(conn)
 conn.request("GET", f"/certificates/{number}", headers={"Accept": "application/json"})
 link = json.loads(conn.getresponse().read())["verification_url"]

@@ -4,8 +4,11 @@
 # For each backend and size: a fresh database filled by `ecolabel seed` (timed), a release server, then wrk
 # (2 threads, 16 connections) on: the QR page, the certificate JSON, the register's first page, a deep
 # keyset page (half-way down), a name search, a venue's certificate list (bearer token); then nginx.
-# Usage: benches/scale_load.sh   (env: SIZES="1000 1000000" BACKENDS="sqlite postgres" SECS=10 BIN=path
-#        PG=postgres://postgres@127.0.0.1:5432; KEEP=dir reuses seeded databases kept there)
+# Each measurement runs REPEAT times (default 3) and the summary takes the median of the runs' req/s and of
+# their p99s (one 10 s run's p99 of a sub-3 ms endpoint moved by up to x2 between runs); the QR page and
+# nginx's copy of it take turns, run by run, so both see the same moments of the machine.
+# Usage: benches/scale_load.sh   (env: SIZES="1000 1000000" BACKENDS="sqlite postgres" SECS=10 REPEAT=3
+#        BIN=path PG=postgres://postgres@127.0.0.1:5432; KEEP=dir reuses seeded databases kept there)
 # Needs: wrk, nginx (Debian), PostgreSQL for the postgres runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +18,7 @@ bin=$(realpath "$bin")
 sizes="${SIZES:-1000 1000000}"
 backends="${BACKENDS:-sqlite postgres}"
 secs="${SECS:-10}"
+repeat="${REPEAT:-3}"
 pg="${PG:-postgres://postgres@127.0.0.1:5432}"
 keep="${KEEP:-}"
 work=$(mktemp -d)
@@ -35,7 +39,7 @@ trap cleanup EXIT
 results="$work/results"
 : >"$results"
 
-# wrk one endpoint: prints and records "backend size name rps p99(ms)".
+# wrk one endpoint once: prints and records "backend size name rps p99(ms)" (a line per run).
 bench() { # backend size name url [header]
   local backend=$1 size=$2 name=$3 url=$4; shift 4
   local out rps p99 errs
@@ -94,12 +98,6 @@ for backend in $backends; do
     found=$(curl -fsS "$base/api/v1/public/certificates?q=$q" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
     [ "$found" -ge 1 ] || { echo "the name search found nothing for $q" >&2; exit 1; }
     echo "$backend $n: certificate $number, venue $venue_id, name search q=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.unquote(sys.argv[1]))' "$q") ($found found)"
-    bench "$backend" "$n" qr-page "$base$qr_path" -H "Accept: text/html"
-    bench "$backend" "$n" certificate-json "$base/certificates/$number" -H "Accept: application/json"
-    bench "$backend" "$n" register-first-page "$base/api/v1/public/certificates"
-    bench "$backend" "$n" register-deep-page "$base/api/v1/public/certificates?before=$mid"
-    bench "$backend" "$n" name-search "$base/api/v1/public/certificates?q=$q"
-    bench "$backend" "$n" venue-certificates "$base/api/v1/certificates?venue_id=$venue_id" -H "Authorization: Bearer $token"
     # The physical bound: nginx (2 workers) serving the same QR page, saved, with the same content type.
     curl -fsS -H "Accept: text/html" "$base$qr_path" >"$work/qr.html"
     chmod 755 "$work" && chmod 644 "$work/qr.html"  # nginx's workers run as www-data
@@ -122,10 +120,20 @@ CONF
     nginx -c "$work/nginx.conf" -p "$work" &
     nginx_pid=$!
     for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$nginx_port/qr" >/dev/null 2>&1 && break; sleep 0.1; done
-    bench "$backend" "$n" qr-page-nginx "http://127.0.0.1:$nginx_port/qr" -H "Accept: text/html"
+    for _ in $(seq 1 "$repeat"); do
+      bench "$backend" "$n" qr-page "$base$qr_path" -H "Accept: text/html"
+      bench "$backend" "$n" qr-page-nginx "http://127.0.0.1:$nginx_port/qr" -H "Accept: text/html"
+    done
     kill "$nginx_pid" 2>/dev/null || true
     wait "$nginx_pid" 2>/dev/null || true
     nginx_pid=""
+    for _ in $(seq 1 "$repeat"); do
+      bench "$backend" "$n" certificate-json "$base/certificates/$number" -H "Accept: application/json"
+      bench "$backend" "$n" register-first-page "$base/api/v1/public/certificates"
+      bench "$backend" "$n" register-deep-page "$base/api/v1/public/certificates?before=$mid"
+      bench "$backend" "$n" name-search "$base/api/v1/public/certificates?q=$q"
+      bench "$backend" "$n" venue-certificates "$base/api/v1/certificates?venue_id=$venue_id" -H "Authorization: Bearer $token"
+    done
     rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$pid/status")
     hwm=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
     echo "$backend $n: server resident memory after the run $rss MiB (peak $hwm MiB)"
@@ -137,13 +145,18 @@ CONF
 done
 
 echo
-echo "Summary (p99 ratio = largest size / smallest size; QR page against nginx in the same run)"
+echo "Summary: medians of $repeat runs (p99 ratio = largest size / smallest size; QR page against nginx in the same runs)"
 python3 - "$results" "$sizes" <<'PY'
+import statistics
 import sys
 rows = [l.split() for l in open(sys.argv[1])]
 sizes = sys.argv[2].split()
 lo, hi = sizes[0], sizes[-1]
-data = {(r[0], r[1], r[2]): r[3:] for r in rows}
+runs = {}
+for r in rows:
+    runs.setdefault((r[0], r[1], r[2]), []).append([float(x) for x in r[3:]])
+# Per key: the median of each column over the runs (req/s, p99; or the peak memory).
+data = {k: [statistics.median(col) for col in zip(*v)] for k, v in runs.items()}
 for backend in sorted({r[0] for r in rows}):
     for name in ["qr-page", "certificate-json", "register-first-page", "register-deep-page", "name-search", "venue-certificates"]:
         a, b = data.get((backend, lo, name)), data.get((backend, hi, name))
@@ -155,5 +168,5 @@ for backend in sorted({r[0] for r in rows}):
             print(f"{backend:9} {size:>8} QR page: {float(q[0]) / float(n[0]) * 100:5.1f} % of nginx's req/s, p99 x{float(q[1]) / float(n[1]):.2f} of nginx's")
         r = data.get((backend, size, "rss"))
         if r:
-            print(f"{backend:9} {size:>8} peak resident memory {r[0]} MiB")
+            print(f"{backend:9} {size:>8} peak resident memory {r[0]:.0f} MiB")
 PY

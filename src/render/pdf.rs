@@ -14,8 +14,6 @@ use std::sync::OnceLock;
 pub const QR_METADATA_KEY: &str = "/GelVerification";
 /// The side of a QR module: 4 pixels at 150 dpi (0.677 mm).
 const QR_MODULE_MM: f32 = 4.0 / 150.0 * 25.4;
-/// Streams larger than this (the font programs) are deflated at a fast level, the rest at the best.
-const BIG_STREAM: usize = 8 * 1024;
 
 const REGULAR_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const BOLD_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
@@ -177,6 +175,13 @@ fn wrap(face: &Face, text: &str, size: f32, max: f32) -> Vec<String> {
     lines
 }
 
+/// A point given in millimetres, in points rounded to 1/100 (3.5 µm): printpdf would write every coordinate
+/// with all of an f32's digits, which the deflated page content carries as noise.
+fn at(x: f32, y: f32) -> Point {
+    let pt = |mm: f32| Pt((mm / PT_TO_MM * 100.0).round() / 100.0);
+    Point { x: pt(x), y: pt(y) }
+}
+
 struct Page<'a> {
     ops: Vec<Op>,
     fonts: &'a Fonts,
@@ -205,7 +210,7 @@ impl<'a> Page<'a> {
                 size: Pt(size),
             },
             Op::SetFillColor { col: color },
-            Op::SetTextCursor { pos: Point::new(Mm(x), Mm(y)) },
+            Op::SetTextCursor { pos: at(x, y) },
             Op::ShowText {
                 items: vec![TextItem::Text(text.to_string())],
             },
@@ -224,13 +229,7 @@ impl<'a> Page<'a> {
             Op::SetOutlineThickness { pt: Pt(thickness) },
             Op::DrawLine {
                 line: Line {
-                    points: points
-                        .iter()
-                        .map(|(x, y)| LinePoint {
-                            p: Point::new(Mm(*x), Mm(*y)),
-                            bezier: false,
-                        })
-                        .collect(),
+                    points: points.iter().map(|(x, y)| LinePoint { p: at(*x, *y), bezier: false }).collect(),
                     is_closed: closed,
                 },
             },
@@ -248,7 +247,7 @@ impl<'a> Page<'a> {
                 points: [(*x, *y), (x + w, *y), (x + w, y + h), (*x, y + h)]
                     .iter()
                     .map(|(px, py)| LinePoint {
-                        p: Point::new(Mm(*px), Mm(*py)),
+                        p: at(*px, *py),
                         bezier: false,
                     })
                     .collect(),
@@ -417,7 +416,7 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
     let mut lo = doc.to_lopdf_document(&opts, &mut warnings);
     // printpdf draws a random document id; ours comes from the certificate.
     let id = Sha256::digest(format!("{}\n{}", v.number, v.qr_text).as_bytes());
-    let id_str = lopdf::Object::String(hex::encode(&id[..16]).into_bytes(), lopdf::StringFormat::Hexadecimal);
+    let id_str = lopdf::Object::String(id[..16].to_vec(), lopdf::StringFormat::Hexadecimal);
     lo.trailer.set("ID", lopdf::Object::Array(vec![id_str.clone(), id_str]));
     let info_ref = lo
         .trailer
@@ -433,12 +432,18 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
     let mm_to_pt = 1.0 / PT_TO_MM;
     add_qr_image(&mut lo, &modules, qx * mm_to_pt, (qtop - qr_mm) * mm_to_pt, qr_mm * mm_to_pt)?;
     tag_font_subsets(&mut lo);
+    compact_to_unicode(&mut lo);
     trim(&mut lo, info_ref);
     compress_streams(&mut lo)?;
     let mut out = Vec::new();
     // PDF 1.5 object and cross-reference streams: the dictionaries (font widths, descriptors) are
     // compressed too.
-    lo.save_modern(&mut out).map_err(|e| format!("cannot write the PDF: {e}"))?;
+    let save = lopdf::SaveOptions::builder()
+        .use_object_streams(true)
+        .use_xref_streams(true)
+        .compression_level(9)
+        .build();
+    lo.save_with_options(&mut out, save).map_err(|e| format!("cannot write the PDF: {e}"))?;
     Ok(out)
 }
 
@@ -457,16 +462,28 @@ fn add_qr_image(doc: &mut lopdf::Document, q: &qr::QrModules, x: f32, y: f32, si
     dict.set("BitsPerComponent", 1);
     dict.set("Interpolate", false);
     let image = doc.add_object(Stream::new(dict, rows.concat()));
-    let draw = format!("q {side:.3} 0 0 {side:.3} {x:.3} {y:.3} cm /QR Do Q\n");
-    let content = doc.add_object(Stream::new(Dictionary::new(), draw.into_bytes()));
+    let draw = format!("q {side:.2} 0 0 {side:.2} {x:.2} {y:.2} cm /QR Do Q\n");
     let page = *doc.get_pages().values().next().ok_or("the PDF has no page")?;
-    let page_dict = doc.get_dictionary_mut(page).map_err(|e| e.to_string())?;
-    let contents = match page_dict.get(b"Contents") {
-        Ok(Object::Array(a)) => a.clone(),
-        Ok(other) => vec![other.clone()],
-        Err(_) => vec![],
+    // Drawn at the end of the page's own content stream (one object less than a stream of its own).
+    let content = match doc.get_dictionary(page).and_then(|d| d.get(b"Contents")) {
+        Ok(Object::Reference(r)) => *r,
+        Ok(Object::Array(a)) => a.last().and_then(|o| o.as_reference().ok()).ok_or("the page has no content stream")?,
+        _ => return Err("the page has no content stream".into()),
     };
-    page_dict.set("Contents", Object::Array(contents.into_iter().chain([Object::Reference(content)]).collect()));
+    let stream = doc
+        .get_object_mut(content)
+        .and_then(Object::as_stream_mut)
+        .map_err(|e| format!("the page content: {e}"))?;
+    if stream.dict.has(b"Filter") {
+        stream.decompress().map_err(|e| format!("the page content: {e}"))?;
+    }
+    let mut bytes = std::mem::take(&mut stream.content);
+    if !bytes.ends_with(b"\n") {
+        bytes.push(b'\n');
+    }
+    bytes.extend_from_slice(draw.as_bytes());
+    stream.set_content(bytes);
+    let page_dict = doc.get_dictionary_mut(page).map_err(|e| e.to_string())?;
     let resources = match page_dict.get(b"Resources") {
         Ok(Object::Reference(r)) => Some(*r),
         Ok(Object::Dictionary(_)) => None,
@@ -614,6 +631,95 @@ fn trim(doc: &mut lopdf::Document, info: lopdf::ObjectId) {
     }
 }
 
+/// Rewrite printpdf's ToUnicode CMaps (one `bfchar` line per glyph, with PostScript comments) in the
+/// compact form PDF 32000-1 §9.10.3 allows: runs of glyphs whose characters follow one another as one
+/// `bfrange` line each, the rest as `bfchar`. Text extracts the same.
+fn compact_to_unicode(doc: &mut lopdf::Document) {
+    for object in doc.objects.values_mut() {
+        let lopdf::Object::Stream(stream) = object else { continue };
+        if stream.dict.has(b"Filter") || !stream.content.starts_with(b"/CIDInit") {
+            continue;
+        }
+        if let Some(compact) = to_unicode_cmap(&stream.content) {
+            stream.set_content(compact);
+        }
+    }
+}
+
+/// The compact CMap for the `bfchar` pairs of `cmap` (None if it holds anything else, which is then kept).
+fn to_unicode_cmap(cmap: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(cmap).ok()?;
+    if text.contains("bfrange") {
+        return None;
+    }
+    let mut pairs: Vec<(u16, String)> = Vec::new();
+    let mut in_chars = false;
+    for line in text.lines().map(str::trim) {
+        if line.ends_with("beginbfchar") {
+            in_chars = true;
+        } else if line == "endbfchar" {
+            in_chars = false;
+        } else if in_chars {
+            let (cid, uni) = line.split_once(' ')?;
+            let cid = u16::from_str_radix(cid.strip_prefix('<')?.strip_suffix('>')?, 16).ok()?;
+            let uni = uni.trim().strip_prefix('<')?.strip_suffix('>')?;
+            if uni.is_empty() || uni.len() % 4 != 0 || !uni.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            pairs.push((cid, uni.to_ascii_uppercase()));
+        }
+    }
+    pairs.sort_by_key(|p| p.0);
+    // A range: consecutive glyphs, consecutive single UTF-16 units, within one 256-block on both sides.
+    let mut ranges: Vec<(u16, u16, u16)> = Vec::new();
+    let mut singles: Vec<(u16, &str)> = Vec::new();
+    let mut i = 0;
+    while i < pairs.len() {
+        let (cid, uni) = (pairs[i].0, &pairs[i].1);
+        let first = if uni.len() == 4 { u16::from_str_radix(uni, 16).ok() } else { None };
+        let mut j = i + 1;
+        if let Some(u) = first {
+            while j < pairs.len() {
+                let step = u16::try_from(j - i).ok()?;
+                let next = (pairs[j].1.len() == 4).then(|| u16::from_str_radix(&pairs[j].1, 16).ok()).flatten();
+                let same_block = (cid >> 8) == (pairs[j].0 >> 8) && (u >> 8) == (u.wrapping_add(step) >> 8);
+                if pairs[j].0 != cid.wrapping_add(step) || next != Some(u.wrapping_add(step)) || !same_block {
+                    break;
+                }
+                j += 1;
+            }
+        }
+        match first {
+            Some(u) if j - i >= 2 => ranges.push((cid, pairs[j - 1].0, u)),
+            _ => {
+                j = i + 1;
+                singles.push((cid, uni));
+            }
+        }
+        i = j;
+    }
+    let mut out = String::from(
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
+    );
+    use std::fmt::Write as _;
+    for block in ranges.chunks(100) {
+        let _ = writeln!(out, "{} beginbfrange", block.len());
+        for (a, b, u) in block {
+            let _ = writeln!(out, "<{a:04X}> <{b:04X}> <{u:04X}>");
+        }
+        out.push_str("endbfrange\n");
+    }
+    for block in singles.chunks(100) {
+        let _ = writeln!(out, "{} beginbfchar", block.len());
+        for (a, u) in block {
+            let _ = writeln!(out, "<{a:04X}> <{u}>");
+        }
+        out.push_str("endbfchar\n");
+    }
+    out.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+    Some(out.into_bytes())
+}
+
 /// Deflate every stream at the fast level (lopdf's own `compress` uses the slowest level, which
 /// tripled the rendering time for a file a few per cent smaller).
 fn compress_streams(doc: &mut lopdf::Document) -> Result<(), String> {
@@ -623,7 +729,8 @@ fn compress_streams(doc: &mut lopdf::Document) -> Result<(), String> {
             if !stream.allows_compression || stream.dict.get(b"Filter").is_ok() {
                 continue;
             }
-            let level = if stream.content.len() > BIG_STREAM { 3 } else { 9 };
+            // Font programs (they carry their uncompressed length) at the fast level, the rest at the best.
+            let level = if stream.dict.has(b"Length1") { 3 } else { 9 };
             let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(stream.content.len() / 2), flate2::Compression::new(level));
             enc.write_all(&stream.content).map_err(|e| e.to_string())?;
             let compressed = enc.finish().map_err(|e| e.to_string())?;
@@ -713,6 +820,7 @@ pub fn sample_view(name: &str) -> CertificateView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::Strategy as _;
 
     #[test]
     fn renders_deterministically_with_the_qr_text_in_metadata() {
@@ -722,7 +830,7 @@ mod tests {
         assert!(a.starts_with(b"%PDF-"));
         assert_eq!(a, b, "same certificate, same bytes");
         assert_eq!(find_qr_text(&a).as_deref(), Some(v.qr_text.as_str()));
-        assert!(a.len() <= 19_000, "{} bytes", a.len());
+        assert!(a.len() <= 18_000, "{} bytes", a.len());
         // The QR code is one 1-bit image drawn sharp; the font subsets carry their tags.
         let doc = lopdf::Document::load_mem(&a).unwrap();
         let images: Vec<_> = doc
@@ -758,6 +866,74 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(&n)
             );
+        }
+    }
+
+    /// Every glyph's characters, read back from a CMap (`bfchar` and `bfrange` with a start code).
+    fn expand(cmap: &str) -> std::collections::BTreeMap<u16, String> {
+        let mut out = std::collections::BTreeMap::new();
+        let (mut chars, mut ranges) = (false, false);
+        let hex = |t: &str| t.trim_matches(|c| c == '<' || c == '>').to_string();
+        for line in cmap.lines() {
+            match line {
+                l if l.ends_with("beginbfchar") => chars = true,
+                l if l.ends_with("beginbfrange") => ranges = true,
+                "endbfchar" => chars = false,
+                "endbfrange" => ranges = false,
+                l if chars => {
+                    let (a, u) = l.split_once(' ').unwrap();
+                    out.insert(u16::from_str_radix(&hex(a), 16).unwrap(), hex(u));
+                }
+                l if ranges => {
+                    let parts: Vec<String> = l.split(' ').map(hex).collect();
+                    let (a, b) = (u16::from_str_radix(&parts[0], 16).unwrap(), u16::from_str_radix(&parts[1], 16).unwrap());
+                    let u = u16::from_str_radix(&parts[2], 16).unwrap();
+                    assert_eq!(a >> 8, b >> 8, "a range stays in one 256-block: {l}");
+                    assert_eq!(u >> 8, (u + (b - a)) >> 8, "and so does its destination: {l}");
+                    for k in 0..=(b - a) {
+                        out.insert(a + k, format!("{:04X}", u + k));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// The compact ToUnicode CMap maps every glyph to the characters printpdf's long form gave it.
+        #[test]
+        fn compact_cmaps_map_every_glyph_the_same(map in proptest::collection::btree_map(0u16..600, proptest::prop_oneof![0x20u16..0x600, 0xe000u16..0xffff].prop_map(|u| format!("{u:04X}")), 0..300)) {
+            let mut long = String::from("/CIDInit /ProcSet findresource begin\n%%comment\n");
+            for block in map.iter().collect::<Vec<_>>().chunks(100) {
+                long.push_str(&format!("{} beginbfchar\n", block.len()));
+                for (c, u) in block {
+                    long.push_str(&format!("<{c:04X}> <{u}>\n"));
+                }
+                long.push_str("endbfchar\n");
+            }
+            let compact = String::from_utf8(to_unicode_cmap(long.as_bytes()).unwrap()).unwrap();
+            proptest::prop_assert_eq!(expand(&compact), map);
+        }
+    }
+
+    #[test]
+    fn printpdfs_cmap_shrinks_and_extracts_the_same() {
+        let v = sample_view("Smart Plastic Zone");
+        let pdf = render(&v).unwrap();
+        let doc = lopdf::Document::load_mem(&pdf).unwrap();
+        let cmaps: Vec<String> = doc
+            .objects
+            .values()
+            .filter_map(|o| o.as_stream().ok())
+            .filter_map(|st| st.decompressed_content().ok())
+            .filter(|c| c.starts_with(b"/CIDInit"))
+            .map(|c| String::from_utf8(c).unwrap())
+            .collect();
+        assert_eq!(cmaps.len(), 2, "one per font");
+        for c in &cmaps {
+            assert!(c.contains("beginbfrange"), "runs become ranges: {c}");
+            assert!(!c.contains('%'), "no comments");
         }
     }
 

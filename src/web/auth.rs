@@ -40,48 +40,71 @@ pub fn bearer(req: &HttpRequest) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// Who a request says it is, before any database look-up: a caller the session or the idempotency
+/// middleware has already found, or a well-formed bearer token still to look up. Otherwise the refusal
+/// (401, or 403 for a session that may not act yet).
+pub enum Credentials {
+    Caller(Caller),
+    Token(String),
+}
+
+pub fn credentials(req: &HttpRequest) -> Result<Credentials, ApiError> {
+    // The idempotency middleware has already looked this request's token up: no second query.
+    if let Some(Authenticated(caller)) = req.extensions().get::<Authenticated>().cloned() {
+        return Ok(Credentials::Caller(caller));
+    }
+    // A browser session that may not act yet: the second factor is awaited, or must be set up.
+    if let Some(s) = req.extensions().get::<super::session::Session>() {
+        let e = if s.stage != crate::app::accounts::Stage::Full {
+            ApiError::unauthorized("second_factor_pending", "finish signing in with the second factor")
+        } else {
+            ApiError::forbidden("second_factor_required", "officers and admins set up a second factor first: /app/account/totp")
+        };
+        tracing::warn!(user = ?s.user.id, code = e.code, "authorisation refused");
+        return Err(e);
+    }
+    let Some(token) = bearer(req) else {
+        tracing::warn!(
+            has_header = req.headers().contains_key(header::AUTHORIZATION),
+            "authentication failed: no bearer token"
+        );
+        return Err(ApiError::unauthorized("unauthorized", "send Authorization: Bearer <token>"));
+    };
+    if !looks_like_token(token) {
+        tracing::warn!("authentication failed: malformed token");
+        return Err(ApiError::unauthorized("invalid_token", "the token is not valid"));
+    }
+    Ok(Credentials::Token(token.to_string()))
+}
+
+/// The refusal of a well-formed token that names no live token (unknown or revoked).
+pub fn unknown_token() -> ApiError {
+    tracing::warn!("authentication failed: unknown or revoked token");
+    ApiError::unauthorized("invalid_token", "the token is not valid or has been revoked")
+}
+
+/// The caller found, recorded on the request's span.
+pub fn authenticated(caller: Caller) -> Caller {
+    tracing::Span::current().record("user_id", caller.user_id);
+    caller
+}
+
 impl FromRequest for Auth {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        // The idempotency middleware has already looked this request's token up: no second query.
-        if let Some(Authenticated(caller)) = req.extensions().get::<Authenticated>().cloned() {
-            tracing::Span::current().record("user_id", caller.user_id);
-            return Box::pin(async move { Ok(Auth(caller)) });
-        }
-        // A browser session that may not act yet: the second factor is awaited, or must be set up.
-        if let Some(s) = req.extensions().get::<super::session::Session>() {
-            let e = if s.stage != crate::app::accounts::Stage::Full {
-                ApiError::unauthorized("second_factor_pending", "finish signing in with the second factor")
-            } else {
-                ApiError::forbidden("second_factor_required", "officers and admins set up a second factor first: /app/account/totp")
-            };
-            tracing::warn!(user = ?s.user.id, code = e.code, "authorisation refused");
-            return Box::pin(async move { Err(e) });
-        }
+        let credentials = credentials(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer(req).map(str::to_string);
-        let has_header = req.headers().contains_key(header::AUTHORIZATION);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let Some(token) = token else {
-                tracing::warn!(has_header, "authentication failed: no bearer token");
-                return Err(ApiError::unauthorized("unauthorized", "send Authorization: Bearer <token>"));
+            let token = match credentials? {
+                Credentials::Caller(caller) => return Ok(Auth(authenticated(caller))),
+                Credentials::Token(token) => token,
             };
-            if !looks_like_token(&token) {
-                tracing::warn!("authentication failed: malformed token");
-                return Err(ApiError::unauthorized("invalid_token", "the token is not valid"));
-            }
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             match state.db.read(move |c| users::caller_for_token(c, &token)).await? {
-                Some(caller) => {
-                    tracing::Span::current().record("user_id", caller.user_id);
-                    Ok(Auth(caller))
-                }
-                None => {
-                    tracing::warn!("authentication failed: unknown or revoked token");
-                    Err(ApiError::unauthorized("invalid_token", "the token is not valid or has been revoked"))
-                }
+                Some(caller) => Ok(Auth(authenticated(caller))),
+                None => Err(unknown_token()),
             }
         })
     }

@@ -1,10 +1,11 @@
 // Certificates over HTTP for signed-in users: read one (results, status, history, QR text) and
 // change its status (suspend, reinstate, withdraw) as an officer or admin.
 
-use super::auth::Auth;
+use super::auth::{authenticated, credentials, unknown_token, Auth, Credentials};
 use super::error::{missing, ApiError, ApiResult};
 use super::history::EventResponse;
 use super::AppState;
+use crate::domain::auth::Caller;
 use crate::domain::criteria::Catalogue;
 use crate::domain::lifecycle::{CertificateAction, PublicStatus};
 use crate::domain::scoring::CriterionResult;
@@ -373,19 +374,71 @@ pub fn render_and_store(state: &AppState, row: &CertificateRow) -> ApiResult<(Ve
     Ok((bytes, etag, key))
 }
 
-/// A certificate's PDF as it stands now, with its ETag: from this process's cache, else the stored
-/// rendering of the same state, else rendered now and stored. A PDF is a pure function of the certificate
-/// and its state, so all three are the same bytes.
-pub async fn current_pdf(state: &web::Data<AppState>, row: CertificateRow) -> ApiResult<(web::Bytes, String)> {
+/// What one trip to the database found for a certificate's PDF: the row, the state the PDF must show,
+/// and the PDF with its ETag if this process keeps it or the database stores it.
+struct Kept {
+    row: CertificateRow,
+    key: String,
+    pdf: Option<(web::Bytes, String)>,
+}
+
+fn kept_pdf(state: &AppState, conn: &mut storage::DbConn, number: &str) -> storage::Result<Kept> {
+    let row = repo::get(conn, number)?;
     let key = pdf_state(&row, repo::status_now(&row, storage::now())?, &state.config.public_url);
-    if let Some(hit) = state.pdfs.get(&key) {
-        return Ok(hit);
-    }
-    let (id, k) = (row.id, key.clone());
-    let (key, made) = match state.db.read(move |c| storage::documents::get(c, id, &k)).await? {
-        Some((etag, body)) => (key, (web::Bytes::from(body), etag)),
+    let pdf = match state.pdfs.get(&key) {
+        Some(hit) => Some(hit),
+        None => storage::documents::get(conn, row.id, &key)?.map(|(etag, body)| (web::Bytes::from(body), etag)),
+    };
+    Ok(Kept { row, key, pdf })
+}
+
+/// Why a download was refused.
+enum Refused {
+    UnknownToken,
+    NotTheirs,
+}
+
+/// Certificate `number`'s PDF as it stands now, with its ETag, for `who` (None: the registry itself):
+/// from this process's cache, else the stored rendering of the same state, else rendered now and stored.
+/// The caller's token, the certificate and the kept PDF are read in one trip to the database (each trip
+/// hands the work to a blocking thread and back: about a tenth of a millisecond here). A PDF is a pure
+/// function of the certificate and its state, so all three are the same bytes.
+pub async fn current_pdf(state: &web::Data<AppState>, number: String, who: Option<Credentials>) -> ApiResult<(web::Bytes, String)> {
+    let st = state.clone();
+    let found = state
+        .db
+        .read(move |c| {
+            let caller = match who {
+                None => None,
+                Some(Credentials::Caller(caller)) => Some(caller),
+                Some(Credentials::Token(token)) => match crate::storage::users::caller_for_token(c, &token)? {
+                    Some(caller) => Some(caller),
+                    None => return Ok(Err(Refused::UnknownToken)),
+                },
+            };
+            let kept = kept_pdf(&st, c, &number)?;
+            match caller {
+                Some(caller) if !sees(&caller, &kept.row) => Ok(Err(Refused::NotTheirs)),
+                Some(caller) => Ok(Ok((Some(caller), kept))),
+                None => Ok(Ok((None, kept))),
+            }
+        })
+        .await
+        .map_err(missing(NOT_FOUND))?;
+    let kept = match found {
+        Ok((caller, kept)) => {
+            if let Some(caller) = caller {
+                authenticated(caller);
+            }
+            kept
+        }
+        Err(Refused::UnknownToken) => return Err(unknown_token()),
+        Err(Refused::NotTheirs) => return Err(ApiError::not_found("certificate")),
+    };
+    let (key, made) = match kept.pdf {
+        Some(pdf) => (kept.key, pdf),
         None => {
-            let st = state.clone();
+            let (st, row) = (state.clone(), kept.row);
             let (bytes, etag, rendered) = web::block(move || render_and_store(&st, &row)).await.map_err(ApiError::internal)??;
             (rendered, (web::Bytes::from(bytes), etag))
         }
@@ -394,33 +447,27 @@ pub async fn current_pdf(state: &web::Data<AppState>, row: CertificateRow) -> Ap
     Ok(made)
 }
 
+/// Who may download a certificate's PDF: officers and admins (everyone who sees all), and its venue.
+fn sees(caller: &Caller, row: &CertificateRow) -> bool {
+    caller.sees_all() || (caller.has(crate::domain::auth::Role::Venue) && caller.venue_id == Some(row.venue_id))
+}
+
 /// After a certificate was issued or changed: its public page forgets the old state at once, and its PDF
 /// is rendered and stored, so that the first download (on any replica) is a stored one. The change has
 /// committed already: a failure here is logged, and the download renders instead.
 pub async fn changed(state: &web::Data<AppState>, number: &str) {
     state.snapshots.invalidate(number);
-    let n = number.to_string();
-    let rendered = match state.db.read(move |c| repo::get(c, &n)).await {
-        Ok(row) => current_pdf(state, row).await.map(|_| ()),
-        Err(e) => Err(e.into()),
-    };
-    if let Err(e) = rendered {
+    if let Err(e) = current_pdf(state, number.to_string(), None).await {
         tracing::warn!(certificate = %number, error = %e.message, "could not render the changed certificate's PDF");
     }
 }
 
 #[utoipa::path(get, path = "/api/v1/certificates/{number}/pdf", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path)),
     responses((status = 200, description = "the certificate, one A4 page", content_type = "application/pdf"), (status = 304, description = "not modified (If-None-Match)"), (status = 404, body = super::error::ErrorBody)))]
-pub async fn pdf(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let caller = auth.0;
+pub async fn pdf(state: web::Data<AppState>, path: web::Path<String>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let who = credentials(&req)?;
     let number = path.into_inner();
-    let row = state.db.read(move |c| repo::get(c, &number)).await.map_err(missing(NOT_FOUND))?;
-    let allowed = caller.sees_all() || (caller.has(crate::domain::auth::Role::Venue) && caller.venue_id == Some(row.venue_id));
-    if !allowed {
-        return Err(ApiError::not_found("certificate"));
-    }
-    let number = row.number.clone();
-    let (bytes, etag) = current_pdf(&state, row).await?;
+    let (bytes, etag) = current_pdf(&state, number.clone(), Some(who)).await?;
     let matches = req
         .headers()
         .get("if-none-match")

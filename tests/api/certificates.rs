@@ -357,6 +357,10 @@ async fn demo_and_offline_verify() {
     }
     let qr = out.lines().find_map(|l| l.strip_prefix("verify: ")).unwrap().to_string();
     assert!(qr.starts_with("HTTP://127.0.0.1:8080/V/"));
+    // The demo certificate's PDF, one page, at most 19 KB (19,000 bytes).
+    let pdf = out.lines().find_map(|l| l.strip_prefix("pdf: ")).unwrap();
+    let size = std::fs::metadata(pdf).unwrap().len();
+    assert!(size <= 19_000, "the demo PDF is {size} bytes");
     let v = run(&["verify", &qr]);
     assert_eq!(v.status.code(), Some(0), "{}", String::from_utf8_lossy(&v.stdout));
     let text = String::from_utf8(v.stdout).unwrap();

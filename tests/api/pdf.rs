@@ -84,6 +84,13 @@ async fn venue_downloads_a_verifiable_pdf(app: TestApp) {
     assert_eq!(theirs["items"].as_array().unwrap().len(), 0, "another venue's certificates stay hidden");
     assert_error(download(&app, &number, &app.token(&[Role::Assessor]).await).await, 404, "not_found").await;
     assert_eq!(download(&app, &number, &app.token(&[Role::Officer]).await).await.status(), 200);
+    // No token or an unknown one: 401 before anything about the certificate is said.
+    let pdf_path = format!("/api/v1/certificates/{number}/pdf");
+    assert_error(app.get(&pdf_path, None).await, 401, "unauthorized").await;
+    let unknown = format!("gel_{}", "A".repeat(43));
+    assert_error(download(&app, &number, &unknown).await, 401, "invalid_token").await;
+    assert_error(download(&app, "GEL-2099-999999", &unknown).await, 401, "invalid_token").await;
+    assert_error(download(&app, "GEL-2099-999999", &venue_user).await, 404, "not_found").await;
 
     let file = write(&app, "cert.pdf", &bytes);
     // The offline verifier finds the token inside the PDF.
