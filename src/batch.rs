@@ -33,14 +33,16 @@ fn render_all(state: &AppState, rows: &[CertificateRow], jobs: usize) -> Result<
         .into_iter()
         .map(|(id, st, body)| (id, (st, body)))
         .collect();
-    let now = storage::now();
     let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(rows.len());
+    let mut missing: Vec<(&CertificateRow, PublicStatus)> = Vec::new();
     for r in rows {
-        let status = storage::certificates::status_now(r, now).map_err(|e| e.to_string())?;
-        let want = crate::web::certificates::pdf_state(r, status, &state.config.public_url);
-        out.push(stored.remove(&r.id).filter(|(st, _)| *st == want).map(|(_, body)| body));
+        let (status, want) = crate::web::certificates::pdf_now(state, r).map_err(|e| e.to_string())?;
+        let kept = stored.remove(&r.id).filter(|(st, _)| *st == want).map(|(_, body)| body);
+        if kept.is_none() {
+            missing.push((r, status));
+        }
+        out.push(kept);
     }
-    let missing: Vec<&CertificateRow> = rows.iter().zip(&out).filter(|(_, o)| o.is_none()).map(|(r, _)| r).collect();
     let share = missing.len().div_ceil(jobs.max(1)).max(1);
     let rendered = std::thread::scope(|s| {
         let workers: Vec<_> = missing
@@ -48,7 +50,7 @@ fn render_all(state: &AppState, rows: &[CertificateRow], jobs: usize) -> Result<
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|r| crate::web::certificates::render_pdf(state, r).map_err(|e| e.message))
+                        .map(|(r, status)| crate::web::certificates::render_pdf(state, r, *status).map_err(|e| e.message))
                         .collect::<Result<Vec<_>, _>>()
                 })
             })

@@ -267,7 +267,8 @@ pub fn run(config: &Config) -> Result<ExitCode, String> {
     } else {
         eprintln!("the Smart Plastic Zone example exists already: certificate {}", r.number);
     }
-    let (pdf, _, _) = crate::web::certificates::render_and_store(&state, &r.row).map_err(|e| e.to_string())?;
+    let (status, key) = crate::web::certificates::pdf_now(&state, &r.row).map_err(|e| e.to_string())?;
+    let (pdf, _) = crate::web::certificates::render_and_store(&state, &r.row, status, &key).map_err(|e| e.to_string())?;
     let dir = config.data_dir.join("demo");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(format!("{}.pdf", r.number));

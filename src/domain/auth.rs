@@ -102,6 +102,12 @@ impl Caller {
         }
     }
 
+    /// May this caller download the PDF of a certificate of `venue_id`? Officers and admins, and the
+    /// venue's own managers (an assessor reads the certificate, not the printable copy).
+    pub fn can_download_certificate(&self, venue_id: i64) -> bool {
+        self.sees_all() || (self.has(Role::Venue) && self.venue_id == Some(venue_id))
+    }
+
     /// May this caller read things of `venue_id` (venue record, certificates)?
     pub fn can_view_venue(&self, venue_id: i64) -> bool {
         self.has_any(&[Role::Admin, Role::Officer, Role::Assessor]) || (self.has(Role::Venue) && self.venue_id == Some(venue_id))
@@ -172,6 +178,15 @@ mod tests {
         assert_eq!(venue.venue_scope(None), Some(Some(10)));
         assert_eq!(venue.venue_scope(Some(11)), None);
         assert_eq!(assessor.venue_scope(Some(11)), Some(Some(11)));
+        // The printable certificate: staff and the venue's own managers, not an assessor alone.
+        assert!(assessor.can_download_certificate(11), "an officer");
+        assert!(venue.can_download_certificate(10));
+        assert!(!venue.can_download_certificate(11));
+        let only_assessor = Caller {
+            roles: vec![Role::Assessor],
+            ..assessor.clone()
+        };
+        assert!(only_assessor.can_view_venue(11) && !only_assessor.can_download_certificate(11));
     }
 
     #[test]

@@ -691,10 +691,8 @@ fn to_unicode_cmap(cmap: &[u8]) -> Option<Vec<u8>> {
         }
         match first {
             Some(u) if j - i >= 2 => ranges.push((cid, pairs[j - 1].0, u)),
-            _ => {
-                j = i + 1;
-                singles.push((cid, uni));
-            }
+            // Not a run: `j` is `i + 1` already.
+            _ => singles.push((cid, uni)),
         }
         i = j;
     }
@@ -720,8 +718,8 @@ fn to_unicode_cmap(cmap: &[u8]) -> Option<Vec<u8>> {
     Some(out.into_bytes())
 }
 
-/// Deflate every stream at the fast level (lopdf's own `compress` uses the slowest level, which
-/// tripled the rendering time for a file a few per cent smaller).
+/// Deflate every stream not yet deflated: the font programs at a fast level (the best level, which lopdf's
+/// own `compress` uses, tripled the rendering time for fonts a few per cent smaller), the rest at the best.
 fn compress_streams(doc: &mut lopdf::Document) -> Result<(), String> {
     use std::io::Write;
     for object in doc.objects.values_mut() {

@@ -23,28 +23,32 @@ pub fn bodies(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<(i64, String, Vec<u8
         .load(conn)?)
 }
 
+/// One rendering as written, the same columns on insert and on update.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = d, primary_key(certificate_id))]
+struct DocumentWrite<'a> {
+    certificate_id: i64,
+    state: &'a str,
+    etag: &'a str,
+    body: &'a [u8],
+    rendered_at: chrono::NaiveDateTime,
+}
+
 /// Keep this rendering of certificate `id` (one row per certificate: a newer state replaces the older).
 /// Outside a transaction and safe to race: two writers of the first rendering both end with a row.
 pub fn store(conn: &mut DbConn, id: i64, state: &str, etag: &str, body: &[u8]) -> Result<()> {
-    let now = super::now();
-    let update = |conn: &mut DbConn| {
-        diesel::update(d::table.filter(d::certificate_id.eq(id)))
-            .set((d::state.eq(state), d::etag.eq(etag), d::body.eq(body), d::rendered_at.eq(now)))
-            .execute(conn)
+    let row = DocumentWrite {
+        certificate_id: id,
+        state,
+        etag,
+        body,
+        rendered_at: super::now(),
     };
+    let update = |conn: &mut DbConn| diesel::update(d::table.filter(d::certificate_id.eq(id))).set(&row).execute(conn);
     if update(conn)? > 0 {
         return Ok(());
     }
-    let inserted = diesel::insert_into(d::table)
-        .values((
-            d::certificate_id.eq(id),
-            d::state.eq(state),
-            d::etag.eq(etag),
-            d::body.eq(body),
-            d::rendered_at.eq(now),
-        ))
-        .execute(conn);
-    match inserted {
+    match diesel::insert_into(d::table).values(&row).execute(conn) {
         Ok(_) => Ok(()),
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => update(conn).map(|_| ()).map_err(Error::from),
         Err(e) => Err(e.into()),

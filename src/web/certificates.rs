@@ -5,7 +5,6 @@ use super::auth::{authenticated, credentials, unknown_token, Auth, Credentials};
 use super::error::{missing, ApiError, ApiResult};
 use super::history::EventResponse;
 use super::AppState;
-use crate::domain::auth::Caller;
 use crate::domain::criteria::Catalogue;
 use crate::domain::lifecycle::{CertificateAction, PublicStatus};
 use crate::domain::scoring::CriterionResult;
@@ -334,7 +333,7 @@ pub fn certificate_view(catalogue: &Catalogue, public_url: &str, row: &Certifica
 
 /// What a certificate's PDF shows besides its fixed facts: its number, its status as of now and the
 /// public URL its QR code links to. A stored or cached rendering of another state is never served.
-pub fn pdf_state(row: &CertificateRow, status: PublicStatus, public_url: &str) -> String {
+fn pdf_state(row: &CertificateRow, status: PublicStatus, public_url: &str) -> String {
     format!(
         "{}|{}|{}|{:?}|{:?}|{:?}|{public_url}",
         row.number,
@@ -350,46 +349,51 @@ pub fn pdf_state(row: &CertificateRow, status: PublicStatus, public_url: &str) -
 /// front of the stored renderings.
 pub type PdfCache = super::cache::BodyCache<String, (web::Bytes, String), { 1536 * 1024 }>;
 
-/// Render a certificate's PDF as it stands now (status stamped when not valid).
-pub fn render_pdf(state: &AppState, row: &CertificateRow) -> ApiResult<Vec<u8>> {
+/// What a certificate's PDF shows as of now: its public status and the `pdf_state` that names it.
+pub fn pdf_now(state: &AppState, row: &CertificateRow) -> storage::Result<(PublicStatus, String)> {
     let status = repo::status_now(row, storage::now())?;
+    Ok((status, pdf_state(row, status, &state.config.public_url)))
+}
+
+/// Render a certificate's PDF showing `status` (stamped when not valid).
+pub fn render_pdf(state: &AppState, row: &CertificateRow, status: PublicStatus) -> ApiResult<Vec<u8>> {
     let view = certificate_view(&state.catalogue, &state.config.public_url, row, status).map_err(ApiError::internal)?;
     crate::render::pdf::render(&view).map_err(ApiError::internal)
 }
 
-/// Render a certificate's PDF as it stands now and store it with its state, blocking (the demo, and a
-/// download that found no stored rendering of this state): the bytes, their ETag and the state. A store
+/// Render a certificate's PDF showing `status` and store it under `key` (its `pdf_state`), blocking (the
+/// demo, and a download that found no stored rendering of this state): the bytes and their ETag. A store
 /// that fails is logged; the caller still gets the bytes.
-pub fn render_and_store(state: &AppState, row: &CertificateRow) -> ApiResult<(Vec<u8>, String, String)> {
-    let key = pdf_state(row, repo::status_now(row, storage::now())?, &state.config.public_url);
-    let bytes = render_pdf(state, row)?;
+pub fn render_and_store(state: &AppState, row: &CertificateRow, status: PublicStatus, key: &str) -> ApiResult<(Vec<u8>, String)> {
+    let bytes = render_pdf(state, row, status)?;
     use sha2::Digest;
     let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&bytes)[..16]));
     let stored = state
         .db
-        .write_outside_transaction_blocking(|c| storage::documents::store(c, row.id, &key, &etag, &bytes));
+        .write_outside_transaction_blocking(|c| storage::documents::store(c, row.id, key, &etag, &bytes));
     if let Err(e) = stored {
         tracing::warn!(certificate = %row.number, error = %e, "could not store the rendered PDF");
     }
-    Ok((bytes, etag, key))
+    Ok((bytes, etag))
 }
 
-/// What one trip to the database found for a certificate's PDF: the row, the state the PDF must show,
-/// and the PDF with its ETag if this process keeps it or the database stores it.
+/// What one trip to the database found for a certificate's PDF: the row, the status and state the PDF
+/// must show, and the PDF with its ETag if this process keeps it or the database stores it.
 struct Kept {
     row: CertificateRow,
+    status: PublicStatus,
     key: String,
     pdf: Option<(web::Bytes, String)>,
 }
 
 fn kept_pdf(state: &AppState, conn: &mut storage::DbConn, number: &str) -> storage::Result<Kept> {
     let row = repo::get(conn, number)?;
-    let key = pdf_state(&row, repo::status_now(&row, storage::now())?, &state.config.public_url);
+    let (status, key) = pdf_now(state, &row)?;
     let pdf = match state.pdfs.get(&key) {
         Some(hit) => Some(hit),
         None => storage::documents::get(conn, row.id, &key)?.map(|(etag, body)| (web::Bytes::from(body), etag)),
     };
-    Ok(Kept { row, key, pdf })
+    Ok(Kept { row, status, key, pdf })
 }
 
 /// Why a download was refused.
@@ -417,39 +421,33 @@ pub async fn current_pdf(state: &web::Data<AppState>, number: String, who: Optio
                 },
             };
             let kept = kept_pdf(&st, c, &number)?;
-            match caller {
-                Some(caller) if !sees(&caller, &kept.row) => Ok(Err(Refused::NotTheirs)),
-                Some(caller) => Ok(Ok((Some(caller), kept))),
-                None => Ok(Ok((None, kept))),
+            if caller.as_ref().is_some_and(|c| !c.can_download_certificate(kept.row.venue_id)) {
+                return Ok(Err(Refused::NotTheirs));
             }
+            Ok(Ok((caller, kept)))
         })
         .await
         .map_err(missing(NOT_FOUND))?;
-    let kept = match found {
-        Ok((caller, kept)) => {
-            if let Some(caller) = caller {
-                authenticated(caller);
-            }
-            kept
-        }
+    let (caller, kept) = match found {
+        Ok(found) => found,
         Err(Refused::UnknownToken) => return Err(unknown_token()),
         Err(Refused::NotTheirs) => return Err(ApiError::not_found("certificate")),
     };
-    let (key, made) = match kept.pdf {
-        Some(pdf) => (kept.key, pdf),
+    if let Some(caller) = caller {
+        authenticated(caller);
+    }
+    let made = match kept.pdf {
+        Some(pdf) => pdf,
         None => {
-            let (st, row) = (state.clone(), kept.row);
-            let (bytes, etag, rendered) = web::block(move || render_and_store(&st, &row)).await.map_err(ApiError::internal)??;
-            (rendered, (web::Bytes::from(bytes), etag))
+            let (st, row, status, key) = (state.clone(), kept.row, kept.status, kept.key.clone());
+            let (bytes, etag) = web::block(move || render_and_store(&st, &row, status, &key))
+                .await
+                .map_err(ApiError::internal)??;
+            (web::Bytes::from(bytes), etag)
         }
     };
-    state.pdfs.put(key, made.clone());
+    state.pdfs.put(kept.key, made.clone());
     Ok(made)
-}
-
-/// Who may download a certificate's PDF: officers and admins (everyone who sees all), and its venue.
-fn sees(caller: &Caller, row: &CertificateRow) -> bool {
-    caller.sees_all() || (caller.has(crate::domain::auth::Role::Venue) && caller.venue_id == Some(row.venue_id))
 }
 
 /// After a certificate was issued or changed: its public page forgets the old state at once, and its PDF
