@@ -62,6 +62,9 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
 
 /// A prefix shorter than this would match too many words to narrow anything down.
 const MIN_PREFIX: usize = 3;
+/// The longest prefix SQLite's word index keeps a prefix index for (`prefix='3 4 5 6'`): a longer one is
+/// asked by its start (more candidates for the LIKE, but one list read instead of a merge of many).
+const INDEXED_PREFIX: usize = 6;
 
 /// What the word index can say about the names holding a (lower-cased) search text as a substring: a word
 /// of the text with a separator on both sides must be a whole word of the name; the last one, with a
@@ -96,7 +99,9 @@ impl WordQuery {
     pub fn fts5(&self) -> String {
         let quote = |w: &str| format!("\"{}\"", w.replace('"', "\"\""));
         let mut terms: Vec<String> = self.whole.iter().map(|w| quote(w)).collect();
-        terms.extend(self.prefix.iter().map(|w| format!("{}*", quote(w))));
+        // Asked by its first characters at most, which the index keeps a prefix index for.
+        let indexed = |w: &str| w.chars().take(INDEXED_PREFIX).collect::<String>();
+        terms.extend(self.prefix.iter().map(|w| format!("{}*", quote(&indexed(w)))));
         terms.join(" AND ")
     }
 
@@ -114,46 +119,104 @@ impl WordQuery {
 pub const SQLITE_NAME_MATCH: &str = "venues.id IN (SELECT rowid FROM venues_search WHERE venues_search MATCH ";
 /// The same through the word index (`venues_words`).
 pub const SQLITE_WORD_MATCH: &str = "venues.id IN (SELECT rowid FROM venues_words WHERE venues_words MATCH ";
+/// A SQLite name search without an index: the `LIKE` alone, which the planner is told is `likely` (it is
+/// only asked for a text the index found common, or too short to narrow anything), so that it walks the
+/// rows in the query's order until the page is full rather than reading every venue and sorting the matches
+/// (which it chose at 5,200 venues without the hint).
+pub const SQLITE_SCAN: &str = "likely(venues.search_text LIKE ";
 /// PostgreSQL's word index is a GIN index on this expression (`venues_search_words`).
 pub const PG_WORD_MATCH: &str = "array_to_tsvector(string_to_array(venues.search_words, ' ')) @@ CAST(";
 
-/// The venue-name filter for this backend: a case-insensitive substring of `search_text` (the `LIKE`
-/// decides), found through the word index when the text has a bounded word (words are few and most are
-/// rare, so this stays flat however many venues there are), else through the trigram index (FTS5
-/// `trigram` on SQLite for 3 characters or more, `pg_trgm` GIN on PostgreSQL, which serves the `LIKE`
-/// itself).
+/// Past this many matching venues a search text is common (a city, a chain's name, a word like "café"):
+/// reading every match through the index and sorting them would cost more than walking the register
+/// newest first until a page is full, which for a text one venue in `n` holds takes about `n` rows a result.
+pub const COMMON_MATCHES: i64 = 5_000;
+
+/// The venue-name filter for a text found the way `name_lookup` chose: a case-insensitive substring of
+/// `search_text` (the `LIKE` decides), whose candidates come from the word index when the text has a
+/// bounded word (words are few and most are rare), else from the trigram index (FTS5 `trigram` on SQLite
+/// for 3 characters or more, `pg_trgm` GIN on PostgreSQL, which serves the `LIKE` itself), or from the rows
+/// in the caller's order (`Scan`, `Common`). The `LIKE` decides on every path, so the way changes the time
+/// a search takes, never its result.
 pub fn name_filter<QS: 'static>(
-    conn: &DbConn,
+    lookup: NameLookup,
     text: &str,
 ) -> Box<dyn BoxableExpression<QS, <DbConn as Connection>::Backend, SqlType = diesel::sql_types::Bool>> {
     use diesel::dsl::sql;
     use diesel::sql_types::{Bool, Text};
+    let pattern = like_pattern(text);
+    // (index part, its query, the LIKE that decides): the index finds the candidates, the LIKE decides.
+    let (index, query, like) = match lookup {
+        // `search_text || ''`: as a plain LIKE the planner also read the trigram index for it and ANDed the
+        // two (14 ms instead of 0.25 at 1M).
+        NameLookup::PgWords(words) => (PG_WORD_MATCH, words, " AS tsquery) AND (venues.search_text || '') LIKE "),
+        NameLookup::Words(words) => (SQLITE_WORD_MATCH, words, ") AND venues.search_text LIKE "),
+        NameLookup::Trigrams(phrase) => (SQLITE_NAME_MATCH, phrase, ") AND venues.search_text LIKE "),
+        // A plain LIKE (escaping with `\` by default) is what pg_trgm's index serves.
+        NameLookup::PgTrigrams => return Box::new(sql::<Bool>("venues.search_text LIKE ").bind::<Text, _>(pattern)),
+        NameLookup::Scan | NameLookup::Common(_) => return Box::new(sql::<Bool>(SQLITE_SCAN).bind::<Text, _>(pattern).sql(" ESCAPE '\\')")),
+    };
+    let end = if index == PG_WORD_MATCH { ")" } else { " ESCAPE '\\')" };
+    Box::new(sql::<Bool>("(").sql(index).bind::<Text, _>(query).sql(like).bind::<Text, _>(pattern).sql(end))
+}
+
+/// How a name search finds its candidates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameLookup {
+    /// SQLite's word index (`venues_words`), with this FTS5 query.
+    Words(String),
+    /// SQLite's trigram index (`venues_search`), with this FTS5 phrase.
+    Trigrams(String),
+    /// No index: the `LIKE` alone, on the rows in the query's order (a text under 3 characters on SQLite).
+    Scan,
+    /// A text more than `COMMON_MATCHES` venues hold (SQLite): the `LIKE` alone as `Scan`, within a window
+    /// of the newest rows (the register's `COMMON_WINDOW`), else this way through the index.
+    Common(Box<NameLookup>),
+    /// PostgreSQL's word index, with this `tsquery`.
+    PgWords(String),
+    /// PostgreSQL's trigram index (which serves the `LIKE` itself).
+    PgTrigrams,
+}
+
+/// The way to find the venues whose names hold `text`: on SQLite the index is asked first how many rows
+/// match, up to `COMMON_MATCHES` + 1, and a common text is `Common`.
+pub fn name_lookup(conn: &mut DbConn, text: &str) -> Result<NameLookup> {
     let lower = text.to_lowercase();
-    match (conn, WordQuery::parse(&lower)) {
-        // The word index finds the candidates, the LIKE decides. On PostgreSQL `search_text || ''`: as a plain
-        // LIKE the planner also read the trigram index for it and ANDed the two (14 ms instead of 0.25 at 1M).
-        (conn, Some(w)) => {
-            let (index, words, like, end) = match conn {
-                DbConn::Pg(_) => (PG_WORD_MATCH, w.tsquery(), " AS tsquery) AND (venues.search_text || '') LIKE ", ")"),
-                _ => (SQLITE_WORD_MATCH, w.fts5(), ") AND venues.search_text LIKE ", " ESCAPE '\\')"),
-            };
-            Box::new(
-                sql::<Bool>("(")
-                    .sql(index)
-                    .bind::<Text, _>(words)
-                    .sql(like)
-                    .bind::<Text, _>(like_pattern(text))
-                    .sql(end),
-            )
-        }
-        (DbConn::Sqlite(_), None) if lower.chars().count() >= 3 => {
-            let phrase = format!("\"{}\"", lower.replace('"', "\"\""));
-            Box::new(sql::<Bool>(SQLITE_NAME_MATCH).bind::<Text, _>(phrase).sql(")"))
-        }
-        // PostgreSQL's LIKE escapes with `\` by default (and a plain LIKE is what pg_trgm's index serves).
-        (DbConn::Pg(_), None) => Box::new(sql::<Bool>("venues.search_text LIKE ").bind::<Text, _>(like_pattern(text))),
-        _ => Box::new(sql::<Bool>("venues.search_text LIKE ").bind::<Text, _>(like_pattern(text)).sql(" ESCAPE '\\'")),
+    let words = WordQuery::parse(&lower);
+    let sqlite = match conn {
+        DbConn::Pg(_) => return Ok(words.map_or(NameLookup::PgTrigrams, |w| NameLookup::PgWords(w.tsquery()))),
+        DbConn::Sqlite(c) => c,
+    };
+    let lookup = match words {
+        Some(w) => NameLookup::Words(w.fts5()),
+        None if lower.chars().count() >= 3 => NameLookup::Trigrams(format!("\"{}\"", lower.replace('"', "\"\""))),
+        None => return Ok(NameLookup::Scan),
+    };
+    let (table, query) = match &lookup {
+        NameLookup::Words(q) => ("venues_words", q),
+        NameLookup::Trigrams(q) => ("venues_search", q),
+        _ => return Ok(lookup),
+    };
+    Ok(match index_matches(sqlite, table, query)? > COMMON_MATCHES {
+        true => NameLookup::Common(Box::new(lookup)),
+        false => lookup,
+    })
+}
+
+/// How many rows of the FTS5 index `table` match `query`, counted up to `COMMON_MATCHES` + 1.
+fn index_matches(conn: &mut diesel::SqliteConnection, table: &str, query: &str) -> Result<i64> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
     }
+    let count: Count = diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM {table} WHERE {table} MATCH ? LIMIT {})",
+        COMMON_MATCHES + 1
+    ))
+    .bind::<diesel::sql_types::Text, _>(query)
+    .get_result(conn)?;
+    Ok(count.n)
 }
 
 /// The columns a venue's owner controls, written the same way on create and update.
@@ -267,7 +330,7 @@ pub fn list(conn: &mut DbConn, query: &VenueQuery) -> Result<Vec<VenueRow>> {
         .limit(query.limit)
         .into_boxed();
     if let Some(text) = query.q.as_deref().filter(|s| !s.trim().is_empty()) {
-        q = q.filter(name_filter(conn, text.trim()));
+        q = q.filter(name_filter(name_lookup(conn, text.trim())?, text.trim()));
     }
     if let Some(city) = query.city.as_deref().filter(|s| !s.trim().is_empty()) {
         q = q.filter(venues::city.eq(city.trim().to_string()));
@@ -313,6 +376,9 @@ mod tests {
         assert_eq!(WordQuery::parse("terek ho"), None, "a prefix of three letters at least");
         assert_eq!(WordQuery::parse("baiterek"), None, "one word may be inside a longer one: trigrams");
         assert_eq!(WordQuery::parse("smart "), None, "the first word may be the end of a longer one");
+        let long = WordQuery::parse("«байтерек» қонақүйі").unwrap();
+        assert_eq!(long.fts5(), "\"байтерек\" AND \"қонақү\"*", "a long prefix asked by the 6 characters indexed");
+        assert_eq!(long.tsquery(), "'байтерек' & 'қонақүйі':*");
         assert_eq!(search_words("smart plastic zone | smart plastic zone | астана"), "smart plastic zone астана");
     }
 

@@ -300,8 +300,122 @@ async fn name_search_and_city_filter_use_an_index(app: TestApp) {
     assert!(by_city.contains("certificates_city"), "{by_city}");
 }
 
+/// A name more venues hold than `COMMON_MATCHES` is looked for on SQLite without its index among the
+/// `COMMON_WINDOW` newest certificates, by walking them newest first with the LIKE deciding (no sort of every
+/// match), and below the window through the index; the answers are those the index gives: every match,
+/// newest first, page after page, and nothing else.
+async fn a_common_name_is_found_newest_first(app: TestApp) {
+    use diesel::RunQueryDsl;
+    use ecolabel::storage::certificates::COMMON_WINDOW;
+    use ecolabel::storage::venues::{name_lookup, NameLookup, COMMON_MATCHES, SQLITE_SCAN};
+    use ecolabel::storage::DbConn;
+    let n = COMMON_WINDOW as usize + 400;
+    seed(&app, n, n, 0).await.unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Number {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        number: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+    let (expected, lookups, plan) = app
+        .state
+        .db
+        .write(|c| {
+            // All venues but every fiftieth join the "Eco network" (more than COMMON_MATCHES hold those words,
+            // all through the register); the hundred oldest are also "Pioneer network" (a common word, "network",
+            // with a rare rest that only rows below the window hold).
+            sql_query_execute(
+                c,
+                "UPDATE venues SET search_text = search_text || ' | eco network', search_words = search_words || ' eco network' WHERE id % 50 <> 0",
+            )?;
+            sql_query_execute(
+                c,
+                "UPDATE venues SET search_text = search_text || ' | pioneer network', search_words = search_words || ' pioneer network' WHERE id <= 100",
+            )?;
+            let newest = |c: &mut DbConn, q: &str| -> ecolabel::storage::Result<Vec<String>> {
+                let rows: Vec<Number> = match c {
+                    DbConn::Sqlite(s) => diesel::sql_query(q).load(s)?,
+                    DbConn::Pg(p) => diesel::sql_query(q).load(p)?,
+                };
+                Ok(rows.into_iter().map(|n| n.number).collect())
+            };
+            let expected = [
+                newest(c, "SELECT number FROM certificates WHERE venue_id % 50 <> 0 ORDER BY id DESC LIMIT 100")?,
+                newest(c, "SELECT number FROM certificates WHERE venue_id <= 100 ORDER BY id DESC")?,
+            ];
+            let lookups = [
+                name_lookup(c, "Eco network")?,
+                name_lookup(c, "network")?,
+                name_lookup(c, "Pioneer network")?,
+                name_lookup(c, "Гостиница «Байтерек» 1")?,
+            ];
+            let plan = match c {
+                DbConn::Sqlite(s) => diesel::sql_query(format!(
+                    "EXPLAIN QUERY PLAN SELECT certificates.id FROM certificates INNER JOIN venues ON venues.id = certificates.venue_id \
+                     WHERE {SQLITE_SCAN}'%eco network%' ESCAPE '\\') AND certificates.id >= 400 ORDER BY certificates.id DESC LIMIT 51",
+                ))
+                .load::<Plan>(s)?
+                .into_iter()
+                .map(|p| p.detail)
+                .collect::<Vec<_>>()
+                .join("\n"),
+                DbConn::Pg(_) => String::new(),
+            };
+            Ok((expected, lookups, plan))
+        })
+        .await
+        .unwrap();
+    assert_eq!((expected[0].len(), expected[1].len()), (100, 100));
+    if app.backend == crate::helpers::Backend::Sqlite {
+        let common = |l: &NameLookup| matches!(l, NameLookup::Common(_));
+        assert!(common(&lookups[0]), "more than {COMMON_MATCHES} venues hold it: {:?}", lookups[0]);
+        assert!(common(&lookups[1]), "one word: the trigram index says as much: {:?}", lookups[1]);
+        assert!(common(&lookups[2]), "\"network*\" is common: {:?}", lookups[2]);
+        assert!(matches!(lookups[3], NameLookup::Words(_)), "a rare name keeps its index: {:?}", lookups[3]);
+        assert!(
+            plan.contains("SEARCH certificates USING INTEGER PRIMARY KEY") && !plan.contains("TEMP B-TREE"),
+            "newest first, no sort: {plan}"
+        );
+    }
+    for (q, expected) in [("Eco%20network", &expected[0]), ("Pioneer%20network", &expected[1])] {
+        let page = |before: Option<i64>| {
+            let url = format!(
+                "/api/v1/public/certificates?limit=50&q={q}{}",
+                before.map(|b| format!("&before={b}")).unwrap_or_default()
+            );
+            let app = &app;
+            async move { json(app.get(&url, None).await).await }
+        };
+        let numbers = |v: &serde_json::Value| {
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["number"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        let first = page(None).await;
+        assert_eq!(numbers(&first), expected[..50], "{q}");
+        let second = page(first["next_before"].as_i64()).await;
+        assert_eq!(numbers(&second), expected[50..], "{q}");
+    }
+}
+
+fn sql_query_execute(c: &mut ecolabel::storage::DbConn, q: &str) -> ecolabel::storage::Result<usize> {
+    use diesel::RunQueryDsl;
+    Ok(match c {
+        ecolabel::storage::DbConn::Sqlite(s) => diesel::sql_query(q).execute(s)?,
+        ecolabel::storage::DbConn::Pg(p) => diesel::sql_query(q).execute(p)?,
+    })
+}
+
 crate::both_backends!(
     seed_fills_an_empty_registry_through_the_real_operations,
+    a_common_name_is_found_newest_first,
     the_register_export_streams_every_row,
     name_search_and_city_filter_use_an_index,
     a_batch_of_pdfs_is_one_reproducible_zip,
