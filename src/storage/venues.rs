@@ -145,18 +145,18 @@ pub fn name_filter<QS: 'static>(
     use diesel::dsl::sql;
     use diesel::sql_types::{Bool, Text};
     let pattern = like_pattern(text);
-    // (index part, its query, the LIKE that decides): the index finds the candidates, the LIKE decides.
-    let (index, query, like) = match lookup {
+    // (index part, its query, the LIKE that decides, its end): the index finds the candidates, the LIKE decides.
+    let sqlite_like = (") AND venues.search_text LIKE ", " ESCAPE '\\')");
+    let (index, query, (like, end)) = match lookup {
         // `search_text || ''`: as a plain LIKE the planner also read the trigram index for it and ANDed the
         // two (14 ms instead of 0.25 at 1M).
-        NameLookup::PgWords(words) => (PG_WORD_MATCH, words, " AS tsquery) AND (venues.search_text || '') LIKE "),
-        NameLookup::Words(words) => (SQLITE_WORD_MATCH, words, ") AND venues.search_text LIKE "),
-        NameLookup::Trigrams(phrase) => (SQLITE_NAME_MATCH, phrase, ") AND venues.search_text LIKE "),
+        NameLookup::PgWords(words) => (PG_WORD_MATCH, words, (" AS tsquery) AND (venues.search_text || '') LIKE ", ")")),
+        NameLookup::Words(words) => (SQLITE_WORD_MATCH, words, sqlite_like),
+        NameLookup::Trigrams(phrase) => (SQLITE_NAME_MATCH, phrase, sqlite_like),
         // A plain LIKE (escaping with `\` by default) is what pg_trgm's index serves.
         NameLookup::PgTrigrams => return Box::new(sql::<Bool>("venues.search_text LIKE ").bind::<Text, _>(pattern)),
         NameLookup::Scan | NameLookup::Common(_) => return Box::new(sql::<Bool>(SQLITE_SCAN).bind::<Text, _>(pattern).sql(" ESCAPE '\\')")),
     };
-    let end = if index == PG_WORD_MATCH { ")" } else { " ESCAPE '\\')" };
     Box::new(sql::<Bool>("(").sql(index).bind::<Text, _>(query).sql(like).bind::<Text, _>(pattern).sql(end))
 }
 
@@ -187,20 +187,15 @@ pub fn name_lookup(conn: &mut DbConn, text: &str) -> Result<NameLookup> {
         DbConn::Pg(_) => return Ok(words.map_or(NameLookup::PgTrigrams, |w| NameLookup::PgWords(w.tsquery()))),
         DbConn::Sqlite(c) => c,
     };
-    let lookup = match words {
-        Some(w) => NameLookup::Words(w.fts5()),
-        None if lower.chars().count() >= 3 => NameLookup::Trigrams(format!("\"{}\"", lower.replace('"', "\"\""))),
+    // The index to ask, what to ask it, and the lookup that uses them.
+    let (table, query, way): (_, _, fn(String) -> NameLookup) = match words {
+        Some(w) => ("venues_words", w.fts5(), NameLookup::Words),
+        None if lower.chars().count() >= 3 => ("venues_search", format!("\"{}\"", lower.replace('"', "\"\"")), NameLookup::Trigrams),
         None => return Ok(NameLookup::Scan),
     };
-    let (table, query) = match &lookup {
-        NameLookup::Words(q) => ("venues_words", q),
-        NameLookup::Trigrams(q) => ("venues_search", q),
-        _ => return Ok(lookup),
-    };
-    Ok(match index_matches(sqlite, table, query)? > COMMON_MATCHES {
-        true => NameLookup::Common(Box::new(lookup)),
-        false => lookup,
-    })
+    let common = index_matches(sqlite, table, &query)? > COMMON_MATCHES;
+    let lookup = way(query);
+    Ok(if common { NameLookup::Common(Box::new(lookup)) } else { lookup })
 }
 
 /// How many rows of the FTS5 index `table` match `query`, counted up to `COMMON_MATCHES` + 1.

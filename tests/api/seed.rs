@@ -328,19 +328,16 @@ async fn a_common_name_is_found_newest_first(app: TestApp) {
             // All venues but every fiftieth join the "Eco network" (more than COMMON_MATCHES hold those words,
             // all through the register); the hundred oldest are also "Pioneer network" (a common word, "network",
             // with a rare rest that only rows below the window hold).
-            sql_query_execute(
-                c,
+            diesel::sql_query(
                 "UPDATE venues SET search_text = search_text || ' | eco network', search_words = search_words || ' eco network' WHERE id % 50 <> 0",
-            )?;
-            sql_query_execute(
-                c,
+            )
+            .execute(c)?;
+            diesel::sql_query(
                 "UPDATE venues SET search_text = search_text || ' | pioneer network', search_words = search_words || ' pioneer network' WHERE id <= 100",
-            )?;
+            )
+            .execute(c)?;
             let newest = |c: &mut DbConn, q: &str| -> ecolabel::storage::Result<Vec<String>> {
-                let rows: Vec<Number> = match c {
-                    DbConn::Sqlite(s) => diesel::sql_query(q).load(s)?,
-                    DbConn::Pg(p) => diesel::sql_query(q).load(p)?,
-                };
+                let rows: Vec<Number> = diesel::sql_query(q).load(c)?;
                 Ok(rows.into_iter().map(|n| n.number).collect())
             };
             let expected = [
@@ -403,14 +400,6 @@ async fn a_common_name_is_found_newest_first(app: TestApp) {
         let second = page(first["next_before"].as_i64()).await;
         assert_eq!(numbers(&second), expected[50..], "{q}");
     }
-}
-
-fn sql_query_execute(c: &mut ecolabel::storage::DbConn, q: &str) -> ecolabel::storage::Result<usize> {
-    use diesel::RunQueryDsl;
-    Ok(match c {
-        ecolabel::storage::DbConn::Sqlite(s) => diesel::sql_query(q).execute(s)?,
-        ecolabel::storage::DbConn::Pg(p) => diesel::sql_query(q).execute(p)?,
-    })
 }
 
 crate::both_backends!(
