@@ -1,6 +1,6 @@
 # Multi-stage build of the registry: compile in the Rust image, run as a non-root user in a slim Debian.
 FROM rust:1-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev pkg-config && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev pkg-config && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock rustfmt.toml ./
 COPY src ./src
@@ -11,7 +11,7 @@ COPY tests ./tests
 RUN cargo build --release --locked --bin ecolabel
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certificates curl && rm -rf /var/lib/apt/lists/* \
+RUN apt-get update && apt-get install -y --no-install-recommends libssl3 ca-certificates curl && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /var/lib/ecolabel --create-home ecolabel \
     && install -d -o ecolabel -m 0700 /var/lib/ecolabel/keys
 COPY --from=build /src/target/release/ecolabel /usr/local/bin/ecolabel

@@ -93,8 +93,10 @@ pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, Strin
     if backfilled > 0 {
         tracing::info!(certificates = backfilled, "recorded existing certificates in the public log");
     }
+    let openapi = crate::web::openapi::json_for(&catalogue)?;
     Ok(AppState {
         db,
+        openapi,
         catalogue: Arc::new(catalogue),
         keyring: Arc::new(keyring),
         config: Arc::new(config.clone()),

@@ -56,6 +56,8 @@ pub struct AppState {
     pub log_tiles: log::TileCache,
     /// Certificate PDFs as rendered for their current status.
     pub pdfs: certificates::PdfCache,
+    /// The OpenAPI document as served at `/openapi.json`.
+    pub openapi: web::Bytes,
 }
 
 impl AppState {
@@ -387,7 +389,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
                 .service(resource("/complaints/{id}/photo", "GET").route(get().to(complaints::photo)))
                 .service(resource("/complaints/{id}/triage", "POST").route(post().to(complaints::triage))),
         )
-        .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::doc()))
+        // The UI reads the document `spec` serves; given the document itself, each worker would keep a copy.
+        .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .default_service(web::to(not_found));
 }
 
