@@ -244,7 +244,7 @@ pub fn list(conn: &mut DbConn, q: &PublicQuery) -> Result<Vec<CertificateRow>> {
         None => c::table.select(diesel::dsl::max(c::id)).first::<Option<i64>>(conn)?.unwrap_or(0) + 1,
     };
     let floor = top.saturating_sub(COMMON_WINDOW).max(1);
-    let mut rows = page(conn, q, Some((NameLookup::Scan, text)), Some(floor), q.before_id, q.limit)?;
+    let mut rows = page(conn, q, Some((index.scan(), text)), Some(floor), q.before_id, q.limit)?;
     let missing = q.limit - i64::try_from(rows.len()).unwrap_or(q.limit);
     if missing > 0 && floor > 1 {
         rows.extend(page(conn, q, Some(((**index).clone(), text)), None, Some(floor), missing)?);

@@ -124,6 +124,12 @@ pub const SQLITE_WORD_MATCH: &str = "venues.id IN (SELECT rowid FROM venues_word
 /// rows in the query's order until the page is full rather than reading every venue and sorting the matches
 /// (which it chose at 5,200 venues without the hint).
 pub const SQLITE_SCAN: &str = "likely(venues.search_text LIKE ";
+/// The same on PostgreSQL, where a `CASE` is what `likely` is to SQLite: the planner takes half the rows to
+/// match an expression it cannot estimate (a `LIKE '%…%'` it takes to match almost none, and then read every
+/// venue and sorted the matches at 10,000 certificates), and pg_trgm's index cannot serve it.
+pub const PG_SCAN: &str = "CASE WHEN venues.search_text LIKE ";
+/// What closes `PG_SCAN` after its pattern.
+pub const PG_SCAN_END: &str = " THEN true ELSE false END";
 /// PostgreSQL's word index is a GIN index on this expression (`venues_search_words`).
 pub const PG_WORD_MATCH: &str = "array_to_tsvector(string_to_array(venues.search_words, ' ')) @@ CAST(";
 
@@ -155,7 +161,9 @@ pub fn name_filter<QS: 'static>(
         NameLookup::Trigrams(phrase) => (SQLITE_NAME_MATCH, phrase, sqlite_like),
         // A plain LIKE (escaping with `\` by default) is what pg_trgm's index serves.
         NameLookup::PgTrigrams => return Box::new(sql::<Bool>("venues.search_text LIKE ").bind::<Text, _>(pattern)),
-        NameLookup::Scan | NameLookup::Common(_) => return Box::new(sql::<Bool>(SQLITE_SCAN).bind::<Text, _>(pattern).sql(" ESCAPE '\\')")),
+        NameLookup::Scan => return Box::new(sql::<Bool>(SQLITE_SCAN).bind::<Text, _>(pattern).sql(" ESCAPE '\\')")),
+        NameLookup::PgScan => return Box::new(sql::<Bool>(PG_SCAN).bind::<Text, _>(pattern).sql(PG_SCAN_END)),
+        NameLookup::Common(index) => return name_filter(index.scan(), text),
     };
     Box::new(sql::<Bool>("(").sql(index).bind::<Text, _>(query).sql(like).bind::<Text, _>(pattern).sql(end))
 }
@@ -169,22 +177,45 @@ pub enum NameLookup {
     Trigrams(String),
     /// No index: the `LIKE` alone, on the rows in the query's order (a text under 3 characters on SQLite).
     Scan,
-    /// A text more than `COMMON_MATCHES` venues hold (SQLite): the `LIKE` alone as `Scan`, within a window
-    /// of the newest rows (the register's `COMMON_WINDOW`), else this way through the index.
+    /// A text more than `COMMON_MATCHES` venues hold: the `LIKE` alone (`scan()`), within a window of the
+    /// newest rows (the register's `COMMON_WINDOW`), else this way through the index.
     Common(Box<NameLookup>),
     /// PostgreSQL's word index, with this `tsquery`.
     PgWords(String),
     /// PostgreSQL's trigram index (which serves the `LIKE` itself).
     PgTrigrams,
+    /// PostgreSQL without an index: the `LIKE` alone, on the rows in the query's order.
+    PgScan,
+}
+
+impl NameLookup {
+    /// The way without an index on the same backend.
+    pub fn scan(&self) -> NameLookup {
+        match self {
+            NameLookup::PgWords(_) | NameLookup::PgTrigrams | NameLookup::PgScan => NameLookup::PgScan,
+            NameLookup::Common(index) => index.scan(),
+            NameLookup::Words(_) | NameLookup::Trigrams(_) | NameLookup::Scan => NameLookup::Scan,
+        }
+    }
 }
 
 /// The way to find the venues whose names hold `text`: on SQLite the index is asked first how many rows
-/// match, up to `COMMON_MATCHES` + 1, and a common text is `Common`.
+/// match, up to `COMMON_MATCHES` + 1; on PostgreSQL the words' shares in the word index's statistics say
+/// how many (its planner guesses a prefix's share, 2 % for "hotel:*" where it is 17 %, and then reads every
+/// match and sorts them); a common text is `Common`.
 pub fn name_lookup(conn: &mut DbConn, text: &str) -> Result<NameLookup> {
     let lower = text.to_lowercase();
     let words = WordQuery::parse(&lower);
     let sqlite = match conn {
-        DbConn::Pg(_) => return Ok(words.map_or(NameLookup::PgTrigrams, |w| NameLookup::PgWords(w.tsquery()))),
+        DbConn::Pg(pg) => {
+            let Some(words) = words else { return Ok(NameLookup::PgTrigrams) };
+            let common = pg_common_words(pg)?;
+            let lookup = NameLookup::PgWords(words.tsquery());
+            return Ok(match estimated_matches(&words, &common.shares, common.total) > COMMON_MATCHES as f64 {
+                true => NameLookup::Common(Box::new(lookup)),
+                false => lookup,
+            });
+        }
         DbConn::Sqlite(c) => c,
     };
     // The index to ask, what to ask it, and the lookup that uses them.
@@ -196,6 +227,73 @@ pub fn name_lookup(conn: &mut DbConn, text: &str) -> Result<NameLookup> {
     let common = index_matches(sqlite, table, &query)? > COMMON_MATCHES;
     let lookup = way(query);
     Ok(if common { NameLookup::Common(Box::new(lookup)) } else { lookup })
+}
+
+/// How long the word index's statistics are kept before they are read again (they change with `ANALYZE`,
+/// which autovacuum runs as the register grows).
+const WORD_STATS_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The most common words of PostgreSQL's word index with their shares of the venues, and how many venues
+/// there are: what `pg_stats` says (from `ANALYZE`; nothing before it). The view costs 1–4 ms to read, too
+/// much for every search, so each database's are kept here for `WORD_STATS_TTL` (a process serves one
+/// database, the tests many).
+#[derive(Debug, Default)]
+pub struct CommonWords {
+    pub shares: Vec<(String, f64)>,
+    pub total: f64,
+}
+
+fn pg_common_words(conn: &mut diesel::PgConnection) -> Result<std::sync::Arc<CommonWords>> {
+    use diesel::sql_types::{Double, Text};
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+    static KEPT: Mutex<BTreeMap<String, (std::time::Instant, Arc<CommonWords>)>> = Mutex::new(BTreeMap::new());
+    #[derive(QueryableByName)]
+    struct Database {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    let db = diesel::sql_query("SELECT current_database() || ':' || coalesce(inet_server_port(), 0) AS name")
+        .get_result::<Database>(conn)?
+        .name;
+    if let Some((at, words)) = KEPT.lock().unwrap_or_else(|p| p.into_inner()).get(&db) {
+        if at.elapsed() < WORD_STATS_TTL {
+            return Ok(words.clone());
+        }
+    }
+    #[derive(QueryableByName)]
+    struct Share {
+        #[diesel(sql_type = Text)]
+        word: String,
+        #[diesel(sql_type = Double)]
+        share: f64,
+        #[diesel(sql_type = Double)]
+        total: f64,
+    }
+    let rows: Vec<Share> = diesel::sql_query(
+        "SELECT u.word, u.share::float8 AS share, (SELECT reltuples::float8 FROM pg_class WHERE oid = 'venues'::regclass) AS total \
+         FROM pg_stats s, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(word, share) \
+         WHERE s.schemaname = current_schema() AND s.tablename = 'venues_search_words' AND u.word IS NOT NULL",
+    )
+    .load(conn)?;
+    let words = Arc::new(CommonWords {
+        total: rows.first().map_or(0.0, |r| r.total),
+        shares: rows.into_iter().map(|r| (r.word, r.share)).collect(),
+    });
+    KEPT.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(db, (std::time::Instant::now(), words.clone()));
+    Ok(words)
+}
+
+/// How many of `total` venues hold every word of `words`, from the shares of the most common words: a
+/// whole word's share, a prefix's the sum of the shares of the words it begins (at most all), taken as
+/// independent; a word not among the most common makes the text rare (0).
+pub fn estimated_matches(words: &WordQuery, common: &[(String, f64)], total: f64) -> f64 {
+    let share = |hit: &dyn Fn(&str) -> bool| common.iter().filter(|(w, _)| hit(w)).map(|(_, s)| s).sum::<f64>().min(1.0);
+    let whole = words.whole.iter().map(|word| share(&|w| w == word));
+    let prefix = words.prefix.iter().map(|p| share(&|w| w.starts_with(p.as_str())));
+    whole.chain(prefix).fold(total, |n, s| n * s)
 }
 
 /// How many rows of the FTS5 index `table` match `query`, counted up to `COMMON_MATCHES` + 1.
@@ -357,6 +455,19 @@ pub fn names(conn: &mut DbConn, ids: &[i64]) -> Result<std::collections::HashMap
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn matches_are_estimated_from_the_common_words_shares() {
+        let common = [("hotel".to_string(), 0.17), ("hotels".to_string(), 0.01), ("koktem".to_string(), 0.06)];
+        let est = |text: &str| estimated_matches(&WordQuery::parse(text).unwrap(), &common, 1_000_000.0).round();
+        assert_eq!(est("koktem hotel"), 180_000.0, "a prefix counts every common word it begins");
+        assert_eq!(est("koktem hotel "), 170_000.0, "a whole word counts itself");
+        assert_eq!(est("a koktem hotel"), 10_800.0, "words taken as independent");
+        assert_eq!(est("a rare hotel"), 0.0, "a word not among the common ones makes the text rare");
+        assert_eq!(est("x zzz"), 0.0);
+        let all = [("hot".to_string(), 0.9), ("hotel".to_string(), 0.9)];
+        assert_eq!(estimated_matches(&WordQuery::parse("x hot").unwrap(), &all, 10.0), 10.0, "at most every venue");
+    }
 
     #[test]
     fn bounded_words_are_whole_the_last_a_prefix_the_first_nothing() {
