@@ -206,26 +206,25 @@ impl NameLookup {
 pub fn name_lookup(conn: &mut DbConn, text: &str) -> Result<NameLookup> {
     let lower = text.to_lowercase();
     let words = WordQuery::parse(&lower);
-    let sqlite = match conn {
-        DbConn::Pg(pg) => {
-            let Some(words) = words else { return Ok(NameLookup::PgTrigrams) };
+    // The lookup through the index, and whether the text is common.
+    let (lookup, common) = match (conn, words) {
+        (DbConn::Pg(_), None) => return Ok(NameLookup::PgTrigrams),
+        (DbConn::Pg(pg), Some(w)) => {
             let common = pg_common_words(pg)?;
-            let lookup = NameLookup::PgWords(words.tsquery());
-            return Ok(match estimated_matches(&words, &common.shares, common.total) > COMMON_MATCHES as f64 {
-                true => NameLookup::Common(Box::new(lookup)),
-                false => lookup,
-            });
+            let many = estimated_matches(&w, &common.shares, common.total) > COMMON_MATCHES as f64;
+            (NameLookup::PgWords(w.tsquery()), many)
         }
-        DbConn::Sqlite(c) => c,
+        (DbConn::Sqlite(sqlite), words) => {
+            // The index to ask, what to ask it, and the lookup that uses them.
+            let (table, query, way): (_, _, fn(String) -> NameLookup) = match words {
+                Some(w) => ("venues_words", w.fts5(), NameLookup::Words),
+                None if lower.chars().count() >= 3 => ("venues_search", format!("\"{}\"", lower.replace('"', "\"\"")), NameLookup::Trigrams),
+                None => return Ok(NameLookup::Scan),
+            };
+            let many = index_matches(sqlite, table, &query)? > COMMON_MATCHES;
+            (way(query), many)
+        }
     };
-    // The index to ask, what to ask it, and the lookup that uses them.
-    let (table, query, way): (_, _, fn(String) -> NameLookup) = match words {
-        Some(w) => ("venues_words", w.fts5(), NameLookup::Words),
-        None if lower.chars().count() >= 3 => ("venues_search", format!("\"{}\"", lower.replace('"', "\"\"")), NameLookup::Trigrams),
-        None => return Ok(NameLookup::Scan),
-    };
-    let common = index_matches(sqlite, table, &query)? > COMMON_MATCHES;
-    let lookup = way(query);
     Ok(if common { NameLookup::Common(Box::new(lookup)) } else { lookup })
 }
 

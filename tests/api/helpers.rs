@@ -355,6 +355,11 @@ pub fn pdf_bytes(title: &str) -> Vec<u8> {
     ecolabel::demo::evidence_pdf(title)
 }
 
+/// One field of every item of a list response (`{"items": [...]}`), as text.
+pub fn item_field(v: &Value, field: &str) -> Vec<String> {
+    v["items"].as_array().unwrap().iter().map(|i| i[field].as_str().unwrap().to_string()).collect()
+}
+
 pub async fn json(r: Response) -> Value {
     let status = r.status();
     let text = r.text().await.unwrap();

@@ -228,14 +228,7 @@ async fn the_register_searches_pages_and_exports(app: TestApp) {
         let q = q.to_string();
         async move { json(app.get(&format!("/api/v1/public/certificates?{q}"), None).await).await }
     };
-    let names = |v: &Value| {
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["venue_name"].as_str().unwrap().to_string())
-            .collect::<Vec<_>>()
-    };
+    let names = |v: &Value| item_field(v, "venue_name");
     assert_eq!(names(&list("q=green").await), ["Green Office", "Green Hotel"]);
     assert_eq!(names(&list("city=Almaty").await), ["Green Office", "Blue Cafe"]);
     let officer = &numbers[0].officer;

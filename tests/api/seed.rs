@@ -236,13 +236,7 @@ async fn name_search_and_city_filter_use_an_index(app: TestApp) {
         let app = &app;
         async move {
             let url = format!("/api/v1/public/certificates?limit=200&q={}", ecolabel::web::layout::url_escape(&q));
-            let v = json(app.get(&url, None).await).await;
-            v["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["venue_name"].as_str().unwrap().to_string())
-                .collect::<Vec<_>>()
+            item_field(&json(app.get(&url, None).await).await, "venue_name")
         }
     };
     // Venues 1 to 6 are Baiterek (one of each kind); venue 1 is "Baiterek Hotel 1": Бәйтерек қонақүйі 1 /
@@ -407,14 +401,7 @@ async fn a_common_name_is_found_newest_first(app: TestApp) {
             let app = &app;
             async move { json(app.get(&url, None).await).await }
         };
-        let numbers = |v: &serde_json::Value| {
-            v["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["number"].as_str().unwrap().to_string())
-                .collect::<Vec<_>>()
-        };
+        let numbers = |v: &serde_json::Value| item_field(v, "number");
         let first = page(None).await;
         assert_eq!(numbers(&first), expected[..50], "{q}");
         let second = page(first["next_before"].as_i64()).await;
