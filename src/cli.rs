@@ -223,7 +223,7 @@ pub fn main() -> ExitCode {
 }
 
 fn open_db(config: &Config) -> Result<Db, String> {
-    Db::open(&config.database, 2)
+    Db::open_with(&config.database, 2, 0)
 }
 
 fn run(command: Command, config: Config) -> Result<ExitCode, String> {

@@ -263,8 +263,15 @@ pub struct Db {
 }
 
 impl Db {
-    /// Connect (the real error on failure), migrate, and build the pool.
+    /// Connect (the real error on failure), migrate, and build the pool, which keeps one connection open.
     pub fn open(url: &DbUrl, pool_size: u32) -> std::result::Result<Db, String> {
+        Db::open_with(url, pool_size, 1)
+    }
+
+    /// The same, keeping `min_idle` connections open between uses. A command that runs once passes 0: the
+    /// pool then opens a connection only for a caller waiting on it, so none is still being opened in the
+    /// background when the command ends.
+    pub fn open_with(url: &DbUrl, pool_size: u32, min_idle: u32) -> std::result::Result<Db, String> {
         let mut first = connect(url).map_err(|e| format!("cannot open the {} database {}: {e}", url.backend(), url.redacted()))?;
         let applied = migrate(&mut first)?;
         if !applied.is_empty() {
@@ -277,7 +284,7 @@ impl Db {
         drop(first);
         let pool = Pool::builder()
             .max_size(pool_size)
-            .min_idle(Some(1))
+            .min_idle(Some(min_idle))
             .connection_timeout(Duration::from_secs(5))
             .test_on_check_out(false)
             .build_unchecked(Manager { url: url.clone() });
