@@ -231,8 +231,8 @@ pub struct PublicQuery {
 /// The register: newest first, searchable by venue name (any language) and city, by derived status.
 /// A common name (`NameLookup::Common`) is looked for without its index among the `COMMON_WINDOW` newest
 /// certificates below the cursor, where a text that many venues hold fills a page quickly; what the window
-/// leaves of the page comes through the index from below it, so a common word with a rare rest ("Koktem
-/// Hotel 5") costs the window and then what the index always cost.
+/// leaves of the page comes from below it through the index `name_lookup` chose for that (for "Koktem Hotel
+/// 5", the trigrams of the whole text: 25–43 ms at a million, where the word index's "hotel" took 0.28 s).
 pub fn list(conn: &mut DbConn, q: &PublicQuery) -> Result<Vec<CertificateRow>> {
     let text = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let lookup = text.map(|t| super::venues::name_lookup(conn, t)).transpose()?;

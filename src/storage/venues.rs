@@ -178,7 +178,8 @@ pub enum NameLookup {
     /// No index: the `LIKE` alone, on the rows in the query's order (a text under 3 characters on SQLite).
     Scan,
     /// A text more than `COMMON_MATCHES` venues hold: the `LIKE` alone (`scan()`), within a window of the
-    /// newest rows (the register's `COMMON_WINDOW`), else this way through the index.
+    /// newest rows (the register's `COMMON_WINDOW`), else this way through the index (the trigram index
+    /// where the text has words: see `name_lookup`).
     Common(Box<NameLookup>),
     /// PostgreSQL's word index, with this `tsquery`.
     PgWords(String),
@@ -202,7 +203,10 @@ impl NameLookup {
 /// The way to find the venues whose names hold `text`: on SQLite the index is asked first how many rows
 /// match, up to `COMMON_MATCHES` + 1; on PostgreSQL the words' shares in the word index's statistics say
 /// how many (its planner guesses a prefix's share, 2 % for "hotel:*" where it is 17 %, and then reads every
-/// match and sorts them); a common text is `Common`.
+/// match and sorts them); a common text is `Common`. A text whose words are common is looked for below the
+/// window through the trigram index, which holds every part of it: the word index has neither its first word
+/// (perhaps the end of a longer one) nor a last word under `MIN_PREFIX`, so for "Koktem Hotel 5" it lists
+/// every "hotel" venue, a sixth of the register, where the trigrams of the whole text narrow it to a few.
 pub fn name_lookup(conn: &mut DbConn, text: &str) -> Result<NameLookup> {
     let lower = text.to_lowercase();
     let words = WordQuery::parse(&lower);
@@ -211,18 +215,29 @@ pub fn name_lookup(conn: &mut DbConn, text: &str) -> Result<NameLookup> {
         (DbConn::Pg(_), None) => return Ok(NameLookup::PgTrigrams),
         (DbConn::Pg(pg), Some(w)) => {
             let common = pg_common_words(pg)?;
-            let many = estimated_matches(&w, &common.shares, common.total) > COMMON_MATCHES as f64;
-            (NameLookup::PgWords(w.tsquery()), many)
+            if estimated_matches(&w, &common.shares, common.total) > COMMON_MATCHES as f64 {
+                (NameLookup::PgTrigrams, true)
+            } else {
+                (NameLookup::PgWords(w.tsquery()), false)
+            }
         }
         (DbConn::Sqlite(sqlite), words) => {
-            // The index to ask, what to ask it, and the lookup that uses them.
-            let (table, query, way): (_, _, fn(String) -> NameLookup) = match words {
-                Some(w) => ("venues_words", w.fts5(), NameLookup::Words),
-                None if lower.chars().count() >= 3 => ("venues_search", format!("\"{}\"", lower.replace('"', "\"\"")), NameLookup::Trigrams),
-                None => return Ok(NameLookup::Scan),
-            };
-            let many = index_matches(sqlite, table, &query)? > COMMON_MATCHES;
-            (way(query), many)
+            // FTS5's trigram tokenizer needs 3 characters; a word query has at least that many.
+            let phrase = (lower.chars().count() >= 3).then(|| format!("\"{}\"", lower.replace('"', "\"\"")));
+            match (words, phrase) {
+                (Some(w), phrase) => {
+                    let query = w.fts5();
+                    match (index_matches(sqlite, "venues_words", &query)? > COMMON_MATCHES, phrase) {
+                        (true, Some(phrase)) => (NameLookup::Trigrams(phrase), true),
+                        (many, _) => (NameLookup::Words(query), many),
+                    }
+                }
+                (None, Some(phrase)) => {
+                    let many = index_matches(sqlite, "venues_search", &phrase)? > COMMON_MATCHES;
+                    (NameLookup::Trigrams(phrase), many)
+                }
+                (None, None) => return Ok(NameLookup::Scan),
+            }
         }
     };
     Ok(if common { NameLookup::Common(Box::new(lookup)) } else { lookup })
