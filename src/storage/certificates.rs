@@ -3,7 +3,7 @@
 
 use super::models::{AssessmentRow, CertificateRow, VenueRow};
 use super::schema::{certificate_counters as cc, certificates as c, venues as v};
-use super::venues::NameLookup;
+use super::venues::{NameLookup, COMMON_WINDOW};
 use super::{events, log, DbConn, Error, Result};
 use crate::domain::auth::Caller;
 use crate::domain::certificate::CertificateNumber;
@@ -251,10 +251,6 @@ pub fn list(conn: &mut DbConn, q: &PublicQuery) -> Result<Vec<CertificateRow>> {
     }
     Ok(rows)
 }
-
-/// How many of the newest certificates a common name is looked for in without its index (about 10 to 20
-/// ms of reading on SQLite at a million; a text 5,000 of a million venues hold has some 50 matches there).
-pub const COMMON_WINDOW: i64 = 10_000;
 
 /// One keyset page of the register: `name` filters by venue name (found this way), ids from `from_id` (inclusive) up to
 /// `before_id` (exclusive), the other filters from `q`.

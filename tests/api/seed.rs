@@ -300,7 +300,7 @@ async fn name_search_and_city_filter_use_an_index(app: TestApp) {
 /// newest first, page after page, and nothing else.
 async fn a_common_name_is_found_newest_first(app: TestApp) {
     use diesel::RunQueryDsl;
-    use ecolabel::storage::certificates::COMMON_WINDOW;
+    use ecolabel::storage::venues::COMMON_WINDOW;
     use ecolabel::storage::venues::{name_lookup, NameLookup, COMMON_MATCHES, PG_SCAN, PG_SCAN_END, SQLITE_SCAN};
     use ecolabel::storage::DbConn;
     let n = COMMON_WINDOW as usize + 400;
@@ -318,7 +318,7 @@ async fn a_common_name_is_found_newest_first(app: TestApp) {
     let (expected, lookups, plan) = app
         .state
         .db
-        .write(|c| {
+        .write(move |c| {
             // All venues but every fiftieth join the "Eco network" (more than COMMON_MATCHES hold those words,
             // all through the register); the hundred oldest are also "Pioneer network" (a common word, "network",
             // with a rare rest that only rows below the window hold).
@@ -329,6 +329,12 @@ async fn a_common_name_is_found_newest_first(app: TestApp) {
             diesel::sql_query(
                 "UPDATE venues SET search_text = search_text || ' | pioneer network', search_words = search_words || ' pioneer network' WHERE id <= 100",
             )
+            .execute(c)?;
+            // The venue list goes by id upwards: the hundred newest venues are "Harbour network", past its window.
+            diesel::sql_query(format!(
+                "UPDATE venues SET search_text = search_text || ' | harbour network', search_words = search_words || ' harbour network' WHERE id > {}",
+                n - 100
+            ))
             .execute(c)?;
             if let DbConn::Pg(p) = c {
                 // PostgreSQL's statistics of the word index tell how common a word is (autovacuum's job in a registry).
@@ -341,6 +347,8 @@ async fn a_common_name_is_found_newest_first(app: TestApp) {
             let expected = [
                 newest(c, "SELECT number FROM certificates WHERE venue_id % 50 <> 0 ORDER BY id DESC LIMIT 100")?,
                 newest(c, "SELECT number FROM certificates WHERE venue_id <= 100 ORDER BY id DESC")?,
+                newest(c, "SELECT CAST(id AS TEXT) AS number FROM venues WHERE id % 50 <> 0 ORDER BY id LIMIT 100")?,
+                newest(c, &format!("SELECT CAST(id AS TEXT) AS number FROM venues WHERE id > {} ORDER BY id", n - 100))?,
             ];
             let lookups = [
                 name_lookup(c, "Eco network")?,
@@ -372,7 +380,7 @@ async fn a_common_name_is_found_newest_first(app: TestApp) {
         })
         .await
         .unwrap();
-    assert_eq!((expected[0].len(), expected[1].len()), (100, 100));
+    assert!(expected.iter().all(|e| e.len() == 100));
     let common = |l: &NameLookup| matches!(l, NameLookup::Common(_));
     assert!(common(&lookups[0]), "more than {COMMON_MATCHES} venues hold it: {:?}", lookups[0]);
     assert!(common(&lookups[2]), "\"network*\" is common: {:?}", lookups[2]);
@@ -413,6 +421,24 @@ async fn a_common_name_is_found_newest_first(app: TestApp) {
         assert_eq!(numbers(&first), expected[..50], "{q}");
         let second = page(first["next_before"].as_i64()).await;
         assert_eq!(numbers(&second), expected[50..], "{q}");
+    }
+    // The venue list (by id upwards) looks for a common text the same way: within the window after the
+    // cursor, then through the index past it ("Harbour network": none in the first window).
+    let admin = app.token(&[Role::Admin]).await;
+    for (q, expected) in [("Eco%20network", &expected[2]), ("Harbour%20network", &expected[3])] {
+        let page = |after: Option<i64>| {
+            let url = format!("/api/v1/venues?limit=50&q={q}{}", after.map(|a| format!("&after={a}")).unwrap_or_default());
+            let (app, admin) = (&app, &admin);
+            async move { json(app.get(&url, Some(admin)).await).await }
+        };
+        let ids = |v: &serde_json::Value| v["items"].as_array().unwrap().iter().map(|i| i["id"].to_string()).collect::<Vec<_>>();
+        let first = page(None).await;
+        assert_eq!(ids(&first), expected[..50], "{q}");
+        let second = page(first["next_after"].as_i64()).await;
+        assert_eq!(ids(&second), expected[50..], "{q}");
+        if q.starts_with("Harbour") {
+            assert_eq!(second["next_after"], serde_json::Value::Null, "the hundred are all");
+        }
     }
 }
 
