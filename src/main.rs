@@ -3,10 +3,6 @@
 
 fn main() -> std::process::ExitCode {
     limit_malloc_arenas();
-    // OpenSSL (libpq's TLS to PostgreSQL) registers OPENSSL_cleanup with atexit unless told not to; at exit
-    // it frees the library's state while a connection pool thread may still be connecting, and a command
-    // whose work succeeded dies of SIGSEGV. This initialises OpenSSL first, with OPENSSL_INIT_NO_ATEXIT.
-    openssl_sys::init();
     ecolabel::cli::main()
 }
 

@@ -164,7 +164,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// Open one connection, showing the driver's own error, with the SQLite settings applied.
 pub fn connect(url: &DbUrl) -> std::result::Result<DbConn, String> {
     match url {
-        DbUrl::Postgres(u) => PgConnection::establish(u).map(DbConn::Pg).map_err(|e| e.to_string()),
+        DbUrl::Postgres(u) => {
+            init_openssl();
+            PgConnection::establish(u).map(DbConn::Pg).map_err(|e| e.to_string())
+        }
         DbUrl::Sqlite(path) => {
             if path != ":memory:" {
                 if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -175,6 +178,14 @@ pub fn connect(url: &DbUrl) -> std::result::Result<DbConn, String> {
             sqlite_settings(c)
         }
     }
+}
+
+/// libpq's TLS goes through the system's OpenSSL, which registers OPENSSL_cleanup with atexit unless it is
+/// told not to; at exit that frees the library's state while a pool thread may still be opening a
+/// connection, and a process whose work succeeded dies of SIGSEGV. This initialises OpenSSL (once) with
+/// OPENSSL_INIT_NO_ATEXIT, before the first connection to PostgreSQL.
+pub fn init_openssl() {
+    openssl_sys::init();
 }
 
 /// A pool connection: on SQLite it opens the existing file only (`mode=rw`), so a database file that

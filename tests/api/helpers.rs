@@ -28,7 +28,9 @@ pub struct TestApp {
     pub pg_database: Option<String>,
 }
 
+/// The test server's PostgreSQL; OpenSSL is set up first, as the registry does (`storage::init_openssl`).
 pub fn pg_base_url() -> String {
+    ecolabel::storage::init_openssl();
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
