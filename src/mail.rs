@@ -27,6 +27,7 @@ fn keys(kind: &str) -> Option<(&'static str, &'static str)> {
         "returned" => ("mail_returned_subject", "mail_returned_body"),
         "rejected" => ("mail_rejected_subject", "mail_rejected_body"),
         "complaint_received" => ("mail_complaint_received_subject", "mail_complaint_received_body"),
+        "complaint_to_triage" => ("mail_complaint_to_triage_subject", "mail_complaint_to_triage_body"),
         "appeal_decided" => ("mail_appeal_decided_subject", "mail_appeal_decided_body"),
         _ => return None,
     })
@@ -55,7 +56,15 @@ pub fn render(row: &NotificationRow, lang: &str, public_url: &str) -> Option<(St
         _ => "",
     };
     let what = format!("{subject_text} {}", text("what")).trim().to_string();
-    let link = format!("{public_url}/certificates/{number}");
+    let category = p["category"]
+        .as_str()
+        .and_then(crate::domain::complaint::Category::parse)
+        .map_or_else(|| text("category"), |c| m.t(c.message_key()).to_string());
+    // Staff's messages point into the portal, the others to the certificate's public page.
+    let link = match p["complaint"].as_i64() {
+        Some(id) => format!("{public_url}/app/complaints/{id}"),
+        None => format!("{public_url}/certificates/{number}"),
+    };
     let names = ["venue", "reason", "date", "days", "audit", "reference", "appeal"];
     let values: Vec<String> = names.iter().map(|k| text(k)).collect();
     let mut args: Vec<(&str, &str)> = names.iter().zip(&values).map(|(k, v)| (*k, v.as_str())).collect();
@@ -63,6 +72,7 @@ pub fn render(row: &NotificationRow, lang: &str, public_url: &str) -> Option<(St
         ("number", number.as_str()),
         ("outcome", outcome.as_str()),
         ("what", what.as_str()),
+        ("category", category.as_str()),
         ("link", link.as_str()),
     ]);
     Some((m.f(subject, &args), m.f(body, &args)))

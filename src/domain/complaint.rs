@@ -34,6 +34,14 @@ impl Category {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
+    /// The key of its name in the message catalogues (`assets/i18n`).
+    pub fn message_key(self) -> &'static str {
+        match self {
+            Self::LabelMisuse => "complaint_label_misuse",
+            Self::CriteriaNotMet => "complaint_criteria_not_met",
+            Self::Other => "complaint_other",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

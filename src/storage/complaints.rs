@@ -48,6 +48,7 @@ pub fn insert(conn: &mut DbConn, actor: &Caller, n: NewComplaint<'_>) -> Result<
     if let Some(email) = &n.report.email {
         super::notifications::complaint(conn, email.as_str(), n.language, n.reference, n.certificate_number)?;
     }
+    super::notifications::complaint_to_triage(conn, id, n.reference, n.certificate_number, n.report.category.as_str())?;
     // The event keeps no e-mail and no description: the history says what happened, not who reported.
     events::append(
         conn,

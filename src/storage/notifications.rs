@@ -5,6 +5,7 @@ use super::certificates::ReminderRow;
 use super::models::{AssessmentRow, CertificateRow, NotificationRow};
 use super::schema::{notifications as n, users, venues};
 use super::{now, DbConn, Result};
+use crate::domain::auth::{parse_roles, Role};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{json, Value};
@@ -134,6 +135,26 @@ pub fn complaint(conn: &mut DbConn, email: &str, language: &str, reference: &str
         &json!({"reference": reference, "number": number}),
         None,
     )
+}
+
+/// A complaint to triage, to every officer (the registry's admins when it has no officer): its reference,
+/// certificate and category, and where the portal shows it. Never the reporter's address or words.
+pub fn complaint_to_triage(conn: &mut DbConn, complaint_id: i64, reference: &str, number: &str, category: &str) -> Result<usize> {
+    let staff: Vec<(Recipient, String)> = users::table
+        .select(((users::id, users::email, users::language), users::roles))
+        .order(users::id.asc())
+        .load(conn)?;
+    let with = |role: Role| -> Vec<Recipient> {
+        staff
+            .iter()
+            .filter(|(_, roles)| parse_roles(roles).is_ok_and(|r| r.contains(&role)))
+            .map(|(who, _)| who.clone())
+            .collect()
+    };
+    let officers = with(Role::Officer);
+    let people = if officers.is_empty() { with(Role::Admin) } else { officers };
+    let params = json!({"complaint": complaint_id, "reference": reference, "number": number, "category": category});
+    to_people(conn, &people, "complaint_to_triage", &params, None)
 }
 
 /// An appeal decided, to the person who filed it.

@@ -464,13 +464,7 @@ fn status_text(m: &Messages, s: &str) -> String {
 }
 
 fn category_text(m: &Messages, c: &str) -> String {
-    let key = match Category::parse(c) {
-        Some(Category::LabelMisuse) => "complaint_label_misuse",
-        Some(Category::CriteriaNotMet) => "complaint_criteria_not_met",
-        Some(Category::Other) => "complaint_other",
-        None => return c.to_string(),
-    };
-    m.t(key).to_string()
+    Category::parse(c).map_or_else(|| c.to_string(), |c| m.t(c.message_key()).to_string())
 }
 
 /// `/app/complaints`: complaints newest first, open ones by default.

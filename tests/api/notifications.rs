@@ -192,14 +192,26 @@ async fn decisions_complaints_appeals_and_reminders_are_notified(app: TestApp) {
         "no address: not sent, shown"
     );
 
-    // A complaint with an address: the reporter gets the reference in the language they wrote in.
+    // A complaint with an address: the reporter gets the reference in the language they wrote in, and the
+    // officers are told there is a report to triage, in their own language, with the portal's link to it and
+    // never the reporter's address or words: one with an address by e-mail, the other in the portal only.
+    let (aigerim, _) = app.user("Aigerim", &[Role::Officer], None).await;
+    app.state
+        .db
+        .write(move |c| {
+            use diesel::RunQueryDsl;
+            let set = format!("UPDATE users SET email = 'aigerim@example.kz', language = 'ru' WHERE id = {aigerim}");
+            diesel::sql_query(set).execute(c).map(|_| ()).map_err(Into::into)
+        })
+        .await
+        .unwrap();
     let a = app.issue("Smart Plastic Zone", "Astana").await;
     let r = app
         .client
         .post(app.url(&format!("/certificates/{}/complaints?lang=en", a.number)))
         .header("accept", "application/json")
         .form(&[
-            ("category", "other"),
+            ("category", "label_misuse"),
             ("description", "The label hangs at a closed kiosk."),
             ("email", "visitor@example.kz"),
         ])
@@ -207,10 +219,26 @@ async fn decisions_complaints_appeals_and_reminders_are_notified(app: TestApp) {
         .await
         .unwrap();
     let reference = json(r).await["reference"].as_str().unwrap().to_string();
-    assert_eq!(send(&app, &m, ecolabel::storage::now()).await.sent, 1);
+    let triage: Vec<_> = outbox(&app).await.into_iter().filter(|r| r.kind == "complaint_to_triage").collect();
+    let told: Vec<(i64, bool)> = triage.iter().map(|r| (r.recipient_user_id.unwrap(), r.next_attempt_at.is_some())).collect();
+    let everyone = app.state.db.read(ecolabel::storage::users::list).await.unwrap();
+    let officers: Vec<(i64, bool)> = everyone
+        .iter()
+        .filter(|u| u.roles.split(',').any(|r| r == "officer"))
+        .map(|u| (u.id, u.id == aigerim))
+        .collect();
+    let officer_id = json(app.get("/api/v1/me", Some(&officer)).await).await["id"].as_i64().unwrap();
+    assert!(officers.contains(&(officer_id, false)) && officers.len() < everyone.len(), "{officers:?}");
+    assert_eq!(told, officers, "every officer, no one else; mailed where there is an address");
+    assert_eq!(send(&app, &m, ecolabel::storage::now()).await.sent, 2);
     let got = smtp.messages();
-    assert_eq!(got[0]["to"], "visitor@example.kz");
-    assert_eq!(got[0]["subject"], format!("Your report {reference} was received"));
+    let to = |who: &str| got.iter().find(|g| g["to"] == who).unwrap_or_else(|| panic!("nothing to {who}: {got:?}"));
+    assert_eq!(to("visitor@example.kz")["subject"], format!("Your report {reference} was received"));
+    let officer_mail = to("aigerim@example.kz");
+    assert_eq!(officer_mail["subject"], format!("Новое сообщение {reference} о сертификате {}", a.number));
+    let body = officer_mail["body"].as_str().unwrap();
+    assert!(body.contains("/app/complaints/") && body.contains("Знак используется"), "{body}");
+    assert!(!body.contains("visitor@") && !body.contains("kiosk"), "no address, no words: {body}");
 
     // Reminders 90, 30 and 7 days before expiry and before surveillance, each once.
     let (_, manager) = app.user("Manager", &[Role::Venue], Some(a.venue)).await;
@@ -250,6 +278,36 @@ async fn decisions_complaints_appeals_and_reminders_are_notified(app: TestApp) {
     assert_eq!(run(later).await.unwrap().reminders, 2, "expiring (30 days) and surveillance (30 days)");
     let expiring = outbox(&app).await.into_iter().filter(|r| r.kind == "expiring").count();
     assert_eq!(expiring, 1);
+    // A registry without officers tells its admins.
+    let (admin, _) = app.user("Admin", &[Role::Admin], None).await;
+    app.state
+        .db
+        .write(|c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("UPDATE users SET roles = 'assessor' WHERE roles LIKE '%officer%'")
+                .execute(c)
+                .map(|_| ())
+                .map_err(Into::into)
+        })
+        .await
+        .unwrap();
+    let r = app
+        .client
+        .post(app.url(&format!("/certificates/{}/complaints", a.number)))
+        .header("accept", "application/json")
+        .form(&[("category", "other"), ("description", "Nobody answers the phone there.")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let told: Vec<Option<i64>> = outbox(&app)
+        .await
+        .iter()
+        .filter(|r| r.kind == "complaint_to_triage")
+        .skip(triage.len())
+        .map(|r| r.recipient_user_id)
+        .collect();
+    assert_eq!(told, [Some(admin)]);
 }
 
 crate::both_backends!(
