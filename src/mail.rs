@@ -14,23 +14,26 @@ const LEASE: TimeDelta = TimeDelta::seconds(120);
 /// Messages attempted per pass.
 pub const BATCH: usize = 100;
 
+/// Each kind of message with the catalogue keys of its subject and body.
+const KINDS: [(&str, &str, &str); 13] = [
+    ("issued", "mail_issued_subject", "mail_issued_body"),
+    ("suspended", "mail_suspended_subject", "mail_suspended_body"),
+    ("reinstated", "mail_reinstated_subject", "mail_reinstated_body"),
+    ("withdrawn", "mail_withdrawn_subject", "mail_withdrawn_body"),
+    ("expired", "mail_expired_subject", "mail_expired_body"),
+    ("expiring", "mail_expiring_subject", "mail_expiring_body"),
+    ("surveillance_due", "mail_surveillance_due_subject", "mail_surveillance_due_body"),
+    ("returned", "mail_returned_subject", "mail_returned_body"),
+    ("rejected", "mail_rejected_subject", "mail_rejected_body"),
+    ("complaint_received", "mail_complaint_received_subject", "mail_complaint_received_body"),
+    ("complaint_to_triage", "mail_complaint_to_triage_subject", "mail_complaint_to_triage_body"),
+    ("appeal_decided", "mail_appeal_decided_subject", "mail_appeal_decided_body"),
+    ("appeal_to_decide", "mail_appeal_to_decide_subject", "mail_appeal_to_decide_body"),
+];
+
 /// The message keys of a kind: subject and body.
 fn keys(kind: &str) -> Option<(&'static str, &'static str)> {
-    Some(match kind {
-        "issued" => ("mail_issued_subject", "mail_issued_body"),
-        "suspended" => ("mail_suspended_subject", "mail_suspended_body"),
-        "reinstated" => ("mail_reinstated_subject", "mail_reinstated_body"),
-        "withdrawn" => ("mail_withdrawn_subject", "mail_withdrawn_body"),
-        "expired" => ("mail_expired_subject", "mail_expired_body"),
-        "expiring" => ("mail_expiring_subject", "mail_expiring_body"),
-        "surveillance_due" => ("mail_surveillance_due_subject", "mail_surveillance_due_body"),
-        "returned" => ("mail_returned_subject", "mail_returned_body"),
-        "rejected" => ("mail_rejected_subject", "mail_rejected_body"),
-        "complaint_received" => ("mail_complaint_received_subject", "mail_complaint_received_body"),
-        "complaint_to_triage" => ("mail_complaint_to_triage_subject", "mail_complaint_to_triage_body"),
-        "appeal_decided" => ("mail_appeal_decided_subject", "mail_appeal_decided_body"),
-        _ => return None,
-    })
+    KINDS.iter().find(|(k, _, _)| *k == kind).map(|(_, subject, body)| (*subject, *body))
 }
 
 /// Subject and body of a notification in `lang` (the recipient's, or the page's in the portal).
@@ -61,8 +64,8 @@ pub fn render(row: &NotificationRow, lang: &str, public_url: &str) -> Option<(St
         .and_then(crate::domain::complaint::Category::parse)
         .map_or_else(|| text("category"), |c| m.t(c.message_key()).to_string());
     // Staff's messages point into the portal, the others to the certificate's public page.
-    let link = match p["complaint"].as_i64() {
-        Some(id) => format!("{public_url}/app/complaints/{id}"),
+    let link = match p["portal"].as_str() {
+        Some(path) => format!("{public_url}{path}"),
         None => format!("{public_url}/certificates/{number}"),
     };
     let names = ["venue", "reason", "date", "days", "audit", "reference", "appeal"];
@@ -159,4 +162,69 @@ pub async fn deliver_due(db: &Db, mailer: &Mailer, now: NaiveDateTime) -> Result
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row(kind: &str, params: Value) -> NotificationRow {
+        NotificationRow {
+            id: 1,
+            kind: kind.into(),
+            recipient_user_id: Some(1),
+            recipient_email: None,
+            language: "en".into(),
+            params: params.to_string(),
+            dedup_key: None,
+            attempts: 0,
+            next_attempt_at: None,
+            sent_at: None,
+            last_error: None,
+            created_at: chrono::DateTime::UNIX_EPOCH.naive_utc(),
+        }
+    }
+
+    #[test]
+    fn every_kind_reads_whole_in_every_language() {
+        let params = json!({"number": "GEL-2026-000001", "venue": "Smart Plastic Zone", "reason": "r", "date": "2027-01-20",
+            "days": 30, "audit": 5, "reference": "CMP-7K3M-Q9XD", "appeal": 7, "subject": "suspension", "what": "GEL-2026-000001",
+            "outcome": "upheld", "category": "other"});
+        for (kind, subject_key, body_key) in KINDS {
+            for lang in ["kk", "ru", "en"] {
+                let (subject, body) = render(&row(kind, params.clone()), lang, "https://registry.example").unwrap();
+                for (text, key) in [(&subject, subject_key), (&body, body_key)] {
+                    assert!(!text.contains('{') && !text.contains(key) && !text.is_empty(), "{kind} in {lang}: {text}");
+                }
+            }
+        }
+        assert!(render(&row("no_such_kind", params), "en", "https://registry.example").is_none());
+    }
+
+    #[test]
+    fn staff_messages_link_into_the_portal() {
+        let url = "https://registry.example";
+        let appeal = row(
+            "appeal_to_decide",
+            json!({"appeal": 7, "subject": "rejection", "what": "#5", "portal": "/app/appeals/7"}),
+        );
+        let (subject, body) = render(&appeal, "en", url).unwrap();
+        assert_eq!(subject, "Appeal #7 waits for a decision");
+        assert!(
+            body.contains("rejection of audit #5") && body.ends_with("https://registry.example/app/appeals/7"),
+            "{body}"
+        );
+        let complaint = row(
+            "complaint_to_triage",
+            json!({"reference": "CMP-7K3M-Q9XD", "number": "GEL-2026-000001", "category": "criteria_not_met", "portal": "/app/complaints/3"}),
+        );
+        let (subject, body) = render(&complaint, "kk", url).unwrap();
+        assert!(subject.contains("CMP-7K3M-Q9XD") && subject.contains("GEL-2026-000001"), "{subject}");
+        let category = Messages::for_lang("kk").t("complaint_criteria_not_met").to_string();
+        assert!(body.contains(&category) && body.ends_with("/app/complaints/3"), "{body}");
+        // The public's messages point to the certificate's page.
+        let (_, body) = render(&row("suspended", json!({"number": "GEL-2026-000001", "reason": "r"})), "en", url).unwrap();
+        assert!(body.contains("https://registry.example/certificates/GEL-2026-000001"), "{body}");
+    }
 }

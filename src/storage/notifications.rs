@@ -2,7 +2,7 @@
 // they tell about (one row per recipient, a reminder once by its key), claimed and recorded by the mailer.
 
 use super::certificates::ReminderRow;
-use super::models::{AssessmentRow, CertificateRow, NotificationRow};
+use super::models::{AppealRow, AssessmentRow, CertificateRow, NotificationRow};
 use super::schema::{notifications as n, users, venues};
 use super::{now, DbConn, Result};
 use crate::domain::auth::{parse_roles, Role};
@@ -137,9 +137,9 @@ pub fn complaint(conn: &mut DbConn, email: &str, language: &str, reference: &str
     )
 }
 
-/// A complaint to triage, to every officer (the registry's admins when it has no officer): its reference,
-/// certificate and category, and where the portal shows it. Never the reporter's address or words.
-pub fn complaint_to_triage(conn: &mut DbConn, complaint_id: i64, reference: &str, number: &str, category: &str) -> Result<usize> {
+/// The staff who handle what the public and the venues bring: every officer (the registry's admins when it
+/// has no officer), leaving out `except` (who took part in a decision appealed).
+fn handlers(conn: &mut DbConn, except: &[Option<i64>]) -> Result<Vec<Recipient>> {
     let staff: Vec<(Recipient, String)> = users::table
         .select(((users::id, users::email, users::language), users::roles))
         .order(users::id.asc())
@@ -147,14 +147,27 @@ pub fn complaint_to_triage(conn: &mut DbConn, complaint_id: i64, reference: &str
     let with = |role: Role| -> Vec<Recipient> {
         staff
             .iter()
-            .filter(|(_, roles)| parse_roles(roles).is_ok_and(|r| r.contains(&role)))
+            .filter(|((id, _, _), roles)| !except.contains(&Some(*id)) && parse_roles(roles).is_ok_and(|r| r.contains(&role)))
             .map(|(who, _)| who.clone())
             .collect()
     };
     let officers = with(Role::Officer);
-    let people = if officers.is_empty() { with(Role::Admin) } else { officers };
-    let params = json!({"complaint": complaint_id, "reference": reference, "number": number, "category": category});
+    Ok(if officers.is_empty() { with(Role::Admin) } else { officers })
+}
+
+/// A complaint to triage, to its handlers: its reference, certificate and category, and where the portal
+/// shows it (`portal`). Never the reporter's address or words.
+pub fn complaint_to_triage(conn: &mut DbConn, complaint_id: i64, reference: &str, number: &str, category: &str) -> Result<usize> {
+    let people = handlers(conn, &[])?;
+    let params = json!({"reference": reference, "number": number, "category": category, "portal": format!("/app/complaints/{complaint_id}")});
     to_people(conn, &people, "complaint_to_triage", &params, None)
+}
+
+/// An appeal filed, to the handlers who may decide it: none who took part in the decision appealed.
+pub fn appeal_to_decide(conn: &mut DbConn, row: &AppealRow, what: &str) -> Result<usize> {
+    let people = handlers(conn, &[row.decider_id, row.assessor_id])?;
+    let params = json!({"appeal": row.id, "subject": row.subject, "what": what, "portal": format!("/app/appeals/{}", row.id)});
+    to_people(conn, &people, "appeal_to_decide", &params, None)
 }
 
 /// An appeal decided, to the person who filed it.

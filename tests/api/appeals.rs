@@ -48,6 +48,16 @@ async fn an_upheld_appeal_reinstates_a_suspended_certificate(app: TestApp) {
     assert_eq!((filed["status"].as_str(), filed["subject"].as_str()), (Some("open"), Some("suspension")));
     let id = filed["id"].as_i64().unwrap();
     assert_error(app.post("/api/v1/appeals", Some(&manager), body(STATEMENT)).await, 409, "appeal_pending").await;
+    // The officers who may decide it are told, with the portal's link; not the one who suspended.
+    let me = |token: &str| {
+        let (app, token) = (&app, token.to_string());
+        async move { json(app.get("/api/v1/me", Some(&token)).await).await["id"].as_i64() }
+    };
+    let (suspender, other) = (me(&a.officer).await, me(&b.officer).await);
+    let told = app.state.db.read(ecolabel::storage::notifications::all).await.unwrap();
+    let to_decide: Vec<_> = told.iter().filter(|n| n.kind == "appeal_to_decide").collect();
+    assert_eq!(to_decide.iter().map(|n| n.recipient_user_id).collect::<Vec<_>>(), [other], "not {suspender:?}");
+    assert!(to_decide[0].params.contains(&format!("/app/appeals/{id}")), "{}", to_decide[0].params);
 
     // Files: PDF, JPEG or PNG judged by content, by the venue's manager.
     assert_eq!(upload(&app, &manager, id, "bins.png", png_bytes()).await.status(), 201);
