@@ -15,7 +15,7 @@ const LEASE: TimeDelta = TimeDelta::seconds(120);
 pub const BATCH: usize = 100;
 
 /// Each kind of message with the catalogue keys of its subject and body.
-const KINDS: [(&str, &str, &str); 13] = [
+const KINDS: &[(&str, &str, &str)] = &[
     ("issued", "mail_issued_subject", "mail_issued_body"),
     ("suspended", "mail_suspended_subject", "mail_suspended_body"),
     ("reinstated", "mail_reinstated_subject", "mail_reinstated_body"),
@@ -191,7 +191,7 @@ mod tests {
         let params = json!({"number": "GEL-2026-000001", "venue": "Smart Plastic Zone", "reason": "r", "date": "2027-01-20",
             "days": 30, "audit": 5, "reference": "CMP-7K3M-Q9XD", "appeal": 7, "subject": "suspension", "what": "GEL-2026-000001",
             "outcome": "upheld", "category": "other"});
-        for (kind, subject_key, body_key) in KINDS {
+        for &(kind, subject_key, body_key) in KINDS {
             for lang in ["kk", "ru", "en"] {
                 let (subject, body) = render(&row(kind, params.clone()), lang, "https://registry.example").unwrap();
                 for (text, key) in [(&subject, subject_key), (&body, body_key)] {

@@ -227,10 +227,8 @@ pub fn name_lookup(conn: &mut DbConn, text: &str) -> Result<NameLookup> {
             match (words, phrase) {
                 (Some(w), phrase) => {
                     let query = w.fts5();
-                    match (index_matches(sqlite, "venues_words", &query)? > COMMON_MATCHES, phrase) {
-                        (true, Some(phrase)) => (NameLookup::Trigrams(phrase), true),
-                        (many, _) => (NameLookup::Words(query), many),
-                    }
+                    let many = index_matches(sqlite, "venues_words", &query)? > COMMON_MATCHES;
+                    (phrase.filter(|_| many).map_or(NameLookup::Words(query), NameLookup::Trigrams), many)
                 }
                 (None, Some(phrase)) => {
                     let many = index_matches(sqlite, "venues_search", &phrase)? > COMMON_MATCHES;

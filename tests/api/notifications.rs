@@ -74,6 +74,20 @@ async fn send(app: &TestApp, mailer: &ecolabel::mail::Mailer, at: NaiveDateTime)
     ecolabel::mail::deliver_due(&app.state.db, mailer, at).await.unwrap()
 }
 
+/// A problem reported from the certificate's public page as a form (the reply: its JSON).
+async fn report(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> Value {
+    let r = app
+        .client
+        .post(app.url(path))
+        .header("accept", "application/json")
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    json(r).await
+}
+
 async fn outbox(app: &TestApp) -> Vec<ecolabel::storage::models::NotificationRow> {
     app.state.db.read(ecolabel::storage::notifications::all).await.unwrap()
 }
@@ -199,26 +213,21 @@ async fn decisions_complaints_appeals_and_reminders_are_notified(app: TestApp) {
     app.state
         .db
         .write(move |c| {
-            use diesel::RunQueryDsl;
-            let set = format!("UPDATE users SET email = 'aigerim@example.kz', language = 'ru' WHERE id = {aigerim}");
-            diesel::sql_query(set).execute(c).map(|_| ()).map_err(Into::into)
+            ecolabel::storage::accounts::set_email(c, aigerim, "aigerim@example.kz")?;
+            ecolabel::storage::notifications::set_language(c, aigerim, "ru")
         })
         .await
         .unwrap();
     let a = app.issue("Smart Plastic Zone", "Astana").await;
-    let r = app
-        .client
-        .post(app.url(&format!("/certificates/{}/complaints?lang=en", a.number)))
-        .header("accept", "application/json")
-        .form(&[
-            ("category", "label_misuse"),
-            ("description", "The label hangs at a closed kiosk."),
-            ("email", "visitor@example.kz"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let reference = json(r).await["reference"].as_str().unwrap().to_string();
+    let fields = [
+        ("category", "label_misuse"),
+        ("description", "The label hangs at a closed kiosk."),
+        ("email", "visitor@example.kz"),
+    ];
+    let reference = report(&app, &format!("/certificates/{}/complaints?lang=en", a.number), &fields).await["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let triage: Vec<_> = outbox(&app).await.into_iter().filter(|r| r.kind == "complaint_to_triage").collect();
     let told: Vec<(i64, bool)> = triage.iter().map(|r| (r.recipient_user_id.unwrap(), r.next_attempt_at.is_some())).collect();
     let everyone = app.state.db.read(ecolabel::storage::users::list).await.unwrap();
@@ -280,26 +289,19 @@ async fn decisions_complaints_appeals_and_reminders_are_notified(app: TestApp) {
     assert_eq!(expiring, 1);
     // A registry without officers tells its admins.
     let (admin, _) = app.user("Admin", &[Role::Admin], None).await;
+    let officers: Vec<i64> = officers.iter().map(|(id, _)| *id).collect();
     app.state
         .db
-        .write(|c| {
-            use diesel::RunQueryDsl;
-            diesel::sql_query("UPDATE users SET roles = 'assessor' WHERE roles LIKE '%officer%'")
-                .execute(c)
-                .map(|_| ())
-                .map_err(Into::into)
+        .write(move |c| {
+            let system = ecolabel::domain::auth::Caller::system("test");
+            officers
+                .iter()
+                .try_for_each(|id| ecolabel::storage::users::set_roles(c, &system, *id, &[Role::Assessor], None).map(|_| ()))
         })
         .await
         .unwrap();
-    let r = app
-        .client
-        .post(app.url(&format!("/certificates/{}/complaints", a.number)))
-        .header("accept", "application/json")
-        .form(&[("category", "other"), ("description", "Nobody answers the phone there.")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    let fields = [("category", "other"), ("description", "Nobody answers the phone there.")];
+    report(&app, &format!("/certificates/{}/complaints", a.number), &fields).await;
     let told: Vec<Option<i64>> = outbox(&app)
         .await
         .iter()

@@ -300,8 +300,7 @@ async fn name_search_and_city_filter_use_an_index(app: TestApp) {
 /// newest first, page after page, and nothing else.
 async fn a_common_name_is_found_newest_first(app: TestApp) {
     use diesel::RunQueryDsl;
-    use ecolabel::storage::venues::COMMON_WINDOW;
-    use ecolabel::storage::venues::{name_lookup, NameLookup, COMMON_MATCHES, PG_SCAN, PG_SCAN_END, SQLITE_SCAN};
+    use ecolabel::storage::venues::{name_lookup, NameLookup, COMMON_MATCHES, COMMON_WINDOW, PG_SCAN, PG_SCAN_END, SQLITE_SCAN};
     use ecolabel::storage::DbConn;
     let n = COMMON_WINDOW as usize + 400;
     seed(&app, n, n, 0).await.unwrap();
