@@ -1,5 +1,6 @@
 // Criterion benchmarks of sign-in's costly steps: argon2id hashing (OWASP parameters, 19 MiB, t=2, p=1)
 // and verification, the password policy (zxcvbn), and a TOTP check.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that fails panics: that is its report
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ecolabel::domain::account::{check_password, hash_password, new_totp_secret, totp_accept, totp_code, verify_password};

@@ -1,6 +1,7 @@
 // Criterion benchmarks of the public log at 1,000,000 entries: inclusion and consistency proofs from the
 // stored hashes in memory and in an SQLite database (what `/certificates/{n}` and `/log/proof/…` do), and
 // the tile a client reads. The tree is built once, outside the timed loops.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that fails panics: that is its report
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use diesel::connection::SimpleConnection;

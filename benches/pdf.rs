@@ -1,4 +1,5 @@
 // Criterion benchmark of rendering one certificate PDF (fonts parsed once before, as at server start).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that fails panics: that is its report
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ecolabel::render::pdf::{render, sample_view, warm_up};

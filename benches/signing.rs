@@ -1,5 +1,6 @@
 // Criterion benchmarks of the certificate token: signing one (COSE_Sign1 over CWT claims, Ed25519)
 // and verifying one (decode the QR text, find the key, verify_strict, read the claims).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that fails panics: that is its report
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ecolabel::domain::certificate::CertificateClaims;

@@ -1,9 +1,9 @@
 //! `ecolabel pdf-batch`: the PDFs of many certificates in one zip file, for printing in batches, rendered
 //! on every core; entries in register order (newest first), the same bytes for the same certificates.
 
+use crate::app::Context;
 use crate::domain::lifecycle::PublicStatus;
 use crate::storage::{self, certificates::PublicQuery, models::CertificateRow};
-use crate::web::AppState;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -24,7 +24,7 @@ const STEP: usize = 256;
 
 /// The PDFs of `rows` in their order: the stored rendering where it shows the certificate's state now
 /// (the bytes a download gives), the others rendered on `jobs` threads, each a contiguous share.
-fn render_all(state: &AppState, rows: &[CertificateRow], jobs: usize) -> Result<Vec<Vec<u8>>, String> {
+fn render_all(state: &Context, rows: &[CertificateRow], jobs: usize) -> Result<Vec<Vec<u8>>, String> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut stored: HashMap<i64, (String, Vec<u8>)> = state
         .db
@@ -36,7 +36,7 @@ fn render_all(state: &AppState, rows: &[CertificateRow], jobs: usize) -> Result<
     let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(rows.len());
     let mut missing: Vec<(&CertificateRow, PublicStatus)> = Vec::new();
     for r in rows {
-        let (status, want) = crate::web::certificates::pdf_now(state, r).map_err(|e| e.to_string())?;
+        let (status, want) = crate::app::documents::pdf_now(state, r).map_err(|e| e.to_string())?;
         let kept = stored.remove(&r.id).filter(|(st, _)| *st == want).map(|(_, body)| body);
         if kept.is_none() {
             missing.push((r, status));
@@ -50,7 +50,7 @@ fn render_all(state: &AppState, rows: &[CertificateRow], jobs: usize) -> Result<
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|(r, status)| crate::web::certificates::render_pdf(state, r, *status).map_err(|e| e.message))
+                        .map(|(r, status)| crate::app::documents::render_pdf(state, r, *status).map_err(|e| e.to_string()))
                         .collect::<Result<Vec<_>, _>>()
                 })
             })
@@ -68,7 +68,7 @@ fn render_all(state: &AppState, rows: &[CertificateRow], jobs: usize) -> Result<
 }
 
 /// Write the zip; returns how many certificates it holds and a line for the operator.
-pub fn run(state: &AppState, b: &Batch) -> Result<(usize, String), String> {
+pub fn run(state: &Context, b: &Batch) -> Result<(usize, String), String> {
     let started = Instant::now();
     let file = std::fs::File::create(&b.out).map_err(|e| format!("cannot create {}: {e}", b.out.display()))?;
     let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));

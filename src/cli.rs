@@ -342,9 +342,9 @@ fn keys(command: KeysCommand, config: &Config) -> Result<ExitCode, String> {
             let activate = rotate || active.is_none();
             db.write_blocking(|c| {
                 if rotate {
-                    crate::app::keys::rotate(c, &actor, &kid, public.as_bytes()).map_err(crate::app::Error::into_storage)
+                    crate::app::keys::rotate(c, &actor, &kid, public.as_bytes())
                 } else {
-                    storage::keys::register(c, &actor, &kid, public.as_bytes(), activate)
+                    Ok(storage::keys::register(c, &actor, &kid, public.as_bytes(), activate)?)
                 }
             })
             .map_err(|e| e.to_string())?;
@@ -410,7 +410,7 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
         UsersCommand::Create { role, name, venue } => {
             let roles = parse_roles(&role.join(","))?;
             let created = db
-                .write_blocking(|c| crate::app::users::create_with_token(c, &actor, &name, &roles, venue).map_err(crate::app::Error::into_storage))
+                .write_blocking(|c| crate::app::users::create_with_token(c, &actor, &name, &roles, venue))
                 .map_err(|e| e.to_string())?;
             eprintln!(
                 "user {} ({}) created with role(s) {}; token id {} — the token below is shown once:",
@@ -450,7 +450,7 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
                         roles: &roles,
                         venue_id: venue,
                     };
-                    crate::app::accounts::invite(c, &actor, &cli_client(), p, &config.public_url).map_err(crate::app::Error::into_storage)
+                    crate::app::accounts::invite(c, &actor, &cli_client(), p, &config.public_url)
                 })
                 .map_err(|e| e.to_string())?;
             eprintln!(
@@ -468,10 +468,10 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
             let link = db
                 .write_blocking(|c| {
                     let user = user_by_email(c, &email)?;
-                    crate::app::accounts::password_link(c, &actor, &cli_client(), user.id, &config.public_url).map_err(crate::app::Error::into_storage)
+                    crate::app::accounts::password_link(c, &actor, &cli_client(), user.id, &config.public_url)
                 })
                 .map_err(|e| match e {
-                    storage::Error::NotFound => format!("no user with the e-mail address {email}"),
+                    crate::app::Error::Storage(storage::Error::NotFound) => format!("no user with the e-mail address {email}"),
                     e => e.to_string(),
                 })?;
             eprintln!(
@@ -485,9 +485,9 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
         }
         UsersCommand::SetEmail { id, email } => {
             let user = db
-                .write_blocking(|c| crate::app::accounts::set_email(c, &actor, &cli_client(), id, &email).map_err(crate::app::Error::into_storage))
+                .write_blocking(|c| crate::app::accounts::set_email(c, &actor, &cli_client(), id, &email))
                 .map_err(|e| match e {
-                    storage::Error::NotFound => format!("no user {id}"),
+                    crate::app::Error::Storage(storage::Error::NotFound) => format!("no user {id}"),
                     e => e.to_string(),
                 })?;
             eprintln!("user {} ({}) signs in as {}", user.id, user.name, user.email.unwrap_or_default());
@@ -497,7 +497,7 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
             let was = db
                 .write_blocking(|c| {
                     let user = user_by_email(c, &email)?;
-                    crate::app::accounts::unlock(c, &actor, &cli_client(), user.id).map_err(crate::app::Error::into_storage)
+                    crate::app::accounts::unlock(c, &actor, &cli_client(), user.id)
                 })
                 .map_err(|e| e.to_string())?;
             eprintln!("{email}: {}", if was { "unlocked" } else { "was not locked" });
@@ -506,7 +506,7 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
         UsersCommand::ResetSecondFactor { email } => {
             db.write_blocking(|c| {
                 let user = user_by_email(c, &email)?;
-                crate::app::accounts::reset_second_factor(c, &actor, &cli_client(), user.id).map_err(crate::app::Error::into_storage)
+                crate::app::accounts::reset_second_factor(c, &actor, &cli_client(), user.id)
             })
             .map_err(|e| e.to_string())?;
             eprintln!("{email}: second factor removed, sessions ended; they set it up again at their next sign-in");

@@ -1,13 +1,13 @@
 //! `ecolabel demo`: seeds the Smart Plastic Zone example (gold eco-label awarded at the RES 2026 EXPO
 //! presentation in Astana, 2025-12-19) end to end through the same storage functions as the API.
 
+use crate::app::Context;
 use crate::config::Config;
 use crate::domain::auth::{Caller, Role};
 use crate::domain::lifecycle::Decision;
 use crate::domain::venue::VenueFields;
 use crate::startup;
 use crate::storage::{self, assessments, certificates, venues};
-use crate::web::AppState;
 use chrono::NaiveDate;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -41,7 +41,7 @@ pub fn evidence_pdf(title: &str) -> Vec<u8> {
     out
 }
 
-fn err(e: storage::Error) -> String {
+fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
@@ -53,7 +53,7 @@ pub struct DemoResult {
 }
 
 /// Seed (or find) the example and return its certificate.
-pub fn seed(state: &AppState) -> Result<DemoResult, String> {
+pub fn seed(state: &Context) -> Result<DemoResult, String> {
     let db = &state.db;
     let existing = db
         .read_blocking(|c| {
@@ -78,7 +78,7 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
                     today: storage::now().date(),
                 };
                 if let Some(cert) = certificates::list(c, &q)?.into_iter().next() {
-                    return Ok(Some(cert));
+                    return Ok::<_, storage::Error>(Some(cert));
                 }
             }
             Ok(None)
@@ -102,9 +102,9 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
     };
     let with_email = |name: &str, role: Role, email: &str| {
         db.write_blocking(|c| {
-            let u = crate::app::users::create_with_token(c, &system, name, &[role], None).map_err(crate::app::Error::into_storage)?;
+            let u = crate::app::users::create_with_token(c, &system, name, &[role], None)?;
             storage::accounts::set_email(c, u.user.id, email)?;
-            Ok(u)
+            Ok::<_, crate::app::Error>(u)
         })
         .map_err(err)
     };
@@ -123,16 +123,14 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
         category: Some("expo_pavilion".into()),
         ..Default::default()
     };
-    let venue_row = db
-        .write_blocking(|c| crate::app::venues::create(c, &assessor, &fields).map_err(crate::app::Error::into_storage))
-        .map_err(err)?;
+    let venue_row = db.write_blocking(|c| crate::app::venues::create(c, &assessor, &fields)).map_err(err)?;
     let scheme = state
         .catalogue
         .current(crate::domain::criteria::DEFAULT_SCHEME)
         .cloned()
         .ok_or("no gold-eco-label scheme")?;
     let a = db
-        .write_blocking(|c| crate::app::assessments::create(c, &assessor, venue_row.id, &scheme, Default::default()).map_err(crate::app::Error::into_storage))
+        .write_blocking(|c| crate::app::assessments::create(c, &assessor, venue_row.id, &scheme, Default::default()))
         .map_err(err)?;
     let measurements = json!({
         "plastic_reduction": {"baseline_kg": 1240, "last_12_months_kg": 410},
@@ -143,7 +141,7 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
             {"recycler": "Astana plastic recycling plant", "licence_no": "KZ-02-RCY-0417", "date": "2025-11-28", "kg": 370}
         ]}
     });
-    db.write_blocking(|c| crate::app::assessments::patch_measurements(c, &assessor, a.id, &scheme, &measurements).map_err(crate::app::Error::into_storage))
+    db.write_blocking(|c| crate::app::assessments::patch_measurements(c, &assessor, a.id, &scheme, &measurements))
         .map_err(err)?;
     let files = [
         (
@@ -177,31 +175,21 @@ pub fn seed(state: &AppState) -> Result<DemoResult, String> {
             sha256: hex::encode(Sha256::digest(&content)),
             content,
         };
-        db.write_blocking(|c| crate::app::assessments::add_evidence(c, &assessor, a.id, &scheme, e).map_err(crate::app::Error::into_storage))
+        db.write_blocking(|c| crate::app::assessments::add_evidence(c, &assessor, a.id, &scheme, e))
             .map_err(err)?;
     }
-    db.write_blocking(|c| crate::app::assessments::submit(c, &assessor, a.id, &scheme).map_err(crate::app::Error::into_storage))
+    db.write_blocking(|c| crate::app::assessments::submit(c, &assessor, a.id, &scheme))
         .map_err(err)?;
-    let active = db.read_blocking(storage::keys::active).map_err(err)?.ok_or("no active signing key")?;
-    let key = state.keyring.get(&active.kid).ok_or("the active signing key is not in the key directory")?;
-    let mut ctx = state.issue_context_with(active.kid, key);
     // The award was made at the RES 2026 EXPO presentation in Astana on 2025-12-19.
-    ctx.issued_on = NaiveDate::from_ymd_opt(2025, 12, 19);
-    db.write_outside_transaction_blocking(|c| certificates::ensure_counter(c, 2025)).map_err(err)?;
-    let (_, cert) = db
-        .write_blocking(|c| {
-            crate::app::assessments::decide(
-                c,
-                &officer,
-                a.id,
-                Decision::Approve,
-                Some("All four Gold criteria met with evidence; awarded at the RES 2026 EXPO presentation, Astana"),
-                Some(&ctx),
-                &ctx.log,
-            )
-            .map_err(crate::app::Error::into_storage)
-        })
-        .map_err(err)?;
+    let (_, cert) = crate::app::assessments::decide_blocking(
+        state,
+        &officer,
+        a.id,
+        Decision::Approve,
+        Some("All four Gold criteria met with evidence; awarded at the RES 2026 EXPO presentation, Astana"),
+        NaiveDate::from_ymd_opt(2025, 12, 19),
+    )
+    .map_err(err)?;
     let cert = cert.ok_or("approval issued no certificate")?;
     Ok(DemoResult {
         qr_text: crate::domain::signing::qr_text(&state.config.public_url, &cert.token),
@@ -225,7 +213,7 @@ pub fn demo_email(role: &str) -> String {
 }
 
 /// A fresh sign-in link for each demo person (invited on first use; older links stop working).
-pub fn invitation_links(state: &AppState, venue_id: i64) -> Result<Vec<(&'static str, String)>, String> {
+pub fn invitation_links(state: &Context, venue_id: i64) -> Result<Vec<(&'static str, String)>, String> {
     let system = Caller::system("demo");
     let client = crate::app::accounts::Client {
         ip: "cli".into(),
@@ -251,7 +239,7 @@ pub fn invitation_links(state: &AppState, venue_id: i64) -> Result<Vec<(&'static
                         crate::app::accounts::invite(c, &system, &client, p, url)
                     }
                 };
-                r.map_err(crate::app::Error::into_storage)
+                r
             })
             .map_err(err)?;
         out.push((role, link.url));
@@ -267,8 +255,8 @@ pub fn run(config: &Config) -> Result<ExitCode, String> {
     } else {
         eprintln!("the Smart Plastic Zone example exists already: certificate {}", r.number);
     }
-    let (status, key) = crate::web::certificates::pdf_now(&state, &r.row).map_err(|e| e.to_string())?;
-    let (pdf, _) = crate::web::certificates::render_and_store(&state, &r.row, status, &key).map_err(|e| e.to_string())?;
+    let (status, key) = crate::app::documents::pdf_now(&state, &r.row).map_err(|e| e.to_string())?;
+    let (pdf, _) = crate::app::documents::render_and_store(&state, &r.row, status, &key).map_err(|e| e.to_string())?;
     let dir = config.data_dir.join("demo");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(format!("{}.pdf", r.number));

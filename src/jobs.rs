@@ -33,7 +33,7 @@ pub struct Report {
 /// One pass as of `now`. Each change is its own transaction, guarded on the status it was decided from;
 /// on PostgreSQL an advisory lock lets one replica's pass run at a time. Running it again for the same
 /// time changes nothing more.
-pub fn run(db: &Db, policy: &Policy, log: &LogKey, now: NaiveDateTime) -> Result<Report, storage::Error> {
+pub fn run(db: &Db, policy: &Policy, log: &LogKey, now: NaiveDateTime) -> crate::app::Result<Report> {
     let mut report = Report {
         at: now.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         ..Default::default()
@@ -51,14 +51,14 @@ pub fn run(db: &Db, policy: &Policy, log: &LogKey, now: NaiveDateTime) -> Result
     result.map(|()| report)
 }
 
-fn pass(db: &Db, policy: &Policy, log: &LogKey, now: NaiveDateTime, report: &mut Report) -> Result<(), storage::Error> {
+fn pass(db: &Db, policy: &Policy, log: &LogKey, now: NaiveDateTime, report: &mut Report) -> crate::app::Result<()> {
     let cut = policy.cutoffs(now);
     // Expiry first: an expired certificate is not suspended or withdrawn for what follows its end.
     for due in [Due::Expire, Due::SuspendOverdue, Due::WithdrawSuspended] {
-        let numbers = db.read_blocking(|c| schedule::candidates(c, due, &cut).map_err(crate::app::Error::into_storage))?;
+        let numbers = db.read_blocking(|c| schedule::candidates(c, due, &cut))?;
         report.examined += numbers.len();
         for number in numbers {
-            match db.write_blocking(|c| schedule::act(c, &number, policy, now, log).map_err(crate::app::Error::into_storage)) {
+            match db.write_blocking(|c| schedule::act(c, &number, policy, now, log)) {
                 Ok(Some((done, _))) => {
                     match done {
                         Due::Expire => report.expired += 1,
@@ -69,7 +69,7 @@ fn pass(db: &Db, policy: &Policy, log: &LogKey, now: NaiveDateTime, report: &mut
                     report.changed.push(number);
                 }
                 Ok(None) => {}
-                Err(storage::Error::Conflict { .. }) => report.conflicts += 1,
+                Err(crate::app::Error::Storage(storage::Error::Conflict { .. })) => report.conflicts += 1,
                 Err(e) => {
                     tracing::error!(certificate = %number, error = %e, "scheduled change failed");
                     report.failed += 1;
@@ -84,11 +84,11 @@ fn pass(db: &Db, policy: &Policy, log: &LogKey, now: NaiveDateTime, report: &mut
         for ahead in 0..=u64::from(crate::domain::surveillance::REMINDER_DAYS[0]) {
             let day = today + chrono::Days::new(ahead);
             let due = db.read_blocking(|c| {
-                let rows = schedule::reminder_candidates(c, kind, day).map_err(crate::app::Error::into_storage)?;
-                schedule::reminders_due(c, rows, kind, today).map_err(crate::app::Error::into_storage)
+                let rows = schedule::reminder_candidates(c, kind, day)?;
+                schedule::reminders_due(c, rows, kind, today)
             })?;
             for (row, days) in due {
-                match db.write_blocking(|c| schedule::remind(c, &row, kind, days).map_err(crate::app::Error::into_storage)) {
+                match db.write_blocking(|c| schedule::remind(c, &row, kind, days)) {
                     Ok(n) => report.reminders += n,
                     Err(e) => {
                         tracing::error!(certificate = %row.number, error = %e, "reminder failed");

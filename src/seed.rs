@@ -3,6 +3,7 @@
 
 use crate::app;
 use crate::app::certificates::IssueContext;
+use crate::app::Context;
 use crate::domain::auth::{Caller, Role};
 use crate::domain::certificate::{exp_for, valid_until, CertificateClaims, CertificateNumber};
 use crate::domain::criteria::{Scheme, DEFAULT_SCHEME};
@@ -12,7 +13,6 @@ use crate::domain::venue::Venue;
 use crate::domain::venue::VenueFields;
 use crate::storage::models::{AssessmentRow, CertificateRow, VenueRow};
 use crate::storage::{self, assessments::NewEvidence, bulk, DbConn};
-use crate::web::AppState;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -146,9 +146,9 @@ fn submitted_audit(c: &mut DbConn, assessor: &Caller, scheme: &Scheme, venue_id:
     Ok(a.id)
 }
 
-fn person(c: &mut DbConn, name: &str, role: Role) -> storage::Result<Caller> {
-    let u = app::users::add(c, &Caller::system("seed"), name, &[role], None, None).map_err(app::Error::into_storage)?;
-    storage::users::caller_of(&u)
+fn person(c: &mut DbConn, name: &str, role: Role) -> crate::app::Result<Caller> {
+    let u = app::users::add(c, &Caller::system("seed"), name, &[role], None, None)?;
+    Ok(storage::users::caller_of(&u)?)
 }
 
 fn json_text<T: serde::Serialize>(v: &T) -> Result<String, String> {
@@ -490,9 +490,11 @@ impl<'a> Generator<'a> {
 }
 
 /// Fill the registry per `plan`; returns a summary line per phase.
-pub fn run(state: &AppState, plan: &Plan) -> Result<Vec<String>, String> {
+pub fn run(state: &Context, plan: &Plan) -> Result<Vec<String>, String> {
     let db = &state.db;
-    let err = |e: storage::Error| e.to_string();
+    fn err(e: impl std::fmt::Display) -> String {
+        e.to_string()
+    }
     let held = db.read_blocking(storage::registry_rows).map_err(err)?;
     if held > 0 && !plan.force {
         return Err(format!(
@@ -503,12 +505,7 @@ pub fn run(state: &AppState, plan: &Plan) -> Result<Vec<String>, String> {
     let scheme = state.catalogue.current(DEFAULT_SCHEME).cloned().ok_or("no gold-eco-label scheme")?;
     let assessor = db.write_blocking(|c| person(c, "Seed assessor", Role::Assessor)).map_err(err)?;
     let officer = db.write_blocking(|c| person(c, "Seed officer", Role::Officer)).map_err(err)?;
-    let active = db
-        .read_blocking(storage::keys::active)
-        .map_err(err)?
-        .ok_or("no active signing key: run `ecolabel keys generate`")?;
-    let key = state.keyring.get(&active.kid).ok_or("the active signing key is not in the key directory")?;
-    let ctx = state.issue_context_with(active.kid, key);
+    let ctx = state.issue_context_blocking().map_err(|e| e.to_string())?;
     // Up to `per_year` certificates a year, the last year this one: a million starts a year ago.
     let now = storage::now();
     let per_year = plan.per_year.clamp(1, 999_999);
@@ -603,9 +600,9 @@ pub fn run(state: &AppState, plan: &Plan) -> Result<Vec<String>, String> {
     for chunk in (0..plan.submitted).collect::<Vec<_>>().chunks(BATCH) {
         db.write_blocking(|c| {
             for &i in chunk {
-                submitted_audit(c, &assessor, &scheme, first.venue_id + (i % venues) as i64, plan.certificates + i).map_err(app::Error::into_storage)?;
+                submitted_audit(c, &assessor, &scheme, first.venue_id + (i % venues) as i64, plan.certificates + i)?;
             }
-            Ok(())
+            Ok::<_, crate::app::Error>(())
         })
         .map_err(err)?;
     }

@@ -95,15 +95,17 @@ pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, Strin
     }
     let openapi = crate::web::openapi::json_for(&catalogue)?;
     Ok(AppState {
-        db,
+        app: crate::app::Context {
+            db,
+            catalogue: Arc::new(catalogue),
+            keyring: Arc::new(keyring),
+            config: Arc::new(config.clone()),
+            log_key,
+        },
         openapi,
-        catalogue: Arc::new(catalogue),
-        keyring: Arc::new(keyring),
-        config: Arc::new(config.clone()),
         verifier: Default::default(),
         snapshots: Default::default(),
         refusals: Default::default(),
-        log_key,
         log_tiles: Default::default(),
         pdfs: Default::default(),
     })

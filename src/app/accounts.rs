@@ -247,13 +247,13 @@ async fn verify_blocking(password: String, hash: Option<String>) -> Result<bool>
 /// Set the password through a link: the policy, argon2id, the link used once, every session of the person ended.
 pub async fn accept_link(db: &Db, client: &Client, token: String, password: String, confirm: String) -> Result<UserRow> {
     let t = token.clone();
-    let view = db.read(move |c| Ok(open_link(c, &t, storage::now()))).await??;
+    let view = db.read(move |c| Ok::<_, storage::Error>(open_link(c, &t, storage::now()))).await??;
     let email = view.user.email.clone().unwrap_or_default();
     acc::check_password(&password, &confirm, &[&email, &view.user.name]).map_err(password_error)?;
     let hash = hash_blocking(password).await?;
     let client = client.clone();
     let out = db
-        .write(move |c| {
+        .write(move |c| -> storage::Result<_> {
             let now = storage::now();
             if !store::use_invitation(c, view.invitation_id, now)? {
                 return Ok(None);
@@ -356,8 +356,7 @@ pub async fn sign_in(db: &Db, rules: SessionRules, client: &Client, email: Strin
     };
     if let Some(wait) = locked(db, key.clone()).await? {
         let (client, uid) = (client.clone(), user.as_ref().map(|u| u.id));
-        db.write(move |c| event(c, &client, uid, uid, "sign_in", "refused_locked", json!({})).map_err(Error::into_storage))
-            .await?;
+        db.write(move |c| event(c, &client, uid, uid, "sign_in", "refused_locked", json!({}))).await?;
         return Err(Error::Throttled { retry_after: wait as u64 });
     }
     let ok = verify_blocking(password, user.as_ref().and_then(|u| u.password_hash.clone())).await?;
@@ -366,12 +365,12 @@ pub async fn sign_in(db: &Db, rules: SessionRules, client: &Client, email: Strin
     if !ok {
         let uid = user.as_ref().map(|u| u.id);
         let wait = db
-            .write(move |c| {
-                let wait = record_failure(c, &key, now).map_err(Error::into_storage)?;
+            .write(move |c| -> Result<_> {
+                let wait = record_failure(c, &key, now)?;
                 let reason = if uid.is_some() { "wrong_password" } else { "unknown_email" };
-                event(c, &client, uid, uid, "sign_in", "failed", json!({"reason": reason})).map_err(Error::into_storage)?;
+                event(c, &client, uid, uid, "sign_in", "failed", json!({"reason": reason}))?;
                 if let Some(w) = wait {
-                    event(c, &client, uid, None, "locked", "ok", json!({"seconds": w})).map_err(Error::into_storage)?;
+                    event(c, &client, uid, None, "locked", "ok", json!({"seconds": w}))?;
                 }
                 Ok(wait)
             })
@@ -389,8 +388,8 @@ pub async fn sign_in(db: &Db, rules: SessionRules, client: &Client, email: Strin
         }
         store::clear_throttle(c, &key)?;
         let outcome = if stage == Stage::Full { "ok" } else { "second_factor_needed" };
-        event(c, &client, Some(user.id), Some(user.id), "sign_in", outcome, json!({})).map_err(Error::into_storage)?;
-        start_session(c, user, stage, &rules, &client, now).map_err(Error::into_storage)
+        event(c, &client, Some(user.id), Some(user.id), "sign_in", outcome, json!({}))?;
+        start_session(c, user, stage, &rules, &client, now)
     })
     .await
     .map_err(Error::from)
@@ -441,7 +440,8 @@ fn check_second_factor(c: &mut DbConn, user: &UserRow, code: &str, client: &Clie
 /// ends and a new one (new id) is signed in. A wrong code is counted (committed) before it is refused.
 pub async fn second_factor(db: &Db, rules: SessionRules, client: &Client, pending: SessionRow, code: String) -> Result<NewSession> {
     let client = client.clone();
-    db.write(move |c| Ok(second_factor_in(c, &rules, &client, &pending, &code))).await?
+    db.write(move |c| Ok::<_, storage::Error>(second_factor_in(c, &rules, &client, &pending, &code)))
+        .await?
 }
 
 fn second_factor_in(c: &mut DbConn, rules: &SessionRules, client: &Client, pending: &SessionRow, code: &str) -> Result<NewSession> {
@@ -631,7 +631,8 @@ pub fn begin_enrolment(c: &mut DbConn, user_id: i64, issuer: &str) -> Result<(St
 /// once, stored hashed), and the person's other sessions end.
 pub async fn confirm_enrolment(db: &Db, client: &Client, user_id: i64, current_session: Option<i64>, code: String) -> Result<Vec<String>> {
     let client = client.clone();
-    db.write(move |c| Ok(confirm_enrolment_in(c, &client, user_id, current_session, &code))).await?
+    db.write(move |c| Ok::<_, storage::Error>(confirm_enrolment_in(c, &client, user_id, current_session, &code)))
+        .await?
 }
 
 fn confirm_enrolment_in(c: &mut DbConn, client: &Client, user_id: i64, current_session: Option<i64>, code: &str) -> Result<Vec<String>> {
@@ -725,7 +726,6 @@ pub async fn change_password(db: &Db, client: &Client, user_id: i64, session_id:
                 "failed",
                 json!({"reason": "wrong_current_password"}),
             )
-            .map_err(Error::into_storage)
         })
         .await?;
         return Err(field_error("wrong_password", "current_password", "the current password is wrong"));
@@ -747,7 +747,6 @@ pub async fn change_password(db: &Db, client: &Client, user_id: i64, session_id:
             "ok",
             json!({"other_sessions_ended": ended}),
         )
-        .map_err(Error::into_storage)
     })
     .await?;
     Ok(())

@@ -105,7 +105,9 @@ pub fn lodge(conn: &mut DbConn, caller: &Caller, f: &Filing<'_>) -> Result<Appea
         assessor_id: assessor,
         statement,
     };
-    Ok(repo::insert(conn, caller, &new)?)
+    let row = repo::insert(conn, caller, &new)?;
+    super::notify::appeal_to_decide(conn, &row)?;
+    Ok(row)
 }
 
 /// The appeal if the caller may see it: officers and admins, and the venue's manager.
@@ -206,9 +208,11 @@ pub fn decide(conn: &mut DbConn, caller: &Caller, id: i64, outcome: AppealOutcom
                     reason: Some("appeal upheld"),
                     at: now,
                 };
-                certs::set_status(conn, caller, &cert, &change, log)?;
+                super::certificates::store_status(conn, caller, &cert, &change, log)?;
             }
         }
     }
-    Ok(repo::decide(conn, caller, id, outcome, reason)?)
+    let row = repo::decide(conn, caller, id, outcome, reason)?;
+    super::notify::appeal_decided(conn, &row, outcome.status().as_str(), reason)?;
+    Ok(row)
 }

@@ -3,7 +3,7 @@
 // decision (someone who did not do the audit, ISO/IEC 17065 7.6; Gold-only approval issues the certificate).
 
 use super::certificates::{self, IssueContext};
-use super::{Error, Result};
+use super::{Context, Error, Result};
 use crate::domain::auth::{Caller, Role};
 use crate::domain::criteria::Scheme;
 use crate::domain::lifecycle::{AssessmentKind, AssessmentStatus, CertificateAction, Decision, PublicStatus};
@@ -250,7 +250,7 @@ pub fn decide(
     if repo::kind_of(&row)? == AssessmentKind::Surveillance {
         return decide_surveillance(conn, caller, &row, decision, reason, log);
     }
-    let updated = repo::record_decision(conn, caller, id, decision.target(), reason)?;
+    let updated = record_decision(conn, caller, id, decision.target(), reason)?;
     let cert = match decision {
         Decision::Approve => {
             let ctx = issue.ok_or_else(|| Error::Storage(storage::Error::Internal("approval without an issuing context".into())))?;
@@ -259,6 +259,59 @@ pub fn decide(
         _ => None,
     };
     Ok((updated, cert))
+}
+
+/// Decide as `caller` (the API and the portal): an approval gets the issuing context (the active key) and
+/// the year's counter first (outside the transaction, so a failed approval leaves no gap in the numbers),
+/// then the decision and the issuance run in one transaction.
+pub async fn decide_now(app: &Context, caller: Caller, id: i64, decision: Decision, reason: Option<String>) -> Result<(AssessmentRow, Option<CertificateRow>)> {
+    let ctx = match decision {
+        Decision::Approve => {
+            let ctx = app.issue_context().await?;
+            let year = counter_year(&ctx);
+            app.db.write_outside_transaction(move |c| cert_repo::ensure_counter(c, year)).await?;
+            Some(ctx)
+        }
+        _ => None,
+    };
+    let log = app.log_key.clone();
+    app.db
+        .write(move |c| decide(c, &caller, id, decision, reason.as_deref(), ctx.as_ref(), &log))
+        .await
+}
+
+/// The same for callers off the async workers (the demo), with the grant date of an award made earlier.
+pub fn decide_blocking(
+    app: &Context,
+    caller: &Caller,
+    id: i64,
+    decision: Decision,
+    reason: Option<&str>,
+    issued_on: Option<chrono::NaiveDate>,
+) -> Result<(AssessmentRow, Option<CertificateRow>)> {
+    let ctx = match decision {
+        Decision::Approve => {
+            let mut ctx = app.issue_context_blocking()?;
+            ctx.issued_on = issued_on;
+            let year = counter_year(&ctx);
+            app.db.write_outside_transaction_blocking(|c| cert_repo::ensure_counter(c, year))?;
+            Some(ctx)
+        }
+        _ => None,
+    };
+    app.db.write_blocking(|c| decide(c, caller, id, decision, reason, ctx.as_ref(), &app.log_key))
+}
+
+/// The year whose counter numbers the certificate an approval issues.
+fn counter_year(ctx: &IssueContext) -> i32 {
+    chrono::Datelike::year(&ctx.issued_on.unwrap_or_else(|| storage::now().date()))
+}
+
+/// The decision stored (guarded on the audit still being submitted), and the people it concerns told.
+fn record_decision(conn: &mut DbConn, caller: &Caller, id: i64, target: AssessmentStatus, reason: Option<&str>) -> Result<AssessmentRow> {
+    let updated = repo::record_decision(conn, caller, id, target, reason)?;
+    super::notify::decision(conn, &updated, target.as_str(), reason)?;
+    Ok(updated)
 }
 
 /// A surveillance audit decided: approval keeps the certificate and moves its next due date (and lifts
@@ -285,7 +338,7 @@ fn decide_surveillance(
             format!("certificate {number} is {}; surveillance can no longer keep or suspend it", status.as_str()),
         ));
     }
-    let updated = repo::record_decision(conn, caller, row.id, decision.target(), reason)?;
+    let updated = record_decision(conn, caller, row.id, decision.target(), reason)?;
     let months = u32::try_from(cert.surveillance_months).unwrap_or(12);
     let changed = match decision {
         Decision::Approve => {

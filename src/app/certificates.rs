@@ -74,7 +74,35 @@ pub fn issue(conn: &mut DbConn, actor: &Caller, assessment: &AssessmentRow, ctx:
         kid: &ctx.kid,
         token: &token,
     };
-    Ok(repo::insert(conn, actor, &new, &previous, &ctx.log, at)?)
+    let (row, appended) = repo::insert(conn, actor, &new, &previous, &ctx.log, at)?;
+    for a in &appended {
+        fan_out(conn, a)?;
+    }
+    Ok(row)
+}
+
+/// Store a status change decided by a caller of this layer (an officer, an appeal, the scheduler): guarded
+/// on the status it was decided from, with its event and log entry, fanned out to watchers and managers.
+pub fn store_status(conn: &mut DbConn, caller: &Caller, row: &CertificateRow, change: &repo::StatusChange<'_>, log_key: &LogKey) -> Result<CertificateRow> {
+    let appended = repo::set_status(conn, caller, row, change, log_key)?;
+    fan_out(conn, &appended)?;
+    Ok(appended.cert)
+}
+
+/// What a new log entry fans out to, in its transaction: a webhook delivery to every subscriber of its type
+/// (Standard Webhooks payload: `type`, `timestamp`, and the entry as `data`; the message id is the entry's
+/// place in the log), and a notification to the venue's managers.
+fn fan_out(conn: &mut DbConn, a: &storage::log::Appended) -> Result<()> {
+    let data: serde_json::Value =
+        serde_json::from_slice(&a.entry).map_err(|e| Error::Storage(storage::Error::Internal(format!("log entry {}: {e}", a.seq))))?;
+    let payload = serde_json::json!({
+        "type": format!("certificate.{}", a.kind),
+        "timestamp": data["at"].clone(),
+        "data": data,
+    });
+    storage::webhooks::enqueue(conn, &format!("msg_log_{}", a.seq), &a.kind, &payload.to_string())?;
+    super::notify::certificate(conn, &a.cert, &a.kind, a.reason.as_deref())?;
+    Ok(())
 }
 
 /// The certificate if the caller may see it (staff, or the manager of its venue); else not found.
@@ -127,5 +155,5 @@ pub fn change_status(
         reason,
         at,
     };
-    Ok(repo::set_status(conn, caller, &row, &change, log_key)?)
+    store_status(conn, caller, &row, &change, log_key)
 }

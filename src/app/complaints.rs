@@ -35,7 +35,12 @@ pub fn file(conn: &mut DbConn, number: &str, report: &Report, language: &str, ph
         language,
         photo,
     };
-    Ok(repo::insert(conn, &reporter(), new)?)
+    let row = repo::insert(conn, &reporter(), new)?;
+    if let Some(email) = &report.email {
+        super::notify::complaint(conn, email.as_str(), language, &reference, &cert.number)?;
+    }
+    super::notify::complaint_to_triage(conn, row.id, &reference, &cert.number, report.category.as_str())?;
+    Ok(row)
 }
 
 fn officers_only(caller: &Caller) -> Result<()> {

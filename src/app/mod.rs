@@ -7,13 +7,18 @@ pub mod appeals;
 pub mod assessments;
 pub mod certificates;
 pub mod complaints;
+pub mod context;
+pub mod documents;
 pub mod keys;
+pub mod notify;
 pub mod schedule;
 pub mod users;
 pub mod venues;
 pub mod webhooks;
 
 use crate::storage;
+
+pub use context::Context;
 
 /// Why an operation did not happen. The web layer maps each case to a status and a stable code.
 #[derive(Debug, thiserror::Error)]
@@ -44,15 +49,11 @@ impl Error {
     pub fn not_found() -> Self {
         Error::Storage(storage::Error::NotFound)
     }
-    /// Inside a database closure (which returns storage errors): the storage error itself, or the
-    /// nearest one for the cases storage does not know.
-    pub fn into_storage(self) -> storage::Error {
-        match self {
-            Error::Storage(s) => s,
-            Error::Unauthorized { code, message } => storage::Error::Forbidden { code, message },
-            Error::Gone { code, message } => storage::Error::Conflict { code, message },
-            Error::Throttled { retry_after } => storage::Error::conflict("too_many_attempts", format!("try again in {retry_after} s")),
-        }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        Error::Storage(e.into())
     }
 }
 

@@ -40,7 +40,7 @@ pub fn act(conn: &mut DbConn, number: &str, policy: &Policy, now: NaiveDateTime,
         reason,
         at: now,
     };
-    let changed = repo::set_status(conn, &Caller::system(SYSTEM), &row, &change, log)?;
+    let changed = super::certificates::store_status(conn, &Caller::system(SYSTEM), &row, &change, log)?;
     Ok(Some((due, changed)))
 }
 
@@ -55,7 +55,7 @@ pub fn reminders_due(conn: &mut DbConn, rows: Vec<ReminderRow>, kind: &str, toda
     let mut due = Vec::new();
     for row in rows {
         if let Some(days) = crate::domain::surveillance::reminder_stage(row.date, today) {
-            if crate::storage::notifications::reminder_pending(conn, &row, kind, days)? {
+            if super::notify::reminder_pending(conn, &row, kind, days)? {
                 due.push((row, days));
             }
         }
@@ -65,5 +65,5 @@ pub fn reminders_due(conn: &mut DbConn, rows: Vec<ReminderRow>, kind: &str, toda
 
 /// Queue the reminder (checked again inside the transaction: once per stage, 90, 30 and 7 days).
 pub fn remind(conn: &mut DbConn, cert: &ReminderRow, kind: &str, days: u32) -> Result<usize> {
-    Ok(crate::storage::notifications::reminder(conn, cert, kind, days)?)
+    Ok(super::notify::reminder(conn, cert, kind, days)?)
 }

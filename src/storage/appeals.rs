@@ -47,16 +47,7 @@ pub fn insert(conn: &mut DbConn, actor: &Caller, n: &NewAppeal<'_>) -> Result<Ap
         "filed",
         json!({"subject": n.subject.as_str(), "assessment_id": n.assessment_id, "certificate": n.certificate_number}),
     )?;
-    let row = get(conn, id)?;
-    super::notifications::appeal_to_decide(conn, &row, &appealed(&row))?;
-    Ok(row)
-}
-
-/// What an appeal is against, as people read it: the certificate's number, or `#<audit>`.
-fn appealed(row: &AppealRow) -> String {
-    row.certificate_number
-        .clone()
-        .unwrap_or_else(|| row.assessment_id.map(|a| format!("#{a}")).unwrap_or_default())
+    get(conn, id)
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> Result<AppealRow> {
@@ -116,9 +107,7 @@ pub fn decide(conn: &mut DbConn, actor: &Caller, id: i64, outcome: AppealOutcome
         return Err(Error::conflict("appeal_decided", "the appeal was decided meanwhile"));
     }
     events::append(conn, actor, "appeal", &id.to_string(), outcome.status().as_str(), json!({"reason": reason}))?;
-    let row = get(conn, id)?;
-    super::notifications::appeal(conn, row.filed_by, id, &row.subject, &appealed(&row), outcome.status().as_str(), reason)?;
-    Ok(row)
+    get(conn, id)
 }
 
 const FILE_META: (f::id, f::appeal_id, f::filename, f::media_type, f::size, f::sha256, f::created_at) =

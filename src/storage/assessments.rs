@@ -272,7 +272,6 @@ pub fn record_decision(conn: &mut DbConn, caller: &Caller, id: i64, target: Asse
         .optional()?
         .ok_or_else(|| Error::conflict("not_submitted", "the assessment was decided meanwhile"))?;
     events::append(conn, caller, "assessment", &id.to_string(), target.as_str(), json!({"reason": reason}))?;
-    super::notifications::decision(conn, &updated, target.as_str(), reason)?;
     Ok(updated)
 }
 

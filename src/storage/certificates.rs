@@ -91,7 +91,15 @@ pub struct NewCertificate<'a> {
 
 /// Store a new certificate with its event and log entry, and mark `supersedes` superseded by it (each
 /// with its event and log entry), in the caller's transaction.
-pub fn insert(conn: &mut DbConn, actor: &Caller, n: &NewCertificate<'_>, supersedes: &[String], log_key: &LogKey, at: NaiveDateTime) -> Result<CertificateRow> {
+/// Returns the row and the log entries appended (its issuance, then each certificate it supersedes).
+pub fn insert(
+    conn: &mut DbConn,
+    actor: &Caller,
+    n: &NewCertificate<'_>,
+    supersedes: &[String],
+    log_key: &LogKey,
+    at: NaiveDateTime,
+) -> Result<(CertificateRow, Vec<log::Appended>)> {
     let outcome = n
         .assessment
         .outcome
@@ -145,7 +153,7 @@ pub fn insert(conn: &mut DbConn, actor: &Caller, n: &NewCertificate<'_>, superse
         at: n.issued_at,
         reason: None,
     };
-    log::append(conn, log_key, &row, issued)?;
+    let mut appended = vec![log::append(conn, log_key, &row, issued)?];
     for old in supersedes {
         let old_row: CertificateRow = diesel::update(c::table.filter(c::number.eq(old)))
             .set((
@@ -162,9 +170,9 @@ pub fn insert(conn: &mut DbConn, actor: &Caller, n: &NewCertificate<'_>, superse
             at,
             reason: None,
         };
-        log::append(conn, log_key, &old_row, superseded)?;
+        appended.push(log::append(conn, log_key, &old_row, superseded)?);
     }
-    Ok(row)
+    Ok((row, appended))
 }
 
 pub fn get(conn: &mut DbConn, number: &str) -> Result<CertificateRow> {
@@ -191,7 +199,7 @@ pub struct StatusChange<'a> {
 
 /// Store a status change, guarded on the status it was decided from (a concurrent change makes this a
 /// conflict), with its event and log entry.
-pub fn set_status(conn: &mut DbConn, actor: &Caller, row: &CertificateRow, s: &StatusChange<'_>, log_key: &LogKey) -> Result<CertificateRow> {
+pub fn set_status(conn: &mut DbConn, actor: &Caller, row: &CertificateRow, s: &StatusChange<'_>, log_key: &LogKey) -> Result<log::Appended> {
     let number = row.number.as_str();
     let updated: CertificateRow = diesel::update(c::table.filter(c::number.eq(number)).filter(c::status.eq(&row.status)))
         .set((c::status.eq(s.to.as_str()), c::status_reason.eq(s.reason), c::status_changed_at.eq(Some(s.at))))
@@ -213,8 +221,7 @@ pub fn set_status(conn: &mut DbConn, actor: &Caller, row: &CertificateRow, s: &S
         at: s.at,
         reason: s.reason,
     };
-    log::append(conn, log_key, &updated, change)?;
-    Ok(updated)
+    log::append(conn, log_key, &updated, change)
 }
 
 pub struct PublicQuery {
@@ -319,8 +326,17 @@ pub fn set_surveillance_due(conn: &mut DbConn, actor: &Caller, number: &str, due
 /// index (status, then the date that makes it due), so only due certificates are read; no order is asked,
 /// so nothing tempts the planner into the primary key's order.
 pub fn scheduled(conn: &mut DbConn, due: Due, cut: &Cutoffs) -> Result<Vec<String>> {
+    Ok(scheduled_query(due, cut).load(conn)?)
+}
+
+/// The planner's plan for the very query `scheduled` runs (tests assert which index it reads).
+pub fn scheduled_plan(conn: &mut DbConn, due: Due, cut: &Cutoffs) -> Result<String> {
+    super::explain(conn, scheduled_query(due, cut))
+}
+
+fn scheduled_query(due: Due, cut: &Cutoffs) -> c::BoxedQuery<'static, super::MultiBackend, diesel::sql_types::Text> {
     let query = c::table.select(c::number).into_boxed();
-    let query = match due {
+    match due {
         Due::Expire => query
             .filter(c::status.eq_any([StoredStatus::Valid.as_str(), StoredStatus::Suspended.as_str()]))
             .filter(c::valid_until.lt(cut.expired_before)),
@@ -330,8 +346,7 @@ pub fn scheduled(conn: &mut DbConn, due: Due, cut: &Cutoffs) -> Result<Vec<Strin
         Due::WithdrawSuspended => query
             .filter(c::status.eq(StoredStatus::Suspended.as_str()))
             .filter(c::status_changed_at.le(cut.suspended_since)),
-    };
-    Ok(query.load(conn)?)
+    }
 }
 
 /// Valid certificates whose `kind` date (`expiring`: valid-until; `surveillance_due`: the next surveillance

@@ -45,10 +45,6 @@ pub fn insert(conn: &mut DbConn, actor: &Caller, n: NewComplaint<'_>) -> Result<
         .returning(k::id)
         .get_result(conn)?;
     let row = get(conn, id)?;
-    if let Some(email) = &n.report.email {
-        super::notifications::complaint(conn, email.as_str(), n.language, n.reference, n.certificate_number)?;
-    }
-    super::notifications::complaint_to_triage(conn, id, n.reference, n.certificate_number, n.report.category.as_str())?;
     // The event keeps no e-mail and no description: the history says what happened, not who reported.
     events::append(
         conn,

@@ -167,15 +167,28 @@ pub fn append_many(conn: &mut DbConn, key: &LogKey, tree: &mut tlog::Frontier, c
     publish(conn, key, tree.size(), tree.root().map_err(Error::Internal)?)
 }
 
+/// An entry just appended: its index and bytes (what watchers are sent), with the certificate it is about.
+pub struct Appended {
+    pub seq: u64,
+    pub entry: Vec<u8>,
+    pub kind: String,
+    pub reason: Option<String>,
+    pub cert: CertificateRow,
+}
+
 /// Append an entry for `cert` and publish the signed checkpoint of the new tree, in the caller's
-/// transaction: the change, its entry, the checkpoint, the webhook deliveries and the notifications to the
-/// venue commit together or not at all.
-pub fn append(conn: &mut DbConn, key: &LogKey, cert: &CertificateRow, change: Change<'_>) -> Result<u64> {
-    let (kind, reason) = (change.kind, change.reason);
-    let (seq, bytes) = record(conn, key, cert, change)?;
-    notify(conn, seq, &bytes, kind)?;
-    super::notifications::certificate(conn, cert, kind, reason)?;
-    Ok(seq)
+/// transaction: the change, its entry and the checkpoint commit together or not at all (and so does what
+/// the application layer fans the entry out to: webhook deliveries, notifications).
+pub fn append(conn: &mut DbConn, key: &LogKey, cert: &CertificateRow, change: Change<'_>) -> Result<Appended> {
+    let (kind, reason) = (change.kind.to_string(), change.reason.map(str::to_string));
+    let (seq, entry) = record(conn, key, cert, change)?;
+    Ok(Appended {
+        seq,
+        entry,
+        kind,
+        reason,
+        cert: cert.clone(),
+    })
 }
 
 /// The entry and checkpoint only (the start-up backfill of certificates older than the log tells no one).
@@ -213,19 +226,6 @@ fn record(conn: &mut DbConn, key: &LogKey, cert: &CertificateRow, change: Change
         .execute(conn)?;
     publish(conn, key, seq + 1, root)?;
     Ok((seq, bytes))
-}
-
-/// Webhook deliveries of a new entry, in its transaction (Standard Webhooks payload: `type`,
-/// `timestamp`, and the entry as `data`; the message id is the entry's place in the log).
-fn notify(conn: &mut DbConn, seq: u64, entry: &[u8], kind: &str) -> Result<()> {
-    let data: serde_json::Value = serde_json::from_slice(entry).map_err(|e| Error::Internal(format!("log entry {seq}: {e}")))?;
-    let payload = serde_json::json!({
-        "type": format!("certificate.{kind}"),
-        "timestamp": data["at"].clone(),
-        "data": data,
-    });
-    super::webhooks::enqueue(conn, &format!("msg_log_{seq}"), kind, &payload.to_string())?;
-    Ok(())
 }
 
 /// Give every certificate that has no entry yet (those issued before the log existed) its entries: the

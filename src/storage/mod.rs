@@ -256,11 +256,18 @@ impl ManageConnection for Manager {
     }
 }
 
-/// Run blocking database work off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
+/// What a database closure may fail with: this layer's error, or any error that can hold one (the
+/// application layer's), so that an operation's own error (401, 410, 429 …) comes back out intact.
+pub trait DbError: From<Error> + From<diesel::result::Error> + Send + 'static {}
+impl<E: From<Error> + From<diesel::result::Error> + Send + 'static> DbError for E {}
+
+/// Run blocking database work off the async workers, inside the caller's tracing span (so that what the
+/// work logs carries the request's id).
+async fn blocking<T: Send + 'static, E: DbError>(f: impl FnOnce() -> std::result::Result<T, E> + Send + 'static) -> std::result::Result<T, E> {
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
         .await
-        .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+        .map_err(|e| E::from(Error::Internal(format!("database task failed: {e}"))))?
 }
 
 /// The connection pool. Diesel is synchronous, so every use runs on tokio's blocking threads.
@@ -315,29 +322,32 @@ impl Db {
     }
 
     /// Run read work on a blocking thread.
-    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    pub async fn read<T, E, F>(&self, f: F) -> std::result::Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> std::result::Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: DbError,
     {
         let db = self.clone();
         blocking(move || db.read_blocking(f)).await
     }
 
     /// Run `f` in one write transaction on a blocking thread: all of it commits, or none of it.
-    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    pub async fn write<T, E, F>(&self, f: F) -> std::result::Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> std::result::Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: DbError,
     {
         let db = self.clone();
         blocking(move || db.write_blocking(f)).await
     }
 
     /// The same as `write`, for callers that are already off the async workers (the CLI).
-    pub fn write_blocking<T, F>(&self, f: F) -> Result<T>
+    pub fn write_blocking<T, E, F>(&self, f: F) -> std::result::Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> Result<T>,
+        F: FnOnce(&mut DbConn) -> std::result::Result<T, E>,
+        E: DbError,
     {
         let mut conn = self.conn()?;
         let _guard = self.writer_turn(&conn);
@@ -357,9 +367,10 @@ impl Db {
     /// tolerates a duplicate): in line with this process's SQLite writers, whose deferred transactions would
     /// otherwise find their snapshot stale (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out); outside
     /// a transaction, because on PostgreSQL a refused statement would abort the transaction around it.
-    pub fn write_outside_transaction_blocking<T, F>(&self, f: F) -> Result<T>
+    pub fn write_outside_transaction_blocking<T, E, F>(&self, f: F) -> std::result::Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> Result<T>,
+        F: FnOnce(&mut DbConn) -> std::result::Result<T, E>,
+        E: DbError,
     {
         let mut conn = self.conn()?;
         let _guard = self.writer_turn(&conn);
@@ -367,18 +378,20 @@ impl Db {
     }
 
     /// The same on a blocking thread.
-    pub async fn write_outside_transaction<T, F>(&self, f: F) -> Result<T>
+    pub async fn write_outside_transaction<T, E, F>(&self, f: F) -> std::result::Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> std::result::Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: DbError,
     {
         let db = self.clone();
         blocking(move || db.write_outside_transaction_blocking(f)).await
     }
 
-    pub fn read_blocking<T, F>(&self, f: F) -> Result<T>
+    pub fn read_blocking<T, E, F>(&self, f: F) -> std::result::Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> Result<T>,
+        F: FnOnce(&mut DbConn) -> std::result::Result<T, E>,
+        E: DbError,
     {
         let mut conn = self.conn()?;
         f(&mut conn)
@@ -402,6 +415,60 @@ impl Db {
         .await
     }
 }
+
+/// `EXPLAIN` (PostgreSQL) or `EXPLAIN QUERY PLAN` (SQLite) of a query as this layer runs it, binds and
+/// all: the plan as text, one line a step (tests check that a query reads the index meant for it).
+pub fn explain<Q>(conn: &mut DbConn, query: Q) -> Result<String>
+where
+    Q: diesel::query_builder::QueryFragment<MultiBackend>,
+{
+    use diesel::sql_types::{Integer, Text};
+    use diesel::RunQueryDsl;
+    let lines: Vec<String> = match conn {
+        DbConn::Sqlite(_) => Explain::<_, (Integer, Integer, Integer, Text)>::new("EXPLAIN QUERY PLAN ", query)
+            .load::<(i32, i32, i32, String)>(conn)?
+            .into_iter()
+            .map(|(_, _, _, detail)| detail)
+            .collect(),
+        DbConn::Pg(_) => Explain::<_, Text>::new("EXPLAIN ", query).load::<String>(conn)?,
+    };
+    Ok(lines.join("\n"))
+}
+
+/// A query behind an `EXPLAIN` prefix, with the row type the backend's plan comes in.
+struct Explain<Q, ST> {
+    prefix: &'static str,
+    query: Q,
+    rows: std::marker::PhantomData<ST>,
+}
+
+impl<Q, ST> Explain<Q, ST> {
+    fn new(prefix: &'static str, query: Q) -> Self {
+        Explain {
+            prefix,
+            query,
+            rows: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<Q, ST> diesel::query_builder::QueryId for Explain<Q, ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, ST> diesel::query_builder::Query for Explain<Q, ST> {
+    type SqlType = ST;
+}
+
+impl<Q: diesel::query_builder::QueryFragment<MultiBackend>, ST> diesel::query_builder::QueryFragment<MultiBackend> for Explain<Q, ST> {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>) -> diesel::QueryResult<()> {
+        out.push_sql(self.prefix);
+        self.query.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q, ST> diesel::RunQueryDsl<DbConn> for Explain<Q, ST> {}
 
 /// Current UTC time, truncated to microseconds (what both backends store).
 pub fn now() -> chrono::NaiveDateTime {

@@ -1,22 +1,18 @@
-// Notifications' persistence: the outbox of messages to people, written in the transaction of the change
-// they tell about (one row per recipient, a reminder once by its key), claimed and recorded by the mailer.
+// Notifications' persistence: the outbox of messages to people (one row per recipient, a key that keeps
+// a message to once), who can be told, and the mailer's claims and records. Whom to tell is src/app's.
 
-use super::certificates::ReminderRow;
-use super::models::{AppealRow, AssessmentRow, CertificateRow, NotificationRow};
+use super::models::NotificationRow;
 use super::schema::{notifications as n, users, venues};
 use super::{now, DbConn, Result};
-use crate::domain::auth::{parse_roles, Role};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// A person to tell: id, e-mail address (if any), the language they use the portal in (if known).
-type Recipient = (i64, Option<String>, Option<String>);
+pub type Recipient = (i64, Option<String>, Option<String>);
 
-/// The registry's first language, for people who have not used the portal yet.
-pub const DEFAULT_LANGUAGE: &str = "kk";
-
-fn insert(conn: &mut DbConn, kind: &str, user: Option<i64>, email: Option<&str>, language: &str, params: &Value, dedup: Option<&str>) -> Result<()> {
+/// One message into the outbox (`dedup` keeps it to once: a unique key).
+pub fn insert(conn: &mut DbConn, kind: &str, user: Option<i64>, email: Option<&str>, language: &str, params: &Value, dedup: Option<&str>) -> Result<()> {
     let at = now();
     diesel::insert_into(n::table)
         .values((
@@ -35,146 +31,40 @@ fn insert(conn: &mut DbConn, kind: &str, user: Option<i64>, email: Option<&str>,
     Ok(())
 }
 
-/// One message to each of the given people (id, e-mail, language).
-fn to_people(conn: &mut DbConn, people: &[Recipient], kind: &str, params: &Value, dedup: Option<&str>) -> Result<usize> {
-    for (id, email, language) in people {
-        let key = dedup.map(|d| format!("{d}:{id}"));
-        insert(
-            conn,
-            kind,
-            Some(*id),
-            email.as_deref(),
-            language.as_deref().unwrap_or(DEFAULT_LANGUAGE),
-            params,
-            key.as_deref(),
-        )?;
-    }
-    Ok(people.len())
-}
-
-fn managers(conn: &mut DbConn, venue_id: i64) -> Result<Vec<Recipient>> {
+/// The managers of a venue.
+pub fn managers(conn: &mut DbConn, venue_id: i64) -> Result<Vec<Recipient>> {
     Ok(users::table
         .filter(users::venue_id.eq(venue_id))
         .select((users::id, users::email, users::language))
         .load(conn)?)
 }
 
-fn person(conn: &mut DbConn, id: i64) -> Result<Vec<Recipient>> {
+/// One person (none if the id names no one).
+pub fn person(conn: &mut DbConn, id: i64) -> Result<Vec<Recipient>> {
     Ok(users::table.find(id).select((users::id, users::email, users::language)).load(conn)?)
 }
 
-/// A certificate's status change (issued, suspended, reinstated, withdrawn, expired), to its venue's managers.
-pub fn certificate(conn: &mut DbConn, cert: &CertificateRow, kind: &str, reason: Option<&str>) -> Result<usize> {
-    if !matches!(kind, "issued" | "suspended" | "reinstated" | "withdrawn" | "expired") {
-        return Ok(0);
-    }
-    let people = managers(conn, cert.venue_id)?;
-    let params = json!({"number": cert.number, "venue": cert.venue_name, "reason": reason, "date": cert.valid_until});
-    to_people(conn, &people, kind, &params, None)
+/// Every user with their roles as stored, oldest first (the application layer picks whom to tell).
+pub fn staff(conn: &mut DbConn) -> Result<Vec<(Recipient, String)>> {
+    Ok(users::table
+        .select(((users::id, users::email, users::language), users::roles))
+        .order(users::id.asc())
+        .load(conn)?)
 }
 
-/// The key that keeps a reminder to once: per kind, certificate, date and stage (each recipient's row adds
-/// `:<recipient>`).
-fn reminder_key(kind: &str, number: &str, date: chrono::NaiveDate, days: u32) -> String {
-    format!("{kind}:{number}:{date}:{days}")
+/// A venue's name.
+pub fn venue_name(conn: &mut DbConn, venue_id: i64) -> Result<String> {
+    Ok(venues::table.find(venue_id).select(venues::name).first(conn)?)
 }
 
-/// Whether this reminder was queued already: a range on the unique index of `dedup_key` (a `LIKE` prefix
-/// would be a scan of the whole outbox on both backends).
-fn reminder_sent(conn: &mut DbConn, kind: &str, number: &str, date: chrono::NaiveDate, days: u32) -> Result<bool> {
-    let key = reminder_key(kind, number, date, days);
+/// Whether any message carries `key` followed by `:<recipient>`: a range on the unique index of
+/// `dedup_key` (a `LIKE` prefix would be a scan of the whole outbox on both backends).
+pub fn queued_with_key(conn: &mut DbConn, key: &str) -> Result<bool> {
     let sent: i64 = n::table
         .filter(n::dedup_key.ge(format!("{key}:")).and(n::dedup_key.lt(format!("{key};"))))
         .count()
         .get_result(conn)?;
     Ok(sent > 0)
-}
-
-/// Whether a reminder is still to be queued: not queued yet, and the venue has someone to tell (a venue
-/// without managers would otherwise be looked at, and written for, on every pass).
-pub fn reminder_pending(conn: &mut DbConn, cert: &ReminderRow, kind: &str, days: u32) -> Result<bool> {
-    if reminder_sent(conn, kind, &cert.number, cert.date, days)? {
-        return Ok(false);
-    }
-    Ok(!managers(conn, cert.venue_id)?.is_empty())
-}
-
-/// A reminder (`expiring` or `surveillance_due`) `days` before `date`, to the venue's managers, once per key.
-pub fn reminder(conn: &mut DbConn, cert: &ReminderRow, kind: &str, days: u32) -> Result<usize> {
-    if reminder_sent(conn, kind, &cert.number, cert.date, days)? {
-        return Ok(0);
-    }
-    let key = reminder_key(kind, &cert.number, cert.date, days);
-    let people = managers(conn, cert.venue_id)?;
-    let params = json!({"number": cert.number, "venue": cert.venue_name, "date": cert.date, "days": days});
-    to_people(conn, &people, kind, &params, Some(&key))
-}
-
-/// An audit returned (to its assessor) or rejected (to its assessor and the venue's managers).
-pub fn decision(conn: &mut DbConn, a: &AssessmentRow, kind: &str, reason: Option<&str>) -> Result<usize> {
-    if !matches!(kind, "returned" | "rejected") {
-        return Ok(0);
-    }
-    let venue: String = venues::table.find(a.venue_id).select(venues::name).first(conn)?;
-    let mut people = person(conn, a.assessor_id)?;
-    if kind == "rejected" {
-        people.extend(managers(conn, a.venue_id)?);
-    }
-    let params = json!({"audit": a.id, "venue": venue, "reason": reason});
-    to_people(conn, &people, kind, &params, None)
-}
-
-/// A complaint received: an acknowledgement with its reference to the reporter's address, if they gave one.
-pub fn complaint(conn: &mut DbConn, email: &str, language: &str, reference: &str, number: &str) -> Result<()> {
-    insert(
-        conn,
-        "complaint_received",
-        None,
-        Some(email),
-        language,
-        &json!({"reference": reference, "number": number}),
-        None,
-    )
-}
-
-/// The staff who handle what the public and the venues bring: every officer (the registry's admins when it
-/// has no officer), leaving out `except` (who took part in a decision appealed).
-fn handlers(conn: &mut DbConn, except: &[Option<i64>]) -> Result<Vec<Recipient>> {
-    let staff: Vec<(Recipient, String)> = users::table
-        .select(((users::id, users::email, users::language), users::roles))
-        .order(users::id.asc())
-        .load(conn)?;
-    let with = |role: Role| -> Vec<Recipient> {
-        staff
-            .iter()
-            .filter(|((id, _, _), roles)| !except.contains(&Some(*id)) && parse_roles(roles).is_ok_and(|r| r.contains(&role)))
-            .map(|(who, _)| who.clone())
-            .collect()
-    };
-    let officers = with(Role::Officer);
-    Ok(if officers.is_empty() { with(Role::Admin) } else { officers })
-}
-
-/// A complaint to triage, to its handlers: its reference, certificate and category, and where the portal
-/// shows it (`portal`). Never the reporter's address or words.
-pub fn complaint_to_triage(conn: &mut DbConn, complaint_id: i64, reference: &str, number: &str, category: &str) -> Result<usize> {
-    let people = handlers(conn, &[])?;
-    let params = json!({"reference": reference, "number": number, "category": category, "portal": format!("/app/complaints/{complaint_id}")});
-    to_people(conn, &people, "complaint_to_triage", &params, None)
-}
-
-/// An appeal filed, to the handlers who may decide it: none who took part in the decision appealed.
-pub fn appeal_to_decide(conn: &mut DbConn, row: &AppealRow, what: &str) -> Result<usize> {
-    let people = handlers(conn, &[row.decider_id, row.assessor_id])?;
-    let params = json!({"appeal": row.id, "subject": row.subject, "what": what, "portal": format!("/app/appeals/{}", row.id)});
-    to_people(conn, &people, "appeal_to_decide", &params, None)
-}
-
-/// An appeal decided, to the person who filed it.
-pub fn appeal(conn: &mut DbConn, filed_by: i64, appeal_id: i64, subject: &str, what: &str, outcome: &str, reason: &str) -> Result<usize> {
-    let people = person(conn, filed_by)?;
-    let params = json!({"appeal": appeal_id, "subject": subject, "what": what, "outcome": outcome, "reason": reason});
-    to_people(conn, &people, "appeal_decided", &params, None)
 }
 
 pub fn due(conn: &mut DbConn, at: NaiveDateTime, limit: i64) -> Result<Vec<NotificationRow>> {

@@ -18,6 +18,14 @@ pub struct Auth(pub Caller);
 #[derive(Clone)]
 pub struct Authenticated(pub Caller);
 
+/// A browser session that may not act yet (set by the session middleware): the second factor is awaited,
+/// or an officer or admin must set one up first.
+#[derive(Clone, Copy)]
+pub struct NotReady {
+    pub user_id: i64,
+    pub second_factor_pending: bool,
+}
+
 impl Auth {
     /// The caller, if they hold one of `roles`; else 403 `forbidden_role` (logged).
     pub fn require(&self, roles: &[Role]) -> Result<&Caller, ApiError> {
@@ -54,13 +62,13 @@ pub fn credentials(req: &HttpRequest) -> Result<Credentials, ApiError> {
         return Ok(Credentials::Caller(caller));
     }
     // A browser session that may not act yet: the second factor is awaited, or must be set up.
-    if let Some(s) = req.extensions().get::<super::session::Session>() {
-        let e = if s.stage != crate::app::accounts::Stage::Full {
+    if let Some(s) = req.extensions().get::<NotReady>().copied() {
+        let e = if s.second_factor_pending {
             ApiError::unauthorized("second_factor_pending", "finish signing in with the second factor")
         } else {
             ApiError::forbidden("second_factor_required", "officers and admins set up a second factor first: /app/account/totp")
         };
-        tracing::warn!(user = ?s.user.id, code = e.code, "authorisation refused");
+        tracing::warn!(user = s.user_id, code = e.code, "authorisation refused");
         return Err(e);
     }
     let Some(token) = bearer(req) else {

@@ -122,10 +122,11 @@ impl From<storage::Error> for ApiError {
     }
 }
 
-/// Map a storage error, saying which kind of thing was not found (`.map_err(missing("assessment"))`).
-pub fn missing(what: &'static str) -> impl Fn(storage::Error) -> ApiError {
-    move |e| match e {
-        storage::Error::NotFound => ApiError::not_found(what),
+/// Map an application or storage error, saying which kind of thing was not found
+/// (`.map_err(missing("assessment"))`).
+pub fn missing<E: Into<crate::app::Error>>(what: &'static str) -> impl Fn(E) -> ApiError {
+    move |e| match e.into() {
+        crate::app::Error::Storage(storage::Error::NotFound) => ApiError::not_found(what),
         e => e.into(),
     }
 }
@@ -151,7 +152,7 @@ impl From<crate::app::Error> for ApiError {
     }
 }
 
-/// A storage error as the response a page sends when it has nothing better to show.
-pub fn error_page(e: storage::Error) -> HttpResponse {
-    ApiError::from(e).error_response()
+/// An application or storage error as the response a page sends when it has nothing better to show.
+pub fn error_page(e: impl Into<ApiError>) -> HttpResponse {
+    e.into().error_response()
 }

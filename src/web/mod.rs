@@ -1,105 +1,55 @@
 //! The HTTP layer: actix handlers, request/response types (never database rows), routing, middleware.
 //! Handlers parse input, call one operation of src/app (on blocking threads), render, and map errors.
 
-pub mod admin;
-pub mod appeals;
-pub mod assessments;
-pub mod audit_form;
+pub mod api;
 pub mod auth;
 pub mod cache;
-pub mod certificates;
-pub mod complaints;
 pub mod error;
-pub mod feed;
 pub mod health;
-pub mod history;
 pub mod i18n;
-pub mod keys_page;
 pub mod layout;
-pub mod log;
 pub mod middleware;
-pub mod notifications;
 pub mod openapi;
 pub mod portal;
 pub mod public;
-pub mod public_read;
 pub mod ratelimit;
-pub mod review;
 pub mod session;
-pub mod signin;
-pub mod users;
-pub mod venue_pages;
-pub mod venues;
-pub mod verifier;
-pub mod webhooks;
 
-use crate::app::certificates::IssueContext;
-use crate::config::Config;
-use crate::domain::criteria::Catalogue;
-use crate::keys::Keyring;
-use crate::storage::{self, Db};
+use crate::app::Context;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use error::{ApiError, ApiResult};
-use std::sync::Arc;
 
+/// What the handlers share: the application context (database, catalogue, keys, configuration), and the
+/// web layer's own caches and limits. Derefs to the context, so `state.db` is the context's database.
 pub struct AppState {
-    pub db: Db,
-    pub catalogue: Arc<Catalogue>,
-    pub keyring: Arc<Keyring>,
-    pub config: Arc<Config>,
-    pub verifier: verifier::Verifier,
-    pub snapshots: public_read::snapshots::Snapshots<public_read::PublicCertificate>,
+    pub app: Context,
+    pub verifier: public::verifier::Verifier,
+    pub snapshots: public::snapshots::Snapshots<public::certificates::PublicCertificate>,
     pub refusals: ratelimit::RefusalLog,
-    /// The public log's signing key (checkpoints).
-    pub log_key: crate::domain::log::LogKey,
     /// Full log tiles and entry bundles, which never change.
-    pub log_tiles: log::TileCache,
+    pub log_tiles: public::log::TileCache,
     /// Certificate PDFs as rendered for their current status.
-    pub pdfs: certificates::PdfCache,
+    pub pdfs: api::certificates::PdfCache,
     /// The OpenAPI document as served at `/openapi.json`.
     pub openapi: web::Bytes,
 }
 
-impl AppState {
-    /// The issuing context with the active signing key; 503 if no key can sign.
-    pub async fn issue_context(&self) -> ApiResult<IssueContext> {
-        let active = self.db.read(storage::keys::active).await?;
-        let Some(row) = active else {
-            tracing::error!("no active signing key: run `ecolabel keys generate`");
-            return Err(ApiError::unavailable());
-        };
-        let Some(key) = self.keyring.get(&row.kid) else {
-            tracing::error!(kid = %row.kid, dir = %self.keyring.dir().display(), "the active signing key is not in the key directory");
-            return Err(ApiError::unavailable());
-        };
-        Ok(self.issue_context_with(row.kid, key))
+impl std::ops::Deref for AppState {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.app
     }
+}
 
+impl AppState {
     /// One scheduler pass as of `now` (crate::jobs), then the changed certificates leave this process's
     /// snapshots so their pages show the change at once. Blocking.
-    pub fn run_jobs(&self, now: chrono::NaiveDateTime) -> Result<crate::jobs::Report, storage::Error> {
+    pub fn run_jobs(&self, now: chrono::NaiveDateTime) -> crate::app::Result<crate::jobs::Report> {
         let report = crate::jobs::run(&self.db, &self.config.schedule, &self.log_key, now)?;
         for number in &report.changed {
             self.snapshots.invalidate(number);
         }
         Ok(report)
-    }
-
-    pub fn issue_context_with(&self, kid: String, key: ed25519_dalek::SigningKey) -> IssueContext {
-        let c = &self.config;
-        IssueContext {
-            key,
-            kid,
-            public_url: c.public_url.clone(),
-            issuer: c.issuer_name.clone(),
-            issuer_address: c.issuer_address.clone(),
-            signatory: c.signatory.clone(),
-            signatory_title: c.signatory_title.clone(),
-            validity_months: c.validity_months,
-            surveillance_months: c.surveillance_months,
-            issued_on: None,
-            log: self.log_key.clone(),
-        }
     }
 }
 
@@ -179,126 +129,130 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
     let post = web::post;
     // The QR page is the hottest path: a scope on the static prefix, so that no pattern (a regex over the
     // long token) is matched for it; `verify` takes the token from the rest of the path.
-    cfg.service(web::scope("/V").wrap(limited()).default_service(web::to(public_read::verify)))
-        .service(web::scope("/v").wrap(limited()).default_service(web::to(public_read::verify)))
+    cfg.service(web::scope("/V").wrap(limited()).default_service(web::to(public::certificates::verify)))
+        .service(web::scope("/v").wrap(limited()).default_service(web::to(public::certificates::verify)))
         .service(
             resource("/certificates/{number}", "GET")
                 .wrap(limited())
-                .route(get().to(public_read::by_number)),
+                .route(get().to(public::certificates::by_number)),
         )
         .service(
             resource("/certificates/{number}/complaints", "POST")
                 .wrap(throttled())
-                .route(post().to(complaints::report)),
+                .route(post().to(public::complaints::report)),
         )
         .service(
             resource("/certificates/{number}/complaints/new", "GET")
                 .wrap(limited())
-                .route(get().to(complaints::new_page)),
+                .route(get().to(public::complaints::new_page)),
         )
-        .service(resource("/register", "GET").wrap(limited()).route(get().to(public_read::register)))
-        .service(resource("/feed.atom", "GET").wrap(limited()).route(get().to(feed::feed)))
+        .service(resource("/register", "GET").wrap(limited()).route(get().to(public::certificates::register)))
+        .service(resource("/feed.atom", "GET").wrap(limited()).route(get().to(public::feed::feed)))
         .service(
             resource("/api/v1/public/certificates", "GET")
                 .wrap(limited())
-                .route(get().to(public_read::list_json)),
+                .route(get().to(public::certificates::list_json)),
         )
         .service(
             resource("/api/v1/public/certificates.csv", "GET")
                 .wrap(limited())
-                .route(get().to(public_read::list_csv)),
+                .route(get().to(public::certificates::list_csv)),
         )
         .service(resource("/assets/style.css", "GET").route(get().to(layout::stylesheet)))
         // Sign-in: the forms that check a password or a code are limited per client IP.
         .service(
             resource("/login", "GET, POST")
-                .route(get().to(signin::login_page))
-                .route(post().to(signin::login).wrap(throttled())),
+                .route(get().to(portal::signin::login_page))
+                .route(post().to(portal::signin::login).wrap(throttled())),
         )
         .service(
             resource("/login/totp", "GET, POST")
-                .route(get().to(signin::totp_page))
-                .route(post().to(signin::totp).wrap(throttled())),
+                .route(get().to(portal::signin::totp_page))
+                .route(post().to(portal::signin::totp).wrap(throttled())),
         )
         .service(
             resource("/invite/{token}", "GET, POST")
                 .wrap(throttled())
-                .route(get().to(signin::invite_page))
-                .route(post().to(signin::invite)),
+                .route(get().to(portal::signin::invite_page))
+                .route(post().to(portal::signin::invite)),
         )
-        .service(resource("/logout", "POST").route(post().to(signin::logout)))
-        .service(resource("/app", "GET").route(get().to(signin::home)))
-        .service(resource("/app/account", "GET").route(get().to(signin::account)))
-        .service(resource("/app/certificates", "GET").route(get().to(portal::list)))
-        .service(resource("/app/reviews", "GET").route(get().to(review::queue)))
-        .service(resource("/app/complaints", "GET").route(get().to(complaints::portal_list)))
-        .service(resource("/app/notifications", "GET").route(get().to(notifications::list)))
+        .service(resource("/logout", "POST").route(post().to(portal::signin::logout)))
+        .service(resource("/app", "GET").route(get().to(portal::home::home)))
+        .service(resource("/app/account", "GET").route(get().to(portal::account::account)))
+        .service(resource("/app/certificates", "GET").route(get().to(portal::certificates::list)))
+        .service(resource("/app/reviews", "GET").route(get().to(portal::reviews::queue)))
+        .service(resource("/app/complaints", "GET").route(get().to(portal::complaints::portal_list)))
+        .service(resource("/app/notifications", "GET").route(get().to(portal::notifications::list)))
         .service(
             resource("/app/appeals", "GET, POST")
-                .route(get().to(appeals::portal_list))
-                .route(post().to(appeals::portal_create)),
+                .route(get().to(portal::appeals::portal_list))
+                .route(post().to(portal::appeals::portal_create)),
         )
-        .service(resource("/app/appeals/new", "GET").route(get().to(appeals::new_page)))
+        .service(resource("/app/appeals/new", "GET").route(get().to(portal::appeals::new_page)))
         .service(
             resource("/app/appeals/{id}", "GET, POST")
-                .route(get().to(appeals::portal_detail))
-                .route(post().to(appeals::portal_decide)),
+                .route(get().to(portal::appeals::portal_detail))
+                .route(post().to(portal::appeals::portal_decide)),
         )
         .service(
             resource("/app/complaints/{id}", "GET, POST")
-                .route(get().to(complaints::portal_detail))
-                .route(post().to(complaints::portal_triage)),
+                .route(get().to(portal::complaints::portal_detail))
+                .route(post().to(portal::complaints::portal_triage)),
         )
         .service(
             resource("/app/venues", "GET, POST")
-                .route(get().to(venue_pages::list))
-                .route(post().to(venue_pages::create)),
+                .route(get().to(portal::venues::list))
+                .route(post().to(portal::venues::create)),
         )
-        .service(resource("/app/venues/new", "GET").route(get().to(venue_pages::new)))
+        .service(resource("/app/venues/new", "GET").route(get().to(portal::venues::new)))
         .service(
             resource("/app/venues/{id}", "GET, POST")
-                .route(get().to(venue_pages::show))
-                .route(post().to(venue_pages::update)),
+                .route(get().to(portal::venues::show))
+                .route(post().to(portal::venues::update)),
         )
-        .service(resource("/app/assessments/new", "POST").route(post().to(venue_pages::start_audit)))
+        .service(resource("/app/assessments/new", "POST").route(post().to(portal::venues::start_audit)))
         .service(
             resource("/app/assessments/{id}", "GET, POST")
-                .route(get().to(audit_form::show))
-                .route(post().to(audit_form::post)),
+                .route(get().to(portal::assessments::show))
+                .route(post().to(portal::assessments::post)),
         )
-        .service(resource("/app/assessments", "GET").route(get().to(review::list)))
-        .service(resource("/app/assessments/{id}/evidence", "POST").route(post().to(audit_form::upload)))
+        .service(resource("/app/assessments", "GET").route(get().to(portal::reviews::list)))
+        .service(resource("/app/assessments/{id}/evidence", "POST").route(post().to(portal::assessments::upload)))
         .service(
             resource("/app/assessments/{id}/evidence/{evidence_id}", "GET, POST")
-                .route(get().to(audit_form::evidence))
-                .route(post().to(audit_form::remove_evidence)),
+                .route(get().to(portal::assessments::evidence))
+                .route(post().to(portal::assessments::remove_evidence)),
         )
         .service(
             resource("/app/keys", "GET, POST")
-                .route(get().to(keys_page::show))
-                .route(post().to(keys_page::rotate)),
+                .route(get().to(portal::keys::show))
+                .route(post().to(portal::keys::rotate)),
         )
-        .service(resource("/app/users/{id}/roles", "POST").route(post().to(admin::set_roles)))
-        .service(resource("/app/users", "GET, POST").route(get().to(admin::list)).route(post().to(admin::invite)))
+        .service(resource("/app/users/{id}/roles", "POST").route(post().to(portal::users::set_roles)))
+        .service(
+            resource("/app/users", "GET, POST")
+                .route(get().to(portal::users::list))
+                .route(post().to(portal::users::invite)),
+        )
         .service(
             resource("/app/users/{id}", "GET, POST")
-                .route(get().to(admin::show))
-                .route(post().to(admin::act)),
+                .route(get().to(portal::users::show))
+                .route(post().to(portal::users::act)),
         )
         .service(
             resource("/app/certificates/{number}", "GET, POST")
-                .route(get().to(portal::show))
-                .route(post().to(portal::act)),
+                .route(get().to(portal::certificates::show))
+                .route(post().to(portal::certificates::act)),
         )
-        .service(resource("/app/certificates/{number}/qr.{format}", "GET").route(get().to(portal::qr_image)))
-        .service(resource("/app/account/sessions/{id}/end", "POST").route(post().to(signin::end_session)))
-        .service(resource("/app/account/tokens", "POST").route(post().to(signin::create_token)))
-        .service(resource("/app/account/tokens/{id}/revoke", "POST").route(post().to(signin::revoke_token)))
-        .service(resource("/app/account/password", "POST").route(post().to(signin::change_password).wrap(throttled())))
+        .service(resource("/app/certificates/{number}/qr.{format}", "GET").route(get().to(portal::certificates::qr_image)))
+        .service(resource("/app/account/sessions/{id}/end", "POST").route(post().to(portal::account::end_session)))
+        .service(resource("/app/account/tokens", "POST").route(post().to(portal::account::create_token)))
+        .service(resource("/app/account/tokens/{id}/revoke", "POST").route(post().to(portal::account::revoke_token)))
+        .service(resource("/app/account/password", "POST").route(post().to(portal::account::change_password).wrap(throttled())))
         .service(
             resource("/app/account/totp", "GET, POST")
-                .route(get().to(signin::enrol_page))
-                .route(post().to(signin::enrol).wrap(throttled())),
+                .route(get().to(portal::account::enrol_page))
+                .route(post().to(portal::account::enrol).wrap(throttled())),
         )
         .service(resource("/", "GET").route(get().to(|| async { HttpResponse::Found().insert_header(("location", "/register")).finish() })));
     cfg.app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
@@ -308,86 +262,94 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
         .service(resource("/healthz", "GET").route(get().to(health::healthz)))
         .service(resource("/readyz", "GET").route(get().to(health::readyz)))
         .service(resource("/openapi.json", "GET").route(get().to(openapi::spec)))
-        .service(resource("/.well-known/jwks.json", "GET").route(get().to(public::jwks)))
-        .service(resource("/api/v1/criteria/{scheme}/{version}", "GET").route(get().to(public::criteria)))
-        .service(resource("/log/checkpoint", "GET").route(get().to(log::checkpoint)))
-        .service(resource("/log/vkey", "GET").route(get().to(log::vkey)))
-        .service(resource("/log/proof/consistency", "GET").route(get().to(log::consistency)))
-        .service(resource("/log/tile/entries/{index:.+}", "GET").route(get().to(log::entries)))
-        .service(resource("/log/tile/{level}/{index:.+}", "GET").route(get().to(log::tile)))
+        .service(resource("/.well-known/jwks.json", "GET").route(get().to(public::published::jwks)))
+        .service(resource("/api/v1/criteria/{scheme}/{version}", "GET").route(get().to(public::published::criteria)))
+        .service(resource("/log/checkpoint", "GET").route(get().to(public::log::checkpoint)))
+        .service(resource("/log/vkey", "GET").route(get().to(public::log::vkey)))
+        .service(resource("/log/proof/consistency", "GET").route(get().to(public::log::consistency)))
+        .service(resource("/log/tile/entries/{index:.+}", "GET").route(get().to(public::log::entries)))
+        .service(resource("/log/tile/{level}/{index:.+}", "GET").route(get().to(public::log::tile)))
         .service(
             web::scope("/api/v1")
                 .wrap(actix_web::middleware::from_fn(middleware::idempotency))
-                .service(resource("/me", "GET").route(get().to(users::me)))
-                .service(resource("/users", "GET, POST").route(post().to(users::create)).route(get().to(users::list)))
-                .service(resource("/users/{id}/tokens", "POST").route(post().to(users::new_token)))
-                .service(resource("/tokens/{id}/revoke", "POST").route(post().to(users::revoke)))
-                .service(resource("/me/tokens", "POST").route(post().to(users::own_token)))
-                .service(resource("/me/sessions", "GET").route(get().to(users::my_sessions)))
-                .service(resource("/sessions/{id}/end", "POST").route(post().to(users::end_session)))
-                .service(resource("/users/{id}/sessions", "GET").route(get().to(users::user_sessions)))
-                .service(resource("/users/{id}/sessions/end", "POST").route(post().to(users::end_user_sessions)))
-                .service(resource("/users/{id}/unlock", "POST").route(post().to(users::unlock)))
-                .service(resource("/users/{id}/second-factor/reset", "POST").route(post().to(users::reset_second_factor)))
-                .service(resource("/users/{id}/password-link", "POST").route(post().to(users::password_link)))
-                .service(resource("/users/{id}/email", "POST").route(post().to(users::set_email)))
-                .service(resource("/users/{id}/roles", "POST").route(post().to(users::set_roles)))
-                .service(resource("/auth-events", "GET").route(get().to(users::auth_events)))
-                .service(resource("/venues", "GET, POST").route(post().to(venues::create)).route(get().to(venues::list)))
+                .service(resource("/me", "GET").route(get().to(api::users::me)))
+                .service(
+                    resource("/users", "GET, POST")
+                        .route(post().to(api::users::create))
+                        .route(get().to(api::users::list)),
+                )
+                .service(resource("/users/{id}/tokens", "POST").route(post().to(api::users::new_token)))
+                .service(resource("/tokens/{id}/revoke", "POST").route(post().to(api::users::revoke)))
+                .service(resource("/me/tokens", "POST").route(post().to(api::users::own_token)))
+                .service(resource("/me/sessions", "GET").route(get().to(api::users::my_sessions)))
+                .service(resource("/sessions/{id}/end", "POST").route(post().to(api::users::end_session)))
+                .service(resource("/users/{id}/sessions", "GET").route(get().to(api::users::user_sessions)))
+                .service(resource("/users/{id}/sessions/end", "POST").route(post().to(api::users::end_user_sessions)))
+                .service(resource("/users/{id}/unlock", "POST").route(post().to(api::users::unlock)))
+                .service(resource("/users/{id}/second-factor/reset", "POST").route(post().to(api::users::reset_second_factor)))
+                .service(resource("/users/{id}/password-link", "POST").route(post().to(api::users::password_link)))
+                .service(resource("/users/{id}/email", "POST").route(post().to(api::users::set_email)))
+                .service(resource("/users/{id}/roles", "POST").route(post().to(api::users::set_roles)))
+                .service(resource("/auth-events", "GET").route(get().to(api::users::auth_events)))
+                .service(
+                    resource("/venues", "GET, POST")
+                        .route(post().to(api::venues::create))
+                        .route(get().to(api::venues::list)),
+                )
                 .service(
                     resource("/venues/{id}", "GET, PATCH")
-                        .route(get().to(venues::get))
-                        .route(web::patch().to(venues::update)),
+                        .route(get().to(api::venues::get))
+                        .route(web::patch().to(api::venues::update)),
                 )
                 .service(
                     resource("/assessments", "GET, POST")
-                        .route(post().to(assessments::create))
-                        .route(get().to(assessments::list)),
+                        .route(post().to(api::assessments::create))
+                        .route(get().to(api::assessments::list)),
                 )
                 .service(
                     resource("/assessments/{id}", "GET, PATCH")
-                        .route(get().to(assessments::get))
-                        .route(web::patch().to(assessments::patch)),
+                        .route(get().to(api::assessments::get))
+                        .route(web::patch().to(api::assessments::patch)),
                 )
                 .service(
                     resource("/assessments/{id}/evidence", "GET, POST")
-                        .route(post().to(assessments::upload_evidence))
-                        .route(get().to(assessments::list_evidence)),
+                        .route(post().to(api::assessments::upload_evidence))
+                        .route(get().to(api::assessments::list_evidence)),
                 )
                 .service(
                     resource("/assessments/{id}/evidence/{evidence_id}", "GET, DELETE")
-                        .route(get().to(assessments::download_evidence))
-                        .route(web::delete().to(assessments::delete_evidence)),
+                        .route(get().to(api::assessments::download_evidence))
+                        .route(web::delete().to(api::assessments::delete_evidence)),
                 )
-                .service(resource("/assessments/{id}/submit", "POST").route(post().to(assessments::submit)))
-                .service(resource("/assessments/{id}/decision", "POST").route(post().to(assessments::decide)))
-                .service(resource("/assessments/{id}/events", "GET").route(get().to(assessments::events)))
-                .service(resource("/certificates", "GET").route(get().to(certificates::list)))
-                .service(resource("/certificates/{number}", "GET").route(get().to(certificates::get)))
-                .service(resource("/certificates/{number}/pdf", "GET").route(get().to(certificates::pdf)))
-                .service(resource("/certificates/{number}/suspend", "POST").route(post().to(certificates::suspend)))
-                .service(resource("/certificates/{number}/reinstate", "POST").route(post().to(certificates::reinstate)))
-                .service(resource("/certificates/{number}/withdraw", "POST").route(post().to(certificates::withdraw)))
+                .service(resource("/assessments/{id}/submit", "POST").route(post().to(api::assessments::submit)))
+                .service(resource("/assessments/{id}/decision", "POST").route(post().to(api::assessments::decide)))
+                .service(resource("/assessments/{id}/events", "GET").route(get().to(api::assessments::events)))
+                .service(resource("/certificates", "GET").route(get().to(api::certificates::list)))
+                .service(resource("/certificates/{number}", "GET").route(get().to(api::certificates::get)))
+                .service(resource("/certificates/{number}/pdf", "GET").route(get().to(api::certificates::pdf)))
+                .service(resource("/certificates/{number}/suspend", "POST").route(post().to(api::certificates::suspend)))
+                .service(resource("/certificates/{number}/reinstate", "POST").route(post().to(api::certificates::reinstate)))
+                .service(resource("/certificates/{number}/withdraw", "POST").route(post().to(api::certificates::withdraw)))
                 .service(
                     resource("/appeals", "GET, POST")
-                        .route(get().to(appeals::list))
-                        .route(post().to(appeals::create)),
+                        .route(get().to(api::appeals::list))
+                        .route(post().to(api::appeals::create)),
                 )
-                .service(resource("/appeals/{id}", "GET").route(get().to(appeals::get)))
-                .service(resource("/appeals/{id}/files", "POST").route(post().to(appeals::upload)))
-                .service(resource("/appeals/{id}/files/{file_id}", "GET").route(get().to(appeals::download)))
-                .service(resource("/appeals/{id}/decision", "POST").route(post().to(appeals::decide)))
+                .service(resource("/appeals/{id}", "GET").route(get().to(api::appeals::get)))
+                .service(resource("/appeals/{id}/files", "POST").route(post().to(api::appeals::upload)))
+                .service(resource("/appeals/{id}/files/{file_id}", "GET").route(get().to(api::appeals::download)))
+                .service(resource("/appeals/{id}/decision", "POST").route(post().to(api::appeals::decide)))
                 .service(
                     resource("/webhooks", "GET, POST")
-                        .route(get().to(webhooks::list))
-                        .route(post().to(webhooks::create)),
+                        .route(get().to(api::webhooks::list))
+                        .route(post().to(api::webhooks::create)),
                 )
-                .service(resource("/webhooks/{id}", "DELETE").route(web::delete().to(webhooks::delete)))
-                .service(resource("/webhooks/{id}/deliveries", "GET").route(get().to(webhooks::deliveries)))
-                .service(resource("/complaints", "GET").route(get().to(complaints::list)))
-                .service(resource("/complaints/{id}", "GET").route(get().to(complaints::get)))
-                .service(resource("/complaints/{id}/photo", "GET").route(get().to(complaints::photo)))
-                .service(resource("/complaints/{id}/triage", "POST").route(post().to(complaints::triage))),
+                .service(resource("/webhooks/{id}", "DELETE").route(web::delete().to(api::webhooks::delete)))
+                .service(resource("/webhooks/{id}/deliveries", "GET").route(get().to(api::webhooks::deliveries)))
+                .service(resource("/complaints", "GET").route(get().to(api::complaints::list)))
+                .service(resource("/complaints/{id}", "GET").route(get().to(api::complaints::get)))
+                .service(resource("/complaints/{id}/photo", "GET").route(get().to(api::complaints::photo)))
+                .service(resource("/complaints/{id}/triage", "POST").route(post().to(api::complaints::triage))),
         )
         // The UI reads the document `spec` serves; given the document itself, each worker would keep a copy.
         .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")))

@@ -1,7 +1,7 @@
 // Browser sessions: the `gel_session` cookie looked up once per request (hashed, in the database, so any
 // replica accepts it), the caller it stands for, and the CSRF check of every cookie-authenticated change.
 
-use super::auth::Authenticated;
+use super::auth::{Authenticated, NotReady};
 use super::error::ApiError;
 use super::AppState;
 use crate::app::accounts::{self as ops, Client, OpenSession, Stage};
@@ -183,11 +183,7 @@ pub async fn sessions(mut req: ServiceRequest, next: Next<impl MessageBody + 'st
         let rules = state.config.sessions;
         let now = storage::now();
         let s = secret.clone();
-        let open = match state
-            .db
-            .read(move |c| ops::open_session(c, &rules, &s, now).map_err(crate::app::Error::into_storage))
-            .await
-        {
+        let open = match state.db.read(move |c| ops::open_session(c, &rules, &s, now)).await {
             Ok(o) => o,
             Err(e) => {
                 let (r, _) = req.into_parts();
@@ -196,11 +192,7 @@ pub async fn sessions(mut req: ServiceRequest, next: Next<impl MessageBody + 'st
         };
         if let ops::Lookup::Stale { id, user_id, reason } = open {
             let client = client_of(req.request(), &state);
-            if let Err(e) = state
-                .db
-                .write(move |c| ops::close_stale(c, &client, id, user_id, reason).map_err(crate::app::Error::into_storage))
-                .await
-            {
+            if let Err(e) = state.db.write(move |c| ops::close_stale(c, &client, id, user_id, reason)).await {
                 tracing::warn!(error = %e, "could not record the end of a session");
             }
         } else if let ops::Lookup::Open(open) = open {
@@ -280,6 +272,11 @@ pub async fn sessions(mut req: ServiceRequest, next: Next<impl MessageBody + 'st
     if let Some(s) = session {
         if s.stage == Stage::Full && !s.needs_factor {
             req.extensions_mut().insert(Authenticated(s.caller.clone()));
+        } else {
+            req.extensions_mut().insert(NotReady {
+                user_id: s.user.id,
+                second_factor_pending: s.stage != Stage::Full,
+            });
         }
         req.extensions_mut().insert(s);
     }

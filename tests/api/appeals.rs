@@ -198,7 +198,7 @@ async fn appeals_close_thirty_days_after_the_decision(app: TestApp) {
     let long_ago = chrono::Utc::now().naive_utc() - chrono::TimeDelta::days(31);
     app.state
         .db
-        .write(move |conn| {
+        .write(move |conn| -> ecolabel::storage::Result<_> {
             Ok(diesel::update(c::table.filter(c::number.eq(number)))
                 .set(c::status_changed_at.eq(Some(long_ago)))
                 .execute(conn)?)

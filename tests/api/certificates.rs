@@ -122,7 +122,7 @@ async fn expired_is_derived_and_cannot_be_suspended(app: TestApp) {
     let n = number.clone();
     app.state
         .db
-        .write(move |c| {
+        .write(move |c| -> ecolabel::storage::Result<_> {
             use diesel::prelude::*;
             use ecolabel::storage::schema::certificates as t;
             diesel::update(t::table.filter(t::number.eq(n)))
@@ -223,7 +223,7 @@ async fn concurrent_approvals_issue_exactly_one_certificate_each(app: TestApp) {
     let numbers: Vec<String> = app
         .state
         .db
-        .read(|c| {
+        .read(|c| -> ecolabel::storage::Result<_> {
             use diesel::prelude::*;
             use ecolabel::storage::schema::certificates as t;
             Ok(t::table.select(t::number).order(t::number.asc()).load(c)?)
@@ -251,12 +251,12 @@ async fn seed_submitted(app: &TestApp, assessor_token: &str, venue: i64, n: usiz
     let scheme = app.state.catalogue.current("gold-eco-label").unwrap().clone();
     app.state
         .db
-        .write(move |c| {
+        .write(move |c| -> ecolabel::app::Result<_> {
             use ecolabel::app::assessments as a;
             let mut ids = Vec::new();
             for i in 0..n {
-                let row = a::create(c, &caller, venue, &scheme, Default::default()).map_err(ecolabel::app::Error::into_storage)?;
-                a::patch_measurements(c, &caller, row.id, &scheme, &gold_measurements()).map_err(ecolabel::app::Error::into_storage)?;
+                let row = a::create(c, &caller, venue, &scheme, Default::default())?;
+                a::patch_measurements(c, &caller, row.id, &scheme, &gold_measurements())?;
                 for crit in CRITERIA {
                     let content = pdf_bytes(&format!("{crit}-{i}"));
                     use sha2::Digest;
@@ -274,10 +274,9 @@ async fn seed_submitted(app: &TestApp, assessor_token: &str, venue: i64, n: usiz
                             sha256,
                             content,
                         },
-                    )
-                    .map_err(ecolabel::app::Error::into_storage)?;
+                    )?;
                 }
-                a::submit(c, &caller, row.id, &scheme).map_err(ecolabel::app::Error::into_storage)?;
+                a::submit(c, &caller, row.id, &scheme)?;
                 ids.push(row.id);
             }
             Ok(ids)

@@ -81,7 +81,7 @@ async fn tokens_and_roles(app: TestApp) {
     let stored: Vec<String> = app
         .state
         .db
-        .read(|c| {
+        .read(|c| -> ecolabel::storage::Result<_> {
             use diesel::prelude::*;
             Ok(ecolabel::storage::schema::api_tokens::table
                 .select(ecolabel::storage::schema::api_tokens::token_hash)
@@ -183,17 +183,42 @@ async fn request_id_security_headers_and_openapi(app: TestApp) {
 }
 
 async fn events_are_append_only(app: TestApp) {
+    use ecolabel::storage::Error;
     let admin = app.token(&[Role::Admin]).await;
     app.post("/api/v1/users", Some(&admin), json!({"name": "A", "roles": ["assessor"]})).await;
-    let r = app
+    let count = || {
+        app.state.db.read(|c| {
+            use diesel::prelude::*;
+            Ok::<i64, Error>(ecolabel::storage::schema::events::table.count().get_result(c)?)
+        })
+    };
+    let before = count().await.unwrap();
+    assert!(before > 0, "creating a user records an event");
+    // Each change is refused by the table's trigger, with its own message, on both backends.
+    let delete = app
         .state
         .db
         .write(|c| {
             use diesel::prelude::*;
-            Ok(diesel::delete(ecolabel::storage::schema::events::table).execute(c)?)
+            Ok::<usize, Error>(diesel::delete(ecolabel::storage::schema::events::table).execute(c)?)
         })
         .await;
-    assert!(r.is_err(), "deleting events must fail");
+    let update = app
+        .state
+        .db
+        .write(|c| {
+            use diesel::prelude::*;
+            use ecolabel::storage::schema::events;
+            Ok::<usize, Error>(diesel::update(events::table).set(events::action.eq("rewritten")).execute(c)?)
+        })
+        .await;
+    for (what, r) in [("delete", delete), ("update", update)] {
+        match r {
+            Err(Error::Internal(message)) => assert!(message.contains("events are append-only"), "{what}: refused by something else: {message}"),
+            other => panic!("{what} of events was not refused by the trigger: {other:?}"),
+        }
+    }
+    assert_eq!(count().await.unwrap(), before, "every event is still there");
 }
 
 crate::both_backends!(
@@ -285,11 +310,13 @@ async fn postgres_connections_can_require_tls() {
     let encrypted = app
         .state
         .db
-        .read(|c| match c {
-            DbConn::Pg(p) => Ok(diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-                .get_result::<Encrypted>(p)?
-                .ssl),
-            DbConn::Sqlite(_) => unreachable!("a PostgreSQL registry"),
+        .read(|c| -> ecolabel::storage::Result<_> {
+            match c {
+                DbConn::Pg(p) => Ok(diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                    .get_result::<Encrypted>(p)?
+                    .ssl),
+                DbConn::Sqlite(_) => unreachable!("a PostgreSQL registry"),
+            }
         })
         .await
         .unwrap();

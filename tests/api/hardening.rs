@@ -66,7 +66,7 @@ async fn replays_are_authorised_like_first_requests(app: TestApp) {
     assert_eq!(keyed(&app, "/api/v1/venues", &other, "venue-2", venue.clone()).await.status(), 201);
     app.state
         .db
-        .write(move |c| {
+        .write(move |c| -> ecolabel::storage::Result<_> {
             diesel::update(storage::schema::users::table.find(uid))
                 .set(storage::schema::users::roles.eq("officer"))
                 .execute(c)?;
@@ -145,7 +145,7 @@ async fn no_secret_is_at_rest(app: TestApp) {
         // Fold the WAL into the file so that nothing hides in either.
         app.state
             .db
-            .write(|c| {
+            .write(|c| -> ecolabel::storage::Result<_> {
                 diesel::connection::SimpleConnection::batch_execute(c, "PRAGMA wal_checkpoint(FULL)").map_err(|e| storage::Error::Internal(e.to_string()))
             })
             .await
@@ -179,7 +179,7 @@ async fn stored_replies_expire_after_a_day(app: TestApp) {
     let left: i64 = app
         .state
         .db
-        .read(|c| Ok(storage::schema::idempotency_keys::table.count().get_result(c)?))
+        .read(|c| Ok::<_, storage::Error>(storage::schema::idempotency_keys::table.count().get_result(c)?))
         .await
         .unwrap();
     assert_eq!(left, 0, "the expired reply was removed");
@@ -265,7 +265,7 @@ async fn control_and_bidi_characters_are_refused_everywhere(app: TestApp) {
     let count = |app: &TestApp| {
         let db = app.state.db.clone();
         async move {
-            db.read(|c| {
+            db.read(|c| -> ecolabel::storage::Result<_> {
                 let v: i64 = storage::schema::venues::table.count().get_result(c)?;
                 let u: i64 = storage::schema::users::table.count().get_result(c)?;
                 let e: i64 = storage::schema::events::table.count().get_result(c)?;

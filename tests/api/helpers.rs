@@ -218,9 +218,7 @@ impl TestApp {
         let created = self
             .state
             .db
-            .write(move |c| {
-                ecolabel::app::users::create_with_token(c, &Caller::system("test"), &name, &roles, venue).map_err(ecolabel::app::Error::into_storage)
-            })
+            .write(move |c| ecolabel::app::users::create_with_token(c, &Caller::system("test"), &name, &roles, venue))
             .await
             .unwrap();
         (created.user.id, created.token)

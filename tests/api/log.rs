@@ -151,7 +151,7 @@ async fn full_tiles_are_immutable(app: TestApp) {
 async fn raw_sql(app: &TestApp, sql: &'static str) {
     app.state
         .db
-        .write(move |c| {
+        .write(move |c| -> ecolabel::storage::Result<_> {
             diesel::sql_query(sql).execute(c)?;
             Ok(())
         })

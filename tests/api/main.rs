@@ -1,5 +1,6 @@
 // One integration test binary: every test starts the real registry on port 0 with a fresh database,
 // on SQLite and on PostgreSQL (skipped, with a message, where PostgreSQL is not reachable; fails in CI).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or bench that fails panics: that is its report
 
 mod appeals;
 mod assessments;

@@ -307,7 +307,7 @@ async fn an_assessor_creates_a_venue_and_starts_an_audit(app: TestApp) {
         let db = app.state.db.clone();
         async move {
             use diesel::prelude::*;
-            db.read(|c| Ok(ecolabel::storage::schema::venues::table.count().get_result::<i64>(c)?))
+            db.read(|c| Ok::<_, ecolabel::storage::Error>(ecolabel::storage::schema::venues::table.count().get_result::<i64>(c)?))
                 .await
                 .unwrap()
         }

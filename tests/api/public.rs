@@ -86,7 +86,7 @@ async fn every_status_as_a_person_sees_it(app: TestApp) {
     let n = e.number.clone();
     app.state
         .db
-        .write(move |c| {
+        .write(move |c| -> ecolabel::storage::Result<_> {
             use diesel::prelude::*;
             use ecolabel::storage::schema::certificates as t;
             diesel::update(t::table.filter(t::number.eq(n)))
@@ -156,7 +156,7 @@ async fn a_registry_failure_is_503_not_forgery(app: TestApp) {
     assert_eq!(page(&app, &c.path, "en").await.0, 200);
     app.state
         .db
-        .write(|c| {
+        .write(|c| -> ecolabel::storage::Result<_> {
             use diesel::prelude::*;
             diesel::sql_query("ALTER TABLE certificates RENAME TO certificates_gone").execute(c)?;
             Ok(())
@@ -164,7 +164,7 @@ async fn a_registry_failure_is_503_not_forgery(app: TestApp) {
         .await
         .unwrap();
     // Public pages may show a status read up to one second ago (well inside the 60 s freshness rule).
-    actix_web::rt::time::sleep(ecolabel::web::public_read::snapshots::TTL + std::time::Duration::from_millis(100)).await;
+    actix_web::rt::time::sleep(ecolabel::web::public::snapshots::TTL + std::time::Duration::from_millis(100)).await;
     let (s, html) = page(&app, &c.path, "en").await;
     assert_eq!(s, 503);
     assert!(html.contains("Verification unavailable") && !html.contains("Not genuine"));

@@ -275,7 +275,7 @@ async fn racing_schedulers_suspend_each_certificate_once_on_postgres() {
     let n = app.issue("Venue last", "Astana").await.number;
     let act = |s: actix_web::web::Data<ecolabel::web::AppState>, n: String| {
         std::thread::spawn(move || {
-            s.db.write_blocking(|c| ecolabel::app::schedule::act(c, &n, &s.config.schedule, far, &s.log_key).map_err(ecolabel::app::Error::into_storage))
+            s.db.write_blocking(|c| ecolabel::app::schedule::act(c, &n, &s.config.schedule, far, &s.log_key))
         })
     };
     let (p, q) = (act(app.state.clone(), n.clone()), act(app.state.clone(), n.clone()));
@@ -302,6 +302,7 @@ async fn racing_schedulers_suspend_each_certificate_once_on_postgres() {
 /// Each of the scheduler's three queries reads its own index, on both backends.
 async fn the_scheduler_reads_due_certificates_through_its_indexes(app: TestApp) {
     use diesel::RunQueryDsl;
+    use ecolabel::domain::surveillance::Due;
     use ecolabel::storage::DbConn;
     // Enough certificates, with fresh statistics, that the planner weighs the indexes by what they hold.
     let state = app.state.clone();
@@ -316,37 +317,34 @@ async fn the_scheduler_reads_due_certificates_through_its_indexes(app: TestApp) 
         .await
         .unwrap()
         .unwrap();
+    // The very queries the scheduler runs (storage::certificates::scheduled), each with its index.
+    let cut = ecolabel::domain::surveillance::Cutoffs {
+        expired_before: chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+        overdue_before: chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+        suspended_since: chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap(),
+    };
     let queries = [
-        ("certificates_expiry", "status IN ('valid', 'suspended') AND valid_until < '2027-01-01'"),
-        ("certificates_surveillance_due", "status = 'valid' AND surveillance_due < '2027-01-01'"),
-        (
-            "certificates_status_since",
-            "status = 'suspended' AND status_changed_at <= '2027-01-01 00:00:00'",
-        ),
+        ("certificates_expiry", Due::Expire),
+        ("certificates_surveillance_due", Due::SuspendOverdue),
+        ("certificates_status_since", Due::WithdrawSuspended),
     ];
     let plans = app
         .state
         .db
         .read(move |c| {
             let mut out = vec![];
-            for (index, filter) in queries {
-                let q = format!("SELECT number FROM certificates WHERE {filter}");
-                let plan = match c {
-                    DbConn::Sqlite(s) => {
-                        let rows: Vec<SqlitePlan> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {q}")).load(s)?;
-                        rows.into_iter().map(|r| r.detail).collect::<Vec<_>>().join("\n")
-                    }
-                    DbConn::Pg(p) => {
-                        // The test database is small, so a sequential scan would be cheaper: ask whether the index serves.
-                        diesel::sql_query("SET enable_seqscan = off").execute(p)?;
-                        let rows: Vec<PgPlan> = diesel::sql_query(format!("EXPLAIN {q}")).load(p)?;
-                        diesel::sql_query("RESET enable_seqscan").execute(p)?;
-                        rows.into_iter().map(|r| r.line).collect::<Vec<_>>().join("\n")
-                    }
-                };
-                out.push((index, plan));
+            for (index, due) in queries {
+                // The test database is small, so a sequential scan would be cheaper: ask whether the index serves.
+                if let DbConn::Pg(p) = c {
+                    diesel::sql_query("SET enable_seqscan = off").execute(p)?;
+                }
+                let plan = ecolabel::storage::certificates::scheduled_plan(c, due, &cut);
+                if let DbConn::Pg(p) = c {
+                    diesel::sql_query("RESET enable_seqscan").execute(p)?;
+                }
+                out.push((index, plan?));
             }
-            Ok(out)
+            Ok::<_, ecolabel::storage::Error>(out)
         })
         .await
         .unwrap();

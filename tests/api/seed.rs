@@ -187,7 +187,7 @@ async fn plans(app: &TestApp, name: &str, words: &str, city: &str) -> (String, S
     );
     app.state
         .db
-        .read(move |c| {
+        .read(move |c| -> ecolabel::storage::Result<_> {
             let by_name_sqlite = format!(
                 "SELECT certificates.id FROM certificates INNER JOIN venues ON venues.id = certificates.venue_id WHERE {}'\"{name}\"') ORDER BY certificates.id DESC LIMIT 51",
                 ecolabel::storage::venues::SQLITE_NAME_MATCH
@@ -317,7 +317,7 @@ async fn a_common_name_is_found_newest_first(app: TestApp) {
     let (expected, lookups, plan) = app
         .state
         .db
-        .write(move |c| {
+        .write(move |c| -> ecolabel::storage::Result<_> {
             // All venues but every fiftieth join the "Eco network" (more than COMMON_MATCHES hold those words,
             // all through the register); the hundred oldest are also "Pioneer network" (a common word, "network",
             // with a rare rest that only rows below the window hold).

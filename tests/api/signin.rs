@@ -157,14 +157,14 @@ pub async fn invite(app: &TestApp, email: &str, roles: &[Role], venue: Option<i6
     let link = app
         .state
         .db
-        .write(move |c| {
+        .write(move |c| -> ecolabel::app::Result<_> {
             let p = ops::NewPerson {
                 email: &email,
                 name: "Test Person",
                 roles: &roles,
                 venue_id: venue,
             };
-            ops::invite(c, &Caller::system("test"), &ops::Client::default(), p, &url).map_err(ecolabel::app::Error::into_storage)
+            ops::invite(c, &Caller::system("test"), &ops::Client::default(), p, &url)
         })
         .await
         .unwrap();
@@ -335,7 +335,7 @@ async fn links_are_single_use_expire_and_are_voided_by_newer_ones(app: TestApp) 
     let newer = app
         .state
         .db
-        .write(move |c| ops::password_link(c, &Caller::system("test"), &ops::Client::default(), uid, &url).map_err(ecolabel::app::Error::into_storage))
+        .write(move |c| ops::password_link(c, &Caller::system("test"), &ops::Client::default(), uid, &url))
         .await
         .unwrap();
     let mut b = Browser::new(&app);
@@ -348,7 +348,7 @@ async fn links_are_single_use_expire_and_are_voided_by_newer_ones(app: TestApp) 
     let newer_path = link_path(&newer.url);
     app.state
         .db
-        .write(move |c| {
+        .write(move |c| -> ecolabel::storage::Result<_> {
             diesel::update(schema::invitations::table.filter(schema::invitations::user_id.eq(uid)))
                 .set(schema::invitations::expires_at.eq(storage::now() - chrono::Duration::minutes(1)))
                 .execute(c)?;
@@ -368,7 +368,7 @@ async fn links_are_single_use_expire_and_are_voided_by_newer_ones(app: TestApp) 
     let fresh = app
         .state
         .db
-        .write(move |c| ops::password_link(c, &Caller::system("test"), &ops::Client::default(), uid, &url).map_err(ecolabel::app::Error::into_storage))
+        .write(move |c| ops::password_link(c, &Caller::system("test"), &ops::Client::default(), uid, &url))
         .await
         .unwrap();
     let p = b.form(&link_path(&fresh.url), &[("password", PASSWORD), ("password_confirm", PASSWORD)]).await;
@@ -465,7 +465,7 @@ async fn sessions_cannot_be_forged_reused_or_kept(app: TestApp) {
     // Idle for 31 minutes: the session is over.
     app.state
         .db
-        .write(move |c| {
+        .write(move |c| -> ecolabel::storage::Result<_> {
             diesel::update(schema::sessions::table.find(alice_session))
                 .set(schema::sessions::last_seen_at.eq(storage::now() - chrono::Duration::minutes(31)))
                 .execute(c)?;
@@ -478,7 +478,7 @@ async fn sessions_cannot_be_forged_reused_or_kept(app: TestApp) {
     alice.sign_in("a@example.kz", PASSWORD).await;
     app.state
         .db
-        .write(move |c| {
+        .write(move |c| -> ecolabel::storage::Result<_> {
             diesel::update(
                 schema::sessions::table
                     .filter(schema::sessions::user_id.eq(a))
@@ -537,7 +537,11 @@ async fn changes_need_the_csrf_token_and_our_origin(app: TestApp) {
     let venue = json!({"name": "Csrf Cafe", "address": "Main street 1", "city": "Astana", "category": "hotel"});
     let count = |app: &TestApp| {
         let db = app.state.db.clone();
-        async move { db.read(|c| Ok(schema::venues::table.count().get_result::<i64>(c)?)).await.unwrap() }
+        async move {
+            db.read(|c| Ok::<_, ecolabel::storage::Error>(schema::venues::table.count().get_result::<i64>(c)?))
+                .await
+                .unwrap()
+        }
     };
     let cookie = format!("gel_session={}", b.cookie.clone().unwrap());
     let post = |origin: Option<&str>, site: Option<&str>, csrf: Option<&str>| {

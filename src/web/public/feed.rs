@@ -1,11 +1,11 @@
 // The status watch as an Atom feed (RFC 4287): every public status change the log records, newest first,
 // for everyone, one certificate or one venue. Built from the public log, so it says what the log proves.
 
-use super::error::{ApiError, ApiResult};
-use super::AppState;
 use crate::domain::certificate::CertificateNumber;
 use crate::domain::log::Entry;
 use crate::storage::log::{self as repo, Watch};
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::AppState;
 use actix_web::{web, HttpResponse};
 use atom_syndication::{Category, Feed, FixedDateTime, Link, Person, Text};
 use serde::Deserialize;
@@ -56,8 +56,8 @@ fn item(base: &str, e: &Entry) -> Result<atom_syndication::Entry, ApiError> {
 /// GET /feed.atom: the status watch.
 #[utoipa::path(get, path = "/feed.atom", tag = "public", params(FeedParams),
     responses((status = 200, description = "Atom feed (RFC 4287) of the latest 50 public status changes, newest first", content_type = "application/atom+xml"),
-        (status = 400, description = "a malformed certificate number or venue id", body = super::error::ErrorBody),
-        (status = 503, description = "the database is unavailable", body = super::error::ErrorBody)))]
+        (status = 400, description = "a malformed certificate number or venue id", body = crate::web::error::ErrorBody),
+        (status = 503, description = "the database is unavailable", body = crate::web::error::ErrorBody)))]
 pub async fn feed(state: web::Data<AppState>, params: web::Query<FeedParams>) -> ApiResult<HttpResponse> {
     let p = params.into_inner();
     // Any number of the right shape is a filter (one that names no certificate gives an empty feed).

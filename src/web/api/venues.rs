@@ -1,13 +1,13 @@
 // Venues over HTTP: assessors and admins create and update; officers, admins and assessors read
 // and search all; a venue user sees only its own venue.
 
-use super::auth::Auth;
-use super::error::{missing, ApiError, ApiResult};
-use super::AppState;
 use crate::app;
 use crate::domain::venue::VenueFields;
 use crate::storage::models::VenueRow;
 use crate::storage::venues::{self, VenueQuery};
+use crate::web::auth::Auth;
+use crate::web::error::{missing, ApiError, ApiResult};
+use crate::web::AppState;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -100,36 +100,33 @@ pub fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
 }
 
 #[utoipa::path(post, path = "/api/v1/venues", tag = "venues", security(("bearer" = [])), request_body = NewVenue,
-    responses((status = 201, body = VenueResponse), (status = 403, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 201, body = VenueResponse), (status = 403, body = crate::web::error::ErrorBody), (status = 422, body = crate::web::error::ErrorBody)))]
 pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<VenueFields>) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let fields = body.into_inner();
-    let row = state
-        .db
-        .write(move |c| app::venues::create(c, &caller, &fields).map_err(app::Error::into_storage))
-        .await?;
+    let row = state.db.write(move |c| app::venues::create(c, &caller, &fields)).await?;
     Ok(HttpResponse::Created().json(VenueResponse::from(row)))
 }
 
 #[utoipa::path(get, path = "/api/v1/venues/{id}", tag = "venues", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = VenueResponse), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = VenueResponse), (status = 404, body = crate::web::error::ErrorBody)))]
 pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let (caller, id) = (auth.0, path.into_inner());
     let row = state
         .db
-        .read(move |c| app::venues::get_visible(c, &caller, id).map_err(app::Error::into_storage))
+        .read(move |c| app::venues::get_visible(c, &caller, id))
         .await
         .map_err(missing("venue"))?;
     Ok(HttpResponse::Ok().json(VenueResponse::from(row)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/venues/{id}", tag = "venues", security(("bearer" = [])), params(("id" = i64, Path)), request_body = VenueFields,
-    responses((status = 200, body = VenueResponse), (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 200, body = VenueResponse), (status = 404, body = crate::web::error::ErrorBody), (status = 422, body = crate::web::error::ErrorBody)))]
 pub async fn update(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, body: web::Json<VenueFields>) -> ApiResult<HttpResponse> {
     let (caller, id, fields) = (auth.0, path.into_inner(), body.into_inner());
     let row = state
         .db
-        .write(move |c| app::venues::update(c, &caller, id, &fields).map_err(app::Error::into_storage))
+        .write(move |c| app::venues::update(c, &caller, id, &fields))
         .await
         .map_err(missing("venue"))?;
     Ok(HttpResponse::Ok().json(VenueResponse::from(row)))
@@ -152,7 +149,7 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Ven
         after_id: p.after,
         limit: limit + 1,
     };
-    let (rows, next_after) = super::keyset_page(state.db.read(move |c| venues::list(c, &q)).await?, limit, |r| r.id);
+    let (rows, next_after) = crate::web::keyset_page(state.db.read(move |c| venues::list(c, &q)).await?, limit, |r| r.id);
     Ok(HttpResponse::Ok().json(VenuePage {
         items: rows.into_iter().map(VenueResponse::from).collect(),
         next_after,

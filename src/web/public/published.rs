@@ -1,10 +1,10 @@
 // Public, no-login endpoints: the published signing keys (JWKS) and the published criteria versions.
 // (The QR landing page, certificate pages and register live beside these as they are built.)
 
-use super::error::{ApiError, ApiResult};
-use super::AppState;
 use crate::domain::signing::{parse_public_key, Jwk, Jwks};
 use crate::storage;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::AppState;
 use actix_web::{web, HttpResponse};
 
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "public", responses((status = 200, body = Jwks)))]
@@ -23,7 +23,7 @@ pub async fn jwks(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 }
 
 #[utoipa::path(get, path = "/api/v1/criteria/{scheme}/{version}", tag = "public", params(("scheme" = String, Path, example = "gold-eco-label"), ("version" = i32, Path, example = 1)),
-    responses((status = 200, body = crate::domain::criteria::Scheme), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = crate::domain::criteria::Scheme), (status = 404, body = crate::web::error::ErrorBody)))]
 pub async fn criteria(state: web::Data<AppState>, path: web::Path<(String, i32)>) -> ApiResult<HttpResponse> {
     let (scheme, version) = path.into_inner();
     let s = state.catalogue.get(&scheme, version).ok_or_else(|| ApiError::not_found("criteria version"))?;

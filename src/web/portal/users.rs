@@ -1,16 +1,16 @@
 // The portal's people pages for admins (/app/users…): invite people (the link shown once), and for each
 // person unlock sign-in, reset the second factor, make a new password link, end sessions, revoke tokens.
 
-use super::error::error_page;
-use super::i18n::{negotiate, Messages};
-use super::session::{client_of, MaybeSession, Session};
-use super::signin::{page, see_other, signed_in};
-use super::AppState;
 use crate::app::accounts as ops;
 use crate::domain::auth::{parse_roles, Role};
 use crate::storage::accounts::AuthEventRow;
 use crate::storage::models::{TokenRow, UserRow};
 use crate::storage::{self, users};
+use crate::web::error::error_page;
+use crate::web::i18n::{negotiate, Messages};
+use crate::web::portal::frame::{page, see_other, signed_in};
+use crate::web::session::{client_of, MaybeSession, Session};
+use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -111,9 +111,9 @@ async fn users_page(
     let caller = s.caller.clone();
     let listed = state
         .db
-        .read(move |c| {
+        .read(move |c| -> crate::app::Result<_> {
             let rows = users::page(c, after, PEOPLE_PAGE + 1)?;
-            let events = ops::auth_events(c, &caller, None, None, 20).map_err(crate::app::Error::into_storage)?;
+            let events = ops::auth_events(c, &caller, None, None, 20)?;
             Ok((rows, events))
         })
         .await;
@@ -121,7 +121,7 @@ async fn users_page(
         Ok(r) => r,
         Err(e) => return error_page(e),
     };
-    let (rows, next) = super::keyset_page(rows, PEOPLE_PAGE, |u| u.id);
+    let (rows, next) = crate::web::keyset_page(rows, PEOPLE_PAGE, |u| u.id);
     let body = html! {
         @if let Some(n) = notice { (n) }
         (invite_form(&m, s, error, f))
@@ -194,7 +194,7 @@ pub async fn invite(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
                 roles: &roles,
                 venue_id,
             };
-            ops::invite(c, &caller, &client, p, &url).map_err(crate::app::Error::into_storage)
+            ops::invite(c, &caller, &client, p, &url)
         })
         .await;
     match made {
@@ -212,7 +212,7 @@ pub async fn invite(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
             );
             res
         }
-        Err(storage::Error::Invalid { message, .. } | storage::Error::Conflict { message, .. }) => {
+        Err(crate::app::Error::Storage(storage::Error::Invalid { message, .. } | storage::Error::Conflict { message, .. })) => {
             users_page(&req, &state, &s, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&message), Some(&form)).await
         }
         Err(e) => error_page(e),
@@ -239,19 +239,19 @@ async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, 
     let caller = s.caller.clone();
     let person = state
         .db
-        .read(move |c| {
+        .read(move |c| -> crate::app::Result<_> {
             let user = users::get(c, id)?;
             Ok(Person {
-                sessions: ops::sessions(c, &caller, id).map_err(crate::app::Error::into_storage)?,
+                sessions: ops::sessions(c, &caller, id)?,
                 tokens: users::tokens_of(c, id)?,
-                events: ops::auth_events(c, &caller, Some(id), None, 20).map_err(crate::app::Error::into_storage)?,
+                events: ops::auth_events(c, &caller, Some(id), None, 20)?,
                 user,
             })
         })
         .await;
     let p = match person {
         Ok(p) => p,
-        Err(storage::Error::NotFound) => {
+        Err(crate::app::Error::Storage(storage::Error::NotFound)) => {
             return page(
                 req,
                 &m,
@@ -263,7 +263,7 @@ async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, 
         }
         Err(e) => return error_page(e),
     };
-    let done = web::Query::<super::signin::Notice>::from_query(req.query_string())
+    let done = web::Query::<crate::web::portal::frame::Notice>::from_query(req.query_string())
         .ok()
         .and_then(|q| q.done.clone());
     let action = |value: &str, label: &str| {
@@ -346,17 +346,14 @@ pub async fn set_roles(req: HttpRequest, state: web::Data<AppState>, s: MaybeSes
         Some(Err(_)) => return person_page(&req, &state, &s, id, StatusCode::UNPROCESSABLE_ENTITY, Some(m.t("form_invalid"))).await,
     };
     let caller = s.caller.clone();
-    let changed = state
-        .db
-        .write(move |c| crate::app::users::set_roles(c, &caller, id, &roles, venue_id).map_err(crate::app::Error::into_storage))
-        .await;
+    let changed = state.db.write(move |c| crate::app::users::set_roles(c, &caller, id, &roles, venue_id)).await;
     let key = match changed {
         Ok(u) => {
             tracing::info!(user = u.id, roles = %u.roles, "roles changed (portal)");
             return see_other(&format!("/app/users/{id}?done=roles"));
         }
-        Err(storage::Error::NotFound) => return person_page(&req, &state, &s, id, StatusCode::NOT_FOUND, None).await,
-        Err(storage::Error::Invalid { code, .. } | storage::Error::Conflict { code, .. }) => match code {
+        Err(crate::app::Error::Storage(storage::Error::NotFound)) => return person_page(&req, &state, &s, id, StatusCode::NOT_FOUND, None).await,
+        Err(crate::app::Error::Storage(storage::Error::Invalid { code, .. } | storage::Error::Conflict { code, .. })) => match code {
             "invalid_role" => "roles_none",
             "venue_required" => "roles_venue_required",
             "venue_not_allowed" => "roles_venue_not_allowed",
@@ -393,7 +390,7 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
     let action = f.action.clone();
     let out = state
         .db
-        .write(move |c| {
+        .write(move |c| -> crate::app::Result<_> {
             let r = match action.as_str() {
                 "unlock" => ops::unlock(c, &caller, &client, id).map(|_| None),
                 "reset_second_factor" => ops::reset_second_factor(c, &caller, &client, id).map(|_| None),
@@ -402,14 +399,14 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
                     let token = f.token_id.unwrap_or(-1);
                     // Only this person's tokens from this page.
                     if !users::tokens_of(c, id)?.iter().any(|t| t.id == token) {
-                        return Err(storage::Error::NotFound);
+                        return Err(crate::app::Error::not_found());
                     }
                     ops::revoke_token(c, &caller, token).map(|_| None)
                 }
                 "password_link" => ops::password_link(c, &caller, &client, id, &url).map(|l| Some(l.url)),
                 _ => return Ok(None),
             };
-            r.map_err(crate::app::Error::into_storage)
+            r
         })
         .await;
     let done = match f.action.as_str() {
@@ -432,7 +429,7 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
             );
             res
         }
-        Ok(None) | Err(storage::Error::Conflict { .. }) => see_other(&format!("/app/users/{id}?done={done}")),
+        Ok(None) | Err(crate::app::Error::Storage(storage::Error::Conflict { .. })) => see_other(&format!("/app/users/{id}?done={done}")),
         Err(e) => error_page(e),
     }
 }

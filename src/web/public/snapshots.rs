@@ -1,7 +1,7 @@
 // Short-lived snapshots of certificates for the public pages, with their rendered bodies: at most
 // `TTL` old, dropped at once when this process changes a certificate, and never stored from a read that
 // began before a change (an epoch check), so a change shows on the next request by construction.
-// Generic over what is kept (the public projection of src/web/public_read), so it depends on no page code.
+// Generic over what is kept (the public projection of src/web/public/certificates.rs), so it depends on no page code.
 
 use actix_web::web::Bytes;
 use std::collections::HashMap;

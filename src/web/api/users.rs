@@ -1,15 +1,15 @@
 // Users, tokens and sign-in administration over HTTP: who am I; admins create users (an invitation link,
 // or a token, shown once), set e-mails, unlock, reset second factors, end sessions, read auth events.
 
-use super::auth::Auth;
-use super::error::{ApiError, ApiResult};
-use super::middleware::secret_reply;
-use super::session::client_of;
-use super::AppState;
 use crate::app::accounts::{self as ops, Client, NewPerson};
 use crate::domain::auth::{format_roles, parse_roles, Caller, Role};
 use crate::storage::accounts::{AuthEventRow, SessionRow};
 use crate::storage::{models::UserRow, users, DbConn};
+use crate::web::auth::Auth;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::middleware::secret_reply;
+use crate::web::session::client_of;
+use crate::web::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -72,7 +72,7 @@ pub struct CreateUser {
     pub email: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/me", tag = "users", security(("bearer" = [])), responses((status = 200, body = UserResponse), (status = 401, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "users", security(("bearer" = [])), responses((status = 200, body = UserResponse), (status = 401, body = crate::web::error::ErrorBody)))]
 pub async fn me(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpResponse> {
     let id = auth.0.user_id.unwrap_or(0);
     let row = state.db.read(move |c| users::get(c, id)).await?;
@@ -84,7 +84,7 @@ fn utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = CreateUser,
-    responses((status = 201, body = UserCreated), (status = 403, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 201, body = UserCreated), (status = 403, body = crate::web::error::ErrorBody), (status = 422, body = crate::web::error::ErrorBody)))]
 pub async fn create(req: HttpRequest, state: web::Data<AppState>, auth: Auth, body: web::Json<CreateUser>) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Admin])?.clone();
     let body = body.into_inner();
@@ -101,7 +101,7 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, auth: Auth, bo
                     roles: &roles,
                     venue_id: body.venue_id,
                 };
-                ops::invite(c, &caller, &client, p, &url).map_err(crate::app::Error::into_storage)
+                ops::invite(c, &caller, &client, p, &url)
             })
             .await?;
         let shown = format!("user {} with an invitation link", link.user.id);
@@ -116,7 +116,7 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, auth: Auth, bo
     }
     let created = state
         .db
-        .write(move |c| crate::app::users::create_with_token(c, &caller, &body.name, &roles, body.venue_id).map_err(crate::app::Error::into_storage))
+        .write(move |c| crate::app::users::create_with_token(c, &caller, &body.name, &roles, body.venue_id))
         .await?;
     let shown = format!("user {} with token {}", created.user.id, created.token_id);
     let res = HttpResponse::Created().json(UserCreated {
@@ -137,13 +137,13 @@ pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpRespo
 }
 
 #[utoipa::path(post, path = "/api/v1/users/{id}/tokens", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 201, body = TokenCreated), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 201, body = TokenCreated), (status = 404, body = crate::web::error::ErrorBody)))]
 pub async fn new_token(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Admin])?.clone();
     let id = path.into_inner();
     let (user, token_id, token) = state
         .db
-        .write(move |c| {
+        .write(move |c| -> crate::storage::Result<_> {
             let user = users::get(c, id)?;
             let (token_id, token) = users::create_token(c, &caller, id, "admin-issued")?;
             Ok((user, token_id, token))
@@ -172,8 +172,8 @@ pub async fn own_token(state: web::Data<AppState>, auth: Auth, body: web::Json<N
     let label = body.into_inner().label;
     let (user, token_id, token) = state
         .db
-        .write(move |c| {
-            let (token_id, token) = ops::create_own_token(c, &caller, &label).map_err(crate::app::Error::into_storage)?;
+        .write(move |c| -> crate::app::Result<_> {
+            let (token_id, token) = ops::create_own_token(c, &caller, &label)?;
             Ok((users::get(c, caller.user_id.unwrap_or(0))?, token_id, token))
         })
         .await?;
@@ -193,14 +193,11 @@ pub struct Revoked {
 
 /// Admins revoke any token; anyone may revoke a token of their own.
 #[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = Revoked), (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)))]
+    responses((status = 200, body = Revoked), (status = 404, body = crate::web::error::ErrorBody), (status = 409, body = crate::web::error::ErrorBody)))]
 pub async fn revoke(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let id = path.into_inner();
-    state
-        .db
-        .write(move |c| ops::revoke_token(c, &caller, id).map_err(crate::app::Error::into_storage))
-        .await?;
+    state.db.write(move |c| ops::revoke_token(c, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(Revoked { token_id: id, revoked: true }))
 }
 
@@ -237,7 +234,7 @@ fn session_response(s: &SessionRow, current: Option<i64>) -> SessionResponse {
 
 fn current_session(req: &HttpRequest) -> Option<i64> {
     use actix_web::HttpMessage;
-    req.extensions().get::<super::session::Session>().map(|s| s.id)
+    req.extensions().get::<crate::web::session::Session>().map(|s| s.id)
 }
 
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "users", security(("bearer" = [])), responses((status = 200, body = [SessionResponse])))]
@@ -255,10 +252,7 @@ pub async fn user_sessions(req: HttpRequest, state: web::Data<AppState>, auth: A
 /// A person's open sessions as the caller may see them, the request's own marked `current`.
 async fn sessions_of(req: &HttpRequest, state: &AppState, auth: Auth, uid: i64) -> ApiResult<HttpResponse> {
     let caller = auth.0;
-    let rows = state
-        .db
-        .read(move |c| ops::sessions(c, &caller, uid).map_err(crate::app::Error::into_storage))
-        .await?;
+    let rows = state.db.read(move |c| ops::sessions(c, &caller, uid)).await?;
     let current = current_session(req);
     Ok(HttpResponse::Ok().json(rows.iter().map(|s| session_response(s, current)).collect::<Vec<_>>()))
 }
@@ -270,10 +264,7 @@ where
     F: FnOnce(&mut DbConn, &Caller, &Client, i64) -> crate::app::Result<T> + Send + 'static,
 {
     let (caller, id, client) = (auth.0, path.into_inner(), client_of(req, state));
-    Ok(state
-        .db
-        .write(move |c| op(c, &caller, &client, id).map_err(crate::app::Error::into_storage))
-        .await?)
+    Ok(state.db.write(move |c| op(c, &caller, &client, id)).await?)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -347,10 +338,7 @@ pub async fn password_link(req: HttpRequest, state: web::Data<AppState>, auth: A
     let id = path.into_inner();
     let client = client_of(&req, &state);
     let url = state.config.public_url.clone();
-    let link = state
-        .db
-        .write(move |c| ops::password_link(c, &caller, &client, id, &url).map_err(crate::app::Error::into_storage))
-        .await?;
+    let link = state.db.write(move |c| ops::password_link(c, &caller, &client, id, &url)).await?;
     let shown = format!("a password link for user {}", link.user.id);
     let res = HttpResponse::Created().json(LinkCreated {
         user: UserResponse::from_row(&link.user),
@@ -390,7 +378,7 @@ pub struct SetRoles {
 /// Change a user's roles and venue binding (admins; effective on the user's next request; an admin cannot
 /// remove their own admin role).
 #[utoipa::path(post, path = "/api/v1/users/{id}/roles", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)), request_body = SetRoles,
-    responses((status = 200, body = UserResponse), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 200, body = UserResponse), (status = 403, body = crate::web::error::ErrorBody), (status = 404, body = crate::web::error::ErrorBody), (status = 409, body = crate::web::error::ErrorBody), (status = 422, body = crate::web::error::ErrorBody)))]
 pub async fn set_roles(req: HttpRequest, state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, body: web::Json<SetRoles>) -> ApiResult<HttpResponse> {
     let SetRoles { roles, venue_id } = body.into_inner();
     let user = on_path(&req, &state, auth, path, move |c, caller, _, id| {
@@ -466,11 +454,8 @@ pub async fn auth_events(state: web::Data<AppState>, auth: Auth, q: web::Query<E
             vec![crate::domain::scoring::FieldError::new("limit", "invalid_limit", "1 to 200")],
         ));
     }
-    let rows = state
-        .db
-        .read(move |c| ops::auth_events(c, &caller, q.user_id, q.before, limit + 1).map_err(crate::app::Error::into_storage))
-        .await?;
-    let (rows, next_before) = super::keyset_page(rows, limit, |e| e.id);
+    let rows = state.db.read(move |c| ops::auth_events(c, &caller, q.user_id, q.before, limit + 1)).await?;
+    let (rows, next_before) = crate::web::keyset_page(rows, limit, |e| e.id);
     Ok(HttpResponse::Ok().json(AuthEventPage {
         events: rows.into_iter().map(event_response).collect(),
         next_before,

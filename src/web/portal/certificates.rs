@@ -1,37 +1,24 @@
 // The portal's certificate pages (/app/certificates…): venue managers see their venue's certificates, the
 // QR link, the PDF and the QR code as SVG and PNG; officers and admins search all and change their status.
 
-use super::error::error_page;
-use super::i18n::{negotiate, Messages};
-use super::session::{MaybeSession, Session};
-use super::signin::{page, see_other, signed_in};
-use super::AppState;
 use crate::app::certificates as ops;
 use crate::domain::auth::Role;
 use crate::domain::lifecycle::{CertificateAction, PublicStatus};
-use crate::domain::signing::{qr_text, Verdict};
+use crate::domain::signing::qr_text;
 use crate::storage::certificates::{self as repo, PublicQuery};
 use crate::storage::models::CertificateRow;
 use crate::storage::{self, now};
+use crate::web::error::error_page;
+use crate::web::i18n::{negotiate, Messages};
+use crate::web::portal::frame::{page, see_other, signed_in, status_badge};
+use crate::web::session::{MaybeSession, Session};
+use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 const PAGE: i64 = 25;
-
-/// The status as text with a symbol (the badge's class draws ✓, !, ✗ or →).
-pub fn status_badge(m: &Messages, s: PublicStatus) -> Markup {
-    let v = Verdict::from(s);
-    let class = super::layout::style(v);
-    let symbol = match class {
-        "status-valid" => "✓",
-        "status-warn" => "!",
-        "status-bad" => "✗",
-        _ => "→",
-    };
-    html! { span class={ "badge " (class) } { span aria-hidden="true" { (symbol) " " } (super::layout::status_word(m, v)) } }
-}
 
 fn is_staff(s: &Session) -> bool {
     s.caller.has_any(&[Role::Officer, Role::Admin, Role::Assessor])
@@ -73,7 +60,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
         Ok(r) => r,
         Err(e) => return error_page(e),
     };
-    let (rows, next) = super::keyset_page(rows, PAGE, |r| r.id);
+    let (rows, next) = crate::web::keyset_page(rows, PAGE, |r| r.id);
     let body = html! {
         @if is_staff(&s) {
             form.search method="get" action="/app/certificates" role="search" {
@@ -98,18 +85,15 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
             }
         }
         @if let Some(n) = next {
-            nav.pager { a href={ "/app/certificates?before=" (n) @if let Some(q) = &p.q { "&q=" (super::layout::url_escape(q)) } } { (m.t("next_page")) } }
+            nav.pager { a href={ "/app/certificates?before=" (n) @if let Some(q) = &p.q { "&q=" (crate::web::layout::url_escape(q)) } } { (m.t("next_page")) } }
         }
     };
     page(&req, &m, StatusCode::OK, Some(&s), m.t("nav_certificates"), body)
 }
 
-async fn visible(state: &AppState, s: &Session, number: String) -> storage::Result<CertificateRow> {
+async fn visible(state: &AppState, s: &Session, number: String) -> crate::app::Result<CertificateRow> {
     let caller = s.caller.clone();
-    state
-        .db
-        .read(move |c| ops::get_visible(c, &caller, &number).map_err(crate::app::Error::into_storage))
-        .await
+    state.db.read(move |c| ops::get_visible(c, &caller, &number)).await
 }
 
 fn detail(m: &Messages, s: &Session, state: &AppState, row: &CertificateRow, error: Option<&str>) -> Markup {
@@ -178,7 +162,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
     let m = negotiate(&req);
     match visible(&state, &s, path.into_inner()).await {
         Ok(row) => page(&req, &m, StatusCode::OK, Some(&s), &row.number.clone(), detail(&m, &s, &state, &row, None)),
-        Err(storage::Error::NotFound) => not_found(&req, &m, &s),
+        Err(crate::app::Error::Storage(storage::Error::NotFound)) => not_found(&req, &m, &s),
         Err(e) => error_page(e),
     }
 }
@@ -208,7 +192,7 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
     };
     let row = match visible(&state, &s, number.clone()).await {
         Ok(r) => r,
-        Err(storage::Error::NotFound) => return not_found(&req, &m, &s),
+        Err(crate::app::Error::Storage(storage::Error::NotFound)) => return not_found(&req, &m, &s),
         Err(e) => return error_page(e),
     };
     let refuse = |status: StatusCode, key: &'static str| page(&req, &m, status, Some(&s), &row.number, detail(&m, &s, &state, &row, Some(m.t(key))));
@@ -218,18 +202,18 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
     let (caller, log_key, reason) = (s.caller.clone(), state.log_key.clone(), f.reason);
     let changed = state
         .db
-        .write(move |c| ops::change_status(c, &caller, &number, action, Some(&reason), &log_key).map_err(crate::app::Error::into_storage))
+        .write(move |c| ops::change_status(c, &caller, &number, action, Some(&reason), &log_key))
         .await;
     match changed {
         Ok(updated) => {
             tracing::info!(certificate = %updated.number, status = %updated.status, "certificate status changed (portal)");
-            super::certificates::changed(&state, &updated.number).await;
+            crate::web::api::certificates::changed(&state, &updated.number).await;
             see_other(&format!("/app/certificates/{}", updated.number))
         }
-        Err(storage::Error::Invalid { code: "reason_required", .. }) => refuse(StatusCode::UNPROCESSABLE_ENTITY, "reason_required"),
-        Err(storage::Error::Invalid { .. }) => refuse(StatusCode::UNPROCESSABLE_ENTITY, "form_invalid"),
-        Err(storage::Error::Forbidden { .. }) => refuse(StatusCode::FORBIDDEN, "not_allowed"),
-        Err(storage::Error::Conflict { .. }) => refuse(StatusCode::CONFLICT, "status_changed_meanwhile"),
+        Err(crate::app::Error::Storage(storage::Error::Invalid { code: "reason_required", .. })) => refuse(StatusCode::UNPROCESSABLE_ENTITY, "reason_required"),
+        Err(crate::app::Error::Storage(storage::Error::Invalid { .. })) => refuse(StatusCode::UNPROCESSABLE_ENTITY, "form_invalid"),
+        Err(crate::app::Error::Storage(storage::Error::Forbidden { .. })) => refuse(StatusCode::FORBIDDEN, "not_allowed"),
+        Err(crate::app::Error::Storage(storage::Error::Conflict { .. })) => refuse(StatusCode::CONFLICT, "status_changed_meanwhile"),
         Err(e) => error_page(e),
     }
 }
@@ -244,7 +228,7 @@ pub async fn qr_image(req: HttpRequest, state: web::Data<AppState>, s: MaybeSess
     let (number, format) = path.into_inner();
     let row = match visible(&state, &s, number).await {
         Ok(r) => r,
-        Err(storage::Error::NotFound) => return not_found(&req, &m, &s),
+        Err(crate::app::Error::Storage(storage::Error::NotFound)) => return not_found(&req, &m, &s),
         Err(e) => return error_page(e),
     };
     let text = qr_text(&state.config.public_url, &row.token);
@@ -259,6 +243,6 @@ pub async fn qr_image(req: HttpRequest, state: web::Data<AppState>, s: MaybeSess
             .insert_header(("cache-control", "private, no-store"))
             .insert_header(("content-disposition", format!("attachment; filename=\"{}-qr.{format}\"", row.number)))
             .body(b),
-        Err(e) => super::error::ApiError::internal(e).error_response(),
+        Err(e) => crate::web::error::ApiError::internal(e).error_response(),
     }
 }

@@ -1,11 +1,11 @@
 // The portal's notifications page: what the registry told the signed-in person (certificate changes,
 // reminders, decisions, appeals), newest first, in the page's language, and whether it went out by e-mail.
 
-use super::i18n::negotiate;
-use super::session::MaybeSession;
-use super::signin::{page, signed_in};
-use super::AppState;
 use crate::storage::notifications as repo;
+use crate::web::i18n::negotiate;
+use crate::web::portal::frame::{page, signed_in};
+use crate::web::session::MaybeSession;
+use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::html;
@@ -29,7 +29,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
     };
     let rows = match state.db.read(move |c| repo::for_user(c, id, 100)).await {
         Ok(r) => r,
-        Err(e) => return super::error::error_page(e),
+        Err(e) => return crate::web::error::error_page(e),
     };
     let url = state.config.public_url.clone();
     let body = html! {

@@ -1,18 +1,18 @@
 // The assessor's side of an audit page (/app/assessments/{id}): the measurement form generated from the
 // pinned criteria file, figures against thresholds on save, evidence upload from a phone, and submission.
 
-use super::assessments::{attach, read_upload, with_pinned_scheme, MAX_FILES_PER_UPLOAD};
-use super::error::{error_page, ApiError};
-use super::i18n::{negotiate, Messages};
-use super::review::{self, Audit};
-use super::session::{MaybeSession, Session};
-use super::signin::{page, see_other, signed_in};
-use super::AppState;
 use crate::app::assessments as ops;
 use crate::domain::criteria::{CriterionDef, MeasurementDef, MeasurementKind, Scheme};
 use crate::domain::scoring::{self, FieldError, Value};
 use crate::storage::assessments as repo;
 use crate::storage::{self};
+use crate::web::api::assessments::{attach, read_upload, with_pinned_scheme, MAX_FILES_PER_UPLOAD};
+use crate::web::error::{error_page, ApiError};
+use crate::web::i18n::{negotiate, Messages};
+use crate::web::portal::frame::{page, see_other, signed_in};
+use crate::web::portal::reviews::Audit;
+use crate::web::session::{MaybeSession, Session};
+use crate::web::AppState;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -330,7 +330,7 @@ fn form_body(m: &Messages, s: &Session, scheme: &Scheme, a: &Audit, st: &FormSta
     html! {
         dl.facts {
             dt { (m.t("field_venue")) } dd { (a.venue) }
-            dt { (m.t("col_status")) } dd { (review::status_text(m, &a.row.status)) }
+            dt { (m.t("col_status")) } dd { (crate::web::portal::reviews::status_text(m, &a.row.status)) }
             dt { (m.t("field_scheme")) } dd { (a.row.scheme) " v" (a.row.scheme_version) }
         }
         @if a.row.status == "returned" {
@@ -391,9 +391,9 @@ fn scheme_of<'a>(state: &'a AppState, a: &Audit) -> Option<&'a Scheme> {
 
 async fn render(req: &HttpRequest, state: &AppState, s: &Session, id: i64, status: StatusCode, st: Option<FormState>, p: Problems) -> HttpResponse {
     let m = negotiate(req);
-    let a = match review::load(state, s, id).await {
+    let a = match crate::web::portal::reviews::load(state, s, id).await {
         Ok(a) => a,
-        Err(storage::Error::NotFound) => return review::not_found(req, &m, s),
+        Err(crate::app::Error::Storage(storage::Error::NotFound)) => return crate::web::portal::reviews::not_found(req, &m, s),
         Err(e) => return error_page(e),
     };
     let title = m.f("audit_title", &[("id", &id.to_string())]);
@@ -408,7 +408,7 @@ async fn render(req: &HttpRequest, state: &AppState, s: &Session, id: i64, statu
         _ => {
             let body = html! {
                 @if let Some(t) = &p.alert { p.alert role="alert" { (t) } }
-                (review::audit_body(&m, s, state, &a, None))
+                (crate::web::portal::reviews::audit_body(&m, s, state, &a, None))
             };
             page(req, &m, status, Some(s), &title, body)
         }
@@ -460,7 +460,7 @@ pub async fn post(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let action = get("action");
     match action.as_str() {
-        "approve" | "reject" | "return" => review::decide(&req, &state, &s, id, &action, get("reason")).await,
+        "approve" | "reject" | "return" => crate::web::portal::reviews::decide(&req, &state, &s, id, &action, get("reason")).await,
         "save" | "add_row" | "submit" => {
             let extra_rows = get("rows").parse::<usize>().unwrap_or(1).min(MAX_EXTRA_ROWS);
             let values: HashMap<String, String> = pairs.into_iter().filter(|(k, _)| !CONTROL_FIELDS.contains(&k.as_str())).collect();
@@ -521,7 +521,7 @@ async fn refused(req: &HttpRequest, state: &AppState, s: &Session, id: i64, e: A
     let m = negotiate(req);
     let text = |key: &'static str| Some(m.t(key).to_string());
     let p = match (e.status.as_u16(), e.code) {
-        (404, _) => return review::not_found(req, &m, s),
+        (404, _) => return crate::web::portal::reviews::not_found(req, &m, s),
         (422, _) if !e.fields.is_empty() => Problems {
             fields: e.fields,
             ..Problems::default()
@@ -567,7 +567,7 @@ pub async fn upload(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
             tracing::info!(assessment = id, files = n, "evidence uploaded (portal)");
             see_other(&format!("/app/assessments/{id}#evidence-{criterion}"))
         }
-        Err((_, e)) if e.status == StatusCode::NOT_FOUND => review::not_found(&req, &m, &s),
+        Err((_, e)) if e.status == StatusCode::NOT_FOUND => crate::web::portal::reviews::not_found(&req, &m, &s),
         Err((criterion, e)) => {
             let criterion = criterion.filter(|c| state.catalogue.all().any(|sc| sc.criterion(c).is_some()));
             let key = match e.code {
@@ -609,9 +609,9 @@ pub async fn evidence(req: HttpRequest, state: web::Data<AppState>, s: MaybeSess
     let caller = s.caller.clone();
     let found = state
         .db
-        .read(move |c| {
-            ops::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage)?;
-            repo::evidence_content(c, id, eid)
+        .read(move |c| -> crate::app::Result<_> {
+            ops::get_visible(c, &caller, id)?;
+            Ok(repo::evidence_content(c, id, eid)?)
         })
         .await;
     match found {
@@ -623,7 +623,7 @@ pub async fn evidence(req: HttpRequest, state: web::Data<AppState>, s: MaybeSess
             ))
             .insert_header(("cache-control", "private, no-store"))
             .body(content),
-        Err(storage::Error::NotFound) => review::not_found(&req, &m, &s),
+        Err(crate::app::Error::Storage(storage::Error::NotFound)) => crate::web::portal::reviews::not_found(&req, &m, &s),
         Err(e) => error_page(e),
     }
 }

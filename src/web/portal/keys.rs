@@ -1,19 +1,19 @@
 // The portal's keys page for admins (/app/keys): the signing keys with status and dates, rotation with a
 // confirmation step, and the criteria versions the registry publishes with their SHA-256.
 
-use super::error::error_page;
-use super::i18n::negotiate;
-use super::session::{MaybeSession, Session};
-use super::signin::{page, see_other};
-use super::AppState;
 use crate::app::keys as ops;
+use crate::web::error::error_page;
+use crate::web::i18n::negotiate;
+use crate::web::portal::frame::{page, see_other};
+use crate::web::session::{MaybeSession, Session};
+use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::html;
 use serde::Deserialize;
 
 fn admin(req: &HttpRequest, s: MaybeSession) -> Result<Session, Box<HttpResponse>> {
-    super::admin::require_admin(req, s, "nav_keys")
+    crate::web::portal::users::require_admin(req, s, "nav_keys")
 }
 
 #[derive(Deserialize)]
@@ -24,7 +24,7 @@ pub struct KeysParams {
 async fn keys_page(req: &HttpRequest, state: &AppState, s: &Session, status: StatusCode, error: Option<&str>, done: bool) -> HttpResponse {
     let m = negotiate(req);
     let caller = s.caller.clone();
-    let rows = match state.db.read(move |c| ops::list(c, &caller).map_err(crate::app::Error::into_storage)).await {
+    let rows = match state.db.read(move |c| ops::list(c, &caller)).await {
         Ok(r) => r,
         Err(e) => return error_page(e),
     };
@@ -115,10 +115,7 @@ pub async fn rotate(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
     let caller = s.caller.clone();
     let registered = {
         let kid = kid.clone();
-        state
-            .db
-            .write(move |c| ops::rotate(c, &caller, &kid, public.as_bytes()).map_err(crate::app::Error::into_storage))
-            .await
+        state.db.write(move |c| ops::rotate(c, &caller, &kid, public.as_bytes())).await
     };
     match registered {
         Ok(()) => {

@@ -1,12 +1,12 @@
 // Webhook subscribers over the API (admins): register (the reply holds the secret `whsec_…`, once), list,
 // delete, and each subscriber's delivery log.
 
-use super::auth::Auth;
-use super::error::{missing, ApiResult};
-use super::AppState;
 use crate::app::webhooks as ops;
 use crate::domain::auth::Role;
 use crate::storage::models::{DeliveryRow, WebhookRow};
+use crate::web::auth::Auth;
+use crate::web::error::{missing, ApiResult};
+use crate::web::AppState;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -53,38 +53,31 @@ impl WebhookResponse {
 }
 
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", security(("bearer" = [])), request_body = WebhookRequest,
-    responses((status = 201, body = WebhookResponse), (status = 403, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 201, body = WebhookResponse), (status = 403, body = crate::web::error::ErrorBody), (status = 422, body = crate::web::error::ErrorBody)))]
 /// Register a subscriber (admins). The reply shows its secret once; deliveries are signed with it.
 pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<WebhookRequest>) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Admin])?.clone();
     let b = body.into_inner();
     let random: [u8; 32] = rand::random();
-    let row = state
-        .db
-        .write(move |c| ops::register(c, &caller, &b.url, b.events.as_deref(), random).map_err(crate::app::Error::into_storage))
-        .await?;
+    let row = state.db.write(move |c| ops::register(c, &caller, &b.url, b.events.as_deref(), random)).await?;
     tracing::info!(webhook = row.id, events = %row.events, "webhook subscriber registered");
     Ok(HttpResponse::Created().json(WebhookResponse::new(row, true)))
 }
 
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", security(("bearer" = [])),
-    responses((status = 200, body = [WebhookResponse]), (status = 403, body = super::error::ErrorBody)))]
+    responses((status = 200, body = [WebhookResponse]), (status = 403, body = crate::web::error::ErrorBody)))]
 pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Admin])?.clone();
-    let rows = state.db.read(move |c| ops::list(c, &caller).map_err(crate::app::Error::into_storage)).await?;
+    let rows = state.db.read(move |c| ops::list(c, &caller)).await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(|r| WebhookResponse::new(r, false)).collect::<Vec<_>>()))
 }
 
 #[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 204, description = "deleted: nothing more is sent to it"), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 204, description = "deleted: nothing more is sent to it"), (status = 403, body = crate::web::error::ErrorBody), (status = 404, body = crate::web::error::ErrorBody)))]
 pub async fn delete(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Admin])?.clone();
     let id = path.into_inner();
-    state
-        .db
-        .write(move |c| ops::delete(c, &caller, id).map_err(crate::app::Error::into_storage))
-        .await
-        .map_err(missing(NOT_FOUND))?;
+    state.db.write(move |c| ops::delete(c, &caller, id)).await.map_err(missing(NOT_FOUND))?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -121,15 +114,11 @@ impl From<DeliveryRow> for DeliveryResponse {
 }
 
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = [DeliveryResponse]), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = [DeliveryResponse]), (status = 403, body = crate::web::error::ErrorBody), (status = 404, body = crate::web::error::ErrorBody)))]
 /// The delivery log of a subscriber, newest first (the latest 200).
 pub async fn deliveries(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Admin])?.clone();
     let id = path.into_inner();
-    let rows = state
-        .db
-        .read(move |c| ops::deliveries(c, &caller, id, 200).map_err(crate::app::Error::into_storage))
-        .await
-        .map_err(missing(NOT_FOUND))?;
+    let rows = state.db.read(move |c| ops::deliveries(c, &caller, id, 200)).await.map_err(missing(NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(DeliveryResponse::from).collect::<Vec<_>>()))
 }

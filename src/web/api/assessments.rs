@@ -1,11 +1,6 @@
 // Assessments over HTTP: create, fill measurements, upload evidence (multipart, type by content),
 // submit (server-side scoring), decide (approval issues the certificate), and the event history.
 
-use super::auth::Auth;
-use super::certificates::CertificateSummary;
-use super::error::{missing, ApiError, ApiResult};
-use super::history::EventResponse;
-use super::AppState;
 use crate::domain::auth::{Caller, Role};
 use crate::domain::criteria::Scheme;
 use crate::domain::lifecycle::{AssessmentKind, AssessmentStatus, Decision};
@@ -14,6 +9,11 @@ use crate::domain::text::{self, TextKind};
 use crate::storage::assessments::{self as repo, ListQuery, NewEvidence};
 use crate::storage::models::{AssessmentRow, CertificateRow, EvidenceMeta};
 use crate::storage::{self, certificates as cert_repo, events};
+use crate::web::api::certificates::CertificateSummary;
+use crate::web::api::history::EventResponse;
+use crate::web::auth::Auth;
+use crate::web::error::{missing, ApiError, ApiResult};
+use crate::web::AppState;
 use actix_multipart::Multipart;
 use actix_web::{web, HttpResponse};
 use futures_util::TryStreamExt;
@@ -104,8 +104,8 @@ const NOT_FOUND: &str = "assessment";
 async fn load(state: &web::Data<AppState>, caller: crate::domain::auth::Caller, id: i64) -> ApiResult<AssessmentResponse> {
     let (row, evidence, cert) = state
         .db
-        .read(move |c| {
-            let row = crate::app::assessments::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage)?;
+        .read(move |c| -> crate::app::Result<_> {
+            let row = crate::app::assessments::get_visible(c, &caller, id)?;
             let ev = repo::list_evidence(c, id)?;
             let cert = cert_repo::for_assessment(c, id)?;
             Ok((row, ev, cert))
@@ -163,7 +163,7 @@ pub struct CreateAssessment {
 }
 
 #[utoipa::path(post, path = "/api/v1/assessments", tag = "assessments", security(("bearer" = [])), request_body = CreateAssessment,
-    responses((status = 201, body = AssessmentResponse), (status = 403, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 201, body = AssessmentResponse), (status = 403, body = crate::web::error::ErrorBody), (status = 422, body = crate::web::error::ErrorBody)))]
 pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<CreateAssessment>) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Assessor])?.clone();
     let scheme_id = body.scheme.clone().unwrap_or_else(|| crate::domain::criteria::DEFAULT_SCHEME.to_string());
@@ -179,7 +179,7 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<Crea
     let c2 = caller.clone();
     let row = state
         .db
-        .write(move |c| crate::app::assessments::create(c, &c2, venue_id, &scheme, kind).map_err(crate::app::Error::into_storage))
+        .write(move |c| crate::app::assessments::create(c, &c2, venue_id, &scheme, kind))
         .await?;
     Ok(HttpResponse::Created().json(respond(&state, row, vec![], None)?))
 }
@@ -214,7 +214,7 @@ pub struct AssessmentPage {
 #[utoipa::path(get, path = "/api/v1/assessments", tag = "assessments", security(("bearer" = [])), params(AssessmentListParams), responses((status = 200, body = AssessmentPage)))]
 pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<AssessmentListParams>) -> ApiResult<HttpResponse> {
     let p = params.into_inner();
-    let limit = super::venues::page_limit(p.limit)?;
+    let limit = crate::web::api::venues::page_limit(p.limit)?;
     let caller = auth.0;
     let q = ListQuery {
         venue_id: p.venue_id,
@@ -222,14 +222,7 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Ass
         after_id: p.after,
         limit: limit + 1,
     };
-    let (rows, next_after) = super::keyset_page(
-        state
-            .db
-            .read(move |c| crate::app::assessments::list(c, &caller, &q).map_err(crate::app::Error::into_storage))
-            .await?,
-        limit,
-        |r| r.id,
-    );
+    let (rows, next_after) = crate::web::keyset_page(state.db.read(move |c| crate::app::assessments::list(c, &caller, &q)).await?, limit, |r| r.id);
     let items = rows
         .into_iter()
         .map(|r| {
@@ -247,7 +240,7 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Ass
 }
 
 #[utoipa::path(get, path = "/api/v1/assessments/{id}", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = AssessmentResponse), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = AssessmentResponse), (status = 404, body = crate::web::error::ErrorBody)))]
 pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(load(&state, auth.0, path.into_inner()).await?))
 }
@@ -263,12 +256,12 @@ where
     state
         .db
         .write(move |c| {
-            let row = crate::app::assessments::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage)?;
+            let row = crate::app::assessments::get_visible(c, &caller, id)?;
             let scheme = st
                 .catalogue
                 .get(&row.scheme, row.scheme_version)
                 .ok_or_else(|| storage::Error::Internal(format!("assessment {id} is pinned to a scheme that is not loaded")))?;
-            f(c, &caller, scheme).map_err(crate::app::Error::into_storage)
+            f(c, &caller, scheme)
         })
         .await
         .map_err(missing(NOT_FOUND))
@@ -283,7 +276,7 @@ pub struct PatchAssessment {
 }
 
 #[utoipa::path(patch, path = "/api/v1/assessments/{id}", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)), request_body = PatchAssessment,
-    responses((status = 200, body = AssessmentResponse), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 200, body = AssessmentResponse), (status = 409, body = crate::web::error::ErrorBody), (status = 422, body = crate::web::error::ErrorBody)))]
 pub async fn patch(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, body: web::Json<PatchAssessment>) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let id = path.into_inner();
@@ -422,7 +415,7 @@ pub struct EvidenceUpload {
 
 #[utoipa::path(post, path = "/api/v1/assessments/{id}/evidence", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body(content = EvidenceUpload, content_type = "multipart/form-data"),
-    responses((status = 201, body = EvidenceResponse), (status = 409, body = super::error::ErrorBody), (status = 413, body = super::error::ErrorBody), (status = 415, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 201, body = EvidenceResponse), (status = 409, body = crate::web::error::ErrorBody), (status = 413, body = crate::web::error::ErrorBody), (status = 415, body = crate::web::error::ErrorBody), (status = 422, body = crate::web::error::ErrorBody)))]
 pub async fn upload_evidence(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, form: Multipart) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Assessor])?.clone();
     let id = path.into_inner();
@@ -534,15 +527,15 @@ pub async fn attach(state: &web::Data<AppState>, caller: Caller, id: i64, upload
 }
 
 #[utoipa::path(get, path = "/api/v1/assessments/{id}/evidence", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = [EvidenceResponse]), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = [EvidenceResponse]), (status = 404, body = crate::web::error::ErrorBody)))]
 pub async fn list_evidence(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let id = path.into_inner();
     let rows = state
         .db
         .read(move |c| {
-            crate::app::assessments::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage)?;
-            repo::list_evidence(c, id)
+            crate::app::assessments::get_visible(c, &caller, id)?;
+            Ok::<_, crate::app::Error>(repo::list_evidence(c, id)?)
         })
         .await
         .map_err(missing(NOT_FOUND))?;
@@ -550,15 +543,15 @@ pub async fn list_evidence(state: web::Data<AppState>, auth: Auth, path: web::Pa
 }
 
 #[utoipa::path(get, path = "/api/v1/assessments/{id}/evidence/{evidence_id}", tag = "assessments", security(("bearer" = [])),
-    params(("id" = i64, Path), ("evidence_id" = i64, Path)), responses((status = 200, description = "the file, as its content showed it to be", content(("application/pdf"), ("image/jpeg"), ("image/png"))), (status = 404, body = super::error::ErrorBody)))]
+    params(("id" = i64, Path), ("evidence_id" = i64, Path)), responses((status = 200, description = "the file, as its content showed it to be", content(("application/pdf"), ("image/jpeg"), ("image/png"))), (status = 404, body = crate::web::error::ErrorBody)))]
 pub async fn download_evidence(state: web::Data<AppState>, auth: Auth, path: web::Path<(i64, i64)>) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let (id, eid) = path.into_inner();
     let (meta, content) = state
         .db
         .read(move |c| {
-            crate::app::assessments::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage)?;
-            repo::evidence_content(c, id, eid)
+            crate::app::assessments::get_visible(c, &caller, id)?;
+            Ok::<_, crate::app::Error>(repo::evidence_content(c, id, eid)?)
         })
         .await
         .map_err(missing(NOT_FOUND))?;
@@ -574,7 +567,7 @@ pub async fn download_evidence(state: web::Data<AppState>, auth: Auth, path: web
 
 #[utoipa::path(delete, path = "/api/v1/assessments/{id}/evidence/{evidence_id}", tag = "assessments", security(("bearer" = [])),
     params(("id" = i64, Path), ("evidence_id" = i64, Path)),
-    responses((status = 204, description = "removed (drafts and returned audits only, by their assessor)"), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)))]
+    responses((status = 204, description = "removed (drafts and returned audits only, by their assessor)"), (status = 403, body = crate::web::error::ErrorBody), (status = 404, body = crate::web::error::ErrorBody), (status = 409, body = crate::web::error::ErrorBody)))]
 pub async fn delete_evidence(state: web::Data<AppState>, auth: Auth, path: web::Path<(i64, i64)>) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Assessor])?.clone();
     let (id, eid) = path.into_inner();
@@ -586,7 +579,7 @@ pub async fn delete_evidence(state: web::Data<AppState>, auth: Auth, path: web::
 }
 
 #[utoipa::path(post, path = "/api/v1/assessments/{id}/submit", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = AssessmentResponse), (status = 409, body = super::error::ErrorBody), (status = 422, description = "incomplete: `fields` lists every missing measurement and evidence", body = super::error::ErrorBody)))]
+    responses((status = 200, body = AssessmentResponse), (status = 409, body = crate::web::error::ErrorBody), (status = 422, description = "incomplete: `fields` lists every missing measurement and evidence", body = crate::web::error::ErrorBody)))]
 pub async fn submit(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Assessor])?.clone();
     let id = path.into_inner();
@@ -614,31 +607,17 @@ pub async fn decide_as(
     decision: Decision,
     reason: Option<String>,
 ) -> ApiResult<(AssessmentRow, Option<CertificateRow>)> {
-    let ctx = match decision {
-        Decision::Approve => {
-            let ctx = state.issue_context().await?;
-            let year = chrono::Datelike::year(&storage::now().date());
-            state.db.write_outside_transaction(move |c| cert_repo::ensure_counter(c, year)).await?;
-            Some(ctx)
-        }
-        _ => None,
-    };
-    let log = state.log_key.clone();
-    let (row, cert) = state
-        .db
-        .write(move |c| {
-            crate::app::assessments::decide(c, &caller, id, decision, reason.as_deref(), ctx.as_ref(), &log).map_err(crate::app::Error::into_storage)
-        })
+    let (row, cert) = crate::app::assessments::decide_now(state, caller, id, decision, reason)
         .await
         .map_err(missing(NOT_FOUND))?;
     if let Some(cert) = &cert {
-        super::certificates::changed(state, &cert.number).await;
+        crate::web::api::certificates::changed(state, &cert.number).await;
         if row.certificate_number.is_some() {
             tracing::info!(assessment = id, certificate = %cert.number, status = %cert.status, "surveillance decided");
         } else {
             tracing::info!(assessment = id, certificate = %cert.number, kid = %cert.kid, "certificate issued");
             if let Some(old) = &cert.supersedes {
-                super::certificates::changed(state, old).await;
+                crate::web::api::certificates::changed(state, old).await;
             }
         }
     }
@@ -646,7 +625,7 @@ pub async fn decide_as(
 }
 
 #[utoipa::path(post, path = "/api/v1/assessments/{id}/decision", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)), request_body = DecisionRequest,
-    responses((status = 200, description = "decided; an approval carries its certificate", body = AssessmentResponse), (status = 403, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "decided; an approval carries its certificate", body = AssessmentResponse), (status = 403, body = crate::web::error::ErrorBody), (status = 409, body = crate::web::error::ErrorBody), (status = 422, body = crate::web::error::ErrorBody)))]
 pub async fn decide(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>, body: web::Json<DecisionRequest>) -> ApiResult<HttpResponse> {
     let caller = auth.require(&[Role::Officer, Role::Admin])?.clone();
     let id = path.into_inner();
@@ -657,15 +636,15 @@ pub async fn decide(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
 }
 
 #[utoipa::path(get, path = "/api/v1/assessments/{id}/events", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = [EventResponse]), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = [EventResponse]), (status = 404, body = crate::web::error::ErrorBody)))]
 pub async fn events(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let id = path.into_inner();
     let rows = state
         .db
         .read(move |c| {
-            crate::app::assessments::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage)?;
-            events::list(c, "assessment", &id.to_string())
+            crate::app::assessments::get_visible(c, &caller, id)?;
+            Ok::<_, crate::app::Error>(events::list(c, "assessment", &id.to_string())?)
         })
         .await
         .map_err(missing(NOT_FOUND))?;

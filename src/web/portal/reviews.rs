@@ -2,11 +2,6 @@
 // first with the waiting time; an audit's measurements, figures against thresholds, evidence and history
 // side by side; the decision form (approve / reject with a reason / return with comments).
 
-use super::error::error_page;
-use super::i18n::{negotiate, Messages};
-use super::session::{MaybeSession, Session};
-use super::signin::{page, see_other, signed_in};
-use super::AppState;
 use crate::app::assessments as ops;
 use crate::domain::auth::Role;
 use crate::domain::lifecycle::{AssessmentStatus, Decision};
@@ -14,6 +9,11 @@ use crate::domain::scoring::Outcome;
 use crate::storage::assessments::{self as repo, ListQuery};
 use crate::storage::models::{AssessmentRow, EventRow, EvidenceMeta};
 use crate::storage::{self, events};
+use crate::web::error::error_page;
+use crate::web::i18n::{negotiate, Messages};
+use crate::web::portal::frame::{page, see_other, signed_in};
+use crate::web::session::{MaybeSession, Session};
+use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup};
@@ -67,8 +67,8 @@ pub async fn queue(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
     let after = web::Query::<QueueParams>::from_query(req.query_string()).ok().and_then(|q| q.cursor());
     let listed = state
         .db
-        .read(move |c| {
-            let rows = ops::queue(c, &caller, after, QUEUE + 1).map_err(crate::app::Error::into_storage)?;
+        .read(move |c| -> crate::app::Result<_> {
+            let rows = ops::queue(c, &caller, after, QUEUE + 1)?;
             let ids: Vec<i64> = rows.iter().map(|r| r.venue_id).collect();
             let mut names = storage::venues::names(c, &ids)?;
             Ok(rows.into_iter().map(|r| (names.remove(&r.venue_id).unwrap_or_default(), r)).collect::<Vec<_>>())
@@ -131,8 +131,8 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
     };
     let listed = state
         .db
-        .read(move |c| {
-            let rows = ops::list_summaries(c, &caller, &q).map_err(crate::app::Error::into_storage)?;
+        .read(move |c| -> crate::app::Result<_> {
+            let rows = ops::list_summaries(c, &caller, &q)?;
             let ids: Vec<i64> = rows.iter().map(|r| r.venue_id).collect();
             let names = storage::venues::names(c, &ids)?;
             Ok((rows, names))
@@ -142,7 +142,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
         Ok(r) => r,
         Err(e) => return error_page(e),
     };
-    let (rows, next) = super::keyset_page(rows, AUDITS_PAGE, |r| r.id);
+    let (rows, next) = crate::web::keyset_page(rows, AUDITS_PAGE, |r| r.id);
     let body = html! {
         form.search method="get" action="/app/assessments" {
             label for="status" { (m.t("col_status")) }
@@ -184,12 +184,12 @@ pub(crate) struct Audit {
     pub history: Vec<EventRow>,
 }
 
-pub(crate) async fn load(state: &AppState, s: &Session, id: i64) -> storage::Result<Audit> {
+pub(crate) async fn load(state: &AppState, s: &Session, id: i64) -> crate::app::Result<Audit> {
     let caller = s.caller.clone();
     state
         .db
         .read(move |c| {
-            let row = ops::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage)?;
+            let row = ops::get_visible(c, &caller, id)?;
             Ok(Audit {
                 venue: storage::venues::get(c, row.venue_id)?.name,
                 evidence: repo::list_evidence(c, id)?,
@@ -313,7 +313,7 @@ async fn audit_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, s
             &m.f("audit_title", &[("id", &id.to_string())]),
             audit_body(&m, s, state, &a, error),
         ),
-        Err(storage::Error::NotFound) => not_found(req, &m, s),
+        Err(crate::app::Error::Storage(storage::Error::NotFound)) => not_found(req, &m, s),
         Err(e) => error_page(e),
     }
 }
@@ -339,7 +339,7 @@ pub(crate) async fn decide(req: &HttpRequest, state: &web::Data<AppState>, s: &S
         _ => return see_other(&format!("/app/assessments/{id}")),
     };
     let reason = Some(reason).filter(|r| !r.trim().is_empty());
-    match super::assessments::decide_as(state, s.caller.clone(), id, decision, reason).await {
+    match crate::web::api::assessments::decide_as(state, s.caller.clone(), id, decision, reason).await {
         Ok((_, Some(cert))) => see_other(&format!("/app/certificates/{}", cert.number)),
         Ok((_, None)) => see_other(&format!("/app/assessments/{id}")),
         Err(e) => {

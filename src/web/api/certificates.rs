@@ -1,18 +1,15 @@
 // Certificates over HTTP for signed-in users: read one (results, status, history, QR text) and
 // change its status (suspend, reinstate, withdraw) as an officer or admin.
 
-use super::auth::{authenticated, credentials, unknown_token, Auth, Credentials};
-use super::error::{missing, ApiError, ApiResult};
-use super::history::EventResponse;
-use super::AppState;
-use crate::domain::criteria::Catalogue;
 use crate::domain::lifecycle::{CertificateAction, PublicStatus};
 use crate::domain::scoring::CriterionResult;
 use crate::domain::signing::qr_text;
-use crate::i18n::trilingual;
-use crate::render::pdf::{CertificateView, CriterionLine};
 use crate::storage::models::CertificateRow;
 use crate::storage::{self, certificates as repo, events};
+use crate::web::api::history::EventResponse;
+use crate::web::auth::{authenticated, credentials, unknown_token, Auth, Credentials};
+use crate::web::error::{missing, ApiError, ApiResult};
+use crate::web::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -156,7 +153,7 @@ pub struct CertificateListParams {
 pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<CertificateListParams>) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let p = params.into_inner();
-    let limit = super::venues::page_limit(p.limit)?;
+    let limit = crate::web::api::venues::page_limit(p.limit)?;
     let Some(venue_id) = caller.venue_scope(p.venue_id) else {
         return Ok(HttpResponse::Ok().json(CertificatePage {
             items: vec![],
@@ -173,7 +170,7 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Cer
         limit: limit + 1,
         today: at.date(),
     };
-    let (rows, next_before) = super::keyset_page(state.db.read(move |c| repo::list(c, &q)).await?, limit, |r| r.id);
+    let (rows, next_before) = crate::web::keyset_page(state.db.read(move |c| repo::list(c, &q)).await?, limit, |r| r.id);
     let items = rows
         .iter()
         .map(|r| {
@@ -195,13 +192,13 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Cer
 }
 
 #[utoipa::path(get, path = "/api/v1/certificates/{number}", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path, example = "GEL-2025-000001")),
-    responses((status = 200, body = CertificateResponse), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = CertificateResponse), (status = 404, body = crate::web::error::ErrorBody)))]
 pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let number = path.into_inner();
     let row = state
         .db
-        .read(move |c| crate::app::certificates::get_visible(c, &caller, &number).map_err(crate::app::Error::into_storage))
+        .read(move |c| crate::app::certificates::get_visible(c, &caller, &number))
         .await
         .map_err(missing(NOT_FOUND))?;
     Ok(HttpResponse::Ok()
@@ -237,9 +234,7 @@ async fn change(
     let log_key = state.log_key.clone();
     let row = state
         .db
-        .write(move |c| {
-            crate::app::certificates::change_status(c, &caller, &number, action, reason.as_deref(), &log_key).map_err(crate::app::Error::into_storage)
-        })
+        .write(move |c| crate::app::certificates::change_status(c, &caller, &number, action, reason.as_deref(), &log_key))
         .await
         .map_err(missing(NOT_FOUND))?;
     tracing::info!(certificate = %row.number, status = %row.status, "certificate status changed");
@@ -248,134 +243,27 @@ async fn change(
 }
 
 #[utoipa::path(post, path = "/api/v1/certificates/{number}/suspend", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path)), request_body = RequiredReason,
-    responses((status = 200, body = CertificateResponse), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 200, body = CertificateResponse), (status = 409, body = crate::web::error::ErrorBody), (status = 422, body = crate::web::error::ErrorBody)))]
 pub async fn suspend(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Option<web::Json<StatusChange>>) -> ApiResult<HttpResponse> {
     change(state, auth, path.into_inner(), body, CertificateAction::Suspend).await
 }
 
 #[utoipa::path(post, path = "/api/v1/certificates/{number}/reinstate", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path)), request_body = StatusChange,
-    responses((status = 200, body = CertificateResponse), (status = 409, body = super::error::ErrorBody)))]
+    responses((status = 200, body = CertificateResponse), (status = 409, body = crate::web::error::ErrorBody)))]
 pub async fn reinstate(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Option<web::Json<StatusChange>>) -> ApiResult<HttpResponse> {
     change(state, auth, path.into_inner(), body, CertificateAction::Reinstate).await
 }
 
 #[utoipa::path(post, path = "/api/v1/certificates/{number}/withdraw", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path)), request_body = RequiredReason,
-    responses((status = 200, body = CertificateResponse), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 200, body = CertificateResponse), (status = 409, body = crate::web::error::ErrorBody), (status = 422, body = crate::web::error::ErrorBody)))]
 pub async fn withdraw(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Option<web::Json<StatusChange>>) -> ApiResult<HttpResponse> {
     change(state, auth, path.into_inner(), body, CertificateAction::Withdraw).await
 }
 
-fn number_text(n: f64) -> String {
-    if n.fract() == 0.0 {
-        format!("{n:.0}")
-    } else {
-        format!("{n:.1}")
-    }
-}
-
 /// The facts a certificate PDF prints, from the stored certificate (never from the live venue record).
-pub fn certificate_view(catalogue: &Catalogue, public_url: &str, row: &CertificateRow, status: PublicStatus) -> Result<CertificateView, String> {
-    let scheme = catalogue
-        .get(&row.scheme, row.scheme_version)
-        .ok_or_else(|| format!("scheme {} v{} is not loaded", row.scheme, row.scheme_version))?;
-    let outcome = repo::outcome_of(row).map_err(|e| e.to_string())?;
-    let mut criteria = Vec::new();
-    for r in &outcome.criteria {
-        let def = scheme
-            .criterion(&r.criterion)
-            .ok_or_else(|| format!("criterion {} is not in the scheme", r.criterion))?;
-        criteria.push(CriterionLine {
-            name_kk: def.name.kk.clone(),
-            name_ru: def.name.ru.clone(),
-            name_en: def.name.en.clone(),
-            measured: r.checks.iter().map(|k| format!("{:.1} {}", k.measured, k.unit)).collect::<Vec<_>>().join(" · "),
-            threshold: r
-                .checks
-                .iter()
-                .map(|k| format!("{} {} {}", k.op, number_text(k.threshold), k.unit))
-                .collect::<Vec<_>>()
-                .join(" · "),
-            passed: r.passed,
-        });
-    }
-    let since = row.status_changed_at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default();
-    let reason = row.status_reason.clone().unwrap_or_default();
-    let (stamp, note) = match status {
-        PublicStatus::Valid => (None, None),
-        PublicStatus::Suspended => (Some(trilingual("stamp_suspended")), Some(format!("{since}: {reason}"))),
-        PublicStatus::Withdrawn => (Some(trilingual("stamp_withdrawn")), Some(format!("{since}: {reason}"))),
-        PublicStatus::Superseded => (Some(trilingual("stamp_superseded")), row.superseded_by.as_ref().map(|n| format!("→ {n}"))),
-        PublicStatus::Expired => (Some(trilingual("stamp_expired")), Some(format!("{}", row.valid_until))),
-    };
-    Ok(CertificateView {
-        title: [scheme.title.kk.clone(), scheme.title.ru.clone(), scheme.title.en.clone()],
-        number: row.number.clone(),
-        status_stamp: stamp,
-        status_note: note,
-        venue_name: row.venue_name.clone(),
-        venue_address: format!("{}, {}", row.venue_address, row.venue_city),
-        scheme: row.scheme.clone(),
-        scheme_version: row.scheme_version,
-        criteria_sha256: row.criteria_sha256.clone(),
-        criteria,
-        grant_date: row.valid_from.to_string(),
-        valid_from: row.valid_from.to_string(),
-        valid_until: row.valid_until.to_string(),
-        issuer: row.issuer.clone(),
-        issuer_address: row.issuer_address.clone(),
-        signatory: row.signatory.clone(),
-        signatory_title: row.signatory_title.clone(),
-        kid: row.kid.clone(),
-        qr_text: qr_text(public_url, &row.token),
-        issued_at: row.issued_at.and_utc().timestamp(),
-    })
-}
-
-/// What a certificate's PDF shows besides its fixed facts: its number, its status as of now and the
-/// public URL its QR code links to. A stored or cached rendering of another state is never served.
-fn pdf_state(row: &CertificateRow, status: PublicStatus, public_url: &str) -> String {
-    format!(
-        "{}|{}|{}|{:?}|{:?}|{:?}|{public_url}",
-        row.number,
-        status.as_str(),
-        row.status,
-        row.status_reason,
-        row.status_changed_at,
-        row.superseded_by
-    )
-}
-
 /// Rendered certificate PDFs with their ETags, by `pdf_state`, up to 1.5 MiB (about 80 certificates), in
 /// front of the stored renderings.
-pub type PdfCache = super::cache::BodyCache<String, (web::Bytes, String), { 1536 * 1024 }>;
-
-/// What a certificate's PDF shows as of now: its public status and the `pdf_state` that names it.
-pub fn pdf_now(state: &AppState, row: &CertificateRow) -> storage::Result<(PublicStatus, String)> {
-    let status = repo::status_now(row, storage::now())?;
-    Ok((status, pdf_state(row, status, &state.config.public_url)))
-}
-
-/// Render a certificate's PDF showing `status` (stamped when not valid).
-pub fn render_pdf(state: &AppState, row: &CertificateRow, status: PublicStatus) -> ApiResult<Vec<u8>> {
-    let view = certificate_view(&state.catalogue, &state.config.public_url, row, status).map_err(ApiError::internal)?;
-    crate::render::pdf::render(&view).map_err(ApiError::internal)
-}
-
-/// Render a certificate's PDF showing `status` and store it under `key` (its `pdf_state`), blocking (the
-/// demo, and a download that found no stored rendering of this state): the bytes and their ETag. A store
-/// that fails is logged; the caller still gets the bytes.
-pub fn render_and_store(state: &AppState, row: &CertificateRow, status: PublicStatus, key: &str) -> ApiResult<(Vec<u8>, String)> {
-    let bytes = render_pdf(state, row, status)?;
-    use sha2::Digest;
-    let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&bytes)[..16]));
-    let stored = state
-        .db
-        .write_outside_transaction_blocking(|c| storage::documents::store(c, row.id, key, &etag, &bytes));
-    if let Err(e) = stored {
-        tracing::warn!(certificate = %row.number, error = %e, "could not store the rendered PDF");
-    }
-    Ok((bytes, etag))
-}
+pub type PdfCache = crate::web::cache::BodyCache<String, (web::Bytes, String), { 1536 * 1024 }>;
 
 /// What one trip to the database found for a certificate's PDF: the row, the status and state the PDF
 /// must show, and the PDF with its ETag if this process keeps it or the database stores it.
@@ -388,7 +276,7 @@ struct Kept {
 
 fn kept_pdf(state: &AppState, conn: &mut storage::DbConn, number: &str) -> storage::Result<Kept> {
     let row = repo::get(conn, number)?;
-    let (status, key) = pdf_now(state, &row)?;
+    let (status, key) = crate::app::documents::pdf_now(state, &row)?;
     let pdf = match state.pdfs.get(&key) {
         Some(hit) => Some(hit),
         None => storage::documents::get(conn, row.id, &key)?.map(|(etag, body)| (web::Bytes::from(body), etag)),
@@ -424,7 +312,7 @@ pub async fn current_pdf(state: &web::Data<AppState>, number: String, who: Optio
             if caller.as_ref().is_some_and(|c| !c.can_download_certificate(kept.row.venue_id)) {
                 return Ok(Err(Refused::NotTheirs));
             }
-            Ok(Ok((caller, kept)))
+            Ok::<_, storage::Error>(Ok((caller, kept)))
         })
         .await
         .map_err(missing(NOT_FOUND))?;
@@ -440,7 +328,7 @@ pub async fn current_pdf(state: &web::Data<AppState>, number: String, who: Optio
         Some(pdf) => pdf,
         None => {
             let (st, row, status, key) = (state.clone(), kept.row, kept.status, kept.key.clone());
-            let (bytes, etag) = web::block(move || render_and_store(&st, &row, status, &key))
+            let (bytes, etag) = web::block(move || crate::app::documents::render_and_store(&st, &row, status, &key))
                 .await
                 .map_err(ApiError::internal)??;
             (web::Bytes::from(bytes), etag)
@@ -461,7 +349,7 @@ pub async fn changed(state: &web::Data<AppState>, number: &str) {
 }
 
 #[utoipa::path(get, path = "/api/v1/certificates/{number}/pdf", tag = "certificates", security(("bearer" = [])), params(("number" = String, Path)),
-    responses((status = 200, description = "the certificate, one A4 page", content_type = "application/pdf"), (status = 304, description = "not modified (If-None-Match)"), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "the certificate, one A4 page", content_type = "application/pdf"), (status = 304, description = "not modified (If-None-Match)"), (status = 404, body = crate::web::error::ErrorBody)))]
 pub async fn pdf(state: web::Data<AppState>, path: web::Path<String>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let who = credentials(&req)?;
     let number = path.into_inner();

@@ -1,11 +1,6 @@
 // The portal's venue pages (/app/venues…): the list, a new venue and editing one (every field, names in
 // kk/ru/en, errors next to their fields), and starting an audit of a venue (/app/assessments/new).
 
-use super::error::error_page;
-use super::i18n::{negotiate, Messages};
-use super::session::{MaybeSession, Session};
-use super::signin::{page, see_other, signed_in};
-use super::AppState;
 use crate::domain::auth::Role;
 use crate::domain::lifecycle::AssessmentKind;
 use crate::domain::scoring::FieldError;
@@ -13,6 +8,11 @@ use crate::domain::venue::{VenueFields, CATEGORIES};
 use crate::storage::models::VenueRow;
 use crate::storage::venues::{self as repo, VenueQuery};
 use crate::storage::{self};
+use crate::web::error::error_page;
+use crate::web::i18n::{negotiate, Messages};
+use crate::web::portal::frame::{page, see_other, signed_in};
+use crate::web::session::{MaybeSession, Session};
+use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup};
@@ -160,7 +160,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
             }
         }
     };
-    let (rows, next) = super::keyset_page(rows, PAGE, |v| v.id);
+    let (rows, next) = crate::web::keyset_page(rows, PAGE, |v| v.id);
     let body = html! {
         @if editor(&s) { p { a href="/app/venues/new" { (m.t("venue_new")) } } }
         form.search method="get" action="/app/venues" role="search" {
@@ -170,7 +170,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
         @if rows.is_empty() { p { (m.t("no_results")) } }
         ul { @for v in &rows { li { a href={ "/app/venues/" (v.id) } { (v.name) } " · " (v.city) } } }
         @if let Some(n) = next {
-            nav.pager { a href={ "/app/venues?after=" (n) @if let Some(q) = &p.q { "&q=" (super::layout::url_escape(q)) } } { (m.t("next_page")) } }
+            nav.pager { a href={ "/app/venues?after=" (n) @if let Some(q) = &p.q { "&q=" (crate::web::layout::url_escape(q)) } } { (m.t("next_page")) } }
         }
     };
     page(&req, &m, StatusCode::OK, Some(&s), m.t("nav_venues"), body)
@@ -210,18 +210,19 @@ pub async fn new(req: HttpRequest, s: MaybeSession) -> HttpResponse {
 /// The form to show again with its field errors: (action, what was sent, button).
 type Resend<'a> = Option<(&'a str, &'a VenueFields, &'a str)>;
 
-fn refused(req: &HttpRequest, m: &Messages, s: &Session, e: storage::Error, title: &str, resend: Resend<'_>) -> HttpResponse {
-    match (e, resend) {
-        (storage::Error::Invalid { fields, .. }, Some((action, f, button))) => {
+fn refused(req: &HttpRequest, m: &Messages, s: &Session, e: impl Into<crate::app::Error>, title: &str, resend: Resend<'_>) -> HttpResponse {
+    match (e.into(), resend) {
+        (crate::app::Error::Storage(storage::Error::Invalid { fields, .. }), Some((action, f, button))) => {
             page(req, m, StatusCode::UNPROCESSABLE_ENTITY, Some(s), title, form(m, s, action, f, &fields, button))
         }
         (e, _) => refused_plain(req, m, s, e, title),
     }
 }
 
-fn refused_plain(req: &HttpRequest, m: &Messages, s: &Session, e: storage::Error, title: &str) -> HttpResponse {
+fn refused_plain(req: &HttpRequest, m: &Messages, s: &Session, e: impl Into<crate::app::Error>, title: &str) -> HttpResponse {
+    let e = e.into();
     match e {
-        storage::Error::Invalid { .. } => page(
+        crate::app::Error::Storage(storage::Error::Invalid { .. }) => page(
             req,
             m,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -229,7 +230,7 @@ fn refused_plain(req: &HttpRequest, m: &Messages, s: &Session, e: storage::Error
             title,
             html! { p.alert role="alert" { (m.t("form_invalid")) } },
         ),
-        storage::Error::Forbidden { .. } => page(
+        crate::app::Error::Storage(storage::Error::Forbidden { .. }) => page(
             req,
             m,
             StatusCode::FORBIDDEN,
@@ -237,7 +238,7 @@ fn refused_plain(req: &HttpRequest, m: &Messages, s: &Session, e: storage::Error
             title,
             html! { p.alert role="alert" { (m.t("not_allowed")) } },
         ),
-        storage::Error::NotFound => page(
+        crate::app::Error::Storage(storage::Error::NotFound) => page(
             req,
             m,
             StatusCode::NOT_FOUND,
@@ -258,11 +259,7 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
     let m = negotiate(&req);
     let f = parse(&body);
     let (caller, fields) = (s.caller.clone(), f.clone());
-    match state
-        .db
-        .write(move |c| crate::app::venues::create(c, &caller, &fields).map_err(crate::app::Error::into_storage))
-        .await
-    {
+    match state.db.write(move |c| crate::app::venues::create(c, &caller, &fields)).await {
         Ok(v) => see_other(&format!("/app/venues/{}", v.id)),
         Err(e) => refused(&req, &m, &s, e, m.t("venue_new"), Some(("/app/venues", &f, m.t("venue_create")))),
     }
@@ -276,11 +273,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
     };
     let m = negotiate(&req);
     let (id, caller) = (path.into_inner(), s.caller.clone());
-    let row = match state
-        .db
-        .read(move |c| crate::app::venues::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage))
-        .await
-    {
+    let row = match state.db.read(move |c| crate::app::venues::get_visible(c, &caller, id)).await {
         Ok(r) => r,
         Err(e) => return refused_plain(&req, &m, &s, e, m.t("nav_venues")),
     };
@@ -325,19 +318,12 @@ pub async fn update(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
     let id = path.into_inner();
     let f = parse(&body);
     let (caller, fields) = (s.caller.clone(), f.clone());
-    let saved = state
-        .db
-        .write(move |c| crate::app::venues::update(c, &caller, id, &fields).map_err(crate::app::Error::into_storage))
-        .await;
+    let saved = state.db.write(move |c| crate::app::venues::update(c, &caller, id, &fields)).await;
     match saved {
         Ok(v) => see_other(&format!("/app/venues/{}?done=saved", v.id)),
-        Err(storage::Error::Invalid { fields, .. }) => {
+        Err(crate::app::Error::Storage(storage::Error::Invalid { fields, .. })) => {
             let caller = s.caller.clone();
-            match state
-                .db
-                .read(move |c| crate::app::venues::get_visible(c, &caller, id).map_err(crate::app::Error::into_storage))
-                .await
-            {
+            match state.db.read(move |c| crate::app::venues::get_visible(c, &caller, id)).await {
                 Ok(row) => page(
                     &req,
                     &m,
@@ -368,7 +354,7 @@ pub async fn start_audit(req: HttpRequest, state: web::Data<AppState>, s: MaybeS
     };
     let m = negotiate(&req);
     let Some(scheme) = state.catalogue.current(crate::domain::criteria::DEFAULT_SCHEME).cloned() else {
-        return super::error::ApiError::unavailable().error_response();
+        return crate::web::error::ApiError::unavailable().error_response();
     };
     let (caller, venue_id) = (s.caller.clone(), form.venue_id);
     let kind = match form.kind.as_deref() {
@@ -377,11 +363,11 @@ pub async fn start_audit(req: HttpRequest, state: web::Data<AppState>, s: MaybeS
     };
     match state
         .db
-        .write(move |c| crate::app::assessments::create(c, &caller, venue_id, &scheme, kind).map_err(crate::app::Error::into_storage))
+        .write(move |c| crate::app::assessments::create(c, &caller, venue_id, &scheme, kind))
         .await
     {
         Ok(a) => see_other(&format!("/app/assessments/{}", a.id)),
-        Err(storage::Error::Invalid { .. }) => refused_plain(&req, &m, &s, storage::Error::NotFound, m.t("audit_start")),
+        Err(crate::app::Error::Storage(storage::Error::Invalid { .. })) => refused_plain(&req, &m, &s, storage::Error::NotFound, m.t("audit_start")),
         Err(e) => refused_plain(&req, &m, &s, e, m.t("audit_start")),
     }
 }

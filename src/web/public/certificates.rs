@@ -2,18 +2,16 @@
 // and every way it is read — the QR landing page (/V/{token}, /v/{token}), the certificate page by number
 // (HTML, or JSON with Accept: application/json), the register (HTML, JSON, CSV), in kk / ru / en.
 
-pub mod snapshots;
-
-use super::error::{ApiError, ApiResult};
-use super::i18n::{negotiate, Messages};
-use super::layout::{html_response, layout, status_word, style, url_escape};
-use super::AppState;
 use crate::domain::certificate::CertificateNumber;
 use crate::domain::lifecycle::PublicStatus;
 use crate::domain::signing::{decode_qr_text, qr_text, Failure, Verdict};
 use crate::storage::certificates::{self as repo, PublicQuery};
 use crate::storage::models::CertificateRow;
 use crate::storage::{self, now};
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::i18n::{negotiate, Messages};
+use crate::web::layout::{html_response, layout, status_word, style, url_escape};
+use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -23,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// A public certificate as kept by the snapshot cache.
-type Snapshot = snapshots::Snapshot<PublicCertificate>;
+type Snapshot = crate::web::public::snapshots::Snapshot<PublicCertificate>;
 
 /// Public pages reflect a suspension or withdrawal on the next request: browsers and proxies must revalidate.
 const FRESH: &str = "no-cache";
@@ -217,7 +215,7 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
     layout(req, m, &format!("{} · {}", c.number, word), body).into_string()
 }
 
-/// The certificate as the public pages show it: from a snapshot at most `snapshots::TTL` old.
+/// The certificate as the public pages show it: from a snapshot at most `crate::web::public::snapshots::TTL` old.
 async fn snapshot(state: &web::Data<AppState>, number: String) -> storage::Result<Option<Arc<Snapshot>>> {
     if let Some(s) = state.snapshots.get(&number) {
         // Past half its life, one request starts reading the next snapshot in the background while this one
@@ -313,14 +311,14 @@ fn verdict_json(status: StatusCode, verdict: Verdict, certificate: Option<Public
 #[utoipa::path(get, path = "/V/{token}", tag = "public", params(("token" = String, Path, description = "base32 of the COSE_Sign1 token")),
     responses((status = 200, description = "a verdict (HTML, or JSON with Accept: application/json)", content((VerificationResponse = "application/json"), (String = "text/html"))),
         (status = 400, description = "malformed code (verdict `malformed`)", content((VerificationResponse = "application/json"), (String = "text/html"))),
-        (status = 503, description = "verification unavailable, try again", content((super::error::ErrorBody = "application/json"), (String = "text/html")))))]
+        (status = 503, description = "verification unavailable, try again", content((crate::web::error::ErrorBody = "application/json"), (String = "text/html")))))]
 pub async fn verify(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     // What follows `/V`: one segment, the token (as the pattern `/V/{token}` would have matched).
     let Some(path) = req.match_info().unprocessed().strip_prefix('/').filter(|t| !t.is_empty() && !t.contains('/')) else {
-        return actix_web::ResponseError::error_response(&super::no_such_page());
+        return actix_web::ResponseError::error_response(&crate::web::no_such_page());
     };
     if req.method() != actix_web::http::Method::GET {
-        return super::method_not_allowed("GET");
+        return crate::web::method_not_allowed("GET");
     }
     let m = negotiate(&req);
     let json = wants_json(&req);
@@ -363,8 +361,8 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 /// GET /certificates/{number}: the same facts by number.
 #[utoipa::path(get, path = "/certificates/{number}", tag = "public", params(("number" = String, Path, example = "GEL-2025-000001")),
     responses((status = 200, description = "HTML, or JSON with Accept: application/json", content((PublicCertificate = "application/json"), (String = "text/html"))),
-        (status = 404, description = "no such certificate", content((super::error::ErrorBody = "application/json"), (String = "text/html"))),
-        (status = 503, description = "verification unavailable, try again", content((super::error::ErrorBody = "application/json"), (String = "text/html")))))]
+        (status = 404, description = "no such certificate", content((crate::web::error::ErrorBody = "application/json"), (String = "text/html"))),
+        (status = 503, description = "verification unavailable, try again", content((crate::web::error::ErrorBody = "application/json"), (String = "text/html")))))]
 pub async fn by_number(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
     let m = negotiate(&req);
     let json = wants_json(&req);
@@ -426,7 +424,7 @@ async fn load_page(state: &AppState, p: &RegisterParams, status: Option<PublicSt
         limit: limit + 1,
         today: now().date(),
     };
-    Ok(super::keyset_page(state.db.read(move |c| repo::list(c, &q)).await?, limit, |r| r.id))
+    Ok(crate::web::keyset_page(state.db.read(move |c| repo::list(c, &q)).await?, limit, |r| r.id))
 }
 
 /// GET /register: the searchable public list of certified venues.
@@ -506,11 +504,11 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, params: web:
 }
 
 /// GET /api/v1/public/certificates: the register as JSON, newest first, keyset-paginated.
-#[utoipa::path(get, path = "/api/v1/public/certificates", tag = "public", params(RegisterParams), responses((status = 200, body = PublicPage), (status = 400, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/public/certificates", tag = "public", params(RegisterParams), responses((status = 200, body = PublicPage), (status = 400, body = crate::web::error::ErrorBody)))]
 pub async fn list_json(state: web::Data<AppState>, params: web::Query<RegisterParams>) -> ApiResult<HttpResponse> {
     let p = params.into_inner();
     let status = parse_status(&p.status)?;
-    let limit = super::venues::page_limit(p.limit)?;
+    let limit = crate::web::api::venues::page_limit(p.limit)?;
     let (rows, next_before) = load_page(&state, &p, status, limit).await?;
     let at = now();
     let items = rows.iter().map(|r| public_certificate(&state, r, at)).collect::<ApiResult<Vec<_>>>()?;

@@ -1,10 +1,10 @@
 // The public log over HTTP (C2SP tlog-tiles): the signed checkpoint, the note verifier key, hash tiles,
 // entry bundles and consistency proofs. Full tiles never change and are cacheable for ever.
 
-use super::error::{ApiError, ApiResult};
-use super::AppState;
 use crate::domain::log::{self as tlog, TILE_WIDTH};
 use crate::storage::log as repo;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::AppState;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -70,7 +70,7 @@ pub async fn vkey(state: web::Data<AppState>) -> HttpResponse {
 /// GET /log/tile/{level}/{index…}: a hash tile of height 8.
 #[utoipa::path(get, path = "/log/tile/{level}/{index}", tag = "log",
     params(("level" = u8, Path, description = "tile level, 0 to 5"), ("index" = String, Path, description = "C2SP tile index, e.g. `x001/234` or `000.p/5`")),
-    responses((status = 200, description = "the tile's hashes", content_type = "application/octet-stream"), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "the tile's hashes", content_type = "application/octet-stream"), (status = 404, body = crate::web::error::ErrorBody)))]
 pub async fn tile(state: web::Data<AppState>, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
     let (level, rest) = path.into_inner();
     let missing = || ApiError::not_found("tile");
@@ -84,7 +84,7 @@ pub async fn tile(state: web::Data<AppState>, path: web::Path<(String, String)>)
 /// GET /log/tile/entries/{index…}: an entry bundle (each entry a big-endian u16 length and its bytes).
 #[utoipa::path(get, path = "/log/tile/entries/{index}", tag = "log",
     params(("index" = String, Path, description = "C2SP tile index, e.g. `000` or `001.p/17`")),
-    responses((status = 200, description = "entry bundle", content_type = "application/octet-stream"), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "entry bundle", content_type = "application/octet-stream"), (status = 404, body = crate::web::error::ErrorBody)))]
 pub async fn entries(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let missing = || ApiError::not_found("entry bundle");
     let (index, width) = tlog::parse_tile_index(&path.into_inner()).ok_or_else(missing)?;
@@ -114,7 +114,7 @@ pub struct ConsistencyProof {
 
 /// GET /log/proof/consistency?from=N&to=M: for monitors that do not read tiles.
 #[utoipa::path(get, path = "/log/proof/consistency", tag = "log", params(ConsistencyParams),
-    responses((status = 200, body = ConsistencyProof), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 200, body = ConsistencyProof), (status = 422, body = crate::web::error::ErrorBody)))]
 pub async fn consistency(state: web::Data<AppState>, params: web::Query<ConsistencyParams>) -> ApiResult<HttpResponse> {
     let ConsistencyParams { from, to } = params.into_inner();
     let proof = state
@@ -139,4 +139,4 @@ pub async fn consistency(state: web::Data<AppState>, params: web::Query<Consiste
 }
 
 /// Full tiles and entry bundles never change: kept in memory once read, up to 16 MiB.
-pub type TileCache = super::cache::BodyCache<(Option<u8>, u64), web::Bytes, { 16 * 1024 * 1024 }>;
+pub type TileCache = crate::web::cache::BodyCache<(Option<u8>, u64), web::Bytes, { 16 * 1024 * 1024 }>;

@@ -1,0 +1,143 @@
+// The signed-in home `/app`: what to do next, by role (drafts and returned audits, the review queue,
+// the venue's certificates).
+
+use crate::domain::auth::Role;
+use crate::storage::{self};
+use crate::web::error::error_page;
+use crate::web::i18n::negotiate;
+use crate::web::portal::account::{role_help_key, role_key};
+use crate::web::portal::frame::{page, signed_in, status_badge};
+use crate::web::session::{MaybeSession, Session};
+use crate::web::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::html;
+
+// ---- /app ----
+
+/// What `/app` shows a person to do next, by role.
+struct Todo {
+    /// The assessor's drafts and returned audits.
+    mine: Vec<crate::storage::models::AssessmentSummary>,
+    /// Submitted audits waiting for an officer, and the oldest submission.
+    waiting: i64,
+    oldest: Option<chrono::NaiveDateTime>,
+    /// The venue manager's certificates.
+    certificates: Vec<crate::storage::models::CertificateRow>,
+}
+
+async fn todo(state: &AppState, s: &Session) -> crate::app::Result<Todo> {
+    use crate::storage::assessments::ListQuery;
+    let caller = s.caller.clone();
+    state
+        .db
+        .read(move |c| {
+            let list = |c: &mut crate::storage::DbConn, status: &str| {
+                let q = ListQuery {
+                    venue_id: None,
+                    status: Some(status.to_string()),
+                    after_id: None,
+                    limit: 200,
+                };
+                crate::app::assessments::list_summaries(c, &caller, &q)
+            };
+            let mut mine = vec![];
+            if caller.has(Role::Assessor) {
+                for status in ["returned", "draft"] {
+                    mine.extend(list(c, status)?.into_iter().filter(|a| Some(a.assessor_id) == caller.user_id));
+                }
+            }
+            let (waiting, oldest) = if caller.has_any(&[Role::Officer, Role::Admin]) {
+                crate::app::assessments::waiting(c, &caller)?
+            } else {
+                (0, None)
+            };
+            let mut certificates = vec![];
+            if let (true, Some(v)) = (caller.has(Role::Venue), caller.venue_id) {
+                let q = crate::storage::certificates::PublicQuery {
+                    q: None,
+                    city: None,
+                    status: None,
+                    venue_id: Some(v),
+                    before_id: None,
+                    limit: 20,
+                    today: storage::now().date(),
+                };
+                certificates = crate::storage::certificates::list(c, &q)?;
+            }
+            Ok(Todo {
+                mine,
+                waiting,
+                oldest,
+                certificates,
+            })
+        })
+        .await
+}
+
+pub async fn home(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession) -> HttpResponse {
+    let m = negotiate(&req);
+    let s = match signed_in(&req, s, false) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    // The language the person uses the portal in is the language of their e-mails.
+    if let (Some(id), true) = (s.caller.user_id, s.user.language.as_deref() != Some(m.lang)) {
+        let lang = m.lang;
+        if let Err(e) = state.db.write(move |c| storage::notifications::set_language(c, id, lang)).await {
+            tracing::warn!(error = %e, "could not record the portal language");
+        }
+    }
+    let t = match todo(&state, &s).await {
+        Ok(t) => t,
+        Err(e) => return error_page(e),
+    };
+    let roles: Vec<&str> = s.caller.roles.iter().map(|r| m.t(role_key(*r))).collect();
+    let at = storage::now();
+    let body = html! {
+        p { (m.f("home_intro", &[("name", &s.user.name)])) " " (roles.join(", ")) }
+        @for r in &s.caller.roles { p.muted { (m.t(role_help_key(*r))) } }
+        @if s.caller.has_any(&[Role::Officer, Role::Admin]) {
+            section aria-labelledby="h-decide" {
+                h2 #h-decide { (m.t("nav_reviews")) }
+                p {
+                    (m.f("todo_waiting", &[("n", &t.waiting.to_string())]))
+                    @if let Some(o) = t.oldest { " " (m.f("todo_oldest", &[("date", &o.format("%Y-%m-%d").to_string())])) }
+                }
+                p { a href="/app/reviews" { (m.t("todo_open_queue")) } }
+            }
+        }
+        @if s.caller.has(Role::Assessor) {
+            section aria-labelledby="h-mine" {
+                h2 #h-mine { (m.t("todo_mine")) }
+                @if t.mine.is_empty() { p { (m.t("todo_mine_none")) } }
+                ul { @for a in &t.mine { li { a href={ "/app/assessments/" (a.id) } { (m.f("audit_title", &[("id", &a.id.to_string())])) } " · " (m.t(if a.status == "returned" { "audit_returned" } else { "audit_draft" })) } } }
+            }
+        }
+        @if s.caller.has(Role::Venue) {
+            section aria-labelledby="h-certs" {
+                h2 #h-certs { (m.t("nav_certificates")) }
+                @if t.certificates.is_empty() { p { (m.t("no_results")) } }
+                ul { @for c in &t.certificates { li {
+                    a href={ "/app/certificates/" (c.number) } { (c.number) } " "
+                    @if let Ok(st) = crate::storage::certificates::status_now(c, at) { (status_badge(&m, st)) }
+                    " " (m.t("col_valid_until")) " " (c.valid_until)
+                } } }
+            }
+        }
+        @if s.caller.has(Role::Admin) {
+            section aria-labelledby="h-admin" {
+                h2 #h-admin { (m.t("nav_users")) }
+                p { a href="/app/users" { (m.t("todo_people")) } }
+                p { a href="/app/keys" { (m.t("todo_keys")) } }
+            }
+        }
+        ul.links {
+            li { a href="/app/certificates" { (m.t("nav_certificates")) } }
+            li { a href="/app/account" { (m.t("nav_account")) } }
+            li { a href="/docs/" { (m.t("api_docs")) } }
+            li { a href="/register" { (m.t("nav_register")) } }
+        }
+    };
+    page(&req, &m, StatusCode::OK, Some(&s), m.t("nav_home"), body)
+}
