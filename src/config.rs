@@ -190,7 +190,7 @@ impl Settings {
         }
         let smtp_url = self.smtp_url.clone().filter(|u| !u.trim().is_empty());
         if let Some(u) = &smtp_url {
-            crate::mail::Mailer::new(u, &self.mail_from, "http://localhost").map_err(|e| setting("smtp-url", "ECOLABEL_SMTP_URL", e))?;
+            crate::workers::mail::Mailer::new(u, &self.mail_from, "http://localhost").map_err(|e| setting("smtp-url", "ECOLABEL_SMTP_URL", e))?;
         }
         self.mail_from
             .parse::<lettre::message::Mailbox>()

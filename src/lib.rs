@@ -2,20 +2,14 @@
 //! Ed25519-signed certificates with a QR code that anyone can verify, online or offline.
 
 pub mod app;
-pub mod batch;
 pub mod cli;
 pub mod config;
-pub mod demo;
 pub mod domain;
 pub mod i18n;
-pub mod jobs;
 pub mod keys;
-pub mod mail;
-pub mod monitor;
 pub mod render;
-pub mod seed;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
 pub mod web;
-pub mod webhooks;
+pub mod workers;

@@ -165,21 +165,21 @@ impl Application {
 }
 
 /// The webhook sender inside `serve`: every `--webhook-interval` seconds, the deliveries that are due
-/// (crate::webhooks); none when it is 0.
+/// (crate::workers::webhooks); none when it is 0.
 async fn send_webhooks(state: Data<AppState>) {
     let every = u64::from(state.config.webhook_interval);
     if every == 0 {
         return;
     }
-    let client = crate::webhooks::client();
+    let client = crate::workers::webhooks::client();
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         // Drain: pass after pass while full batches come back.
         loop {
-            match crate::webhooks::deliver_due(&state.db, &client, storage::now()).await {
-                Ok(r) if r.delivered + r.failed >= crate::webhooks::BATCH => continue,
+            match crate::workers::webhooks::deliver_due(&state.db, &client, storage::now()).await {
+                Ok(r) if r.delivered + r.failed >= crate::workers::webhooks::BATCH => continue,
                 Ok(_) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "the webhook sender could not read its outbox");
@@ -193,7 +193,7 @@ async fn send_webhooks(state: Data<AppState>) {
 /// The e-mail sender inside `serve` when `--smtp-url` is set: every 5 s, the notifications that are due.
 async fn send_mail(state: Data<AppState>) {
     let Some(url) = state.config.smtp_url.clone() else { return };
-    let mailer = match crate::mail::Mailer::new(&url, &state.config.mail_from, &state.config.public_url) {
+    let mailer = match crate::workers::mail::Mailer::new(&url, &state.config.mail_from, &state.config.public_url) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(error = %e, "e-mail notifications are off");
@@ -205,8 +205,8 @@ async fn send_mail(state: Data<AppState>) {
     loop {
         tick.tick().await;
         loop {
-            match crate::mail::deliver_due(&state.db, &mailer, storage::now()).await {
-                Ok(r) if r.sent + r.failed >= crate::mail::BATCH => continue,
+            match crate::workers::mail::deliver_due(&state.db, &mailer, storage::now()).await {
+                Ok(r) if r.sent + r.failed >= crate::workers::mail::BATCH => continue,
                 Ok(_) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "the mailer could not read its outbox");
@@ -236,7 +236,7 @@ async fn housekeeping(state: Data<AppState>) {
     }
 }
 
-/// The scheduler inside `serve`, at start and every `--jobs-interval` minutes (crate::jobs); none when it is 0.
+/// The scheduler inside `serve`, at start and every `--jobs-interval` minutes (crate::workers::scheduler); none when it is 0.
 async fn schedule(state: Data<AppState>) {
     let every = u64::from(state.config.jobs_interval);
     if every == 0 {

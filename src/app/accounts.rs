@@ -392,7 +392,6 @@ pub async fn sign_in(db: &Db, rules: SessionRules, client: &Client, email: Strin
         start_session(c, user, stage, &rules, &client, now)
     })
     .await
-    .map_err(Error::from)
 }
 
 /// Check a TOTP code (once per time step) or a recovery code (once) of a user, counting failures.

@@ -133,6 +133,23 @@ pub fn missing<E: Into<crate::app::Error>>(what: &'static str) -> impl Fn(E) -> 
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The HTTP status of an application error, declared once for the API and the pages alike (the codes and
+/// their statuses are listed in crate::app::codes).
+pub fn status_of(e: &crate::app::Error) -> StatusCode {
+    use crate::app::Error as E;
+    match e {
+        E::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+        E::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        E::Gone { .. } => StatusCode::GONE,
+        E::Storage(storage::Error::NotFound) => StatusCode::NOT_FOUND,
+        E::Storage(storage::Error::Conflict { .. }) => StatusCode::CONFLICT,
+        E::Storage(storage::Error::Forbidden { .. }) => StatusCode::FORBIDDEN,
+        E::Storage(storage::Error::Invalid { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
+        E::Storage(storage::Error::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+        E::Storage(storage::Error::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl From<crate::app::Error> for ApiError {
     fn from(e: crate::app::Error) -> Self {
         use crate::app::Error as E;

@@ -42,10 +42,10 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// One scheduler pass as of `now` (crate::jobs), then the changed certificates leave this process's
+    /// One scheduler pass as of `now` (crate::workers::scheduler), then the changed certificates leave this process's
     /// snapshots so their pages show the change at once. Blocking.
-    pub fn run_jobs(&self, now: chrono::NaiveDateTime) -> crate::app::Result<crate::jobs::Report> {
-        let report = crate::jobs::run(&self.db, &self.config.schedule, &self.log_key, now)?;
+    pub fn run_jobs(&self, now: chrono::NaiveDateTime) -> crate::app::Result<crate::workers::scheduler::Report> {
+        let report = crate::workers::scheduler::run(&self.db, &self.config.schedule, &self.log_key, now)?;
         for number in &report.changed {
             self.snapshots.invalidate(number);
         }

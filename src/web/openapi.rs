@@ -270,9 +270,32 @@ pub fn doc_for(catalogue: &Catalogue) -> utoipa::openapi::OpenApi {
 /// `doc_for` as JSON, written once at start (the catalogue does not change while the server runs): building
 /// the document for every request cost a few milliseconds and left megabytes in the allocator.
 pub fn json_for(catalogue: &Catalogue) -> Result<web::Bytes, String> {
-    serde_json::to_vec(&doc_for(catalogue))
+    let mut doc = serde_json::to_value(doc_for(catalogue)).map_err(|e| format!("cannot write the OpenAPI document: {e}"))?;
+    document_codes(&mut doc);
+    serde_json::to_vec(&doc)
         .map(web::Bytes::from)
         .map_err(|e| format!("cannot write the OpenAPI document: {e}"))
+}
+
+/// Every error code with its statuses and meaning (crate::app::codes), on the `error` field of `ErrorBody`:
+/// as a list in its description, and as `x-error-codes` for tools.
+fn document_codes(doc: &mut serde_json::Value) {
+    let codes = crate::app::codes::CODES;
+    let list: Vec<String> = codes
+        .iter()
+        .map(|c| {
+            let statuses: Vec<String> = c.statuses.iter().map(u16::to_string).collect();
+            format!("- `{}` ({}): {}", c.code, statuses.join(", "), c.meaning)
+        })
+        .collect();
+    let table: Vec<serde_json::Value> = codes
+        .iter()
+        .map(|c| serde_json::json!({"code": c.code, "statuses": c.statuses, "meaning": c.meaning}))
+        .collect();
+    if let Some(error) = doc.pointer_mut("/components/schemas/ErrorBody/properties/error") {
+        error["description"] = serde_json::Value::String(format!("Stable, machine-readable code. Every code:\n{}", list.join("\n")));
+        error["x-error-codes"] = serde_json::Value::Array(table);
+    }
 }
 
 pub async fn spec(state: web::Data<AppState>) -> HttpResponse {

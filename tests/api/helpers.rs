@@ -352,7 +352,7 @@ pub fn png_bytes() -> Vec<u8> {
 }
 
 pub fn pdf_bytes(title: &str) -> Vec<u8> {
-    ecolabel::demo::evidence_pdf(title)
+    ecolabel::cli::demo::evidence_pdf(title)
 }
 
 /// One field of every item of a list response (`{"items": [...]}`), as text.

@@ -66,12 +66,12 @@ impl Drop for Smtp {
     }
 }
 
-fn mailer(app: &TestApp, smtp_url: &str) -> ecolabel::mail::Mailer {
-    ecolabel::mail::Mailer::new(smtp_url, &app.config.mail_from, &app.config.public_url).unwrap()
+fn mailer(app: &TestApp, smtp_url: &str) -> ecolabel::workers::mail::Mailer {
+    ecolabel::workers::mail::Mailer::new(smtp_url, &app.config.mail_from, &app.config.public_url).unwrap()
 }
 
-async fn send(app: &TestApp, mailer: &ecolabel::mail::Mailer, at: NaiveDateTime) -> ecolabel::mail::Report {
-    ecolabel::mail::deliver_due(&app.state.db, mailer, at).await.unwrap()
+async fn send(app: &TestApp, mailer: &ecolabel::workers::mail::Mailer, at: NaiveDateTime) -> ecolabel::workers::mail::Report {
+    ecolabel::workers::mail::deliver_due(&app.state.db, mailer, at).await.unwrap()
 }
 
 /// A problem reported from the certificate's public page as a form (the reply: its JSON).
@@ -110,7 +110,7 @@ async fn changes_are_mailed_once_in_the_recipients_language(app: TestApp) {
     assert_eq!(r.status(), 200);
     let m = mailer(&app, &smtp.url());
     let now = ecolabel::storage::now();
-    assert_eq!(send(&app, &m, now).await, ecolabel::mail::Report { sent: 1, failed: 0 });
+    assert_eq!(send(&app, &m, now).await, ecolabel::workers::mail::Report { sent: 1, failed: 0 });
     let got = smtp.messages();
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0]["to"], "manager@spz.kz");

@@ -54,7 +54,7 @@ async fn submitted_surveillance(app: &TestApp, assessor: &str, venue: i64) -> i6
 
 async fn the_demo_certificate_is_suspended_for_overdue_surveillance_then_withdrawn(app: TestApp) {
     let state = app.state.clone();
-    let demo = actix_web::rt::task::spawn_blocking(move || ecolabel::demo::seed(&state))
+    let demo = actix_web::rt::task::spawn_blocking(move || ecolabel::cli::demo::seed(&state))
         .await
         .unwrap()
         .unwrap();
@@ -75,8 +75,8 @@ async fn the_demo_certificate_is_suspended_for_overdue_surveillance_then_withdra
         )
         .await;
     assert_eq!(r.status(), 201);
-    let hooks = ecolabel::webhooks::client();
-    let deliver = || ecolabel::webhooks::deliver_due(&app.state.db, &hooks, ecolabel::storage::now());
+    let hooks = ecolabel::workers::webhooks::client();
+    let deliver = || ecolabel::workers::webhooks::deliver_due(&app.state.db, &hooks, ecolabel::storage::now());
 
     // Due on 2026-12-19, 30 days of grace: nothing happens through 2027-01-18.
     assert_eq!(changes(&jobs_at(&app, &n, "2027-01-18T12:00:00Z")), [0, 0, 0]);
@@ -264,7 +264,7 @@ async fn racing_schedulers_suspend_each_certificate_once_on_postgres() {
         std::thread::spawn(move || {
             // Each its own state, like two processes: bypass the in-process lock and meet in the database.
             let db = ecolabel::storage::Db::open(s.db.url(), 4).unwrap();
-            ecolabel::jobs::run(&db, &s.config.schedule, &s.log_key, far).unwrap()
+            ecolabel::workers::scheduler::run(&db, &s.config.schedule, &s.log_key, far).unwrap()
         })
     };
     let (x, y) = (run(app.state.clone()), run(app.state.clone()));
@@ -306,14 +306,14 @@ async fn the_scheduler_reads_due_certificates_through_its_indexes(app: TestApp) 
     use ecolabel::storage::DbConn;
     // Enough certificates, with fresh statistics, that the planner weighs the indexes by what they hold.
     let state = app.state.clone();
-    let plan = ecolabel::seed::Plan {
+    let plan = ecolabel::cli::seed::Plan {
         certificates: 300,
         venues: 300,
         submitted: 0,
         force: false,
-        per_year: ecolabel::seed::PER_YEAR,
+        per_year: ecolabel::cli::seed::PER_YEAR,
     };
-    actix_web::rt::task::spawn_blocking(move || ecolabel::seed::run(&state, &plan))
+    actix_web::rt::task::spawn_blocking(move || ecolabel::cli::seed::run(&state, &plan))
         .await
         .unwrap()
         .unwrap();

@@ -4,10 +4,10 @@
 
 use crate::helpers::*;
 use crate::signin::{enrol, person, Browser, PASSWORD};
-use ecolabel::batch::Batch;
+use ecolabel::cli::batch::Batch;
+use ecolabel::cli::seed::{run, Plan};
 use ecolabel::domain::auth::Role;
 use ecolabel::domain::lifecycle::PublicStatus;
-use ecolabel::seed::{run, Plan};
 
 /// Run `ecolabel seed` on the test's registry.
 async fn seed(app: &TestApp, certificates: usize, venues: usize, submitted: usize) -> Result<Vec<String>, String> {
@@ -18,7 +18,7 @@ async fn seed(app: &TestApp, certificates: usize, venues: usize, submitted: usiz
             venues,
             submitted,
             force: false,
-            per_year: ecolabel::seed::PER_YEAR,
+            per_year: ecolabel::cli::seed::PER_YEAR,
         },
     )
     .await
@@ -64,7 +64,7 @@ async fn seed_fills_an_empty_registry_through_the_real_operations(app: TestApp) 
     assert_eq!(old["valid_from"].as_str().unwrap()[..4], (year - 1).to_string(), "issued a year ago: {old}");
     // The public log holds every issuance and status change, and a monitor rebuilding the tree from its
     // tiles finds each certificate's status in its latest entry: 60 issued, 10 superseded, 4 suspended or withdrawn.
-    let monitor = ecolabel::monitor::verify(&app.address, None).await.unwrap();
+    let monitor = ecolabel::cli::monitor::verify(&app.address, None).await.unwrap();
     assert!(monitor.problems.is_empty(), "{:?}", monitor.problems);
     assert_eq!((monitor.size, monitor.certificates), (74, 60));
     // A bulk-seeded audit has the history the real operations write, event for event.
@@ -464,7 +464,7 @@ async fn a_batch_of_pdfs_is_one_reproducible_zip(app: TestApp) {
                 limit: None,
                 jobs,
             };
-            let (n, _) = actix_web::rt::task::spawn_blocking(move || ecolabel::batch::run(&state, &b))
+            let (n, _) = actix_web::rt::task::spawn_blocking(move || ecolabel::cli::batch::run(&state, &b))
                 .await
                 .unwrap()
                 .unwrap();

@@ -668,6 +668,84 @@ async fn an_admin_resets_a_lost_second_factor(app: TestApp) {
     assert_eq!(p.location.as_deref(), Some("/app/account/totp"), "they enrol again");
 }
 
+/// Errors keep their meaning from the application layer to HTTP: 401 (with `WWW-Authenticate` on the API),
+/// 410 for a used link, 429 with `Retry-After` for a sign-in and for a second factor that are throttled
+/// (the failure that starts the wait is committed by the transaction that refuses it), and every code
+/// seen is one `/openapi.json` declares with that status.
+async fn error_statuses_arrive_intact(app: TestApp) {
+    let spec = json(app.get("/openapi.json", None).await).await;
+    let table = spec["components"]["schemas"]["ErrorBody"]["properties"]["error"]["x-error-codes"].clone();
+    let declared = |code: &str, status: u16| {
+        table
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == code && c["statuses"].as_array().unwrap().contains(&json!(status)))
+    };
+    let r = app.get("/api/v1/me", None).await;
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    assert_error(r, 401, "unauthorized").await;
+    assert!(declared("unauthorized", 401));
+
+    // 410: a link used once is gone, to the page and to the form.
+    let (_, path) = invite(&app, "gone@example.kz", &[Role::Officer], None).await;
+    let mut b = Browser::new(&app);
+    b.get(&path).await;
+    assert_eq!(b.form(&path, &[("password", PASSWORD), ("password_confirm", PASSWORD)]).await.status, 303);
+    assert_eq!(b.form(&path, &[("password", PASSWORD), ("password_confirm", PASSWORD)]).await.status, 410);
+    assert_eq!(b.get(&path).await.status, 410);
+    assert!(declared("invitation_invalid", 410));
+
+    // 401 then 429 with Retry-After for wrong second-factor codes.
+    let p = b.sign_in("gone@example.kz", PASSWORD).await;
+    assert_eq!(p.status, 303);
+    let (_, _) = enrol(&mut b).await;
+    b.form("/logout", &[]).await;
+    let p = b.sign_in("gone@example.kz", PASSWORD).await;
+    assert_eq!(p.location.as_deref(), Some("/login/totp"));
+    assert_error(b.api(Method::GET, "/api/v1/me", None).await, 401, "second_factor_pending").await;
+    assert!(declared("second_factor_pending", 401));
+    let mut statuses = vec![];
+    let mut retry_after = None;
+    for _ in 0..6 {
+        b.get("/login/totp").await;
+        let csrf = b.csrf.clone().unwrap_or_default();
+        let r = app
+            .request(Method::POST, "/login/totp", None)
+            .header("cookie", format!("gel_session={}", b.cookie.clone().unwrap()))
+            .header("origin", &app.address)
+            .form(&[("code", "000000"), ("csrf", &csrf)])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            retry_after = r.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+        }
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 429, 429], "wrong codes, then the wait");
+    assert!(retry_after.is_some_and(|s| s > 0), "429 says how long to wait: {retry_after:?}");
+    assert!(declared("invalid_code", 401) && declared("too_many_attempts", 429));
+
+    // 429 with Retry-After for wrong passwords (another address: its own count).
+    person(&app, "throttled@example.kz", &[Role::Assessor], None).await;
+    let mut last = None;
+    for _ in 0..6 {
+        last = Some(
+            app.request(Method::POST, "/login", None)
+                .header("origin", &app.address)
+                .form(&[("email", "throttled@example.kz"), ("password", "not the password at all")])
+                .send()
+                .await
+                .unwrap(),
+        );
+    }
+    let last = last.unwrap();
+    assert_eq!(last.status(), 429);
+    let wait: u64 = last.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&wait), "{wait}");
+}
+
 crate::both_backends!(
     invitation_password_second_factor_sign_out_sign_in,
     links_are_single_use_expire_and_are_voided_by_newer_ones,
@@ -676,6 +754,7 @@ crate::both_backends!(
     changes_need_the_csrf_token_and_our_origin,
     officers_without_a_second_factor_cannot_decide,
     an_admin_resets_a_lost_second_factor,
+    error_statuses_arrive_intact,
 );
 
 #[actix_web::test]
@@ -701,8 +780,8 @@ async fn the_demo_prints_a_working_link_per_role() {
     let Some(app) = spawn_app(Backend::Sqlite).await else { return };
     let state = app.state.clone();
     let links = actix_web::rt::task::spawn_blocking(move || {
-        let r = ecolabel::demo::seed(&state).unwrap();
-        (ecolabel::demo::invitation_links(&state, r.row.venue_id).unwrap(), r.row.venue_id)
+        let r = ecolabel::cli::demo::seed(&state).unwrap();
+        (ecolabel::cli::demo::invitation_links(&state, r.row.venue_id).unwrap(), r.row.venue_id)
     })
     .await
     .unwrap();

@@ -73,8 +73,10 @@ impl Receiver {
     }
 }
 
-async fn deliver(app: &TestApp, at: NaiveDateTime) -> ecolabel::webhooks::Report {
-    ecolabel::webhooks::deliver_due(&app.state.db, &ecolabel::webhooks::client(), at).await.unwrap()
+async fn deliver(app: &TestApp, at: NaiveDateTime) -> ecolabel::workers::webhooks::Report {
+    ecolabel::workers::webhooks::deliver_due(&app.state.db, &ecolabel::workers::webhooks::client(), at)
+        .await
+        .unwrap()
 }
 
 fn now() -> NaiveDateTime {

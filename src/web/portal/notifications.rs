@@ -38,7 +38,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
             p { (m.t("no_results")) }
         }
         @for r in &rows {
-            @if let Some((subject, text)) = crate::mail::render(r, m.lang, &url) {
+            @if let Some((subject, text)) = crate::workers::mail::render(r, m.lang, &url) {
                 article.notification {
                     h2 { (subject) }
                     p { (text) }

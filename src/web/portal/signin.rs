@@ -42,18 +42,7 @@ pub(crate) fn error_text(m: &Messages, e: &AppError) -> String {
     }
 }
 
-pub(crate) fn status_of(e: &AppError) -> StatusCode {
-    match e {
-        AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-        AppError::Gone { .. } => StatusCode::GONE,
-        AppError::Storage(storage::Error::Invalid { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
-        AppError::Storage(storage::Error::Conflict { .. }) => StatusCode::CONFLICT,
-        AppError::Storage(storage::Error::NotFound) => StatusCode::NOT_FOUND,
-        AppError::Storage(storage::Error::Forbidden { .. }) => StatusCode::FORBIDDEN,
-        _ => StatusCode::SERVICE_UNAVAILABLE,
-    }
-}
+pub(crate) use crate::web::error::status_of;
 
 pub(crate) fn with_retry(mut res: HttpResponse, e: &AppError) -> HttpResponse {
     if let AppError::Throttled { retry_after } = e {

@@ -1,6 +1,11 @@
 //! The `ecolabel` command line: serve, migrate, keys, users, verify and demo, with `--help` for each.
 //! Commands that change data go through the same storage functions as the HTTP API.
 
+pub mod batch;
+pub mod demo;
+pub mod monitor;
+pub mod seed;
+
 use crate::config::{Config, Settings};
 use crate::domain::auth::{parse_roles, Caller};
 use crate::domain::lifecycle::PublicStatus;
@@ -104,7 +109,7 @@ pub enum Command {
         #[arg(long)]
         force: bool,
         /// Certificates per issuance year at most (numbers have six digits a year): more start years back.
-        #[arg(long, default_value_t = crate::seed::PER_YEAR)]
+        #[arg(long, default_value_t = crate::cli::seed::PER_YEAR)]
         per_year: usize,
     },
 }
@@ -264,7 +269,7 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
         Command::Log {
             command: LogCommand::Verify { url, state },
         } => log_verify(&url, state.as_deref()),
-        Command::Demo => crate::demo::run(&config),
+        Command::Demo => crate::cli::demo::run(&config),
         Command::Jobs {
             command: JobsCommand::Run { at },
         } => {
@@ -275,7 +280,7 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
                     .naive_utc(),
             };
             let state = crate::startup::build_state(&config, false)?;
-            let report = crate::jobs::run(&state.db, &config.schedule, &state.log_key, now).map_err(|e| e.to_string())?;
+            let report = crate::workers::scheduler::run(&state.db, &config.schedule, &state.log_key, now).map_err(|e| e.to_string())?;
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(if report.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
@@ -294,9 +299,9 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             let jobs = jobs
                 .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
                 .max(1);
-            let (_, line) = crate::batch::run(
+            let (_, line) = crate::cli::batch::run(
                 &state,
-                &crate::batch::Batch {
+                &crate::cli::batch::Batch {
                     out,
                     status,
                     city,
@@ -315,14 +320,14 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             per_year,
         } => {
             let state = crate::startup::build_state(&config, false)?;
-            let plan = crate::seed::Plan {
+            let plan = crate::cli::seed::Plan {
                 certificates,
                 venues: venues.unwrap_or(certificates),
                 submitted,
                 force,
                 per_year,
             };
-            for line in crate::seed::run(&state, &plan)? {
+            for line in crate::cli::seed::run(&state, &plan)? {
                 println!("{line}");
             }
             Ok(ExitCode::SUCCESS)
@@ -589,7 +594,7 @@ fn verify(input: &str, jwks: Option<&std::path::Path>, config: &Config) -> Resul
 
 fn log_verify(url: &str, state: Option<&std::path::Path>) -> Result<ExitCode, String> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let report = rt.block_on(crate::monitor::verify(url, state))?;
+    let report = rt.block_on(crate::cli::monitor::verify(url, state))?;
     println!("log: {} entries, {} certificates in the register", report.size, report.certificates);
     if report.problems.is_empty() {
         println!("ok: the checkpoint verifies, the tree matches its tiles and entries, and every status matches its latest entry");

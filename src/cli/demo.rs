@@ -227,7 +227,7 @@ pub fn invitation_links(state: &Context, venue_id: i64) -> Result<Vec<(&'static 
         let link = state
             .db
             .write_blocking(|c| {
-                let r = match storage::accounts::user_by_email(c, &email)? {
+                match storage::accounts::user_by_email(c, &email)? {
                     Some(user) => crate::app::accounts::password_link(c, &system, &client, user.id, url),
                     None => {
                         let p = crate::app::accounts::NewPerson {
@@ -238,8 +238,7 @@ pub fn invitation_links(state: &Context, venue_id: i64) -> Result<Vec<(&'static 
                         };
                         crate::app::accounts::invite(c, &system, &client, p, url)
                     }
-                };
-                r
+                }
             })
             .map_err(err)?;
         out.push((role, link.url));
