@@ -12,6 +12,7 @@ pub mod context;
 pub mod documents;
 pub mod keys;
 pub mod notify;
+pub mod public;
 pub mod schedule;
 pub mod users;
 pub mod venues;

@@ -216,7 +216,7 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
 }
 
 /// The certificate as the public pages show it: from a snapshot at most `crate::web::public::snapshots::TTL` old.
-async fn snapshot(state: &web::Data<AppState>, number: String) -> storage::Result<Option<Arc<Snapshot>>> {
+async fn snapshot(state: &web::Data<AppState>, number: String) -> crate::app::Result<Option<Arc<Snapshot>>> {
     if let Some(s) = state.snapshots.get(&number) {
         // Past half its life, one request starts reading the next snapshot in the background while this one
         // is served (still within TTL): under load the snapshot never runs out, so no request waits for the
@@ -236,17 +236,14 @@ async fn snapshot(state: &web::Data<AppState>, number: String) -> storage::Resul
 }
 
 /// Read a certificate's snapshot from the database and keep it (unless it changed meanwhile).
-async fn read_snapshot(state: &AppState, number: String) -> storage::Result<Option<Arc<Snapshot>>> {
+async fn read_snapshot(state: &AppState, number: String) -> crate::app::Result<Option<Arc<Snapshot>>> {
     let epoch = state.snapshots.epoch();
     // The certificate and its place in the log, in one trip to the database.
-    let read = state.db.read(move |c| Ok((repo::get(c, &number)?, storage::log::recorded(c, &number)?)));
-    let (row, recorded) = match read.await {
-        Ok(r) => r,
-        Err(storage::Error::NotFound) => return Ok(None),
-        Err(e) => return Err(e),
+    let Some((row, recorded)) = crate::app::public::certificate_with_log(&state.db, number).await? else {
+        return Ok(None);
     };
     let signature_ok = state.verifier.verify(&state.db, &row.token).await?.is_ok();
-    let mut cert = public_certificate(state, &row, now()).map_err(|e| storage::Error::Internal(e.message))?;
+    let mut cert = public_certificate(state, &row, now()).map_err(|e| crate::app::Error::Storage(storage::Error::Internal(e.message)))?;
     cert.log = recorded.map(|r| LogRecord {
         index: r.index,
         checkpoint: r.checkpoint,
@@ -275,7 +272,7 @@ fn snapshot_response(req: &HttpRequest, m: &Messages, snap: &Snapshot, json: boo
     HttpResponse::Ok().content_type(content_type).insert_header(("cache-control", FRESH)).body(body)
 }
 
-fn unavailable(req: &HttpRequest, m: &Messages, json: bool, e: &storage::Error) -> HttpResponse {
+fn unavailable(req: &HttpRequest, m: &Messages, json: bool, e: &crate::app::Error) -> HttpResponse {
     tracing::error!(error = %e, "verification unavailable");
     if json {
         let mut e = ApiError::new(
@@ -414,7 +411,7 @@ fn parse_status(s: &Option<String>) -> Result<Option<PublicStatus>, ApiError> {
     }
 }
 
-async fn load_page(state: &AppState, p: &RegisterParams, status: Option<PublicStatus>, limit: i64) -> storage::Result<(Vec<CertificateRow>, Option<i64>)> {
+async fn load_page(state: &AppState, p: &RegisterParams, status: Option<PublicStatus>, limit: i64) -> crate::app::Result<(Vec<CertificateRow>, Option<i64>)> {
     let q = PublicQuery {
         q: p.q.clone(),
         city: p.city.clone(),
@@ -424,7 +421,7 @@ async fn load_page(state: &AppState, p: &RegisterParams, status: Option<PublicSt
         limit: limit + 1,
         today: now().date(),
     };
-    Ok(crate::web::keyset_page(state.db.read(move |c| repo::list(c, &q)).await?, limit, |r| r.id))
+    Ok(crate::web::keyset_page(crate::app::public::register(&state.db, q).await?, limit, |r| r.id))
 }
 
 /// GET /register: the searchable public list of certified venues.

@@ -4,7 +4,6 @@
 use crate::app::complaints::{self as ops};
 use crate::domain::complaint::{Category, ComplaintStatus, Report, MAX_PHOTO};
 use crate::domain::scoring::FieldError;
-use crate::storage::{self};
 use crate::web::api::complaints::*;
 use crate::web::error::{missing, ApiError, ApiResult};
 use crate::web::i18n::{negotiate, Messages};
@@ -227,7 +226,7 @@ pub async fn new_page(req: HttpRequest, state: web::Data<AppState>, s: MaybeSess
     let number = path.into_inner();
     let m = negotiate(&req);
     let n = number.clone();
-    match state.db.read(move |c| storage::certificates::get(c, &n)).await {
+    match crate::app::public::certificate(&state.db, n).await {
         Ok(_) => form_page(&req, &m, &s, StatusCode::OK, &number, &Sent::default(), &[], None),
         Err(e) => missing("certificate")(e).error_response(),
     }

@@ -3,7 +3,7 @@
 
 use crate::domain::certificate::CertificateNumber;
 use crate::domain::log::Entry;
-use crate::storage::log::{self as repo, Watch};
+use crate::app::public::Watch;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::AppState;
 use actix_web::{web, HttpResponse};
@@ -81,7 +81,7 @@ pub async fn feed(state: web::Data<AppState>, params: web::Query<FeedParams>) ->
         format!("?{}", filters.join("&"))
     };
     let watch = Watch { certificate, venue: p.venue };
-    let rows = state.db.read(move |c| repo::recent(c, &watch, FEED_SIZE)).await?;
+    let rows = crate::app::public::feed(&state.db, watch, FEED_SIZE).await?;
     let entries = rows
         .iter()
         .map(|b| Entry::parse(b).map_err(ApiError::internal))

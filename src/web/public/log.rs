@@ -2,7 +2,6 @@
 // entry bundles and consistency proofs. Full tiles never change and are cacheable for ever.
 
 use crate::domain::log::{self as tlog, TILE_WIDTH};
-use crate::storage::log as repo;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::AppState;
 use actix_web::{web, HttpResponse};
@@ -29,23 +28,16 @@ fn tile_response(width: u64, data: web::Bytes) -> HttpResponse {
 }
 
 /// A tile or bundle: full ones from the cache when there, else read (given the log's size) and kept.
-async fn cached(
-    state: &AppState,
-    key: (Option<u8>, u64),
-    width: u64,
-    read: impl FnOnce(&mut crate::storage::DbConn, u64) -> crate::storage::Result<Option<Vec<u8>>> + Send + 'static,
-) -> ApiResult<Option<HttpResponse>> {
+async fn cached(state: &AppState, key: (Option<u8>, u64), width: u64) -> ApiResult<Option<HttpResponse>> {
     let full = width == TILE_WIDTH;
     if full {
         if let Some(data) = state.log_tiles.get(&key) {
             return Ok(Some(tile_response(width, data)));
         }
     }
-    let data = state.db.read(move |c| {
-        let size = repo::size(c)?;
-        read(c, size)
-    });
-    let Some(data) = data.await? else { return Ok(None) };
+    let Some(data) = crate::app::public::tile(&state.db, key.0, key.1, width).await? else {
+        return Ok(None);
+    };
     let data = web::Bytes::from(data);
     if full {
         state.log_tiles.put(key, data.clone());
@@ -56,7 +48,7 @@ async fn cached(
 /// GET /log/checkpoint: the latest signed checkpoint (C2SP tlog-checkpoint in a signed note).
 #[utoipa::path(get, path = "/log/checkpoint", tag = "log", responses((status = 200, description = "signed checkpoint", content_type = "text/plain")))]
 pub async fn checkpoint(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let latest = state.db.read(repo::latest_checkpoint).await?;
+    let latest = crate::app::public::latest_checkpoint(&state.db).await?;
     let (_, note) = latest.ok_or_else(|| ApiError::internal("the log has no checkpoint"))?;
     Ok(text(note))
 }
@@ -76,7 +68,7 @@ pub async fn tile(state: web::Data<AppState>, path: web::Path<(String, String)>)
     let missing = || ApiError::not_found("tile");
     let level: u8 = level.parse().ok().filter(|l: &u8| *l <= 5 && level.len() == 1).ok_or_else(missing)?;
     let (index, width) = tlog::parse_tile_index(&rest).ok_or_else(missing)?;
-    cached(&state, (Some(level), index), width, move |c, size| repo::tile(c, size, level, index, width))
+    cached(&state, (Some(level), index), width)
         .await?
         .ok_or_else(missing)
 }
@@ -88,7 +80,7 @@ pub async fn tile(state: web::Data<AppState>, path: web::Path<(String, String)>)
 pub async fn entries(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let missing = || ApiError::not_found("entry bundle");
     let (index, width) = tlog::parse_tile_index(&path.into_inner()).ok_or_else(missing)?;
-    cached(&state, (None, index), width, move |c, size| repo::entry_bundle(c, size, index, width))
+    cached(&state, (None, index), width)
         .await?
         .ok_or_else(missing)
 }
@@ -117,20 +109,7 @@ pub struct ConsistencyProof {
     responses((status = 200, body = ConsistencyProof), (status = 422, body = crate::web::error::ErrorBody)))]
 pub async fn consistency(state: web::Data<AppState>, params: web::Query<ConsistencyParams>) -> ApiResult<HttpResponse> {
     let ConsistencyParams { from, to } = params.into_inner();
-    let proof = state
-        .db
-        .read(move |c| {
-            let size = repo::latest_checkpoint(c)?.map(|(s, _)| s).unwrap_or(0);
-            if from == 0 || from > to || to > size {
-                return Err(crate::storage::Error::invalid(
-                    "invalid_range",
-                    format!("need 1 <= from <= to <= {size} (the latest checkpoint's size)"),
-                    vec![],
-                ));
-            }
-            repo::consistency_proof(c, from, to)
-        })
-        .await?;
+    let proof = crate::app::public::consistency(&state.db, from, to).await?;
     Ok(HttpResponse::Ok().insert_header(("cache-control", IMMUTABLE)).json(ConsistencyProof {
         from,
         to,

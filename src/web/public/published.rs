@@ -2,14 +2,13 @@
 // (The QR landing page, certificate pages and register live beside these as they are built.)
 
 use crate::domain::signing::{parse_public_key, Jwk, Jwks};
-use crate::storage;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::AppState;
 use actix_web::{web, HttpResponse};
 
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "public", responses((status = 200, body = Jwks)))]
 pub async fn jwks(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let rows = state.db.read(storage::keys::all).await?;
+    let rows = crate::app::public::signing_keys(&state.db).await?;
     let mut keys = Vec::new();
     for r in rows {
         let key = parse_public_key(&r.public_key).map_err(ApiError::internal)?;

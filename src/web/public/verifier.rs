@@ -2,7 +2,7 @@
 // re-read on an unknown kid) and a bounded cache of tokens already verified (signatures never change).
 
 use crate::domain::signing::{self, Failure, Kid, Verified};
-use crate::storage::{self, Db};
+use crate::storage::Db;
 use ed25519_dalek::VerifyingKey;
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -20,8 +20,8 @@ impl Verifier {
         self.keys.read().unwrap_or_else(|p| p.into_inner()).get(kid).copied()
     }
 
-    async fn reload(&self, db: &Db) -> storage::Result<()> {
-        let rows = db.read(storage::keys::all).await?;
+    async fn reload(&self, db: &Db) -> crate::app::Result<()> {
+        let rows = crate::app::public::signing_keys(db).await?;
         let mut map = HashMap::new();
         for r in rows {
             if let (Ok(k), Some(kid)) = (signing::parse_public_key(&r.public_key), signing::parse_kid(&r.kid)) {
@@ -33,7 +33,7 @@ impl Verifier {
     }
 
     /// Verify a token: `Ok(Err(_))` is a verdict about the token, `Err(_)` means the registry could not answer.
-    pub async fn verify(&self, db: &Db, token: &[u8]) -> storage::Result<Result<Verified, Failure>> {
+    pub async fn verify(&self, db: &Db, token: &[u8]) -> crate::app::Result<Result<Verified, Failure>> {
         if let Some(v) = self.verified.read().unwrap_or_else(|p| p.into_inner()).get(token) {
             return Ok(Ok(v.clone()));
         }

@@ -1,0 +1,74 @@
+// What anyone may read without signing in: a certificate with its place in the public log, the register,
+// the status feed, the log's checkpoints, tiles and proofs, and the published signing keys.
+
+use super::{Error, Result};
+use crate::domain::log::Hash;
+use crate::storage::certificates as repo;
+pub use crate::storage::certificates::PublicQuery;
+use crate::storage::log;
+pub use crate::storage::log::{Recorded, Watch};
+use crate::storage::models::{CertificateRow, SigningKeyRow};
+use crate::storage::{self, Db};
+
+/// A certificate by number and its latest log entry, in one trip to the database; None if there is none.
+pub async fn certificate_with_log(db: &Db, number: String) -> Result<Option<(CertificateRow, Option<Recorded>)>> {
+    let read = db.read(move |c| Ok::<_, storage::Error>((repo::get(c, &number)?, log::recorded(c, &number)?)));
+    match read.await {
+        Ok(r) => Ok(Some(r)),
+        Err(storage::Error::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A certificate by number (any status).
+pub async fn certificate(db: &Db, number: String) -> Result<CertificateRow> {
+    Ok(db.read(move |c| repo::get(c, &number)).await?)
+}
+
+/// One page of the public register (the query asks for one row more than it shows).
+pub async fn register(db: &Db, q: PublicQuery) -> Result<Vec<CertificateRow>> {
+    Ok(db.read(move |c| repo::list(c, &q)).await?)
+}
+
+/// Every signing key, active and retired (the JWKS, the verifier).
+pub async fn signing_keys(db: &Db) -> Result<Vec<SigningKeyRow>> {
+    Ok(db.read(storage::keys::all).await?)
+}
+
+/// The newest log entries a watcher follows, newest first.
+pub async fn feed(db: &Db, watch: Watch, limit: i64) -> Result<Vec<Vec<u8>>> {
+    Ok(db.read(move |c| log::recent(c, &watch, limit)).await?)
+}
+
+/// The latest signed checkpoint: tree size and note.
+pub async fn latest_checkpoint(db: &Db) -> Result<Option<(u64, String)>> {
+    Ok(db.read(log::latest_checkpoint).await?)
+}
+
+/// A hash tile (`level`) or an entry bundle (None) of the log as it stands; None past its end.
+pub async fn tile(db: &Db, level: Option<u8>, index: u64, width: u64) -> Result<Option<Vec<u8>>> {
+    Ok(db
+        .read(move |c| {
+            let size = log::size(c)?;
+            match level {
+                Some(level) => log::tile(c, size, level, index, width),
+                None => log::entry_bundle(c, size, index, width),
+            }
+        })
+        .await?)
+}
+
+/// An RFC 9162 consistency proof between two sizes, the newer at most the latest checkpoint's.
+pub async fn consistency(db: &Db, from: u64, to: u64) -> Result<Vec<Hash>> {
+    db.read(move |c| {
+        let size = log::latest_checkpoint(c)?.map(|(s, _)| s).unwrap_or(0);
+        if from == 0 || from > to || to > size {
+            return Err(Error::invalid(
+                "invalid_range",
+                format!("need 1 <= from <= to <= {size} (the latest checkpoint's size)"),
+            ));
+        }
+        Ok(log::consistency_proof(c, from, to)?)
+    })
+    .await
+}
