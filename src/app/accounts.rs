@@ -593,6 +593,31 @@ pub fn end_all_sessions(c: &mut DbConn, actor: &Caller, client: &Client, user_id
     Ok(n)
 }
 
+/// A person's API tokens: one's own, or anyone's for an admin.
+pub fn tokens(c: &mut DbConn, actor: &Caller, user_id: i64) -> Result<Vec<crate::storage::models::TokenRow>> {
+    if actor.user_id != Some(user_id) {
+        require_admin(actor)?;
+    }
+    Ok(users::tokens_of(c, user_id)?)
+}
+
+/// How many unused recovery codes the caller has left.
+pub fn recovery_codes_left(c: &mut DbConn, actor: &Caller) -> Result<i64> {
+    let user_id = actor.user_id.ok_or_else(Error::not_found)?;
+    Ok(store::recovery_codes_left(c, user_id)?)
+}
+
+/// The language a person uses the portal in (their e-mails follow it).
+pub fn set_language(c: &mut DbConn, user_id: i64, language: &str) -> Result<()> {
+    Ok(crate::storage::notifications::set_language(c, user_id, language)?)
+}
+
+/// A person's messages in the portal, newest first.
+pub fn notifications(c: &mut DbConn, actor: &Caller, limit: i64) -> Result<Vec<crate::storage::models::NotificationRow>> {
+    let user_id = actor.user_id.ok_or_else(Error::not_found)?;
+    Ok(crate::storage::notifications::for_user(c, user_id, limit)?)
+}
+
 /// Open sessions of a user: one's own, or anyone's for an admin.
 pub fn sessions(c: &mut DbConn, actor: &Caller, user_id: i64) -> Result<Vec<SessionRow>> {
     if actor.user_id != Some(user_id) {
@@ -782,4 +807,9 @@ pub fn revoke_token(c: &mut DbConn, actor: &Caller, token_id: i64) -> Result<cra
         return Err(Error::not_found());
     }
     Ok(users::revoke_token(c, actor, token_id)?)
+}
+
+/// Record a session's last use (the idle limit counts from it).
+pub fn touch_session(c: &mut DbConn, session_id: i64, now: NaiveDateTime) -> Result<()> {
+    Ok(store::touch_session(c, session_id, now)?)
 }

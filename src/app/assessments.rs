@@ -12,7 +12,7 @@ use crate::domain::scoring::{self, FieldError};
 use crate::domain::surveillance::{next_due, OVERDUE_REASON};
 use crate::storage::assessments::{self as repo, ListQuery, NewEvidence, Scope};
 use crate::storage::certificates as cert_repo;
-use crate::storage::models::{AssessmentRow, AssessmentSummary, CertificateRow, EvidenceMeta};
+use crate::storage::models::{AssessmentRow, AssessmentSummary, CertificateRow, EventRow, EvidenceMeta};
 use crate::storage::{self, venues, DbConn};
 
 /// The assessment if the caller may see it; otherwise not found (no existence leak).
@@ -259,6 +259,46 @@ pub fn decide(
         _ => None,
     };
     Ok((updated, cert))
+}
+
+/// An audit as the caller may see it, with its evidence and its certificate (if it has one).
+pub fn view(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<(AssessmentRow, Vec<EvidenceMeta>, Option<CertificateRow>)> {
+    let row = get_visible(conn, caller, id)?;
+    let evidence = repo::list_evidence(conn, id)?;
+    let cert = cert_repo::for_assessment(conn, id)?;
+    Ok((row, evidence, cert))
+}
+
+/// The evidence of an audit the caller may see.
+pub fn evidence(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<Vec<EvidenceMeta>> {
+    get_visible(conn, caller, id)?;
+    Ok(repo::list_evidence(conn, id)?)
+}
+
+/// One evidence file of an audit the caller may see: what it is, and its bytes.
+pub fn evidence_file(conn: &mut DbConn, caller: &Caller, id: i64, evidence_id: i64) -> Result<(EvidenceMeta, Vec<u8>)> {
+    get_visible(conn, caller, id)?;
+    Ok(repo::evidence_content(conn, id, evidence_id)?)
+}
+
+/// The event history of an audit the caller may see, oldest first.
+pub fn history(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<Vec<EventRow>> {
+    get_visible(conn, caller, id)?;
+    Ok(storage::events::list(conn, "assessment", &id.to_string())?)
+}
+
+/// An audit for the officers' review page: the row, its venue's name, evidence and history.
+pub fn review(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<(AssessmentRow, String, Vec<EvidenceMeta>, Vec<EventRow>)> {
+    let row = get_visible(conn, caller, id)?;
+    let venue = venues::get(conn, row.venue_id)?.name;
+    let evidence = repo::list_evidence(conn, id)?;
+    let history = storage::events::list(conn, "assessment", &id.to_string())?;
+    Ok((row, venue, evidence, history))
+}
+
+/// The names of the venues with these ids (lists of audits show them).
+pub fn venue_names(conn: &mut DbConn, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+    Ok(venues::names(conn, ids)?)
 }
 
 /// Decide as `caller` (the API and the portal): an approval gets the issuing context (the active key) and

@@ -157,3 +157,13 @@ pub fn change_status(
     };
     store_status(conn, caller, &row, &change, log_key)
 }
+
+/// One page of certificates by the query (newest first; the caller's venue scope is in the query).
+pub fn list(conn: &mut DbConn, q: &repo::PublicQuery) -> Result<Vec<CertificateRow>> {
+    Ok(repo::list(conn, q)?)
+}
+
+/// A certificate's event history, oldest first.
+pub fn history(conn: &mut DbConn, number: &str) -> Result<Vec<crate::storage::models::EventRow>> {
+    Ok(crate::storage::events::list(conn, "certificate", number)?)
+}

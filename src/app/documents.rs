@@ -120,3 +120,8 @@ pub fn render_and_store(state: &Context, row: &CertificateRow, status: PublicSta
     }
     Ok((bytes, etag))
 }
+
+/// The stored rendering of a certificate's PDF in a given state (its ETag and bytes), if there is one.
+pub fn stored(conn: &mut storage::DbConn, certificate_id: i64, key: &str) -> Result<Option<(String, Vec<u8>)>> {
+    Ok(storage::documents::get(conn, certificate_id, key)?)
+}

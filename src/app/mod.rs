@@ -10,6 +10,7 @@ pub mod codes;
 pub mod complaints;
 pub mod context;
 pub mod documents;
+pub mod idempotency;
 pub mod keys;
 pub mod notify;
 pub mod public;
@@ -20,6 +21,7 @@ pub mod webhooks;
 
 use crate::storage;
 
+pub use crate::storage::{now, Db, DbConn, Error as StorageError};
 pub use context::Context;
 
 /// Why an operation did not happen. The web layer maps each case to a status and a stable code.
@@ -60,3 +62,25 @@ impl From<diesel::result::Error> for Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// What the outer layers read of an operation's result: the stored rows, and how a row reads (its status,
+/// outcome, measurements …: pure functions of the row). Queries and writes stay behind the operations.
+pub mod rows {
+    pub use crate::storage::accounts::{AuthEventRow, SessionRow};
+    pub use crate::storage::assessments::{ListQuery, NewEvidence};
+    pub use crate::storage::certificates::PublicQuery;
+    pub use crate::storage::models::*;
+    pub use crate::storage::venues::VenueQuery;
+    pub mod assessment {
+        pub use crate::storage::assessments::{kind_of, measurements_of, outcome_of, status_of};
+    }
+    pub mod certificate {
+        pub use crate::storage::certificates::{outcome_of, status_now, stored_status};
+    }
+    pub mod appeal {
+        pub use crate::storage::appeals::{status_of, subject_of};
+    }
+    pub mod complaint {
+        pub use crate::storage::complaints::status_of;
+    }
+}

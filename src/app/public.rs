@@ -72,3 +72,9 @@ pub async fn consistency(db: &Db, from: u64, to: u64) -> Result<Vec<Hash>> {
     })
     .await
 }
+
+/// A certificate by number, inside a caller's read (the PDF download reads it with the token and the
+/// stored rendering in one trip).
+pub fn certificate_row(conn: &mut storage::DbConn, number: &str) -> Result<CertificateRow> {
+    Ok(repo::get(conn, number)?)
+}

@@ -74,3 +74,53 @@ pub fn create_with_token(conn: &mut DbConn, actor: &Caller, name: &str, roles: &
     let (token_id, token) = users::create_token(conn, actor, user.id, "initial")?;
     Ok(NewUser { user, token_id, token })
 }
+
+/// The signed-in caller's own record.
+pub fn me(conn: &mut DbConn, caller: &Caller) -> Result<UserRow> {
+    let id = caller.user_id.ok_or_else(Error::not_found)?;
+    Ok(users::get(conn, id)?)
+}
+
+/// A user's record (admins; everyone else sees only their own).
+pub fn get(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<UserRow> {
+    if !caller.has(Role::Admin) && caller.user_id != Some(id) {
+        return Err(Error::not_found());
+    }
+    Ok(users::get(conn, id)?)
+}
+
+/// An admin issues a bearer token for a user's scripts (shown once).
+pub fn issue_token(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<NewUser> {
+    if !caller.has(Role::Admin) {
+        return Err(Error::forbidden("forbidden_role", "this needs the role admin"));
+    }
+    let user = users::get(conn, id)?;
+    let (token_id, token) = users::create_token(conn, caller, id, "admin-issued")?;
+    Ok(NewUser { user, token_id, token })
+}
+
+/// One page of people, by id after `after` (admins).
+pub fn page(conn: &mut DbConn, caller: &Caller, after: Option<i64>, limit: i64) -> Result<Vec<UserRow>> {
+    if !caller.has(Role::Admin) {
+        return Err(Error::forbidden("forbidden_role", "this needs the role admin"));
+    }
+    Ok(users::page(conn, after, limit)?)
+}
+
+/// The caller a bearer token stands for (None: unknown or revoked).
+pub fn caller_for_token(conn: &mut DbConn, token: &str) -> Result<Option<Caller>> {
+    Ok(users::caller_for_token(conn, token)?)
+}
+
+/// Every user (admins).
+pub fn list(conn: &mut DbConn, caller: &Caller) -> Result<Vec<UserRow>> {
+    if !caller.has(Role::Admin) {
+        return Err(Error::forbidden("forbidden_role", "this needs the role admin"));
+    }
+    Ok(users::list(conn)?)
+}
+
+/// Who a stored user is, as the rules see them (roles parsed).
+pub fn caller_of(user: &UserRow) -> Result<Caller> {
+    Ok(users::caller_of(user)?)
+}

@@ -47,3 +47,8 @@ pub fn get_visible(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<VenueR
     }
     Ok(repo::get(conn, id)?)
 }
+
+/// One page of venues by the query (the portal's and the API's list; `only_id` scopes a venue manager).
+pub fn list(conn: &mut DbConn, q: &crate::storage::venues::VenueQuery) -> Result<Vec<VenueRow>> {
+    Ok(crate::storage::venues::list(conn, q)?)
+}

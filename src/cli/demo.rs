@@ -226,18 +226,16 @@ pub fn invitation_links(state: &Context, venue_id: i64) -> Result<Vec<(&'static 
         let roles = [Role::parse(role)?];
         let link = state
             .db
-            .write_blocking(|c| {
-                match storage::accounts::user_by_email(c, &email)? {
-                    Some(user) => crate::app::accounts::password_link(c, &system, &client, user.id, url),
-                    None => {
-                        let p = crate::app::accounts::NewPerson {
-                            email: &email,
-                            name,
-                            roles: &roles,
-                            venue_id: (role == "venue").then_some(venue_id),
-                        };
-                        crate::app::accounts::invite(c, &system, &client, p, url)
-                    }
+            .write_blocking(|c| match storage::accounts::user_by_email(c, &email)? {
+                Some(user) => crate::app::accounts::password_link(c, &system, &client, user.id, url),
+                None => {
+                    let p = crate::app::accounts::NewPerson {
+                        email: &email,
+                        name,
+                        roles: &roles,
+                        venue_id: (role == "venue").then_some(venue_id),
+                    };
+                    crate::app::accounts::invite(c, &system, &client, p, url)
                 }
             })
             .map_err(err)?;

@@ -4,7 +4,6 @@
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::auth::{looks_like_token, Caller, Role};
-use crate::storage::users;
 use actix_web::dev::Payload;
 use actix_web::{http::header, web, FromRequest, HttpMessage, HttpRequest};
 use std::future::Future;
@@ -110,7 +109,7 @@ impl FromRequest for Auth {
                 Credentials::Token(token) => token,
             };
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            match state.db.read(move |c| users::caller_for_token(c, &token)).await? {
+            match state.db.read(move |c| crate::app::users::caller_for_token(c, &token)).await? {
                 Some(caller) => Ok(Auth(authenticated(caller))),
                 None => Err(unknown_token()),
             }

@@ -2,7 +2,6 @@
 // internal details are logged with the request's span and never sent to the client.
 
 use crate::domain::scoring::FieldError;
-use crate::storage;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -103,21 +102,21 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<storage::Error> for ApiError {
-    fn from(e: storage::Error) -> Self {
+impl From<crate::app::StorageError> for ApiError {
+    fn from(e: crate::app::StorageError) -> Self {
         match e {
-            storage::Error::NotFound => ApiError::not_found("resource"),
-            storage::Error::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
-            storage::Error::Forbidden { code, message } => {
+            crate::app::StorageError::NotFound => ApiError::not_found("resource"),
+            crate::app::StorageError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            crate::app::StorageError::Forbidden { code, message } => {
                 tracing::warn!(code, "authorisation refused");
                 ApiError::forbidden(code, message)
             }
-            storage::Error::Invalid { code, message, fields } => ApiError::invalid(code, message, fields),
-            storage::Error::Unavailable(detail) => {
+            crate::app::StorageError::Invalid { code, message, fields } => ApiError::invalid(code, message, fields),
+            crate::app::StorageError::Unavailable(detail) => {
                 tracing::error!(error = %detail, "database unavailable");
                 ApiError::unavailable()
             }
-            storage::Error::Internal(detail) => ApiError::internal(detail),
+            crate::app::StorageError::Internal(detail) => ApiError::internal(detail),
         }
     }
 }
@@ -126,7 +125,7 @@ impl From<storage::Error> for ApiError {
 /// (`.map_err(missing("assessment"))`).
 pub fn missing<E: Into<crate::app::Error>>(what: &'static str) -> impl Fn(E) -> ApiError {
     move |e| match e.into() {
-        crate::app::Error::Storage(storage::Error::NotFound) => ApiError::not_found(what),
+        crate::app::Error::Storage(crate::app::StorageError::NotFound) => ApiError::not_found(what),
         e => e.into(),
     }
 }
@@ -141,12 +140,12 @@ pub fn status_of(e: &crate::app::Error) -> StatusCode {
         E::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
         E::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         E::Gone { .. } => StatusCode::GONE,
-        E::Storage(storage::Error::NotFound) => StatusCode::NOT_FOUND,
-        E::Storage(storage::Error::Conflict { .. }) => StatusCode::CONFLICT,
-        E::Storage(storage::Error::Forbidden { .. }) => StatusCode::FORBIDDEN,
-        E::Storage(storage::Error::Invalid { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
-        E::Storage(storage::Error::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
-        E::Storage(storage::Error::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+        E::Storage(crate::app::StorageError::NotFound) => StatusCode::NOT_FOUND,
+        E::Storage(crate::app::StorageError::Conflict { .. }) => StatusCode::CONFLICT,
+        E::Storage(crate::app::StorageError::Forbidden { .. }) => StatusCode::FORBIDDEN,
+        E::Storage(crate::app::StorageError::Invalid { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
+        E::Storage(crate::app::StorageError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+        E::Storage(crate::app::StorageError::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -5,11 +5,10 @@ use super::auth::{bearer, Authenticated};
 use super::error::ApiError;
 use super::ratelimit;
 use super::AppState;
+use crate::app::idempotency::{self, Begin};
 use crate::domain::auth::{format_roles, looks_like_token, parse_roles, token_hash};
 use crate::domain::scoring::FieldError;
 use crate::domain::text::{self, TextKind};
-use crate::storage::idempotency::{self, Begin};
-use crate::storage::{self, users};
 use actix_web::body::{to_bytes, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -182,7 +181,7 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
             // handler, whose extractor refuses it, and nothing is claimed or replayed.
             let caller = if looks_like_token(&token) {
                 let t = token.clone();
-                match state.db.read(move |c| users::caller_for_token(c, &t)).await {
+                match state.db.read(move |c| crate::app::users::caller_for_token(c, &t)).await {
                     Ok(c) => c,
                     Err(e) => return Ok(error_response(req, e.into())),
                 }
@@ -233,7 +232,7 @@ async fn claim_and_run(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let begun = {
         let (t, k, rh, roles) = (token.clone(), key.clone(), request_hash.clone(), format_roles(&caller.roles));
-        state.db.write(move |c| idempotency::begin(c, &t, &k, &rh, &roles, storage::now())).await
+        state.db.write(move |c| idempotency::begin(c, &t, &k, &rh, &roles, crate::app::now())).await
     };
     match begun {
         Err(e) => Ok(error_response(req, e.into())),

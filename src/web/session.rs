@@ -6,7 +6,6 @@ use super::error::ApiError;
 use super::AppState;
 use crate::app::accounts::{self as ops, Client, OpenSession, Stage};
 use crate::domain::account::{constant_time_eq, csrf_token};
-use crate::storage::{self, users};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -57,14 +56,14 @@ pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
 #[derive(Clone)]
 pub struct Session {
     pub id: i64,
-    pub user: crate::storage::models::UserRow,
+    pub user: crate::app::rows::UserRow,
     pub caller: crate::domain::auth::Caller,
     pub stage: Stage,
     /// An officer or admin without a second factor: only the enrolment page is open to them.
     pub needs_factor: bool,
     /// The token every form of this session carries (`csrf`), and JSON calls send as `X-CSRF-Token`.
     pub csrf: String,
-    pub row: crate::storage::accounts::SessionRow,
+    pub row: crate::app::rows::SessionRow,
 }
 
 impl FromRequest for Session {
@@ -181,7 +180,7 @@ pub async fn sessions(mut req: ServiceRequest, next: Next<impl MessageBody + 'st
     let mut session = None;
     if let Some(secret) = cookie.filter(|s| !s.is_empty()) {
         let rules = state.config.sessions;
-        let now = storage::now();
+        let now = crate::app::now();
         let s = secret.clone();
         let open = match state.db.read(move |c| ops::open_session(c, &rules, &s, now)).await {
             Ok(o) => o,
@@ -199,11 +198,11 @@ pub async fn sessions(mut req: ServiceRequest, next: Next<impl MessageBody + 'st
             let OpenSession { session: row, user, stage } = *open;
             if (now - row.last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS {
                 let id = row.id;
-                if let Err(e) = state.db.write(move |c| crate::storage::accounts::touch_session(c, id, now)).await {
+                if let Err(e) = state.db.write(move |c| crate::app::accounts::touch_session(c, id, now)).await {
                     tracing::warn!(error = %e, "could not record the session's last use");
                 }
             }
-            let caller = match users::caller_of(&user) {
+            let caller = match crate::app::users::caller_of(&user) {
                 Ok(c) => c,
                 Err(e) => {
                     let (r, _) = req.into_parts();

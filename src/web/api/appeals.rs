@@ -2,10 +2,10 @@
 // who took no part decide it) and the portal pages (the appeal form, the list, an appeal with its decision form).
 
 use crate::app::appeals::{self as ops, Filing};
+use crate::app::rows::{AppealFileMeta, AppealRow};
 use crate::domain::appeal::{AppealOutcome, AppealStatus, Subject, MAX_FILES};
 use crate::domain::auth::{Caller, Role};
 use crate::domain::scoring::FieldError;
-use crate::storage::models::{AppealFileMeta, AppealRow};
 use crate::web::api::assessments::{judge, read_part, Judged, MAX_EVIDENCE_BYTES};
 use crate::web::auth::Auth;
 use crate::web::error::{missing, ApiError, ApiResult};
@@ -62,8 +62,8 @@ pub struct AppealResponse {
 
 pub(crate) fn respond(r: AppealRow, files: Vec<AppealFileMeta>) -> ApiResult<AppealResponse> {
     Ok(AppealResponse {
-        subject: crate::storage::appeals::subject_of(&r)?,
-        status: crate::storage::appeals::status_of(&r)?,
+        subject: crate::app::rows::appeal::subject_of(&r)?,
+        status: crate::app::rows::appeal::status_of(&r)?,
         id: r.id,
         venue_id: r.venue_id,
         assessment_id: r.assessment_id,

@@ -1,14 +1,13 @@
 // Assessments over HTTP: create, fill measurements, upload evidence (multipart, type by content),
 // submit (server-side scoring), decide (approval issues the certificate), and the event history.
 
+use crate::app::rows::{AssessmentRow, CertificateRow, EvidenceMeta};
+use crate::app::rows::{ListQuery, NewEvidence};
 use crate::domain::auth::{Caller, Role};
 use crate::domain::criteria::Scheme;
 use crate::domain::lifecycle::{AssessmentKind, AssessmentStatus, Decision};
 use crate::domain::scoring::{self, FieldError, Outcome};
 use crate::domain::text::{self, TextKind};
-use crate::storage::assessments::{self as repo, ListQuery, NewEvidence};
-use crate::storage::models::{AssessmentRow, CertificateRow, EvidenceMeta};
-use crate::storage::{self, certificates as cert_repo, events};
 use crate::web::api::certificates::CertificateSummary;
 use crate::web::api::history::EventResponse;
 use crate::web::auth::Auth;
@@ -104,21 +103,16 @@ const NOT_FOUND: &str = "assessment";
 async fn load(state: &web::Data<AppState>, caller: crate::domain::auth::Caller, id: i64) -> ApiResult<AssessmentResponse> {
     let (row, evidence, cert) = state
         .db
-        .read(move |c| -> crate::app::Result<_> {
-            let row = crate::app::assessments::get_visible(c, &caller, id)?;
-            let ev = repo::list_evidence(c, id)?;
-            let cert = cert_repo::for_assessment(c, id)?;
-            Ok((row, ev, cert))
-        })
+        .read(move |c| crate::app::assessments::view(c, &caller, id))
         .await
         .map_err(missing(NOT_FOUND))?;
     respond(state, row, evidence, cert)
 }
 
-fn respond(state: &AppState, row: AssessmentRow, evidence: Vec<EvidenceMeta>, cert: Option<storage::models::CertificateRow>) -> ApiResult<AssessmentResponse> {
+fn respond(state: &AppState, row: AssessmentRow, evidence: Vec<EvidenceMeta>, cert: Option<crate::app::rows::CertificateRow>) -> ApiResult<AssessmentResponse> {
     let scheme = scheme_of(state, &row)?;
-    let measurements = repo::measurements_of(&row)?;
-    let status = repo::status_of(&row)?;
+    let measurements = crate::app::rows::assessment::measurements_of(&row)?;
+    let status = crate::app::rows::assessment::status_of(&row)?;
     let missing = if status.is_editable() {
         let mut counts = BTreeMap::new();
         for e in &evidence {
@@ -133,7 +127,7 @@ fn respond(state: &AppState, row: AssessmentRow, evidence: Vec<EvidenceMeta>, ce
         venue_id: row.venue_id,
         assessor_id: row.assessor_id,
         status,
-        kind: repo::kind_of(&row)?,
+        kind: crate::app::rows::assessment::kind_of(&row)?,
         surveils: row.certificate_number.clone(),
         scheme: row.scheme.clone(),
         scheme_version: row.scheme_version,
@@ -141,7 +135,7 @@ fn respond(state: &AppState, row: AssessmentRow, evidence: Vec<EvidenceMeta>, ce
         measurements: serde_json::to_value(&measurements).map_err(ApiError::internal)?,
         evidence: evidence.into_iter().map(EvidenceResponse::from).collect(),
         missing,
-        outcome: repo::outcome_of(&row)?,
+        outcome: crate::app::rows::assessment::outcome_of(&row)?,
         submitted_at: row.submitted_at.map(|t| t.and_utc()),
         decided_by: row.decided_by,
         decided_at: row.decided_at.map(|t| t.and_utc()),
@@ -227,7 +221,7 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Ass
         .into_iter()
         .map(|r| {
             Ok(AssessmentListItem {
-                status: repo::status_of(&r)?,
+                status: crate::app::rows::assessment::status_of(&r)?,
                 id: r.id,
                 venue_id: r.venue_id,
                 assessor_id: r.assessor_id,
@@ -250,7 +244,7 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -
 pub(crate) async fn with_pinned_scheme<T, F>(state: &web::Data<AppState>, caller: Caller, id: i64, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut storage::DbConn, &Caller, &Scheme) -> crate::app::Result<T> + Send + 'static,
+    F: FnOnce(&mut crate::app::DbConn, &Caller, &Scheme) -> crate::app::Result<T> + Send + 'static,
 {
     let st = state.clone();
     state
@@ -260,7 +254,7 @@ where
             let scheme = st
                 .catalogue
                 .get(&row.scheme, row.scheme_version)
-                .ok_or_else(|| storage::Error::Internal(format!("assessment {id} is pinned to a scheme that is not loaded")))?;
+                .ok_or_else(|| crate::app::StorageError::Internal(format!("assessment {id} is pinned to a scheme that is not loaded")))?;
             f(c, &caller, scheme)
         })
         .await
@@ -533,10 +527,7 @@ pub async fn list_evidence(state: web::Data<AppState>, auth: Auth, path: web::Pa
     let id = path.into_inner();
     let rows = state
         .db
-        .read(move |c| {
-            crate::app::assessments::get_visible(c, &caller, id)?;
-            Ok::<_, crate::app::Error>(repo::list_evidence(c, id)?)
-        })
+        .read(move |c| crate::app::assessments::evidence(c, &caller, id))
         .await
         .map_err(missing(NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(EvidenceResponse::from).collect::<Vec<_>>()))
@@ -549,10 +540,7 @@ pub async fn download_evidence(state: web::Data<AppState>, auth: Auth, path: web
     let (id, eid) = path.into_inner();
     let (meta, content) = state
         .db
-        .read(move |c| {
-            crate::app::assessments::get_visible(c, &caller, id)?;
-            Ok::<_, crate::app::Error>(repo::evidence_content(c, id, eid)?)
-        })
+        .read(move |c| crate::app::assessments::evidence_file(c, &caller, id, eid))
         .await
         .map_err(missing(NOT_FOUND))?;
     Ok(HttpResponse::Ok()
@@ -630,8 +618,8 @@ pub async fn decide(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
     let caller = auth.require(&[Role::Officer, Role::Admin])?.clone();
     let id = path.into_inner();
     let DecisionRequest { decision, reason } = body.into_inner();
-    let (row, cert) = decide_as(&state, caller, id, decision, reason).await?;
-    let evidence = state.db.read(move |c| repo::list_evidence(c, id)).await?;
+    let (row, cert) = decide_as(&state, caller.clone(), id, decision, reason).await?;
+    let evidence = state.db.read(move |c| crate::app::assessments::evidence(c, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(respond(&state, row, evidence, cert)?))
 }
 
@@ -642,10 +630,7 @@ pub async fn events(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
     let id = path.into_inner();
     let rows = state
         .db
-        .read(move |c| {
-            crate::app::assessments::get_visible(c, &caller, id)?;
-            Ok::<_, crate::app::Error>(events::list(c, "assessment", &id.to_string())?)
-        })
+        .read(move |c| crate::app::assessments::history(c, &caller, id))
         .await
         .map_err(missing(NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(EventResponse::from).collect::<Vec<_>>()))

@@ -1,11 +1,11 @@
 // Certificates over HTTP for signed-in users: read one (results, status, history, QR text) and
 // change its status (suspend, reinstate, withdraw) as an officer or admin.
 
+use crate::app::rows::CertificateRow;
 use crate::domain::lifecycle::{CertificateAction, PublicStatus};
 use crate::domain::scoring::CriterionResult;
 use crate::domain::signing::qr_text;
-use crate::storage::models::CertificateRow;
-use crate::storage::{self, certificates as repo, events};
+
 use crate::web::api::history::EventResponse;
 use crate::web::auth::{authenticated, credentials, unknown_token, Auth, Credentials};
 use crate::web::error::{missing, ApiError, ApiResult};
@@ -81,10 +81,10 @@ const NOT_FOUND: &str = "certificate";
 
 async fn respond(state: &AppState, row: CertificateRow) -> ApiResult<CertificateResponse> {
     let number = row.number.clone();
-    let history = state.db.read(move |c| events::list(c, "certificate", &number)).await?;
+    let history = state.db.read(move |c| crate::app::certificates::history(c, &number)).await?;
     Ok(CertificateResponse {
-        status: repo::status_now(&row, storage::now())?,
-        results: repo::outcome_of(&row)?.criteria,
+        status: crate::app::rows::certificate::status_now(&row, crate::app::now())?,
+        results: crate::app::rows::certificate::outcome_of(&row)?.criteria,
         qr_text: qr_text(&state.config.public_url, &row.token),
         history: history.into_iter().map(EventResponse::from).collect(),
         venue: VenueRef {
@@ -160,8 +160,8 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Cer
             next_before: None,
         }));
     };
-    let at = storage::now();
-    let q = repo::PublicQuery {
+    let at = crate::app::now();
+    let q = crate::app::rows::PublicQuery {
         q: None,
         city: None,
         status: p.status,
@@ -170,12 +170,12 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Cer
         limit: limit + 1,
         today: at.date(),
     };
-    let (rows, next_before) = crate::web::keyset_page(state.db.read(move |c| repo::list(c, &q)).await?, limit, |r| r.id);
+    let (rows, next_before) = crate::web::keyset_page(state.db.read(move |c| crate::app::certificates::list(c, &q)).await?, limit, |r| r.id);
     let items = rows
         .iter()
         .map(|r| {
             Ok(CertificateListItem {
-                status: repo::status_now(r, at)?,
+                status: crate::app::rows::certificate::status_now(r, at)?,
                 number: r.number.clone(),
                 venue_id: r.venue_id,
                 venue_name: r.venue_name.clone(),
@@ -274,12 +274,12 @@ struct Kept {
     pdf: Option<(web::Bytes, String)>,
 }
 
-fn kept_pdf(state: &AppState, conn: &mut storage::DbConn, number: &str) -> storage::Result<Kept> {
-    let row = repo::get(conn, number)?;
+fn kept_pdf(state: &AppState, conn: &mut crate::app::DbConn, number: &str) -> crate::app::Result<Kept> {
+    let row = crate::app::public::certificate_row(conn, number)?;
     let (status, key) = crate::app::documents::pdf_now(state, &row)?;
     let pdf = match state.pdfs.get(&key) {
         Some(hit) => Some(hit),
-        None => storage::documents::get(conn, row.id, &key)?.map(|(etag, body)| (web::Bytes::from(body), etag)),
+        None => crate::app::documents::stored(conn, row.id, &key)?.map(|(etag, body)| (web::Bytes::from(body), etag)),
     };
     Ok(Kept { row, status, key, pdf })
 }
@@ -303,7 +303,7 @@ pub async fn current_pdf(state: &web::Data<AppState>, number: String, who: Optio
             let caller = match who {
                 None => None,
                 Some(Credentials::Caller(caller)) => Some(caller),
-                Some(Credentials::Token(token)) => match crate::storage::users::caller_for_token(c, &token)? {
+                Some(Credentials::Token(token)) => match crate::app::users::caller_for_token(c, &token)? {
                     Some(caller) => Some(caller),
                     None => return Ok(Err(Refused::UnknownToken)),
                 },
@@ -312,7 +312,7 @@ pub async fn current_pdf(state: &web::Data<AppState>, number: String, who: Optio
             if caller.as_ref().is_some_and(|c| !c.can_download_certificate(kept.row.venue_id)) {
                 return Ok(Err(Refused::NotTheirs));
             }
-            Ok::<_, storage::Error>(Ok((caller, kept)))
+            Ok::<_, crate::app::Error>(Ok((caller, kept)))
         })
         .await
         .map_err(missing(NOT_FOUND))?;

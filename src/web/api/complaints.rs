@@ -2,9 +2,9 @@
 // rate-limited, HTML for browsers, JSON for the API), the officers' API and their portal pages.
 
 use crate::app::complaints::{self as ops, TriageRequest};
+use crate::app::rows::ComplaintRow;
 use crate::domain::auth::Role;
 use crate::domain::complaint::{Category, ComplaintStatus, Triage};
-use crate::storage::{self, models::ComplaintRow};
 use crate::web::auth::Auth;
 use crate::web::error::{missing, ApiError, ApiResult};
 use crate::web::AppState;
@@ -43,7 +43,7 @@ impl ComplaintResponse {
     fn new(r: ComplaintRow) -> ApiResult<Self> {
         Ok(ComplaintResponse {
             category: Category::parse(&r.category).ok_or_else(|| ApiError::internal(format!("complaint {} category {}", r.id, r.category)))?,
-            status: storage::complaints::status_of(&r)?,
+            status: crate::app::rows::complaint::status_of(&r)?,
             photo: r.photo_type.as_ref().map(|_| format!("/api/v1/complaints/{}/photo", r.id)),
             id: r.id,
             reference: r.reference,

@@ -1,7 +1,7 @@
 // The event history as the API shows it (an assessment's, a certificate's): who did what, when, why.
 // Shared by the assessment and certificate handlers, so neither imports the other for it.
 
-use crate::storage::models::EventRow;
+use crate::app::rows::EventRow;
 use serde::Serialize;
 
 #[derive(Serialize, utoipa::ToSchema)]

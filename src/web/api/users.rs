@@ -2,9 +2,9 @@
 // or a token, shown once), set e-mails, unlock, reset second factors, end sessions, read auth events.
 
 use crate::app::accounts::{self as ops, Client, NewPerson};
+use crate::app::rows::{AuthEventRow, SessionRow};
+use crate::app::{rows::UserRow, DbConn};
 use crate::domain::auth::{format_roles, parse_roles, Caller, Role};
-use crate::storage::accounts::{AuthEventRow, SessionRow};
-use crate::storage::{models::UserRow, users, DbConn};
 use crate::web::auth::Auth;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::middleware::secret_reply;
@@ -74,8 +74,8 @@ pub struct CreateUser {
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "users", security(("bearer" = [])), responses((status = 200, body = UserResponse), (status = 401, body = crate::web::error::ErrorBody)))]
 pub async fn me(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpResponse> {
-    let id = auth.0.user_id.unwrap_or(0);
-    let row = state.db.read(move |c| users::get(c, id)).await?;
+    let caller = auth.0;
+    let row = state.db.read(move |c| crate::app::users::me(c, &caller)).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from_row(&row)))
 }
 
@@ -131,24 +131,17 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, auth: Auth, bo
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), responses((status = 200, body = [UserResponse])))]
 pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpResponse> {
-    auth.require(&[Role::Admin])?;
-    let rows = state.db.read(users::list).await?;
+    let caller = auth.0;
+    let rows = state.db.read(move |c| crate::app::users::list(c, &caller)).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(UserResponse::from_row).collect::<Vec<_>>()))
 }
 
 #[utoipa::path(post, path = "/api/v1/users/{id}/tokens", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 201, body = TokenCreated), (status = 404, body = crate::web::error::ErrorBody)))]
 pub async fn new_token(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let caller = auth.require(&[Role::Admin])?.clone();
+    let caller = auth.0;
     let id = path.into_inner();
-    let (user, token_id, token) = state
-        .db
-        .write(move |c| -> crate::storage::Result<_> {
-            let user = users::get(c, id)?;
-            let (token_id, token) = users::create_token(c, &caller, id, "admin-issued")?;
-            Ok((user, token_id, token))
-        })
-        .await?;
+    let crate::app::users::NewUser { user, token_id, token } = state.db.write(move |c| crate::app::users::issue_token(c, &caller, id)).await?;
     let res = HttpResponse::Created().json(TokenCreated {
         user: UserResponse::from_row(&user),
         token_id,
@@ -174,7 +167,7 @@ pub async fn own_token(state: web::Data<AppState>, auth: Auth, body: web::Json<N
         .db
         .write(move |c| -> crate::app::Result<_> {
             let (token_id, token) = ops::create_own_token(c, &caller, &label)?;
-            Ok((users::get(c, caller.user_id.unwrap_or(0))?, token_id, token))
+            Ok((crate::app::users::me(c, &caller)?, token_id, token))
         })
         .await?;
     let res = HttpResponse::Created().json(TokenCreated {
@@ -316,7 +309,7 @@ pub async fn unlock(req: HttpRequest, state: web::Data<AppState>, auth: Auth, pa
 pub async fn reset_second_factor(req: HttpRequest, state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let user = on_path(&req, &state, auth, path, |c, caller, client, id| {
         ops::reset_second_factor(c, caller, client, id)?;
-        Ok(users::get(c, id)?)
+        crate::app::users::get(c, caller, id)
     })
     .await?;
     Ok(HttpResponse::Ok().json(UserResponse::from_row(&user)))

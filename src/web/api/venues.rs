@@ -2,9 +2,9 @@
 // and search all; a venue user sees only its own venue.
 
 use crate::app;
+use crate::app::rows::VenueQuery;
+use crate::app::rows::VenueRow;
 use crate::domain::venue::VenueFields;
-use crate::storage::models::VenueRow;
-use crate::storage::venues::{self, VenueQuery};
 use crate::web::auth::Auth;
 use crate::web::error::{missing, ApiError, ApiResult};
 use crate::web::AppState;
@@ -149,7 +149,7 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Ven
         after_id: p.after,
         limit: limit + 1,
     };
-    let (rows, next_after) = crate::web::keyset_page(state.db.read(move |c| venues::list(c, &q)).await?, limit, |r| r.id);
+    let (rows, next_after) = crate::web::keyset_page(state.db.read(move |c| crate::app::venues::list(c, &q)).await?, limit, |r| r.id);
     Ok(HttpResponse::Ok().json(VenuePage {
         items: rows.into_iter().map(VenueResponse::from).collect(),
         next_after,

@@ -1,9 +1,9 @@
 // Webhook subscribers over the API (admins): register (the reply holds the secret `whsec_…`, once), list,
 // delete, and each subscriber's delivery log.
 
+use crate::app::rows::{DeliveryRow, WebhookRow};
 use crate::app::webhooks as ops;
 use crate::domain::auth::Role;
-use crate::storage::models::{DeliveryRow, WebhookRow};
 use crate::web::auth::Auth;
 use crate::web::error::{missing, ApiResult};
 use crate::web::AppState;

@@ -4,7 +4,6 @@
 use crate::app::accounts::{self as ops};
 use crate::domain::account::device_of;
 use crate::domain::auth::Role;
-use crate::storage::{self, users};
 use crate::web::error::error_page;
 use crate::web::i18n::{negotiate, Messages};
 use crate::web::portal::frame::{page, see_other, signed_in, Notice, NO_STORE};
@@ -37,8 +36,8 @@ pub(crate) fn role_help_key(r: Role) -> &'static str {
 // ---- /app/account ----
 
 struct AccountData {
-    sessions: Vec<crate::storage::accounts::SessionRow>,
-    tokens: Vec<crate::storage::models::TokenRow>,
+    sessions: Vec<crate::app::rows::SessionRow>,
+    tokens: Vec<crate::app::rows::TokenRow>,
     codes_left: i64,
 }
 
@@ -49,8 +48,8 @@ async fn account_data(state: &AppState, s: &Session) -> crate::app::Result<Accou
         .read(move |c| {
             Ok(AccountData {
                 sessions: ops::sessions(c, &caller, uid)?,
-                tokens: users::tokens_of(c, uid)?,
-                codes_left: crate::storage::accounts::recovery_codes_left(c, uid)?,
+                tokens: ops::tokens(c, &caller, uid)?,
+                codes_left: ops::recovery_codes_left(c, &caller)?,
             })
         })
         .await
@@ -176,7 +175,7 @@ pub async fn end_session(req: HttpRequest, state: web::Data<AppState>, s: MaybeS
     let client = client_of(&req, &state);
     let caller = s.caller.clone();
     match state.db.write(move |c| ops::end_session(c, &caller, &client, id)).await {
-        Ok(_) | Err(crate::app::Error::Storage(storage::Error::Conflict { .. })) => see_other("/app/account?done=session_ended"),
+        Ok(_) | Err(crate::app::Error::Storage(crate::app::StorageError::Conflict { .. })) => see_other("/app/account?done=session_ended"),
         Err(e) => error_page(e),
     }
 }
@@ -206,7 +205,7 @@ pub async fn create_token(req: HttpRequest, state: web::Data<AppState>, s: Maybe
             res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static(NO_STORE));
             res
         }
-        Err(crate::app::Error::Storage(e @ storage::Error::Invalid { .. })) => {
+        Err(crate::app::Error::Storage(e @ crate::app::StorageError::Invalid { .. })) => {
             let notice = html! { p.alert role="alert" { (m.t("token_label_invalid")) } };
             let _ = e;
             account_response(&req, &state, &s, StatusCode::UNPROCESSABLE_ENTITY, Some(notice), None).await
@@ -223,7 +222,7 @@ pub async fn revoke_token(req: HttpRequest, state: web::Data<AppState>, s: Maybe
     let id = path.into_inner();
     let caller = s.caller.clone();
     match state.db.write(move |c| ops::revoke_token(c, &caller, id)).await {
-        Ok(_) | Err(crate::app::Error::Storage(storage::Error::Conflict { .. })) => see_other("/app/account?done=token_revoked"),
+        Ok(_) | Err(crate::app::Error::Storage(crate::app::StorageError::Conflict { .. })) => see_other("/app/account?done=token_revoked"),
         Err(e) => error_page(e),
     }
 }

@@ -2,9 +2,9 @@
 // and an appeal with the decision form for the officers and admins who took no part.
 
 use crate::app::appeals::{self as ops};
+use crate::app::rows::{AppealFileMeta, AppealRow};
 use crate::domain::appeal::{AppealOutcome, AppealStatus, Subject};
 use crate::domain::auth::Role;
-use crate::storage::models::{AppealFileMeta, AppealRow};
 use crate::web::api::appeals::*;
 use crate::web::error::ApiError;
 use crate::web::i18n::{negotiate, Messages};

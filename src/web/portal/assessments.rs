@@ -4,8 +4,6 @@
 use crate::app::assessments as ops;
 use crate::domain::criteria::{CriterionDef, MeasurementDef, MeasurementKind, Scheme};
 use crate::domain::scoring::{self, FieldError, Value};
-use crate::storage::assessments as repo;
-use crate::storage::{self};
 use crate::web::api::assessments::{attach, read_upload, with_pinned_scheme, MAX_FILES_PER_UPLOAD};
 use crate::web::error::{error_page, ApiError};
 use crate::web::i18n::{negotiate, Messages};
@@ -320,7 +318,7 @@ fn missing_link(m: &Messages, scheme: &Scheme, e: &FieldError) -> Markup {
 
 fn form_body(m: &Messages, s: &Session, scheme: &Scheme, a: &Audit, st: &FormState, p: &Problems) -> Markup {
     let id = a.row.id;
-    let stored = repo::measurements_of(&a.row).unwrap_or_default();
+    let stored = crate::app::rows::assessment::measurements_of(&a.row).unwrap_or_default();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for e in &a.evidence {
         *counts.entry(e.criterion.clone()).or_default() += 1;
@@ -382,7 +380,7 @@ fn form_body(m: &Messages, s: &Session, scheme: &Scheme, a: &Audit, st: &FormSta
 
 /// Whether this person fills in this audit (its own assessor, while a draft or returned).
 fn fills_in(s: &Session, a: &Audit) -> bool {
-    s.caller.can_edit_assessment(a.row.assessor_id) && repo::status_of(&a.row).is_ok_and(|st| st.is_editable())
+    s.caller.can_edit_assessment(a.row.assessor_id) && crate::app::rows::assessment::status_of(&a.row).is_ok_and(|st| st.is_editable())
 }
 
 fn scheme_of<'a>(state: &'a AppState, a: &Audit) -> Option<&'a Scheme> {
@@ -393,14 +391,14 @@ async fn render(req: &HttpRequest, state: &AppState, s: &Session, id: i64, statu
     let m = negotiate(req);
     let a = match crate::web::portal::reviews::load(state, s, id).await {
         Ok(a) => a,
-        Err(crate::app::Error::Storage(storage::Error::NotFound)) => return crate::web::portal::reviews::not_found(req, &m, s),
+        Err(crate::app::Error::Storage(crate::app::StorageError::NotFound)) => return crate::web::portal::reviews::not_found(req, &m, s),
         Err(e) => return error_page(e),
     };
     let title = m.f("audit_title", &[("id", &id.to_string())]);
     match scheme_of(state, &a) {
         Some(scheme) if fills_in(s, &a) => {
             let st = st.unwrap_or_else(|| FormState {
-                values: stored_values(scheme, &repo::measurements_of(&a.row).unwrap_or_default()),
+                values: stored_values(scheme, &crate::app::rows::assessment::measurements_of(&a.row).unwrap_or_default()),
                 extra_rows: extra_rows(req),
             });
             page(req, &m, status, Some(s), &title, form_body(&m, s, scheme, &a, &st, &p))
@@ -477,12 +475,12 @@ async fn save(req: &HttpRequest, state: &web::Data<AppState>, s: &Session, id: i
             let (patch, rows_of) = patch_from_form(scheme, &values);
             let notes = rows_of.keys().next().map(|k| input_id(k)).unwrap_or_default();
             ops::patch_measurements(c, caller, id, scheme, &patch).map(|_| notes).map_err(|e| match e {
-                crate::app::Error::Storage(storage::Error::Invalid { code, message, fields }) => {
+                crate::app::Error::Storage(crate::app::StorageError::Invalid { code, message, fields }) => {
                     let fields = fields
                         .into_iter()
                         .map(|f| FieldError::new(form_field(&f.field, &rows_of), &f.code, f.message))
                         .collect();
-                    crate::app::Error::Storage(storage::Error::Invalid { code, message, fields })
+                    crate::app::Error::Storage(crate::app::StorageError::Invalid { code, message, fields })
                 }
                 other => other,
             })
@@ -607,13 +605,7 @@ pub async fn evidence(req: HttpRequest, state: web::Data<AppState>, s: MaybeSess
     let m = negotiate(&req);
     let (id, eid) = path.into_inner();
     let caller = s.caller.clone();
-    let found = state
-        .db
-        .read(move |c| -> crate::app::Result<_> {
-            ops::get_visible(c, &caller, id)?;
-            Ok(repo::evidence_content(c, id, eid)?)
-        })
-        .await;
+    let found = state.db.read(move |c| ops::evidence_file(c, &caller, id, eid)).await;
     match found {
         Ok((meta, content)) => HttpResponse::Ok()
             .content_type(meta.media_type.as_str())
@@ -623,7 +615,7 @@ pub async fn evidence(req: HttpRequest, state: web::Data<AppState>, s: MaybeSess
             ))
             .insert_header(("cache-control", "private, no-store"))
             .body(content),
-        Err(crate::app::Error::Storage(storage::Error::NotFound)) => crate::web::portal::reviews::not_found(&req, &m, &s),
+        Err(crate::app::Error::Storage(crate::app::StorageError::NotFound)) => crate::web::portal::reviews::not_found(&req, &m, &s),
         Err(e) => error_page(e),
     }
 }

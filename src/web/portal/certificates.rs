@@ -2,12 +2,11 @@
 // QR link, the PDF and the QR code as SVG and PNG; officers and admins search all and change their status.
 
 use crate::app::certificates as ops;
+use crate::app::rows::CertificateRow;
+use crate::app::rows::PublicQuery;
 use crate::domain::auth::Role;
 use crate::domain::lifecycle::{CertificateAction, PublicStatus};
 use crate::domain::signing::qr_text;
-use crate::storage::certificates::{self as repo, PublicQuery};
-use crate::storage::models::CertificateRow;
-use crate::storage::{self, now};
 use crate::web::error::error_page;
 use crate::web::i18n::{negotiate, Messages};
 use crate::web::portal::frame::{page, see_other, signed_in, status_badge};
@@ -46,7 +45,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
     let Some(venue_id) = s.caller.venue_scope(None) else {
         return page(&req, &m, StatusCode::OK, Some(&s), m.t("nav_certificates"), html! { p { (m.t("no_results")) } });
     };
-    let at = now();
+    let at = crate::app::now();
     let q = PublicQuery {
         q: p.q.clone().filter(|q| !q.trim().is_empty() && is_staff(&s)),
         city: None,
@@ -56,7 +55,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
         limit: PAGE + 1,
         today: at.date(),
     };
-    let rows = match state.db.read(move |c| repo::list(c, &q)).await {
+    let rows = match state.db.read(move |c| crate::app::certificates::list(c, &q)).await {
         Ok(r) => r,
         Err(e) => return error_page(e),
     };
@@ -77,7 +76,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
                         tr {
                             td data-label=(m.t("col_number")) { a href={ "/app/certificates/" (r.number) } { (r.number) } }
                             td data-label=(m.t("col_venue")) { (r.venue_name) }
-                            td data-label=(m.t("col_status")) { @if let Ok(st) = repo::status_now(r, at) { (status_badge(&m, st)) } }
+                            td data-label=(m.t("col_status")) { @if let Ok(st) = crate::app::rows::certificate::status_now(r, at) { (status_badge(&m, st)) } }
                             td data-label=(m.t("col_valid_until")) { (r.valid_until) }
                         }
                     }
@@ -97,8 +96,8 @@ async fn visible(state: &AppState, s: &Session, number: String) -> crate::app::R
 }
 
 fn detail(m: &Messages, s: &Session, state: &AppState, row: &CertificateRow, error: Option<&str>) -> Markup {
-    let at = now();
-    let status = repo::status_now(row, at).unwrap_or(PublicStatus::Withdrawn);
+    let at = crate::app::now();
+    let status = crate::app::rows::certificate::status_now(row, at).unwrap_or(PublicStatus::Withdrawn);
     let qr = qr_text(&state.config.public_url, &row.token);
     let svg = crate::render::qr::svg(&qr, &row.number).unwrap_or_default();
     let data = format!(
@@ -162,7 +161,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
     let m = negotiate(&req);
     match visible(&state, &s, path.into_inner()).await {
         Ok(row) => page(&req, &m, StatusCode::OK, Some(&s), &row.number.clone(), detail(&m, &s, &state, &row, None)),
-        Err(crate::app::Error::Storage(storage::Error::NotFound)) => not_found(&req, &m, &s),
+        Err(crate::app::Error::Storage(crate::app::StorageError::NotFound)) => not_found(&req, &m, &s),
         Err(e) => error_page(e),
     }
 }
@@ -192,7 +191,7 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
     };
     let row = match visible(&state, &s, number.clone()).await {
         Ok(r) => r,
-        Err(crate::app::Error::Storage(storage::Error::NotFound)) => return not_found(&req, &m, &s),
+        Err(crate::app::Error::Storage(crate::app::StorageError::NotFound)) => return not_found(&req, &m, &s),
         Err(e) => return error_page(e),
     };
     let refuse = |status: StatusCode, key: &'static str| page(&req, &m, status, Some(&s), &row.number, detail(&m, &s, &state, &row, Some(m.t(key))));
@@ -210,10 +209,12 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
             crate::web::api::certificates::changed(&state, &updated.number).await;
             see_other(&format!("/app/certificates/{}", updated.number))
         }
-        Err(crate::app::Error::Storage(storage::Error::Invalid { code: "reason_required", .. })) => refuse(StatusCode::UNPROCESSABLE_ENTITY, "reason_required"),
-        Err(crate::app::Error::Storage(storage::Error::Invalid { .. })) => refuse(StatusCode::UNPROCESSABLE_ENTITY, "form_invalid"),
-        Err(crate::app::Error::Storage(storage::Error::Forbidden { .. })) => refuse(StatusCode::FORBIDDEN, "not_allowed"),
-        Err(crate::app::Error::Storage(storage::Error::Conflict { .. })) => refuse(StatusCode::CONFLICT, "status_changed_meanwhile"),
+        Err(crate::app::Error::Storage(crate::app::StorageError::Invalid { code: "reason_required", .. })) => {
+            refuse(StatusCode::UNPROCESSABLE_ENTITY, "reason_required")
+        }
+        Err(crate::app::Error::Storage(crate::app::StorageError::Invalid { .. })) => refuse(StatusCode::UNPROCESSABLE_ENTITY, "form_invalid"),
+        Err(crate::app::Error::Storage(crate::app::StorageError::Forbidden { .. })) => refuse(StatusCode::FORBIDDEN, "not_allowed"),
+        Err(crate::app::Error::Storage(crate::app::StorageError::Conflict { .. })) => refuse(StatusCode::CONFLICT, "status_changed_meanwhile"),
         Err(e) => error_page(e),
     }
 }
@@ -228,7 +229,7 @@ pub async fn qr_image(req: HttpRequest, state: web::Data<AppState>, s: MaybeSess
     let (number, format) = path.into_inner();
     let row = match visible(&state, &s, number).await {
         Ok(r) => r,
-        Err(crate::app::Error::Storage(storage::Error::NotFound)) => return not_found(&req, &m, &s),
+        Err(crate::app::Error::Storage(crate::app::StorageError::NotFound)) => return not_found(&req, &m, &s),
         Err(e) => return error_page(e),
     };
     let text = qr_text(&state.config.public_url, &row.token);

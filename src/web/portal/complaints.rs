@@ -1,8 +1,8 @@
 // The officers' complaint pages in the portal: the list by status and a complaint with its triage form.
 
 use crate::app::complaints::{self as ops};
+use crate::app::rows::ComplaintRow;
 use crate::domain::complaint::{Category, ComplaintStatus, Triage};
-use crate::storage::models::ComplaintRow;
 use crate::web::api::complaints::*;
 use crate::web::error::ApiError;
 use crate::web::i18n::{negotiate, Messages};

@@ -2,7 +2,6 @@
 // the venue's certificates).
 
 use crate::domain::auth::Role;
-use crate::storage::{self};
 use crate::web::error::error_page;
 use crate::web::i18n::negotiate;
 use crate::web::portal::account::{role_help_key, role_key};
@@ -18,21 +17,21 @@ use maud::html;
 /// What `/app` shows a person to do next, by role.
 struct Todo {
     /// The assessor's drafts and returned audits.
-    mine: Vec<crate::storage::models::AssessmentSummary>,
+    mine: Vec<crate::app::rows::AssessmentSummary>,
     /// Submitted audits waiting for an officer, and the oldest submission.
     waiting: i64,
     oldest: Option<chrono::NaiveDateTime>,
     /// The venue manager's certificates.
-    certificates: Vec<crate::storage::models::CertificateRow>,
+    certificates: Vec<crate::app::rows::CertificateRow>,
 }
 
 async fn todo(state: &AppState, s: &Session) -> crate::app::Result<Todo> {
-    use crate::storage::assessments::ListQuery;
+    use crate::app::rows::ListQuery;
     let caller = s.caller.clone();
     state
         .db
         .read(move |c| {
-            let list = |c: &mut crate::storage::DbConn, status: &str| {
+            let list = |c: &mut crate::app::DbConn, status: &str| {
                 let q = ListQuery {
                     venue_id: None,
                     status: Some(status.to_string()),
@@ -54,16 +53,16 @@ async fn todo(state: &AppState, s: &Session) -> crate::app::Result<Todo> {
             };
             let mut certificates = vec![];
             if let (true, Some(v)) = (caller.has(Role::Venue), caller.venue_id) {
-                let q = crate::storage::certificates::PublicQuery {
+                let q = crate::app::rows::PublicQuery {
                     q: None,
                     city: None,
                     status: None,
                     venue_id: Some(v),
                     before_id: None,
                     limit: 20,
-                    today: storage::now().date(),
+                    today: crate::app::now().date(),
                 };
-                certificates = crate::storage::certificates::list(c, &q)?;
+                certificates = crate::app::certificates::list(c, &q)?;
             }
             Ok(Todo {
                 mine,
@@ -84,7 +83,7 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
     // The language the person uses the portal in is the language of their e-mails.
     if let (Some(id), true) = (s.caller.user_id, s.user.language.as_deref() != Some(m.lang)) {
         let lang = m.lang;
-        if let Err(e) = state.db.write(move |c| storage::notifications::set_language(c, id, lang)).await {
+        if let Err(e) = state.db.write(move |c| crate::app::accounts::set_language(c, id, lang)).await {
             tracing::warn!(error = %e, "could not record the portal language");
         }
     }
@@ -93,7 +92,7 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
         Err(e) => return error_page(e),
     };
     let roles: Vec<&str> = s.caller.roles.iter().map(|r| m.t(role_key(*r))).collect();
-    let at = storage::now();
+    let at = crate::app::now();
     let body = html! {
         p { (m.f("home_intro", &[("name", &s.user.name)])) " " (roles.join(", ")) }
         @for r in &s.caller.roles { p.muted { (m.t(role_help_key(*r))) } }
@@ -120,7 +119,7 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
                 @if t.certificates.is_empty() { p { (m.t("no_results")) } }
                 ul { @for c in &t.certificates { li {
                     a href={ "/app/certificates/" (c.number) } { (c.number) } " "
-                    @if let Ok(st) = crate::storage::certificates::status_now(c, at) { (status_badge(&m, st)) }
+                    @if let Ok(st) = crate::app::rows::certificate::status_now(c, at) { (status_badge(&m, st)) }
                     " " (m.t("col_valid_until")) " " (c.valid_until)
                 } } }
             }

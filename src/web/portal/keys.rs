@@ -109,7 +109,7 @@ pub async fn rotate(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
         Ok(k) => k,
         Err(e) => {
             tracing::error!(error = %e, "could not write a new signing key");
-            return error_page(crate::storage::Error::Unavailable("the key directory cannot be written".into()));
+            return error_page(crate::app::StorageError::Unavailable("the key directory cannot be written".into()));
         }
     };
     let caller = s.caller.clone();

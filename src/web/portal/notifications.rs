@@ -1,7 +1,6 @@
 // The portal's notifications page: what the registry told the signed-in person (certificate changes,
 // reminders, decisions, appeals), newest first, in the page's language, and whether it went out by e-mail.
 
-use crate::storage::notifications as repo;
 use crate::web::i18n::negotiate;
 use crate::web::portal::frame::{page, signed_in};
 use crate::web::session::MaybeSession;
@@ -17,7 +16,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
         Err(r) => return *r,
     };
     let m = negotiate(&req);
-    let Some(id) = s.caller.user_id else {
+    let Some(_) = s.caller.user_id else {
         return page(
             &req,
             &m,
@@ -27,7 +26,8 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
             html! { p { (m.t("no_results")) } },
         );
     };
-    let rows = match state.db.read(move |c| repo::for_user(c, id, 100)).await {
+    let caller = s.caller.clone();
+    let rows = match state.db.read(move |c| crate::app::accounts::notifications(c, &caller, 100)).await {
         Ok(r) => r,
         Err(e) => return crate::web::error::error_page(e),
     };

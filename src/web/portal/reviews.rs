@@ -3,12 +3,11 @@
 // side by side; the decision form (approve / reject with a reason / return with comments).
 
 use crate::app::assessments as ops;
+use crate::app::rows::ListQuery;
+use crate::app::rows::{AssessmentRow, EventRow, EvidenceMeta};
 use crate::domain::auth::Role;
 use crate::domain::lifecycle::{AssessmentStatus, Decision};
 use crate::domain::scoring::Outcome;
-use crate::storage::assessments::{self as repo, ListQuery};
-use crate::storage::models::{AssessmentRow, EventRow, EvidenceMeta};
-use crate::storage::{self, events};
 use crate::web::error::error_page;
 use crate::web::i18n::{negotiate, Messages};
 use crate::web::portal::frame::{page, see_other, signed_in};
@@ -22,7 +21,7 @@ use serde::Deserialize;
 const QUEUE: i64 = 50;
 
 fn waiting(m: &Messages, since: chrono::NaiveDateTime) -> String {
-    let d = storage::now() - since;
+    let d = crate::app::now() - since;
     if d.num_days() >= 1 {
         m.f("waiting_days", &[("n", &d.num_days().to_string())])
     } else {
@@ -70,7 +69,7 @@ pub async fn queue(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
         .read(move |c| -> crate::app::Result<_> {
             let rows = ops::queue(c, &caller, after, QUEUE + 1)?;
             let ids: Vec<i64> = rows.iter().map(|r| r.venue_id).collect();
-            let mut names = storage::venues::names(c, &ids)?;
+            let mut names = ops::venue_names(c, &ids)?;
             Ok(rows.into_iter().map(|r| (names.remove(&r.venue_id).unwrap_or_default(), r)).collect::<Vec<_>>())
         })
         .await;
@@ -134,7 +133,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
         .read(move |c| -> crate::app::Result<_> {
             let rows = ops::list_summaries(c, &caller, &q)?;
             let ids: Vec<i64> = rows.iter().map(|r| r.venue_id).collect();
-            let names = storage::venues::names(c, &ids)?;
+            let names = ops::venue_names(c, &ids)?;
             Ok((rows, names))
         })
         .await;
@@ -189,13 +188,8 @@ pub(crate) async fn load(state: &AppState, s: &Session, id: i64) -> crate::app::
     state
         .db
         .read(move |c| {
-            let row = ops::get_visible(c, &caller, id)?;
-            Ok(Audit {
-                venue: storage::venues::get(c, row.venue_id)?.name,
-                evidence: repo::list_evidence(c, id)?,
-                history: events::list(c, "assessment", &id.to_string())?,
-                row,
-            })
+            let (row, venue, evidence, history) = ops::review(c, &caller, id)?;
+            Ok(Audit { venue, evidence, history, row })
         })
         .await
 }
@@ -220,7 +214,7 @@ pub(crate) fn audit_body(m: &Messages, s: &Session, state: &AppState, a: &Audit,
             .map(|c| c.name.get(m.lang).to_string())
             .unwrap_or_else(|| id.to_string())
     };
-    let outcome: Option<Outcome> = repo::outcome_of(&a.row).ok().flatten();
+    let outcome: Option<Outcome> = crate::app::rows::assessment::outcome_of(&a.row).ok().flatten();
     let measurements: serde_json::Value = serde_json::from_str(&a.row.measurements).unwrap_or_default();
     let own = s.caller.user_id == Some(a.row.assessor_id);
     let officer = s.caller.has_any(&[Role::Officer, Role::Admin]);
@@ -313,7 +307,7 @@ async fn audit_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, s
             &m.f("audit_title", &[("id", &id.to_string())]),
             audit_body(&m, s, state, &a, error),
         ),
-        Err(crate::app::Error::Storage(storage::Error::NotFound)) => not_found(req, &m, s),
+        Err(crate::app::Error::Storage(crate::app::StorageError::NotFound)) => not_found(req, &m, s),
         Err(e) => error_page(e),
     }
 }

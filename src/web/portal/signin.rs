@@ -4,7 +4,6 @@
 use crate::app::accounts::{self as ops, Stage};
 use crate::app::Error as AppError;
 use crate::domain::account::{safe_next, PASSWORD_MIN};
-use crate::storage::{self};
 use crate::web::error::error_page;
 use crate::web::i18n::{negotiate, Messages};
 use crate::web::portal::frame::{page, see_other, Notice};
@@ -29,7 +28,7 @@ pub(crate) fn error_text(m: &Messages, e: &AppError) -> String {
         AppError::Unauthorized { code: "invalid_code", .. } => m.t("code_wrong").to_string(),
         AppError::Unauthorized { .. } => m.t("signin_again").to_string(),
         AppError::Gone { .. } => m.t("link_invalid").to_string(),
-        AppError::Storage(storage::Error::Invalid { code, .. }) => match *code {
+        AppError::Storage(crate::app::StorageError::Invalid { code, .. }) => match *code {
             "password_too_short" => m.f("password_too_short", &[("min", &PASSWORD_MIN.to_string())]),
             "password_too_long" => m.t("password_too_long").to_string(),
             "password_mismatch" => m.t("password_mismatch").to_string(),
@@ -55,7 +54,10 @@ pub(crate) fn with_retry(mut res: HttpResponse, e: &AppError) -> HttpResponse {
 
 /// Log what a page cannot show (internal errors), once.
 pub(crate) fn logged(e: AppError) -> AppError {
-    if matches!(e, AppError::Storage(storage::Error::Internal(_) | storage::Error::Unavailable(_))) {
+    if matches!(
+        e,
+        AppError::Storage(crate::app::StorageError::Internal(_) | crate::app::StorageError::Unavailable(_))
+    ) {
         tracing::error!(error = %e, "sign-in operation failed");
     }
     e
@@ -251,7 +253,7 @@ pub(crate) fn password_fields(m: &Messages, error: Option<(&str, &str)>, focus: 
 
 pub(crate) fn field_of(e: &AppError) -> &str {
     match e {
-        AppError::Storage(storage::Error::Invalid { fields, .. }) => fields.first().map(|f| f.field.as_str()).unwrap_or("password"),
+        AppError::Storage(crate::app::StorageError::Invalid { fields, .. }) => fields.first().map(|f| f.field.as_str()).unwrap_or("password"),
         _ => "password",
     }
 }
@@ -270,7 +272,7 @@ pub async fn invite_page(req: HttpRequest, state: web::Data<AppState>, path: web
     let m = negotiate(&req);
     let token = path.into_inner();
     let t = token.clone();
-    let view = state.db.read(move |c| ops::open_link(c, &t, storage::now())).await;
+    let view = state.db.read(move |c| ops::open_link(c, &t, crate::app::now())).await;
     match view {
         Ok(v) => page(&req, &m, StatusCode::OK, None, m.t("set_password"), invite_form(&m, &token, &v, None)),
         Err(AppError::Gone { .. }) => gone_page(&req, &m),
@@ -305,7 +307,7 @@ pub async fn invite(req: HttpRequest, state: web::Data<AppState>, path: web::Pat
         Err(e) => {
             let e = logged(e);
             let t = token.clone();
-            match state.db.read(move |c| ops::open_link(c, &t, storage::now())).await {
+            match state.db.read(move |c| ops::open_link(c, &t, crate::app::now())).await {
                 Ok(v) => {
                     let text = error_text(&m, &e);
                     let body = invite_form(&m, &token, &v, Some((field_of(&e), &text)));

@@ -2,10 +2,9 @@
 // person unlock sign-in, reset the second factor, make a new password link, end sessions, revoke tokens.
 
 use crate::app::accounts as ops;
+use crate::app::rows::AuthEventRow;
+use crate::app::rows::{TokenRow, UserRow};
 use crate::domain::auth::{parse_roles, Role};
-use crate::storage::accounts::AuthEventRow;
-use crate::storage::models::{TokenRow, UserRow};
-use crate::storage::{self, users};
 use crate::web::error::error_page;
 use crate::web::i18n::{negotiate, Messages};
 use crate::web::portal::frame::{page, see_other, signed_in};
@@ -112,7 +111,7 @@ async fn users_page(
     let listed = state
         .db
         .read(move |c| -> crate::app::Result<_> {
-            let rows = users::page(c, after, PEOPLE_PAGE + 1)?;
+            let rows = crate::app::users::page(c, &caller, after, PEOPLE_PAGE + 1)?;
             let events = ops::auth_events(c, &caller, None, None, 20)?;
             Ok((rows, events))
         })
@@ -212,7 +211,7 @@ pub async fn invite(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
             );
             res
         }
-        Err(crate::app::Error::Storage(storage::Error::Invalid { message, .. } | storage::Error::Conflict { message, .. })) => {
+        Err(crate::app::Error::Storage(crate::app::StorageError::Invalid { message, .. } | crate::app::StorageError::Conflict { message, .. })) => {
             users_page(&req, &state, &s, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&message), Some(&form)).await
         }
         Err(e) => error_page(e),
@@ -221,7 +220,7 @@ pub async fn invite(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
 
 struct Person {
     user: UserRow,
-    sessions: Vec<crate::storage::accounts::SessionRow>,
+    sessions: Vec<crate::app::rows::SessionRow>,
     tokens: Vec<TokenRow>,
     events: Vec<AuthEventRow>,
 }
@@ -240,10 +239,10 @@ async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, 
     let person = state
         .db
         .read(move |c| -> crate::app::Result<_> {
-            let user = users::get(c, id)?;
+            let user = crate::app::users::get(c, &caller, id)?;
             Ok(Person {
                 sessions: ops::sessions(c, &caller, id)?,
-                tokens: users::tokens_of(c, id)?,
+                tokens: ops::tokens(c, &caller, id)?,
                 events: ops::auth_events(c, &caller, Some(id), None, 20)?,
                 user,
             })
@@ -251,7 +250,7 @@ async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, 
         .await;
     let p = match person {
         Ok(p) => p,
-        Err(crate::app::Error::Storage(storage::Error::NotFound)) => {
+        Err(crate::app::Error::Storage(crate::app::StorageError::NotFound)) => {
             return page(
                 req,
                 &m,
@@ -352,8 +351,8 @@ pub async fn set_roles(req: HttpRequest, state: web::Data<AppState>, s: MaybeSes
             tracing::info!(user = u.id, roles = %u.roles, "roles changed (portal)");
             return see_other(&format!("/app/users/{id}?done=roles"));
         }
-        Err(crate::app::Error::Storage(storage::Error::NotFound)) => return person_page(&req, &state, &s, id, StatusCode::NOT_FOUND, None).await,
-        Err(crate::app::Error::Storage(storage::Error::Invalid { code, .. } | storage::Error::Conflict { code, .. })) => match code {
+        Err(crate::app::Error::Storage(crate::app::StorageError::NotFound)) => return person_page(&req, &state, &s, id, StatusCode::NOT_FOUND, None).await,
+        Err(crate::app::Error::Storage(crate::app::StorageError::Invalid { code, .. } | crate::app::StorageError::Conflict { code, .. })) => match code {
             "invalid_role" => "roles_none",
             "venue_required" => "roles_venue_required",
             "venue_not_allowed" => "roles_venue_not_allowed",
@@ -398,7 +397,7 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
                 "revoke_token" => {
                     let token = f.token_id.unwrap_or(-1);
                     // Only this person's tokens from this page.
-                    if !users::tokens_of(c, id)?.iter().any(|t| t.id == token) {
+                    if !ops::tokens(c, &caller, id)?.iter().any(|t| t.id == token) {
                         return Err(crate::app::Error::not_found());
                     }
                     ops::revoke_token(c, &caller, token).map(|_| None)
@@ -429,7 +428,7 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
             );
             res
         }
-        Ok(None) | Err(crate::app::Error::Storage(storage::Error::Conflict { .. })) => see_other(&format!("/app/users/{id}?done={done}")),
+        Ok(None) | Err(crate::app::Error::Storage(crate::app::StorageError::Conflict { .. })) => see_other(&format!("/app/users/{id}?done={done}")),
         Err(e) => error_page(e),
     }
 }

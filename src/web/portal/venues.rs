@@ -1,13 +1,12 @@
 // The portal's venue pages (/app/venues…): the list, a new venue and editing one (every field, names in
 // kk/ru/en, errors next to their fields), and starting an audit of a venue (/app/assessments/new).
 
+use crate::app::rows::VenueQuery;
+use crate::app::rows::VenueRow;
 use crate::domain::auth::Role;
 use crate::domain::lifecycle::AssessmentKind;
 use crate::domain::scoring::FieldError;
 use crate::domain::venue::{VenueFields, CATEGORIES};
-use crate::storage::models::VenueRow;
-use crate::storage::venues::{self as repo, VenueQuery};
-use crate::storage::{self};
 use crate::web::error::error_page;
 use crate::web::i18n::{negotiate, Messages};
 use crate::web::portal::frame::{page, see_other, signed_in};
@@ -154,7 +153,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
                 after_id: p.after,
                 limit: PAGE + 1,
             };
-            match state.db.read(move |c| repo::list(c, &q)).await {
+            match state.db.read(move |c| crate::app::venues::list(c, &q)).await {
                 Ok(r) => r,
                 Err(e) => return error_page(e),
             }
@@ -212,7 +211,7 @@ type Resend<'a> = Option<(&'a str, &'a VenueFields, &'a str)>;
 
 fn refused(req: &HttpRequest, m: &Messages, s: &Session, e: impl Into<crate::app::Error>, title: &str, resend: Resend<'_>) -> HttpResponse {
     match (e.into(), resend) {
-        (crate::app::Error::Storage(storage::Error::Invalid { fields, .. }), Some((action, f, button))) => {
+        (crate::app::Error::Storage(crate::app::StorageError::Invalid { fields, .. }), Some((action, f, button))) => {
             page(req, m, StatusCode::UNPROCESSABLE_ENTITY, Some(s), title, form(m, s, action, f, &fields, button))
         }
         (e, _) => refused_plain(req, m, s, e, title),
@@ -222,7 +221,7 @@ fn refused(req: &HttpRequest, m: &Messages, s: &Session, e: impl Into<crate::app
 fn refused_plain(req: &HttpRequest, m: &Messages, s: &Session, e: impl Into<crate::app::Error>, title: &str) -> HttpResponse {
     let e = e.into();
     match e {
-        crate::app::Error::Storage(storage::Error::Invalid { .. }) => page(
+        crate::app::Error::Storage(crate::app::StorageError::Invalid { .. }) => page(
             req,
             m,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -230,7 +229,7 @@ fn refused_plain(req: &HttpRequest, m: &Messages, s: &Session, e: impl Into<crat
             title,
             html! { p.alert role="alert" { (m.t("form_invalid")) } },
         ),
-        crate::app::Error::Storage(storage::Error::Forbidden { .. }) => page(
+        crate::app::Error::Storage(crate::app::StorageError::Forbidden { .. }) => page(
             req,
             m,
             StatusCode::FORBIDDEN,
@@ -238,7 +237,7 @@ fn refused_plain(req: &HttpRequest, m: &Messages, s: &Session, e: impl Into<crat
             title,
             html! { p.alert role="alert" { (m.t("not_allowed")) } },
         ),
-        crate::app::Error::Storage(storage::Error::NotFound) => page(
+        crate::app::Error::Storage(crate::app::StorageError::NotFound) => page(
             req,
             m,
             StatusCode::NOT_FOUND,
@@ -321,7 +320,7 @@ pub async fn update(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
     let saved = state.db.write(move |c| crate::app::venues::update(c, &caller, id, &fields)).await;
     match saved {
         Ok(v) => see_other(&format!("/app/venues/{}?done=saved", v.id)),
-        Err(crate::app::Error::Storage(storage::Error::Invalid { fields, .. })) => {
+        Err(crate::app::Error::Storage(crate::app::StorageError::Invalid { fields, .. })) => {
             let caller = s.caller.clone();
             match state.db.read(move |c| crate::app::venues::get_visible(c, &caller, id)).await {
                 Ok(row) => page(
@@ -367,7 +366,9 @@ pub async fn start_audit(req: HttpRequest, state: web::Data<AppState>, s: MaybeS
         .await
     {
         Ok(a) => see_other(&format!("/app/assessments/{}", a.id)),
-        Err(crate::app::Error::Storage(storage::Error::Invalid { .. })) => refused_plain(&req, &m, &s, storage::Error::NotFound, m.t("audit_start")),
+        Err(crate::app::Error::Storage(crate::app::StorageError::Invalid { .. })) => {
+            refused_plain(&req, &m, &s, crate::app::StorageError::NotFound, m.t("audit_start"))
+        }
         Err(e) => refused_plain(&req, &m, &s, e, m.t("audit_start")),
     }
 }

@@ -2,12 +2,11 @@
 // and every way it is read — the QR landing page (/V/{token}, /v/{token}), the certificate page by number
 // (HTML, or JSON with Accept: application/json), the register (HTML, JSON, CSV), in kk / ru / en.
 
+use crate::app::rows::CertificateRow;
+use crate::app::rows::PublicQuery;
 use crate::domain::certificate::CertificateNumber;
 use crate::domain::lifecycle::PublicStatus;
 use crate::domain::signing::{decode_qr_text, qr_text, Failure, Verdict};
-use crate::storage::certificates::{self as repo, PublicQuery};
-use crate::storage::models::CertificateRow;
-use crate::storage::{self, now};
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::i18n::{negotiate, Messages};
 use crate::web::layout::{html_response, layout, status_word, style, url_escape};
@@ -99,9 +98,9 @@ pub struct VerificationResponse {
 }
 
 fn public_certificate(state: &AppState, row: &CertificateRow, at: chrono::NaiveDateTime) -> ApiResult<PublicCertificate> {
-    let status = repo::status_now(row, at)?;
+    let status = crate::app::rows::certificate::status_now(row, at)?;
     let scheme = state.catalogue.get(&row.scheme, row.scheme_version);
-    let outcome = repo::outcome_of(row)?;
+    let outcome = crate::app::rows::certificate::outcome_of(row)?;
     let criteria = outcome
         .criteria
         .iter()
@@ -243,7 +242,7 @@ async fn read_snapshot(state: &AppState, number: String) -> crate::app::Result<O
         return Ok(None);
     };
     let signature_ok = state.verifier.verify(&state.db, &row.token).await?.is_ok();
-    let mut cert = public_certificate(state, &row, now()).map_err(|e| crate::app::Error::Storage(storage::Error::Internal(e.message)))?;
+    let mut cert = public_certificate(state, &row, crate::app::now()).map_err(|e| crate::app::Error::Storage(crate::app::StorageError::Internal(e.message)))?;
     cert.log = recorded.map(|r| LogRecord {
         index: r.index,
         checkpoint: r.checkpoint,
@@ -299,7 +298,7 @@ fn unavailable(req: &HttpRequest, m: &Messages, json: bool, e: &crate::app::Erro
 fn verdict_json(status: StatusCode, verdict: Verdict, certificate: Option<PublicCertificate>) -> HttpResponse {
     HttpResponse::build(status).insert_header(("cache-control", FRESH)).json(VerificationResponse {
         verdict,
-        checked_at: now().and_utc(),
+        checked_at: crate::app::now().and_utc(),
         certificate,
     })
 }
@@ -419,7 +418,7 @@ async fn load_page(state: &AppState, p: &RegisterParams, status: Option<PublicSt
         venue_id: None,
         before_id: p.before,
         limit: limit + 1,
-        today: now().date(),
+        today: crate::app::now().date(),
     };
     Ok(crate::web::keyset_page(crate::app::public::register(&state.db, q).await?, limit, |r| r.id))
 }
@@ -434,7 +433,7 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, params: web:
         Ok(r) => r,
         Err(e) => return unavailable(&req, &m, false, &e),
     };
-    let at = now();
+    let at = crate::app::now();
     let items: Vec<PublicCertificate> = match rows.iter().map(|r| public_certificate(&state, r, at)).collect() {
         Ok(i) => i,
         Err(e) => return actix_web::ResponseError::error_response(&e),
@@ -507,7 +506,7 @@ pub async fn list_json(state: web::Data<AppState>, params: web::Query<RegisterPa
     let status = parse_status(&p.status)?;
     let limit = crate::web::api::venues::page_limit(p.limit)?;
     let (rows, next_before) = load_page(&state, &p, status, limit).await?;
-    let at = now();
+    let at = crate::app::now();
     let items = rows.iter().map(|r| public_certificate(&state, r, at)).collect::<ApiResult<Vec<_>>>()?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", LIST_CACHE))
@@ -551,7 +550,7 @@ pub async fn list_csv(state: web::Data<AppState>, params: web::Query<RegisterPar
     let status = parse_status(&p.status)?;
     // The first page is read before answering, so that a database failure is a 503 and not a cut file.
     let first = load_page(&state, &p, status, CSV_PAGE).await?;
-    let at = now();
+    let at = crate::app::now();
     let header = Bytes::from_static(CSV_HEADER.as_bytes());
     // Then one keyset page at a time: memory stays flat however long the register is. A failure after
     // the first page aborts the response, so a client never takes a cut file for the whole register.

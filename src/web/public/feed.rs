@@ -1,9 +1,9 @@
 // The status watch as an Atom feed (RFC 4287): every public status change the log records, newest first,
 // for everyone, one certificate or one venue. Built from the public log, so it says what the log proves.
 
+use crate::app::public::Watch;
 use crate::domain::certificate::CertificateNumber;
 use crate::domain::log::Entry;
-use crate::app::public::Watch;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::AppState;
 use actix_web::{web, HttpResponse};

@@ -68,9 +68,7 @@ pub async fn tile(state: web::Data<AppState>, path: web::Path<(String, String)>)
     let missing = || ApiError::not_found("tile");
     let level: u8 = level.parse().ok().filter(|l: &u8| *l <= 5 && level.len() == 1).ok_or_else(missing)?;
     let (index, width) = tlog::parse_tile_index(&rest).ok_or_else(missing)?;
-    cached(&state, (Some(level), index), width)
-        .await?
-        .ok_or_else(missing)
+    cached(&state, (Some(level), index), width).await?.ok_or_else(missing)
 }
 
 /// GET /log/tile/entries/{index…}: an entry bundle (each entry a big-endian u16 length and its bytes).
@@ -80,9 +78,7 @@ pub async fn tile(state: web::Data<AppState>, path: web::Path<(String, String)>)
 pub async fn entries(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let missing = || ApiError::not_found("entry bundle");
     let (index, width) = tlog::parse_tile_index(&path.into_inner()).ok_or_else(missing)?;
-    cached(&state, (None, index), width)
-        .await?
-        .ok_or_else(missing)
+    cached(&state, (None, index), width).await?.ok_or_else(missing)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

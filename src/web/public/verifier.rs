@@ -1,8 +1,8 @@
 // Online verification for the public pages: the published public keys (read from the database, cached,
 // re-read on an unknown kid) and a bounded cache of tokens already verified (signatures never change).
 
+use crate::app::Db;
 use crate::domain::signing::{self, Failure, Kid, Verified};
-use crate::storage::Db;
 use ed25519_dalek::VerifyingKey;
 use std::collections::HashMap;
 use std::sync::RwLock;
