@@ -207,9 +207,7 @@ pub fn decide(
     issue: Option<&IssueContext>,
     log: &LogKey,
 ) -> Result<(AssessmentRow, Option<CertificateRow>)> {
-    if !caller.has_any(&[Role::Officer, Role::Admin]) {
-        return Err(Error::forbidden("forbidden_role", "only certification officers decide"));
-    }
+    may_decide(caller)?;
     let row = get_visible(conn, caller, id)?;
     if caller.user_id == Some(row.assessor_id) {
         tracing::warn!(assessment = id, user = ?caller.user_id, "refused: the assessor tried to decide their own assessment");
@@ -305,6 +303,7 @@ pub fn venue_names(conn: &mut DbConn, ids: &[i64]) -> Result<std::collections::H
 /// the year's counter first (outside the transaction, so a failed approval leaves no gap in the numbers),
 /// then the decision and the issuance run in one transaction.
 pub async fn decide_now(app: &Context, caller: Caller, id: i64, decision: Decision, reason: Option<String>) -> Result<(AssessmentRow, Option<CertificateRow>)> {
+    may_decide(&caller)?;
     let ctx = match decision {
         Decision::Approve => {
             let ctx = app.issue_context().await?;
@@ -340,6 +339,15 @@ pub fn decide_blocking(
         _ => None,
     };
     app.db.write_blocking(|c| decide(c, caller, id, decision, reason, ctx.as_ref(), &app.log_key))
+}
+
+/// Officers and admins decide audits (and never their own: see `decide`).
+fn may_decide(caller: &Caller) -> Result<()> {
+    if caller.has_any(&[Role::Officer, Role::Admin]) {
+        Ok(())
+    } else {
+        Err(Error::forbidden("forbidden_role", "only certification officers decide"))
+    }
 }
 
 /// The year whose counter numbers the certificate an approval issues.

@@ -27,3 +27,21 @@ pub fn rotate(conn: &mut DbConn, caller: &Caller, kid: &str, public_key: &[u8]) 
     admin_or_system(caller)?;
     Ok(keys::register(conn, caller, kid, public_key, true)?)
 }
+
+/// The key that signs now, if any.
+pub fn active(conn: &mut DbConn) -> Result<Option<SigningKeyRow>> {
+    Ok(keys::active(conn)?)
+}
+
+/// Publish a new key: the one that signs when `activate` (the first key) or a pending one until a
+/// rotation (`keys generate` while another key signs).
+pub fn publish(conn: &mut DbConn, caller: &Caller, kid: &str, public_key: &[u8], activate: bool) -> Result<()> {
+    admin_or_system(caller)?;
+    Ok(keys::register(conn, caller, kid, public_key, activate)?)
+}
+
+/// Retire a key: it no longer signs, and stays published so what it signed keeps verifying.
+pub fn retire(conn: &mut DbConn, caller: &Caller, kid: &str) -> Result<()> {
+    admin_or_system(caller)?;
+    Ok(keys::retire(conn, caller, kid)?)
+}

@@ -90,12 +90,12 @@ pub fn get(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<UserRow> {
 }
 
 /// An admin issues a bearer token for a user's scripts (shown once).
-pub fn issue_token(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<NewUser> {
+pub fn issue_token(conn: &mut DbConn, caller: &Caller, id: i64, label: &str) -> Result<NewUser> {
     if !caller.has(Role::Admin) {
         return Err(Error::forbidden("forbidden_role", "this needs the role admin"));
     }
     let user = users::get(conn, id)?;
-    let (token_id, token) = users::create_token(conn, caller, id, "admin-issued")?;
+    let (token_id, token) = users::create_token(conn, caller, id, label)?;
     Ok(NewUser { user, token_id, token })
 }
 
@@ -112,7 +112,7 @@ pub fn caller_for_token(conn: &mut DbConn, token: &str) -> Result<Option<Caller>
     Ok(users::caller_for_token(conn, token)?)
 }
 
-/// Every user (admins).
+/// Every user (admins, and the command line).
 pub fn list(conn: &mut DbConn, caller: &Caller) -> Result<Vec<UserRow>> {
     if !caller.has(Role::Admin) {
         return Err(Error::forbidden("forbidden_role", "this needs the role admin"));

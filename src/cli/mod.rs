@@ -342,14 +342,14 @@ fn keys(command: KeysCommand, config: &Config) -> Result<ExitCode, String> {
     match command {
         KeysCommand::Generate | KeysCommand::Rotate => {
             let rotate = matches!(command, KeysCommand::Rotate);
-            let active = db.read_blocking(storage::keys::active).map_err(|e| e.to_string())?;
+            let active = db.read_blocking(crate::app::keys::active).map_err(|e| e.to_string())?;
             let (kid, public) = keyring.generate()?;
             let activate = rotate || active.is_none();
             db.write_blocking(|c| {
                 if rotate {
                     crate::app::keys::rotate(c, &actor, &kid, public.as_bytes())
                 } else {
-                    Ok(storage::keys::register(c, &actor, &kid, public.as_bytes(), activate)?)
+                    crate::app::keys::publish(c, &actor, &kid, public.as_bytes(), activate)
                 }
             })
             .map_err(|e| e.to_string())?;
@@ -367,7 +367,7 @@ fn keys(command: KeysCommand, config: &Config) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         KeysCommand::List => {
-            let rows = db.read_blocking(storage::keys::all).map_err(|e| e.to_string())?;
+            let rows = db.read_blocking(|c| crate::app::keys::list(c, &actor)).map_err(|e| e.to_string())?;
             let local = keyring.kids();
             println!("{:<12} {:<8} {:<20} {:<20} private key", "kid", "status", "created", "retired");
             for r in rows {
@@ -384,8 +384,8 @@ fn keys(command: KeysCommand, config: &Config) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         KeysCommand::Retire { kid } => {
-            db.write_blocking(|c| storage::keys::retire(c, &actor, &kid)).map_err(|e| match e {
-                storage::Error::NotFound => format!("no key {kid}"),
+            db.write_blocking(|c| crate::app::keys::retire(c, &actor, &kid)).map_err(|e| match e {
+                crate::app::Error::Storage(storage::Error::NotFound) => format!("no key {kid}"),
                 e => e.to_string(),
             })?;
             eprintln!("key {kid} retired: it no longer signs, and stays published for verification");
@@ -425,7 +425,7 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         UsersCommand::List => {
-            for u in db.read_blocking(storage::users::list).map_err(|e| e.to_string())? {
+            for u in db.read_blocking(|c| crate::app::users::list(c, &actor)).map_err(|e| e.to_string())? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}",
                     u.id,
@@ -438,10 +438,11 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         UsersCommand::RevokeToken { token_id } => {
-            db.write_blocking(|c| storage::users::revoke_token(c, &actor, token_id)).map_err(|e| match e {
-                storage::Error::NotFound => format!("no token {token_id}"),
-                e => e.to_string(),
-            })?;
+            db.write_blocking(|c| crate::app::accounts::revoke_token(c, &actor, token_id))
+                .map_err(|e| match e {
+                    crate::app::Error::Storage(storage::Error::NotFound) => format!("no token {token_id}"),
+                    e => e.to_string(),
+                })?;
             eprintln!("token {token_id} revoked");
             Ok(ExitCode::SUCCESS)
         }
@@ -518,13 +519,10 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         UsersCommand::NewToken { user_id } => {
-            let (id, token) = db
-                .write_blocking(|c| {
-                    storage::users::get(c, user_id)?;
-                    storage::users::create_token(c, &actor, user_id, "cli-issued")
-                })
+            let crate::app::users::NewUser { token_id: id, token, .. } = db
+                .write_blocking(|c| crate::app::users::issue_token(c, &actor, user_id, "cli-issued"))
                 .map_err(|e| match e {
-                    storage::Error::NotFound => format!("no user {user_id}"),
+                    crate::app::Error::Storage(storage::Error::NotFound) => format!("no user {user_id}"),
                     e => e.to_string(),
                 })?;
             eprintln!("token {id} for user {user_id} — shown once:");

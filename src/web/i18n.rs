@@ -30,6 +30,11 @@ pub fn negotiate(req: &HttpRequest) -> Messages {
     Messages::for_lang(best.map(|(l, _)| l).unwrap_or("kk"))
 }
 
+/// A complaint's category in the page's language (its code if unknown).
+pub fn category_text(m: &Messages, c: &str) -> String {
+    crate::domain::complaint::Category::parse(c).map_or_else(|| c.to_string(), |c| m.t(c.message_key()).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ pub mod portal;
 pub mod public;
 pub mod ratelimit;
 pub mod session;
+pub mod uploads;
 
 use crate::app::Context;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -63,6 +64,14 @@ pub fn keyset_page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> i64) -> 
     rows.truncate(limit);
     let next = rows.last().map(key);
     (rows, next)
+}
+
+/// A list's page size: 50 unless asked, at most 200.
+pub fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
+    match limit.unwrap_or(50) {
+        l @ 1..=200 => Ok(l),
+        _ => Err(ApiError::invalid("invalid_limit", "limit must be between 1 and 200", vec![])),
+    }
 }
 
 /// JSON request bodies above this are refused with 413.

@@ -141,7 +141,7 @@ pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpRespo
 pub async fn new_token(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let id = path.into_inner();
-    let crate::app::users::NewUser { user, token_id, token } = state.db.write(move |c| crate::app::users::issue_token(c, &caller, id)).await?;
+    let crate::app::users::NewUser { user, token_id, token } = state.db.write(move |c| crate::app::users::issue_token(c, &caller, id, "admin-issued")).await?;
     let res = HttpResponse::Created().json(TokenCreated {
         user: UserResponse::from_row(&user),
         token_id,

@@ -6,7 +6,7 @@ use crate::app::rows::VenueQuery;
 use crate::app::rows::VenueRow;
 use crate::domain::venue::VenueFields;
 use crate::web::auth::Auth;
-use crate::web::error::{missing, ApiError, ApiResult};
+use crate::web::error::{missing, ApiResult};
 use crate::web::AppState;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -92,13 +92,6 @@ pub struct VenueListParams {
     pub limit: Option<i64>,
 }
 
-pub fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
-    match limit.unwrap_or(50) {
-        l @ 1..=200 => Ok(l),
-        _ => Err(ApiError::invalid("invalid_limit", "limit must be between 1 and 200", vec![])),
-    }
-}
-
 #[utoipa::path(post, path = "/api/v1/venues", tag = "venues", security(("bearer" = [])), request_body = NewVenue,
     responses((status = 201, body = VenueResponse), (status = 403, body = crate::web::error::ErrorBody), (status = 422, body = crate::web::error::ErrorBody)))]
 pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<VenueFields>) -> ApiResult<HttpResponse> {
@@ -135,7 +128,7 @@ pub async fn update(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>
 #[utoipa::path(get, path = "/api/v1/venues", tag = "venues", security(("bearer" = [])), params(VenueListParams), responses((status = 200, body = VenuePage)))]
 pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<VenueListParams>) -> ApiResult<HttpResponse> {
     let p = params.into_inner();
-    let limit = page_limit(p.limit)?;
+    let limit = crate::web::page_limit(p.limit)?;
     let Some(only_id) = auth.0.venue_scope(None) else {
         return Ok(HttpResponse::Ok().json(VenuePage {
             items: vec![],

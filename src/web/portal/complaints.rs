@@ -2,9 +2,10 @@
 
 use crate::app::complaints::{self as ops};
 use crate::app::rows::ComplaintRow;
-use crate::domain::complaint::{Category, ComplaintStatus, Triage};
+use crate::domain::complaint::{ComplaintStatus, Triage};
 use crate::web::api::complaints::*;
 use crate::web::error::ApiError;
+use crate::web::i18n::category_text;
 use crate::web::i18n::{negotiate, Messages};
 use crate::web::portal::frame::{page, see_other, signed_in};
 use crate::web::session::MaybeSession;
@@ -23,10 +24,6 @@ pub(crate) fn status_text(m: &Messages, s: &str) -> String {
         None => return s.to_string(),
     };
     m.t(key).to_string()
-}
-
-pub(crate) fn category_text(m: &Messages, c: &str) -> String {
-    Category::parse(c).map_or_else(|| c.to_string(), |c| m.t(c.message_key()).to_string())
 }
 
 /// `/app/complaints`: complaints newest first, open ones by default.

@@ -504,7 +504,7 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, params: web:
 pub async fn list_json(state: web::Data<AppState>, params: web::Query<RegisterParams>) -> ApiResult<HttpResponse> {
     let p = params.into_inner();
     let status = parse_status(&p.status)?;
-    let limit = crate::web::api::venues::page_limit(p.limit)?;
+    let limit = crate::web::page_limit(p.limit)?;
     let (rows, next_before) = load_page(&state, &p, status, limit).await?;
     let at = crate::app::now();
     let items = rows.iter().map(|r| public_certificate(&state, r, at)).collect::<ApiResult<Vec<_>>>()?;

@@ -4,11 +4,12 @@
 use crate::app::complaints::{self as ops};
 use crate::domain::complaint::{Category, ComplaintStatus, Report, MAX_PHOTO};
 use crate::domain::scoring::FieldError;
-use crate::web::api::complaints::*;
 use crate::web::error::{missing, ApiError, ApiResult};
+use crate::web::i18n::category_text;
 use crate::web::i18n::{negotiate, Messages};
 use crate::web::layout::{html_response, layout};
-use crate::web::portal::complaints::category_text;
+
+const NO_STORE: &str = "no-store";
 use crate::web::session::MaybeSession;
 use crate::web::AppState;
 use actix_multipart::Multipart;
@@ -80,7 +81,7 @@ pub(crate) async fn read_sent(req: &HttpRequest, payload: web::Payload) -> ApiRe
             {
                 let name = field.name().unwrap_or("").to_string();
                 let limit = if name == "photo" { MAX_PHOTO } else { crate::web::JSON_LIMIT };
-                let Some(buf) = crate::web::api::assessments::read_part(&mut field, limit).await? else {
+                let Some(buf) = crate::web::uploads::read_part(&mut field, limit).await? else {
                     return Err(if name == "photo" {
                         ApiError::too_large(format!("a photo is limited to {} MiB", MAX_PHOTO / 1024 / 1024))
                     } else {
@@ -118,7 +119,7 @@ pub(crate) fn unknown_field(name: &str) -> ApiError {
 }
 
 pub(crate) fn photo_type(bytes: &[u8]) -> ApiResult<&'static str> {
-    match crate::web::api::assessments::sniff(bytes) {
+    match crate::web::uploads::sniff(bytes) {
         Some(t @ ("image/jpeg" | "image/png")) => Ok(t),
         _ => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
