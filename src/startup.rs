@@ -101,6 +101,7 @@ pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, Strin
             keyring: Arc::new(keyring),
             config: Arc::new(config.clone()),
             log_key,
+            clock: Default::default(),
         },
         openapi,
         verifier: Default::default(),
@@ -247,7 +248,7 @@ async fn schedule(state: Data<AppState>) {
     loop {
         tick.tick().await;
         let s = state.clone();
-        match actix_web::rt::task::spawn_blocking(move || s.run_jobs(storage::now())).await {
+        match actix_web::rt::task::spawn_blocking(move || s.run_jobs(s.clock.now())).await {
             Ok(Ok(report)) => {
                 if !report.changed.is_empty() || report.failed > 0 {
                     tracing::info!(

@@ -12,6 +12,7 @@ use crate::storage::appeals::{self as repo, NewAppeal};
 use crate::storage::certificates::{self as certs, StatusChange};
 use crate::storage::models::{AppealFileMeta, AppealRow};
 use crate::storage::{self, assessments, events, DbConn};
+use chrono::NaiveDateTime;
 
 fn invalid(code: &'static str, field: &str, message: impl Into<String>) -> Error {
     let message = message.into();
@@ -27,7 +28,7 @@ pub struct Filing<'a> {
 }
 
 /// A venue manager appeals a decision about their own venue, within 30 days of it, once at a time.
-pub fn lodge(conn: &mut DbConn, caller: &Caller, f: &Filing<'_>) -> Result<AppealRow> {
+pub fn lodge(conn: &mut DbConn, caller: &Caller, f: &Filing<'_>, now: NaiveDateTime) -> Result<AppealRow> {
     let Some(own) = caller.venue_id.filter(|_| caller.has(Role::Venue)) else {
         return Err(Error::forbidden("forbidden_role", "only a venue's manager appeals its decisions"));
     };
@@ -42,7 +43,6 @@ pub fn lodge(conn: &mut DbConn, caller: &Caller, f: &Filing<'_>) -> Result<Appea
             format!("{MIN_STATEMENT} to {MAX_STATEMENT} characters"),
         ));
     }
-    let now = storage::now();
     // The decision appealed: whose venue, when, and who took part in it.
     let (venue_id, at, decider, assessor, assessment_id, certificate) = match f.subject {
         Subject::Rejection => {

@@ -392,12 +392,28 @@ fn decide_surveillance(
         Decision::Approve => {
             let kept = cert_repo::set_surveillance_due(conn, caller, &number, next_due(now.date(), months), row.id)?;
             if status == PublicStatus::Suspended && kept.status_reason.as_deref() == Some(OVERDUE_REASON) {
-                Some(certificates::change_status(conn, caller, &number, CertificateAction::Reinstate, None, log)?)
+                Some(certificates::change_status(
+                    conn,
+                    caller,
+                    &number,
+                    CertificateAction::Reinstate,
+                    None,
+                    log,
+                    now,
+                )?)
             } else {
                 Some(kept)
             }
         }
-        Decision::Reject if status == PublicStatus::Valid => Some(certificates::change_status(conn, caller, &number, CertificateAction::Suspend, reason, log)?),
+        Decision::Reject if status == PublicStatus::Valid => Some(certificates::change_status(
+            conn,
+            caller,
+            &number,
+            CertificateAction::Suspend,
+            reason,
+            log,
+            now,
+        )?),
         _ => None,
     };
     Ok((updated, changed))

@@ -124,12 +124,12 @@ pub fn change_status(
     action: CertificateAction,
     reason: Option<&str>,
     log_key: &LogKey,
+    at: chrono::NaiveDateTime,
 ) -> Result<CertificateRow> {
     if !caller.has_any(&[Role::Officer, Role::Admin]) {
         return Err(Error::forbidden("forbidden_role", "only certification officers change a certificate's status"));
     }
     let row = get_visible(conn, caller, number)?;
-    let at = storage::now();
     let current = repo::status_now(&row, at)?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if matches!(action, CertificateAction::Suspend | CertificateAction::Withdraw) && reason.is_none() {

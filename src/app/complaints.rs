@@ -120,6 +120,7 @@ pub fn triage(conn: &mut DbConn, caller: &Caller, id: i64, t: &TriageRequest<'_>
             CertificateAction::Suspend,
             Some(reason),
             log,
+            storage::now(),
         )?),
         None => None,
     };

@@ -18,6 +18,8 @@ pub struct Context {
     pub config: Arc<Config>,
     /// The public log's signing key (checkpoints).
     pub log_key: LogKey,
+    /// The time the rules are judged at.
+    pub clock: super::clock::Clock,
 }
 
 impl Context {

@@ -95,7 +95,7 @@ fn pdf_state(row: &CertificateRow, status: PublicStatus, public_url: &str) -> St
 
 /// What a certificate's PDF shows as of now: its public status and the `pdf_state` that names it.
 pub fn pdf_now(state: &Context, row: &CertificateRow) -> storage::Result<(PublicStatus, String)> {
-    let status = repo::status_now(row, storage::now())?;
+    let status = repo::status_now(row, state.clock.now())?;
     Ok((status, pdf_state(row, status, &state.config.public_url)))
 }
 

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod appeals;
 pub mod assessments;
 pub mod certificates;
+pub mod clock;
 pub mod codes;
 pub mod complaints;
 pub mod context;

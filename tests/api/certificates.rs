@@ -119,19 +119,8 @@ async fn expired_is_derived_and_cannot_be_suspended(app: TestApp) {
     let officer = app.token(&[Role::Officer]).await;
     let (_, id) = app.submitted_assessment(&assessor, gold_measurements()).await;
     let number = approve(&app, &officer, id).await["certificate"]["number"].as_str().unwrap().to_string();
-    let n = number.clone();
-    app.state
-        .db
-        .write(move |c| -> ecolabel::storage::Result<_> {
-            use diesel::prelude::*;
-            use ecolabel::storage::schema::certificates as t;
-            diesel::update(t::table.filter(t::number.eq(n)))
-                .set(t::valid_until.eq(chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()))
-                .execute(c)?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    // 25 months later by the registry's clock: past the default validity of 24 months.
+    app.state.clock.advance(chrono::TimeDelta::days(25 * 31));
     let c = json(app.get(&format!("/api/v1/certificates/{number}"), Some(&officer)).await).await;
     assert_eq!(c["status"], "expired");
     assert_error(

@@ -1,5 +1,5 @@
-// Appeals on the web: the API (a venue manager files one with a statement and files; officers and admins
-// who took no part decide it) and the portal pages (the appeal form, the list, an appeal with its decision form).
+// Appeals in the JSON API: a venue manager files one with a statement and files; officers and admins who
+// took no part decide it. The portal's pages for the same operations are in web/portal/appeals.rs.
 
 use crate::app::appeals::{self as ops, Filing};
 use crate::app::rows::{AppealFileMeta, AppealRow};
@@ -92,6 +92,7 @@ pub struct AppealRequest {
 }
 
 pub(crate) async fn lodge_as(state: &web::Data<AppState>, caller: Caller, b: AppealRequest) -> ApiResult<AppealRow> {
+    let now = state.clock.now();
     Ok(state
         .db
         .write(move |c| {
@@ -101,7 +102,7 @@ pub(crate) async fn lodge_as(state: &web::Data<AppState>, caller: Caller, b: App
                 certificate: b.certificate.as_deref(),
                 statement: &b.statement,
             };
-            ops::lodge(c, &caller, &f)
+            ops::lodge(c, &caller, &f, now)
         })
         .await?)
 }

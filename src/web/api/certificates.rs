@@ -83,7 +83,7 @@ async fn respond(state: &AppState, row: CertificateRow) -> ApiResult<Certificate
     let number = row.number.clone();
     let history = state.db.read(move |c| crate::app::certificates::history(c, &number)).await?;
     Ok(CertificateResponse {
-        status: crate::app::rows::certificate::status_now(&row, crate::app::now())?,
+        status: crate::app::rows::certificate::status_now(&row, state.clock.now())?,
         results: crate::app::rows::certificate::outcome_of(&row)?.criteria,
         qr_text: qr_text(&state.config.public_url, &row.token),
         history: history.into_iter().map(EventResponse::from).collect(),
@@ -160,7 +160,7 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, params: web::Query<Cer
             next_before: None,
         }));
     };
-    let at = crate::app::now();
+    let at = state.clock.now();
     let q = crate::app::rows::PublicQuery {
         q: None,
         city: None,
@@ -231,10 +231,10 @@ async fn change(
 ) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let reason = body.map(|b| b.into_inner()).unwrap_or_default().reason;
-    let log_key = state.log_key.clone();
+    let (log_key, now) = (state.log_key.clone(), state.clock.now());
     let row = state
         .db
-        .write(move |c| crate::app::certificates::change_status(c, &caller, &number, action, reason.as_deref(), &log_key))
+        .write(move |c| crate::app::certificates::change_status(c, &caller, &number, action, reason.as_deref(), &log_key, now))
         .await
         .map_err(missing(NOT_FOUND))?;
     tracing::info!(certificate = %row.number, status = %row.status, "certificate status changed");

@@ -1,5 +1,5 @@
-// Complaints on the web: the public "report a problem with this label" form and its reply (no login,
-// rate-limited, HTML for browsers, JSON for the API), the officers' API and their portal pages.
+// Complaints in the JSON API: the officers' list, a complaint, its photo and its triage. The public report
+// form is web/public/complaints.rs, the officers' pages web/portal/complaints.rs.
 
 use crate::app::complaints::{self as ops, TriageRequest};
 use crate::app::rows::ComplaintRow;

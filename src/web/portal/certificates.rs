@@ -45,7 +45,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
     let Some(venue_id) = s.caller.venue_scope(None) else {
         return page(&req, &m, StatusCode::OK, Some(&s), m.t("nav_certificates"), html! { p { (m.t("no_results")) } });
     };
-    let at = crate::app::now();
+    let at = state.clock.now();
     let q = PublicQuery {
         q: p.q.clone().filter(|q| !q.trim().is_empty() && is_staff(&s)),
         city: None,
@@ -96,7 +96,7 @@ async fn visible(state: &AppState, s: &Session, number: String) -> crate::app::R
 }
 
 fn detail(m: &Messages, s: &Session, state: &AppState, row: &CertificateRow, error: Option<&str>) -> Markup {
-    let at = crate::app::now();
+    let at = state.clock.now();
     let status = crate::app::rows::certificate::status_now(row, at).unwrap_or(PublicStatus::Withdrawn);
     let qr = qr_text(&state.config.public_url, &row.token);
     let svg = crate::render::qr::svg(&qr, &row.number).unwrap_or_default();
@@ -198,10 +198,10 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
     if action == CertificateAction::Withdraw && f.confirm.as_deref() != Some("yes") {
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, "withdraw_needs_confirm");
     }
-    let (caller, log_key, reason) = (s.caller.clone(), state.log_key.clone(), f.reason);
+    let (caller, log_key, reason, now) = (s.caller.clone(), state.log_key.clone(), f.reason, state.clock.now());
     let changed = state
         .db
-        .write(move |c| ops::change_status(c, &caller, &number, action, Some(&reason), &log_key))
+        .write(move |c| ops::change_status(c, &caller, &number, action, Some(&reason), &log_key, now))
         .await;
     match changed {
         Ok(updated) => {

@@ -1,4 +1,5 @@
-// The officers' complaint pages in the portal: the list by status and a complaint with its triage form.
+// The officers' complaint pages in the portal (/app/complaints…): the list by status, and a complaint
+// with its triage form (acknowledge, investigate, close with an outcome, suspend on an upheld one).
 
 use crate::app::complaints::{self as ops};
 use crate::app::rows::ComplaintRow;

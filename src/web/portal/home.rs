@@ -27,6 +27,7 @@ struct Todo {
 
 async fn todo(state: &AppState, s: &Session) -> crate::app::Result<Todo> {
     use crate::app::rows::ListQuery;
+    let today = state.clock.now().date();
     let caller = s.caller.clone();
     state
         .db
@@ -60,7 +61,7 @@ async fn todo(state: &AppState, s: &Session) -> crate::app::Result<Todo> {
                     venue_id: Some(v),
                     before_id: None,
                     limit: 20,
-                    today: crate::app::now().date(),
+                    today,
                 };
                 certificates = crate::app::certificates::list(c, &q)?;
             }
@@ -92,7 +93,7 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
         Err(e) => return error_page(e),
     };
     let roles: Vec<&str> = s.caller.roles.iter().map(|r| m.t(role_key(*r))).collect();
-    let at = crate::app::now();
+    let at = state.clock.now();
     let body = html! {
         p { (m.f("home_intro", &[("name", &s.user.name)])) " " (roles.join(", ")) }
         @for r in &s.caller.roles { p.muted { (m.t(role_help_key(*r))) } }

@@ -242,7 +242,7 @@ async fn read_snapshot(state: &AppState, number: String) -> crate::app::Result<O
         return Ok(None);
     };
     let signature_ok = state.verifier.verify(&state.db, &row.token).await?.is_ok();
-    let mut cert = public_certificate(state, &row, crate::app::now()).map_err(|e| crate::app::Error::Storage(crate::app::StorageError::Internal(e.message)))?;
+    let mut cert = public_certificate(state, &row, state.clock.now()).map_err(|e| crate::app::Error::Storage(crate::app::StorageError::Internal(e.message)))?;
     cert.log = recorded.map(|r| LogRecord {
         index: r.index,
         checkpoint: r.checkpoint,
@@ -418,7 +418,7 @@ async fn load_page(state: &AppState, p: &RegisterParams, status: Option<PublicSt
         venue_id: None,
         before_id: p.before,
         limit: limit + 1,
-        today: crate::app::now().date(),
+        today: state.clock.now().date(),
     };
     Ok(crate::web::keyset_page(crate::app::public::register(&state.db, q).await?, limit, |r| r.id))
 }
@@ -433,7 +433,7 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, params: web:
         Ok(r) => r,
         Err(e) => return unavailable(&req, &m, false, &e),
     };
-    let at = crate::app::now();
+    let at = state.clock.now();
     let items: Vec<PublicCertificate> = match rows.iter().map(|r| public_certificate(&state, r, at)).collect() {
         Ok(i) => i,
         Err(e) => return actix_web::ResponseError::error_response(&e),
@@ -506,7 +506,7 @@ pub async fn list_json(state: web::Data<AppState>, params: web::Query<RegisterPa
     let status = parse_status(&p.status)?;
     let limit = crate::web::page_limit(p.limit)?;
     let (rows, next_before) = load_page(&state, &p, status, limit).await?;
-    let at = crate::app::now();
+    let at = state.clock.now();
     let items = rows.iter().map(|r| public_certificate(&state, r, at)).collect::<ApiResult<Vec<_>>>()?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", LIST_CACHE))
@@ -550,7 +550,7 @@ pub async fn list_csv(state: web::Data<AppState>, params: web::Query<RegisterPar
     let status = parse_status(&p.status)?;
     // The first page is read before answering, so that a database failure is a 503 and not a cut file.
     let first = load_page(&state, &p, status, CSV_PAGE).await?;
-    let at = crate::app::now();
+    let at = state.clock.now();
     let header = Bytes::from_static(CSV_HEADER.as_bytes());
     // Then one keyset page at a time: memory stays flat however long the register is. A failure after
     // the first page aborts the response, so a client never takes a cut file for the whole register.
