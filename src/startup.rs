@@ -78,8 +78,9 @@ pub fn ensure_signing_key(db: &Db, keyring: &Keyring, require_key: bool) -> Resu
     }
 }
 
-/// Everything the handlers share, built from the configuration.
-pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, String> {
+/// The application context from the configuration: criteria loaded, database opened and migrated, a
+/// signing key made sure of, the public log filled for certificates older than it.
+pub fn build_context(config: &Config, require_key: bool) -> Result<crate::app::Context, String> {
     crate::render::pdf::warm_up()?;
     crate::i18n::check()?;
     let db = Db::open(&config.database, config.db_pool)?;
@@ -93,16 +94,22 @@ pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, Strin
     if backfilled > 0 {
         tracing::info!(certificates = backfilled, "recorded existing certificates in the public log");
     }
-    let openapi = crate::web::openapi::json_for(&catalogue)?;
+    Ok(crate::app::Context {
+        db,
+        catalogue: Arc::new(catalogue),
+        keyring: Arc::new(keyring),
+        config: Arc::new(config.clone()),
+        log_key,
+        clock: Default::default(),
+    })
+}
+
+/// Everything the handlers share: the application context and the web layer's own caches.
+pub fn build_state(config: &Config, require_key: bool) -> Result<AppState, String> {
+    let app = build_context(config, require_key)?;
+    let openapi = crate::web::openapi::json_for(&app.catalogue)?;
     Ok(AppState {
-        app: crate::app::Context {
-            db,
-            catalogue: Arc::new(catalogue),
-            keyring: Arc::new(keyring),
-            config: Arc::new(config.clone()),
-            log_key,
-            clock: Default::default(),
-        },
+        app,
         openapi,
         verifier: Default::default(),
         snapshots: Default::default(),

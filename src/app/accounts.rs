@@ -699,7 +699,7 @@ fn confirm_enrolment_in(c: &mut DbConn, client: &Client, user_id: i64, current_s
 
 /// An admin removes someone's second factor (lost phone): they enrol again at their next sign-in; their
 /// sessions end.
-pub fn reset_second_factor(c: &mut DbConn, actor: &Caller, client: &Client, user_id: i64) -> Result<()> {
+pub fn reset_second_factor(c: &mut DbConn, actor: &Caller, client: &Client, user_id: i64) -> Result<UserRow> {
     require_admin(actor)?;
     users::get(c, user_id)?;
     store::clear_totp(c, user_id)?;
@@ -712,7 +712,8 @@ pub fn reset_second_factor(c: &mut DbConn, actor: &Caller, client: &Client, user
         "second_factor_reset",
         "ok",
         json!({"by": actor.name, "sessions_ended": ended}),
-    )
+    )?;
+    Ok(users::get(c, user_id)?)
 }
 
 /// An admin lifts a sign-in wait of a person.
@@ -807,6 +808,14 @@ pub fn revoke_token(c: &mut DbConn, actor: &Caller, token_id: i64) -> Result<cra
         return Err(Error::not_found());
     }
     Ok(users::revoke_token(c, actor, token_id)?)
+}
+
+/// Revoke one of a person's tokens, from their page (admins): a token of someone else is not found.
+pub fn revoke_token_of(c: &mut DbConn, actor: &Caller, user_id: i64, token_id: i64) -> Result<crate::storage::models::TokenRow> {
+    if !tokens(c, actor, user_id)?.iter().any(|t| t.id == token_id) {
+        return Err(Error::not_found());
+    }
+    revoke_token(c, actor, token_id)
 }
 
 /// Record a session's last use (the idle limit counts from it).

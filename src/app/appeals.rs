@@ -131,6 +131,26 @@ pub fn list(conn: &mut DbConn, caller: &Caller, status: Option<AppealStatus>, be
     Ok(repo::list(conn, venue, status, before_id, limit)?)
 }
 
+/// A file for an appeal, judged by its content already.
+pub struct NewFile {
+    pub filename: String,
+    pub media_type: &'static str,
+    pub sha256: String,
+    pub content: Vec<u8>,
+}
+
+/// Attach files to an appeal: all of them, or none (one transaction).
+pub async fn attach(app: &super::Context, caller: Caller, id: i64, files: Vec<NewFile>) -> Result<Vec<AppealFileMeta>> {
+    app.db
+        .write(move |c| {
+            files
+                .iter()
+                .map(|f| add_file(c, &caller, id, &f.filename, f.media_type, &f.sha256, &f.content))
+                .collect()
+        })
+        .await
+}
+
 /// The venue's manager adds a file (type judged by content by the caller) to their open appeal.
 pub fn add_file(conn: &mut DbConn, caller: &Caller, id: i64, filename: &str, media_type: &str, sha256: &str, content: &[u8]) -> Result<AppealFileMeta> {
     let row = get_visible(conn, caller, id)?;

@@ -259,6 +259,33 @@ pub fn decide(
     Ok((updated, cert))
 }
 
+/// Run `op` as one unit of work: one write transaction with the audit the caller may see (else not found)
+/// and the criteria version it is pinned to (saving, uploading, removing and submitting all judge by it).
+pub async fn with_pinned<T, F>(app: &Context, caller: Caller, id: i64, op: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, &Caller, &Scheme) -> Result<T> + Send + 'static,
+{
+    let catalogue = app.catalogue.clone();
+    app.db
+        .write(move |c| {
+            let row = get_visible(c, &caller, id)?;
+            let scheme = catalogue
+                .get(&row.scheme, row.scheme_version)
+                .ok_or_else(|| storage::Error::Internal(format!("assessment {id} is pinned to a scheme that is not loaded")))?;
+            op(c, &caller, scheme)
+        })
+        .await
+}
+
+/// Attach evidence files (already judged by content) to an audit: all of them, or none.
+pub async fn attach_evidence(app: &Context, caller: Caller, id: i64, files: Vec<NewEvidence>) -> Result<Vec<EvidenceMeta>> {
+    with_pinned(app, caller, id, move |c, caller, scheme| {
+        files.into_iter().map(|e| add_evidence(c, caller, id, scheme, e)).collect()
+    })
+    .await
+}
+
 /// An audit as the caller may see it, with its evidence and its certificate (if it has one).
 pub fn view(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<(AssessmentRow, Vec<EvidenceMeta>, Option<CertificateRow>)> {
     let row = get_visible(conn, caller, id)?;

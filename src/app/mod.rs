@@ -18,6 +18,7 @@ pub mod public;
 pub mod schedule;
 pub mod users;
 pub mod venues;
+pub mod views;
 pub mod webhooks;
 
 use crate::storage;

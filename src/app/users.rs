@@ -124,3 +124,13 @@ pub fn list(conn: &mut DbConn, caller: &Caller) -> Result<Vec<UserRow>> {
 pub fn caller_of(user: &UserRow) -> Result<Caller> {
     Ok(users::caller_of(user)?)
 }
+
+/// A signed-in person makes an API token for their own scripts (shown once), with their record.
+pub fn own_token(conn: &mut DbConn, caller: &Caller, label: &str) -> Result<NewUser> {
+    let (token_id, token) = super::accounts::create_own_token(conn, caller, label)?;
+    Ok(NewUser {
+        user: me(conn, caller)?,
+        token_id,
+        token,
+    })
+}

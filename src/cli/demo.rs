@@ -245,7 +245,7 @@ pub fn invitation_links(state: &Context, venue_id: i64) -> Result<Vec<(&'static 
 }
 
 pub fn run(config: &Config) -> Result<ExitCode, String> {
-    let state = startup::build_state(config, false)?;
+    let state = startup::build_context(config, false)?;
     let r = seed(&state)?;
     if r.created {
         eprintln!("seeded the Smart Plastic Zone example: certificate {}", r.number);

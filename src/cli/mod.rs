@@ -279,8 +279,8 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
                     .map_err(|e| format!("--at `{t}` is not an RFC 3339 time (e.g. 2027-01-20T09:00:00Z): {e}"))?
                     .naive_utc(),
             };
-            let state = crate::startup::build_state(&config, false)?;
-            let report = crate::workers::scheduler::run(&state.db, &config.schedule, &state.log_key, now).map_err(|e| e.to_string())?;
+            let state = crate::startup::build_context(&config, false)?;
+            let report = crate::workers::scheduler::run(&state, now).map_err(|e| e.to_string())?;
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(if report.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
@@ -295,7 +295,7 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
                 None | Some("") => None,
                 Some(s) => Some(PublicStatus::parse(s).ok_or_else(|| format!("unknown status `{s}`: valid, suspended, withdrawn, expired or superseded"))?),
             };
-            let state = crate::startup::build_state(&config, false)?;
+            let state = crate::startup::build_context(&config, false)?;
             let jobs = jobs
                 .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
                 .max(1);
@@ -319,7 +319,7 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             force,
             per_year,
         } => {
-            let state = crate::startup::build_state(&config, false)?;
+            let state = crate::startup::build_context(&config, false)?;
             let plan = crate::cli::seed::Plan {
                 certificates,
                 venues: venues.unwrap_or(certificates),

@@ -46,7 +46,7 @@ impl AppState {
     /// One scheduler pass as of `now` (crate::workers::scheduler), then the changed certificates leave this process's
     /// snapshots so their pages show the change at once. Blocking.
     pub fn run_jobs(&self, now: chrono::NaiveDateTime) -> crate::app::Result<crate::workers::scheduler::Report> {
-        let report = crate::workers::scheduler::run(&self.db, &self.config.schedule, &self.log_key, now)?;
+        let report = crate::workers::scheduler::run(&self.app, now)?;
         for number in &report.changed {
             self.snapshots.invalidate(number);
         }

@@ -33,7 +33,8 @@ pub struct Report {
 /// One pass as of `now`. Each change is its own transaction, guarded on the status it was decided from;
 /// on PostgreSQL an advisory lock lets one replica's pass run at a time. Running it again for the same
 /// time changes nothing more.
-pub fn run(db: &Db, policy: &Policy, log: &LogKey, now: NaiveDateTime) -> crate::app::Result<Report> {
+pub fn run(app: &crate::app::Context, now: NaiveDateTime) -> crate::app::Result<Report> {
+    let (db, policy, log) = (&app.db, &app.config.schedule, &app.log_key);
     let mut report = Report {
         at: now.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         ..Default::default()

@@ -263,8 +263,11 @@ async fn racing_schedulers_suspend_each_certificate_once_on_postgres() {
     let run = |s: actix_web::web::Data<ecolabel::web::AppState>| {
         std::thread::spawn(move || {
             // Each its own state, like two processes: bypass the in-process lock and meet in the database.
-            let db = ecolabel::storage::Db::open(s.db.url(), 4).unwrap();
-            ecolabel::workers::scheduler::run(&db, &s.config.schedule, &s.log_key, far).unwrap()
+            let app = ecolabel::app::Context {
+                db: ecolabel::storage::Db::open(s.db.url(), 4).unwrap(),
+                ..s.app.clone()
+            };
+            ecolabel::workers::scheduler::run(&app, far).unwrap()
         })
     };
     let (x, y) = (run(app.state.clone()), run(app.state.clone()));

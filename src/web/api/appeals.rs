@@ -163,16 +163,16 @@ pub(crate) async fn read_form(mut form: Multipart) -> ApiResult<(Vec<(String, St
 }
 
 pub(crate) async fn attach(state: &web::Data<AppState>, caller: Caller, id: i64, files: Vec<Judged>) -> ApiResult<Vec<AppealFileMeta>> {
-    state
-        .db
-        .write(move |c| {
-            files
-                .iter()
-                .map(|f| ops::add_file(c, &caller, id, &f.filename, f.media_type, &f.sha256, &f.content))
-                .collect()
+    let files = files
+        .into_iter()
+        .map(|f| ops::NewFile {
+            filename: f.filename,
+            media_type: f.media_type,
+            sha256: f.sha256,
+            content: f.content,
         })
-        .await
-        .map_err(missing(NOT_FOUND))
+        .collect();
+    ops::attach(state, caller, id, files).await.map_err(missing(NOT_FOUND))
 }
 
 #[derive(utoipa::ToSchema)]
@@ -247,11 +247,7 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<AppealLi
 pub(crate) async fn load(state: &web::Data<AppState>, caller: Caller, id: i64) -> ApiResult<(AppealRow, Vec<AppealFileMeta>)> {
     state
         .db
-        .read(move |c| -> crate::app::Result<_> {
-            let row = ops::get_visible(c, &caller, id)?;
-            let files = ops::files(c, &caller, id)?;
-            Ok((row, files))
-        })
+        .read(move |c| crate::app::views::appeal(c, &caller, id))
         .await
         .map_err(missing(NOT_FOUND))
 }

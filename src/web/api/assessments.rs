@@ -238,26 +238,13 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -
     Ok(HttpResponse::Ok().json(load(&state, auth.0, path.into_inner()).await?))
 }
 
-/// Run `f` in one write transaction with the assessment the caller may see (else 404) and the criteria
-/// version it is pinned to.
+/// `app::assessments::with_pinned`, its not-found named "assessment".
 pub(crate) async fn with_pinned_scheme<T, F>(state: &web::Data<AppState>, caller: Caller, id: i64, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut crate::app::DbConn, &Caller, &Scheme) -> crate::app::Result<T> + Send + 'static,
 {
-    let st = state.clone();
-    state
-        .db
-        .write(move |c| {
-            let row = crate::app::assessments::get_visible(c, &caller, id)?;
-            let scheme = st
-                .catalogue
-                .get(&row.scheme, row.scheme_version)
-                .ok_or_else(|| crate::app::StorageError::Internal(format!("assessment {id} is pinned to a scheme that is not loaded")))?;
-            f(c, &caller, scheme)
-        })
-        .await
-        .map_err(missing(NOT_FOUND))
+    crate::app::assessments::with_pinned(state, caller, id, f).await.map_err(missing(NOT_FOUND))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -396,13 +383,9 @@ pub async fn attach(state: &web::Data<AppState>, caller: Caller, id: i64, upload
             content: j.content,
         });
     }
-    with_pinned_scheme(state, caller, id, move |c, caller, scheme| {
-        items
-            .into_iter()
-            .map(|e| crate::app::assessments::add_evidence(c, caller, id, scheme, e))
-            .collect::<crate::app::Result<Vec<_>>>()
-    })
-    .await
+    crate::app::assessments::attach_evidence(state, caller, id, items)
+        .await
+        .map_err(missing(NOT_FOUND))
 }
 
 #[utoipa::path(get, path = "/api/v1/assessments/{id}/evidence", tag = "assessments", security(("bearer" = [])), params(("id" = i64, Path)),

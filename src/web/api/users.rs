@@ -163,13 +163,7 @@ pub struct NewToken {
 pub async fn own_token(state: web::Data<AppState>, auth: Auth, body: web::Json<NewToken>) -> ApiResult<HttpResponse> {
     let caller = auth.0;
     let label = body.into_inner().label;
-    let (user, token_id, token) = state
-        .db
-        .write(move |c| -> crate::app::Result<_> {
-            let (token_id, token) = ops::create_own_token(c, &caller, &label)?;
-            Ok((crate::app::users::me(c, &caller)?, token_id, token))
-        })
-        .await?;
+    let crate::app::users::NewUser { user, token_id, token } = state.db.write(move |c| crate::app::users::own_token(c, &caller, &label)).await?;
     let res = HttpResponse::Created().json(TokenCreated {
         user: UserResponse::from_row(&user),
         token_id,
@@ -308,8 +302,7 @@ pub async fn unlock(req: HttpRequest, state: web::Data<AppState>, auth: Auth, pa
     responses((status = 200, body = UserResponse)))]
 pub async fn reset_second_factor(req: HttpRequest, state: web::Data<AppState>, auth: Auth, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let user = on_path(&req, &state, auth, path, |c, caller, client, id| {
-        ops::reset_second_factor(c, caller, client, id)?;
-        crate::app::users::get(c, caller, id)
+        ops::reset_second_factor(c, caller, client, id)
     })
     .await?;
     Ok(HttpResponse::Ok().json(UserResponse::from_row(&user)))

@@ -35,24 +35,11 @@ pub(crate) fn role_help_key(r: Role) -> &'static str {
 
 // ---- /app/account ----
 
-struct AccountData {
-    sessions: Vec<crate::app::rows::SessionRow>,
-    tokens: Vec<crate::app::rows::TokenRow>,
-    codes_left: i64,
-}
+type AccountData = crate::app::views::Account;
 
 async fn account_data(state: &AppState, s: &Session) -> crate::app::Result<AccountData> {
     let (caller, uid) = (s.caller.clone(), s.user.id);
-    state
-        .db
-        .read(move |c| {
-            Ok(AccountData {
-                sessions: ops::sessions(c, &caller, uid)?,
-                tokens: ops::tokens(c, &caller, uid)?,
-                codes_left: ops::recovery_codes_left(c, &caller)?,
-            })
-        })
-        .await
+    state.db.read(move |c| crate::app::views::account(c, &caller, uid)).await
 }
 
 fn fmt_time(t: chrono::NaiveDateTime) -> String {

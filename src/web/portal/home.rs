@@ -14,65 +14,11 @@ use maud::html;
 
 // ---- /app ----
 
-/// What `/app` shows a person to do next, by role.
-struct Todo {
-    /// The assessor's drafts and returned audits.
-    mine: Vec<crate::app::rows::AssessmentSummary>,
-    /// Submitted audits waiting for an officer, and the oldest submission.
-    waiting: i64,
-    oldest: Option<chrono::NaiveDateTime>,
-    /// The venue manager's certificates.
-    certificates: Vec<crate::app::rows::CertificateRow>,
-}
+use crate::app::views::Todo;
 
 async fn todo(state: &AppState, s: &Session) -> crate::app::Result<Todo> {
-    use crate::app::rows::ListQuery;
-    let today = state.clock.now().date();
-    let caller = s.caller.clone();
-    state
-        .db
-        .read(move |c| {
-            let list = |c: &mut crate::app::DbConn, status: &str| {
-                let q = ListQuery {
-                    venue_id: None,
-                    status: Some(status.to_string()),
-                    after_id: None,
-                    limit: 200,
-                };
-                crate::app::assessments::list_summaries(c, &caller, &q)
-            };
-            let mut mine = vec![];
-            if caller.has(Role::Assessor) {
-                for status in ["returned", "draft"] {
-                    mine.extend(list(c, status)?.into_iter().filter(|a| Some(a.assessor_id) == caller.user_id));
-                }
-            }
-            let (waiting, oldest) = if caller.has_any(&[Role::Officer, Role::Admin]) {
-                crate::app::assessments::waiting(c, &caller)?
-            } else {
-                (0, None)
-            };
-            let mut certificates = vec![];
-            if let (true, Some(v)) = (caller.has(Role::Venue), caller.venue_id) {
-                let q = crate::app::rows::PublicQuery {
-                    q: None,
-                    city: None,
-                    status: None,
-                    venue_id: Some(v),
-                    before_id: None,
-                    limit: 20,
-                    today,
-                };
-                certificates = crate::app::certificates::list(c, &q)?;
-            }
-            Ok(Todo {
-                mine,
-                waiting,
-                oldest,
-                certificates,
-            })
-        })
-        .await
+    let (today, caller) = (state.clock.now().date(), s.caller.clone());
+    state.db.read(move |c| crate::app::views::todo(c, &caller, today)).await
 }
 
 pub async fn home(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession) -> HttpResponse {

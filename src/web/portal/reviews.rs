@@ -64,15 +64,7 @@ pub async fn queue(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
     }
     let caller = s.caller.clone();
     let after = web::Query::<QueueParams>::from_query(req.query_string()).ok().and_then(|q| q.cursor());
-    let listed = state
-        .db
-        .read(move |c| -> crate::app::Result<_> {
-            let rows = ops::queue(c, &caller, after, QUEUE + 1)?;
-            let ids: Vec<i64> = rows.iter().map(|r| r.venue_id).collect();
-            let mut names = ops::venue_names(c, &ids)?;
-            Ok(rows.into_iter().map(|r| (names.remove(&r.venue_id).unwrap_or_default(), r)).collect::<Vec<_>>())
-        })
-        .await;
+    let listed = state.db.read(move |c| crate::app::views::queue(c, &caller, after, QUEUE + 1)).await;
     let rows = match listed {
         Ok(r) => r,
         Err(e) => return error_page(e),
@@ -128,15 +120,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
         after_id: p.after,
         limit: AUDITS_PAGE + 1,
     };
-    let listed = state
-        .db
-        .read(move |c| -> crate::app::Result<_> {
-            let rows = ops::list_summaries(c, &caller, &q)?;
-            let ids: Vec<i64> = rows.iter().map(|r| r.venue_id).collect();
-            let names = ops::venue_names(c, &ids)?;
-            Ok((rows, names))
-        })
-        .await;
+    let listed = state.db.read(move |c| crate::app::views::audits(c, &caller, &q)).await;
     let (rows, names) = match listed {
         Ok(r) => r,
         Err(e) => return error_page(e),

@@ -3,7 +3,7 @@
 
 use crate::app::accounts as ops;
 use crate::app::rows::AuthEventRow;
-use crate::app::rows::{TokenRow, UserRow};
+use crate::app::rows::UserRow;
 use crate::domain::auth::{parse_roles, Role};
 use crate::web::error::error_page;
 use crate::web::i18n::{negotiate, Messages};
@@ -108,14 +108,7 @@ async fn users_page(
     let m = negotiate(req);
     let after = web::Query::<PeopleParams>::from_query(req.query_string()).ok().and_then(|q| q.after);
     let caller = s.caller.clone();
-    let listed = state
-        .db
-        .read(move |c| -> crate::app::Result<_> {
-            let rows = crate::app::users::page(c, &caller, after, PEOPLE_PAGE + 1)?;
-            let events = ops::auth_events(c, &caller, None, None, 20)?;
-            Ok((rows, events))
-        })
-        .await;
+    let listed = state.db.read(move |c| crate::app::views::people(c, &caller, after, PEOPLE_PAGE + 1)).await;
     let (rows, events) = match listed {
         Ok(r) => r,
         Err(e) => return error_page(e),
@@ -218,13 +211,6 @@ pub async fn invite(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
     }
 }
 
-struct Person {
-    user: UserRow,
-    sessions: Vec<crate::app::rows::SessionRow>,
-    tokens: Vec<TokenRow>,
-    events: Vec<AuthEventRow>,
-}
-
 /// `/app/users/{id}`: a person's sessions, tokens and sign-in events, with the admin's actions.
 pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<i64>) -> HttpResponse {
     match admin(&req, s) {
@@ -236,18 +222,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
 async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, status: StatusCode, error: Option<&str>) -> HttpResponse {
     let m = negotiate(req);
     let caller = s.caller.clone();
-    let person = state
-        .db
-        .read(move |c| -> crate::app::Result<_> {
-            let user = crate::app::users::get(c, &caller, id)?;
-            Ok(Person {
-                sessions: ops::sessions(c, &caller, id)?,
-                tokens: ops::tokens(c, &caller, id)?,
-                events: ops::auth_events(c, &caller, Some(id), None, 20)?,
-                user,
-            })
-        })
-        .await;
+    let person = state.db.read(move |c| crate::app::views::person(c, &caller, id)).await;
     let p = match person {
         Ok(p) => p,
         Err(crate::app::Error::Storage(crate::app::StorageError::NotFound)) => {
@@ -394,14 +369,8 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
                 "unlock" => ops::unlock(c, &caller, &client, id).map(|_| None),
                 "reset_second_factor" => ops::reset_second_factor(c, &caller, &client, id).map(|_| None),
                 "end_sessions" => ops::end_all_sessions(c, &caller, &client, id, None).map(|_| None),
-                "revoke_token" => {
-                    let token = f.token_id.unwrap_or(-1);
-                    // Only this person's tokens from this page.
-                    if !ops::tokens(c, &caller, id)?.iter().any(|t| t.id == token) {
-                        return Err(crate::app::Error::not_found());
-                    }
-                    ops::revoke_token(c, &caller, token).map(|_| None)
-                }
+                // Only this person's tokens from this page.
+                "revoke_token" => ops::revoke_token_of(c, &caller, id, f.token_id.unwrap_or(-1)).map(|_| None),
                 "password_link" => ops::password_link(c, &caller, &client, id, &url).map(|l| Some(l.url)),
                 _ => return Ok(None),
             };
