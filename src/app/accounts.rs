@@ -130,12 +130,12 @@ pub struct NewPerson<'a> {
     pub venue_id: Option<i64>,
 }
 
-/// Invite a person: the user is created with their e-mail address and gets a 72-hour link to set a password.
-pub fn invite(conn: &mut DbConn, actor: &Caller, client: &Client, p: NewPerson<'_>, public_url: &str) -> Result<Link> {
+/// Invite a person: the user is created with their e-mail address and gets a 72-hour link to set a password
+/// (counted from `now`, the registry's clock).
+pub fn invite(conn: &mut DbConn, actor: &Caller, client: &Client, p: NewPerson<'_>, public_url: &str, now: NaiveDateTime) -> Result<Link> {
     require_admin(actor)?;
     let email = parse_email(p.email)?;
     let user = super::users::add(conn, actor, p.name, p.roles, p.venue_id, Some(email.as_str()))?;
-    let now = storage::now();
     let link = new_link(conn, user, "invite", public_url, now)?;
     event(
         conn,
@@ -150,14 +150,14 @@ pub fn invite(conn: &mut DbConn, actor: &Caller, client: &Client, p: NewPerson<'
 }
 
 /// A new password link for an existing person (voids the older ones); their password stays until it is used.
-pub fn password_link(conn: &mut DbConn, actor: &Caller, client: &Client, user_id: i64, public_url: &str) -> Result<Link> {
+pub fn password_link(conn: &mut DbConn, actor: &Caller, client: &Client, user_id: i64, public_url: &str, now: NaiveDateTime) -> Result<Link> {
     require_admin(actor)?;
     let user = users::get(conn, user_id)?;
     if user.email.is_none() {
         return Err(Error::invalid("no_email", "this user has no e-mail address (set one first)"));
     }
     let purpose = if user.password_hash.is_some() { "reset" } else { "invite" };
-    let link = new_link(conn, user, purpose, public_url, storage::now())?;
+    let link = new_link(conn, user, purpose, public_url, now)?;
     event(
         conn,
         client,
@@ -245,16 +245,16 @@ async fn verify_blocking(password: String, hash: Option<String>) -> Result<bool>
 }
 
 /// Set the password through a link: the policy, argon2id, the link used once, every session of the person ended.
-pub async fn accept_link(db: &Db, client: &Client, token: String, password: String, confirm: String) -> Result<UserRow> {
+/// `now` is the registry's clock (the link's 72 hours are counted by it).
+pub async fn accept_link(db: &Db, client: &Client, token: String, password: String, confirm: String, now: NaiveDateTime) -> Result<UserRow> {
     let t = token.clone();
-    let view = db.read(move |c| Ok::<_, storage::Error>(open_link(c, &t, storage::now()))).await??;
+    let view = db.read(move |c| Ok::<_, storage::Error>(open_link(c, &t, now))).await??;
     let email = view.user.email.clone().unwrap_or_default();
     acc::check_password(&password, &confirm, &[&email, &view.user.name]).map_err(password_error)?;
     let hash = hash_blocking(password).await?;
     let client = client.clone();
     let out = db
         .write(move |c| -> storage::Result<_> {
-            let now = storage::now();
             if !store::use_invitation(c, view.invitation_id, now)? {
                 return Ok(None);
             }
@@ -336,15 +336,23 @@ fn record_failure(conn: &mut DbConn, key: &str, now: NaiveDateTime) -> Result<Op
 }
 
 /// Is sign-in for this address closed? Seconds to wait.
-async fn locked(db: &Db, key: String) -> Result<Option<i64>> {
-    let now = storage::now();
+async fn locked(db: &Db, key: String, now: NaiveDateTime) -> Result<Option<i64>> {
     Ok(db.read(move |c| store::throttle(c, &key)).await?.and_then(|t| t.wait(now)))
 }
 
 /// The first step: e-mail and password. Unknown addresses and wrong passwords look the same and take as
 /// long (a dummy hash is checked); both count towards the address's throttle. `previous` is a session the
-/// browser still holds, which ends (a new id at every sign-in).
-pub async fn sign_in(db: &Db, rules: SessionRules, client: &Client, email: String, password: String, previous: Option<i64>) -> Result<NewSession> {
+/// browser still holds, which ends (a new id at every sign-in). `now` is the registry's clock: the session's
+/// idle and absolute limits count from it.
+pub async fn sign_in(
+    db: &Db,
+    rules: SessionRules,
+    client: &Client,
+    email: String,
+    password: String,
+    previous: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<NewSession> {
     let key = throttle_key(&email);
     let parsed = Email::parse(&email).ok();
     let user = match &parsed {
@@ -354,14 +362,13 @@ pub async fn sign_in(db: &Db, rules: SessionRules, client: &Client, email: Strin
         }
         None => None,
     };
-    if let Some(wait) = locked(db, key.clone()).await? {
+    if let Some(wait) = locked(db, key.clone(), now).await? {
         let (client, uid) = (client.clone(), user.as_ref().map(|u| u.id));
         db.write(move |c| event(c, &client, uid, uid, "sign_in", "refused_locked", json!({}))).await?;
         return Err(Error::Throttled { retry_after: wait as u64 });
     }
     let ok = verify_blocking(password, user.as_ref().and_then(|u| u.password_hash.clone())).await?;
     let client = client.clone();
-    let now = storage::now();
     if !ok {
         let uid = user.as_ref().map(|u| u.id);
         let wait = db
@@ -737,7 +744,17 @@ pub fn unlock(c: &mut DbConn, actor: &Caller, client: &Client, user_id: i64) -> 
 }
 
 /// Change one's password: the current one, then the policy; the person's other sessions end.
-pub async fn change_password(db: &Db, client: &Client, user_id: i64, session_id: i64, current: String, password: String, confirm: String) -> Result<()> {
+#[allow(clippy::too_many_arguments)]
+pub async fn change_password(
+    db: &Db,
+    client: &Client,
+    user_id: i64,
+    session_id: i64,
+    current: String,
+    password: String,
+    confirm: String,
+    now: NaiveDateTime,
+) -> Result<()> {
     let user = db.read(move |c| users::get(c, user_id)).await?;
     if !verify_blocking(current, user.password_hash.clone()).await? {
         let client = client.clone();
@@ -760,7 +777,6 @@ pub async fn change_password(db: &Db, client: &Client, user_id: i64, session_id:
     let hash = hash_blocking(password).await?;
     let client = client.clone();
     db.write(move |c| {
-        let now = storage::now();
         store::set_password_hash(c, user_id, &hash)?;
         let ended = store::end_sessions_of(c, user_id, Some(session_id), "password_changed", now)?;
         event(

@@ -227,7 +227,7 @@ pub fn invitation_links(state: &Context, venue_id: i64) -> Result<Vec<(&'static 
         let link = state
             .db
             .write_blocking(|c| match storage::accounts::user_by_email(c, &email)? {
-                Some(user) => crate::app::accounts::password_link(c, &system, &client, user.id, url),
+                Some(user) => crate::app::accounts::password_link(c, &system, &client, user.id, url, state.clock.now()),
                 None => {
                     let p = crate::app::accounts::NewPerson {
                         email: &email,
@@ -235,7 +235,7 @@ pub fn invitation_links(state: &Context, venue_id: i64) -> Result<Vec<(&'static 
                         roles: &roles,
                         venue_id: (role == "venue").then_some(venue_id),
                     };
-                    crate::app::accounts::invite(c, &system, &client, p, url)
+                    crate::app::accounts::invite(c, &system, &client, p, url, state.clock.now())
                 }
             })
             .map_err(err)?;

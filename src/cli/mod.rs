@@ -456,7 +456,7 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
                         roles: &roles,
                         venue_id: venue,
                     };
-                    crate::app::accounts::invite(c, &actor, &cli_client(), p, &config.public_url)
+                    crate::app::accounts::invite(c, &actor, &cli_client(), p, &config.public_url, storage::now())
                 })
                 .map_err(|e| e.to_string())?;
             eprintln!(
@@ -474,7 +474,7 @@ fn users(command: UsersCommand, config: &Config) -> Result<ExitCode, String> {
             let link = db
                 .write_blocking(|c| {
                     let user = user_by_email(c, &email)?;
-                    crate::app::accounts::password_link(c, &actor, &cli_client(), user.id, &config.public_url)
+                    crate::app::accounts::password_link(c, &actor, &cli_client(), user.id, &config.public_url, storage::now())
                 })
                 .map_err(|e| match e {
                     crate::app::Error::Storage(storage::Error::NotFound) => format!("no user with the e-mail address {email}"),

@@ -180,7 +180,7 @@ pub async fn sessions(mut req: ServiceRequest, next: Next<impl MessageBody + 'st
     let mut session = None;
     if let Some(secret) = cookie.filter(|s| !s.is_empty()) {
         let rules = state.config.sessions;
-        let now = crate::app::now();
+        let now = state.clock.now();
         let s = secret.clone();
         let open = match state.db.read(move |c| ops::open_session(c, &rules, &s, now)).await {
             Ok(o) => o,

@@ -153,7 +153,7 @@ fn link_path(url: &str) -> String {
 /// Invite a person (as the CLI does) and return the path of their link.
 pub async fn invite(app: &TestApp, email: &str, roles: &[Role], venue: Option<i64>) -> (i64, String) {
     let (email, roles) = (email.to_string(), roles.to_vec());
-    let url = app.config.public_url.clone();
+    let (url, now) = (app.config.public_url.clone(), app.state.clock.now());
     let link = app
         .state
         .db
@@ -164,7 +164,7 @@ pub async fn invite(app: &TestApp, email: &str, roles: &[Role], venue: Option<i6
                 roles: &roles,
                 venue_id: venue,
             };
-            ops::invite(c, &Caller::system("test"), &ops::Client::default(), p, &url)
+            ops::invite(c, &Caller::system("test"), &ops::Client::default(), p, &url, now)
         })
         .await
         .unwrap();
@@ -331,11 +331,11 @@ async fn invitation_password_second_factor_sign_out_sign_in(app: TestApp) {
 async fn links_are_single_use_expire_and_are_voided_by_newer_ones(app: TestApp) {
     let (uid, old) = invite(&app, "aigerim@example.kz", &[Role::Assessor], None).await;
     // A new link for the same person voids the first.
-    let url = app.config.public_url.clone();
+    let (url, now) = (app.config.public_url.clone(), app.state.clock.now());
     let newer = app
         .state
         .db
-        .write(move |c| ops::password_link(c, &Caller::system("test"), &ops::Client::default(), uid, &url))
+        .write(move |c| ops::password_link(c, &Caller::system("test"), &ops::Client::default(), uid, &url, now))
         .await
         .unwrap();
     let mut b = Browser::new(&app);
@@ -344,18 +344,9 @@ async fn links_are_single_use_expire_and_are_voided_by_newer_ones(app: TestApp) 
     assert!(p.body.contains("Ссылка больше не действует"));
     let p = b.form(&old, &[("password", PASSWORD), ("password_confirm", PASSWORD)]).await;
     assert_eq!(p.status, 410, "a voided link sets nothing");
-    // An expired one neither.
+    // An expired one neither: 73 hours later by the registry's clock.
     let newer_path = link_path(&newer.url);
-    app.state
-        .db
-        .write(move |c| -> ecolabel::storage::Result<_> {
-            diesel::update(schema::invitations::table.filter(schema::invitations::user_id.eq(uid)))
-                .set(schema::invitations::expires_at.eq(storage::now() - chrono::Duration::minutes(1)))
-                .execute(c)?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    app.state.clock.advance(chrono::Duration::hours(73));
     assert_eq!(b.get(&newer_path).await.status, 410);
     assert_eq!(b.form(&newer_path, &[("password", PASSWORD), ("password_confirm", PASSWORD)]).await.status, 410);
     let user = app.state.db.read(move |c| storage::users::get(c, uid)).await.unwrap();
@@ -364,11 +355,11 @@ async fn links_are_single_use_expire_and_are_voided_by_newer_ones(app: TestApp) 
     assert_eq!(b.get(&format!("/invite/{}", "A".repeat(43))).await.status, 410);
     assert_eq!(b.get("/invite/short").await.status, 410);
     // The CLI's path: a fresh link works once, and its password is argon2id.
-    let url = app.config.public_url.clone();
+    let (url, now) = (app.config.public_url.clone(), app.state.clock.now());
     let fresh = app
         .state
         .db
-        .write(move |c| ops::password_link(c, &Caller::system("test"), &ops::Client::default(), uid, &url))
+        .write(move |c| ops::password_link(c, &Caller::system("test"), &ops::Client::default(), uid, &url, now))
         .await
         .unwrap();
     let p = b.form(&link_path(&fresh.url), &[("password", PASSWORD), ("password_confirm", PASSWORD)]).await;
@@ -462,34 +453,17 @@ async fn sessions_cannot_be_forged_reused_or_kept(app: TestApp) {
     assert_eq!(alice.api(Method::GET, "/api/v1/me", None).await.status(), 200);
     let page = alice.get("/app/account").await;
     assert!(page.body.contains("127.0.0.1") && page.body.contains("(this browser)") || page.body.contains("(осы браузер)"));
-    // Idle for 31 minutes: the session is over.
-    app.state
-        .db
-        .write(move |c| -> ecolabel::storage::Result<_> {
-            diesel::update(schema::sessions::table.find(alice_session))
-                .set(schema::sessions::last_seen_at.eq(storage::now() - chrono::Duration::minutes(31)))
-                .execute(c)?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    // Idle for 31 minutes by the registry's clock: the session is over.
+    app.state.clock.advance(chrono::Duration::minutes(31));
     assert_eq!(alice.api(Method::GET, "/api/v1/me", None).await.status(), 401);
-    // Past the absolute limit, however active.
+    // Past the absolute limit, however active: a request every 25 minutes keeps it open for 11 h 40 min,
+    // and the next one, at 12 h 5 min, is refused.
     alice.sign_in("a@example.kz", PASSWORD).await;
-    app.state
-        .db
-        .write(move |c| -> ecolabel::storage::Result<_> {
-            diesel::update(
-                schema::sessions::table
-                    .filter(schema::sessions::user_id.eq(a))
-                    .filter(schema::sessions::ended_at.is_null()),
-            )
-            .set(schema::sessions::expires_at.eq(storage::now() - chrono::Duration::seconds(1)))
-            .execute(c)?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    for _ in 0..28 {
+        app.state.clock.advance(chrono::Duration::minutes(25));
+        assert_eq!(alice.api(Method::GET, "/api/v1/me", None).await.status(), 200);
+    }
+    app.state.clock.advance(chrono::Duration::minutes(25));
     assert_eq!(alice.api(Method::GET, "/api/v1/me", None).await.status(), 401);
     // An admin ends all of someone's sessions: refused at once.
     alice.sign_in("a@example.kz", PASSWORD).await;

@@ -91,7 +91,7 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, auth: Auth, bo
     let roles = parse_roles(&format_roles(&body.roles)).map_err(|e| ApiError::invalid("invalid_role", e, vec![]))?;
     if let Some(email) = body.email {
         let client = client_of(&req, &state);
-        let url = state.config.public_url.clone();
+        let (url, now) = (state.config.public_url.clone(), state.clock.now());
         let link = state
             .db
             .write(move |c| {
@@ -101,7 +101,7 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, auth: Auth, bo
                     roles: &roles,
                     venue_id: body.venue_id,
                 };
-                ops::invite(c, &caller, &client, p, &url)
+                ops::invite(c, &caller, &client, p, &url, now)
             })
             .await?;
         let shown = format!("user {} with an invitation link", link.user.id);
@@ -323,8 +323,8 @@ pub async fn password_link(req: HttpRequest, state: web::Data<AppState>, auth: A
     let caller = auth.require(&[Role::Admin])?.clone();
     let id = path.into_inner();
     let client = client_of(&req, &state);
-    let url = state.config.public_url.clone();
-    let link = state.db.write(move |c| ops::password_link(c, &caller, &client, id, &url)).await?;
+    let (url, now) = (state.config.public_url.clone(), state.clock.now());
+    let link = state.db.write(move |c| ops::password_link(c, &caller, &client, id, &url, now)).await?;
     let shown = format!("a password link for user {}", link.user.id);
     let res = HttpResponse::Created().json(LinkCreated {
         user: UserResponse::from_row(&link.user),

@@ -222,7 +222,18 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, s: Ma
     let m = negotiate(&req);
     let f = form.into_inner();
     let client = client_of(&req, &state);
-    match ops::change_password(&state.db, &client, s.user.id, s.id, f.current_password, f.password, f.password_confirm).await {
+    match ops::change_password(
+        &state.db,
+        &client,
+        s.user.id,
+        s.id,
+        f.current_password,
+        f.password,
+        f.password_confirm,
+        state.clock.now(),
+    )
+    .await
+    {
         Ok(()) => see_other("/app/account?done=password_changed"),
         Err(e) => {
             let e = logged(e);

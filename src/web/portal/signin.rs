@@ -130,7 +130,17 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
     let next = form.next.as_deref().and_then(safe_next);
     let client = client_of(&req, &state);
     let previous = s.0.as_ref().map(|s| s.id);
-    match ops::sign_in(&state.db, state.config.sessions, &client, form.email.clone(), form.password, previous).await {
+    match ops::sign_in(
+        &state.db,
+        state.config.sessions,
+        &client,
+        form.email.clone(),
+        form.password,
+        previous,
+        state.clock.now(),
+    )
+    .await
+    {
         Ok(new) => {
             let to = match new.stage {
                 Stage::SecondFactor => match &next {
@@ -271,8 +281,8 @@ pub(crate) fn invite_form(m: &Messages, token: &str, view: &ops::LinkView, error
 pub async fn invite_page(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
     let m = negotiate(&req);
     let token = path.into_inner();
-    let t = token.clone();
-    let view = state.db.read(move |c| ops::open_link(c, &t, crate::app::now())).await;
+    let (t, now) = (token.clone(), state.clock.now());
+    let view = state.db.read(move |c| ops::open_link(c, &t, now)).await;
     match view {
         Ok(v) => page(&req, &m, StatusCode::OK, None, m.t("set_password"), invite_form(&m, &token, &v, None)),
         Err(AppError::Gone { .. }) => gone_page(&req, &m),
@@ -301,13 +311,13 @@ pub async fn invite(req: HttpRequest, state: web::Data<AppState>, path: web::Pat
     let token = path.into_inner();
     let form = form.into_inner();
     let client = client_of(&req, &state);
-    match ops::accept_link(&state.db, &client, token.clone(), form.password, form.password_confirm).await {
+    match ops::accept_link(&state.db, &client, token.clone(), form.password, form.password_confirm, state.clock.now()).await {
         Ok(_) => see_other("/login?done=password_set"),
         Err(AppError::Gone { .. }) => gone_page(&req, &m),
         Err(e) => {
             let e = logged(e);
-            let t = token.clone();
-            match state.db.read(move |c| ops::open_link(c, &t, crate::app::now())).await {
+            let (t, now) = (token.clone(), state.clock.now());
+            match state.db.read(move |c| ops::open_link(c, &t, now)).await {
                 Ok(v) => {
                     let text = error_text(&m, &e);
                     let body = invite_form(&m, &token, &v, Some((field_of(&e), &text)));

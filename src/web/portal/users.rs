@@ -175,7 +175,7 @@ pub async fn invite(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
         Some(Ok(v)) => Some(v),
         Some(Err(_)) => return users_page(&req, &state, &s, StatusCode::UNPROCESSABLE_ENTITY, None, Some(m.t("form_invalid")), Some(&form)).await,
     };
-    let (caller, client, url) = (s.caller.clone(), client_of(&req, &state), state.config.public_url.clone());
+    let (caller, client, url, now) = (s.caller.clone(), client_of(&req, &state), state.config.public_url.clone(), state.clock.now());
     let (email, name) = (form.email.clone(), form.name.clone());
     let made = state
         .db
@@ -186,7 +186,7 @@ pub async fn invite(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
                 roles: &roles,
                 venue_id,
             };
-            ops::invite(c, &caller, &client, p, &url)
+            ops::invite(c, &caller, &client, p, &url, now)
         })
         .await;
     match made {
@@ -360,7 +360,7 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
     let m = negotiate(&req);
     let id = path.into_inner();
     let f = form.into_inner();
-    let (caller, client, url) = (s.caller.clone(), client_of(&req, &state), state.config.public_url.clone());
+    let (caller, client, url, now) = (s.caller.clone(), client_of(&req, &state), state.config.public_url.clone(), state.clock.now());
     let action = f.action.clone();
     let out = state
         .db
@@ -371,7 +371,7 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
                 "end_sessions" => ops::end_all_sessions(c, &caller, &client, id, None).map(|_| None),
                 // Only this person's tokens from this page.
                 "revoke_token" => ops::revoke_token_of(c, &caller, id, f.token_id.unwrap_or(-1)).map(|_| None),
-                "password_link" => ops::password_link(c, &caller, &client, id, &url).map(|l| Some(l.url)),
+                "password_link" => ops::password_link(c, &caller, &client, id, &url, now).map(|l| Some(l.url)),
                 _ => return Ok(None),
             };
             r
