@@ -155,6 +155,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
                 .wrap(limited())
                 .route(get().to(public::complaints::new_page)),
         )
+        .service(resource("/badge/{file}", "GET").wrap(limited()).route(get().to(public::badge::badge)))
         .service(resource("/register", "GET").wrap(limited()).route(get().to(public::certificates::register)))
         .service(resource("/feed.atom", "GET").wrap(limited()).route(get().to(public::feed::feed)))
         .service(

@@ -5,6 +5,7 @@
 mod appeals;
 mod assessments;
 mod audit_form;
+mod badge;
 mod certificates;
 mod complaints;
 mod feed;

@@ -127,6 +127,11 @@ fn detail(m: &Messages, s: &Session, state: &AppState, row: &CertificateRow, err
                 li { a href={ "/app/appeals/new?certificate=" (n) "&subject=" (if status == PublicStatus::Suspended { "suspension" } else { "withdrawal" }) } { (m.t("appeal_this")) } }
             }
         }
+        h2 #h-badge { (m.t("badge_section")) }
+        p.muted #badge-help { (m.t("badge_help")) }
+        p { img.badge src={ "/badge/" (n) ".svg?lang=" (m.lang) } alt={ (m.t("label_name")) " " (n) }; }
+        label for="badge-code" { (m.t("badge_code")) }
+        textarea #badge-code readonly rows="4" aria-describedby="badge-help" { (crate::web::public::badge::snippet(&state.config.public_url, n, m.lang)) }
         @if officer {
             h2 #h-status { (m.t("change_status")) }
             @if let Some(e) = error { p.alert role="alert" id="form-error" { (e) } }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// A public certificate as kept by the snapshot cache.
-type Snapshot = crate::web::public::snapshots::Snapshot<PublicCertificate>;
+pub(crate) type Snapshot = crate::web::public::snapshots::Snapshot<PublicCertificate>;
 
 /// Public pages reflect a suspension or withdrawal on the next request: browsers and proxies must revalidate.
 const FRESH: &str = "no-cache";
@@ -215,7 +215,7 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
 }
 
 /// The certificate as the public pages show it: from a snapshot at most `crate::web::public::snapshots::TTL` old.
-async fn snapshot(state: &web::Data<AppState>, number: String) -> crate::app::Result<Option<Arc<Snapshot>>> {
+pub(crate) async fn snapshot(state: &web::Data<AppState>, number: String) -> crate::app::Result<Option<Arc<Snapshot>>> {
     if let Some(s) = state.snapshots.get(&number) {
         // Past half its life, one request starts reading the next snapshot in the background while this one
         // is served (still within TTL): under load the snapshot never runs out, so no request waits for the

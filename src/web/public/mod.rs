@@ -1,6 +1,7 @@
 // What anyone may read without signing in: the QR landing page, certificate pages, the register,
 // the Atom feed, the public log, the published keys and criteria; snapshots and caches for them.
 
+pub mod badge;
 pub mod certificates;
 pub mod complaints;
 pub mod feed;
