@@ -49,6 +49,11 @@ fn lang_href(req: &HttpRequest, lang: &str) -> String {
 }
 
 pub fn layout(req: &HttpRequest, m: &Messages, title: &str, body: Markup) -> Markup {
+    layout_with_head(req, m, title, html! {}, body)
+}
+
+/// The same, with more in the page's `<head>` (alternate representations of the page).
+pub fn layout_with_head(req: &HttpRequest, m: &Messages, title: &str, head: Markup, body: Markup) -> Markup {
     let langs = LANGS.map(|l| (l, Messages::for_lang(l).t("lang_name").to_string(), lang_href(req, l)));
     html! {
         (DOCTYPE)
@@ -59,6 +64,7 @@ pub fn layout(req: &HttpRequest, m: &Messages, title: &str, body: Markup) -> Mar
                 title { (title) " · " (m.t("site_title")) }
                 link rel="stylesheet" href="/assets/style.css";
                 link rel="alternate" type="application/atom+xml" title=(m.t("feed_link")) href="/feed.atom";
+                (head)
             }
             body {
                 header {

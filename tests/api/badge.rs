@@ -1,5 +1,5 @@
-// The live badge (/badge/{number}.svg): colour and words per status in kk, ru and en, a well-formed SVG,
-// fresh after a change, cached with an ETag, the grey 404 badge, and the snippet on the venue's portal page.
+// The label out in the world: the live badge (colour and words per status in kk/ru/en, well-formed SVG, fresh
+// after a change, ETag, the grey 404 badge, the portal snippet) and the pages' schema.org JSON-LD read by pyld.
 
 use crate::helpers::*;
 use crate::signin::{person, Browser, PASSWORD};
@@ -163,8 +163,72 @@ async fn the_venue_copies_its_badge_from_the_portal(app: TestApp) {
     }
 }
 
+
+/// The certificate page as a JSON-LD processor (pyld) reads it, or None where pyld is missing (a failure in CI).
+fn read_json_ld(html: &str) -> Option<serde_json::Value> {
+    use std::io::Write;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/jsonld_check.py");
+    let mut child = std::process::Command::new("python3")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(html.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.contains("No module named 'pyld'") {
+        assert!(std::env::var("CI").is_err(), "CI=true but pyld is missing");
+        eprintln!("skipped: the JSON-LD check needs pyld (pip install pyld)");
+        return None;
+    }
+    assert!(out.status.success(), "jsonld_check.py: {err}");
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// Each public certificate page carries schema.org JSON-LD that says what the page says, and the register
+/// offers its JSON and CSV as alternates.
+async fn pages_say_the_same_to_machines(app: TestApp) {
+    let c = app.issue("Green Cup Café", "Almaty").await;
+    let path = format!("/certificates/{}?lang=en", c.number);
+    let html = app.get(&path, None).await.text().await.unwrap();
+    let Some(ld) = read_json_ld(&html) else { return };
+    let facts = public_json(&app, &c.number).await;
+    let base = app.config.public_url.trim_end_matches('/');
+    assert_eq!(ld["id"], format!("{base}/certificates/{}", c.number));
+    assert_eq!(ld["identifier"], c.number);
+    assert_eq!(ld["status"], "https://schema.org/CertificationActive");
+    assert_eq!(ld["rating"], "gold");
+    assert_eq!(ld["venue"], "Green Cup Café");
+    assert_eq!(ld["locality"], "Almaty");
+    assert_eq!(ld["venue_types"], json!(["https://schema.org/LocalBusiness", "https://schema.org/Place"]));
+    assert_eq!(ld["valid_from"], facts["valid_from"]);
+    assert_eq!(ld["expires"], facts["valid_until"]);
+    assert_eq!(ld["issuer"], facts["issuer"]);
+    assert_eq!(ld["criteria"], format!("{base}/api/v1/criteria/gold-eco-label/1"));
+    assert!(html.contains(facts["valid_until"].as_str().unwrap()) && html.contains("Green Cup Café"));
+
+    // Suspended: the page says so, and so does its JSON-LD.
+    let r = app
+        .post(&format!("/api/v1/certificates/{}/suspend", c.number), Some(&c.officer), json!({"reason": "Bins missing"}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = app.get(&path, None).await.text().await.unwrap();
+    assert!(html.contains("Suspended"));
+    assert_eq!(read_json_ld(&html).unwrap()["status"], "https://schema.org/CertificationInactive");
+
+    // The register links its machine-readable forms, for the same search.
+    let reg = app.get("/register?lang=en&city=Almaty", None).await.text().await.unwrap();
+    let doc = |t: &str| format!(r#"<link rel="alternate" type="{t}""#);
+    assert!(reg.contains(&doc("application/json")) && reg.contains(&doc("text/csv")), "{reg}");
+    assert!(reg.contains(r#"href="/api/v1/public/certificates?lang=en&amp;city=Almaty""#));
+    assert!(reg.contains(r#"href="/api/v1/public/certificates.csv?lang=en&amp;city=Almaty""#));
+}
+
 crate::both_backends!(
     the_badge_follows_the_status_in_three_languages,
     expired_and_superseded_badges,
     the_venue_copies_its_badge_from_the_portal,
+    pages_say_the_same_to_machines,
 );

@@ -9,7 +9,7 @@ use crate::domain::lifecycle::PublicStatus;
 use crate::domain::signing::{decode_qr_text, qr_text, Failure, Verdict};
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::i18n::{negotiate, Messages};
-use crate::web::layout::{html_response, layout, status_word, style, url_escape};
+use crate::web::layout::{layout_with_head, html_response, layout, status_word, style, url_escape};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
@@ -58,6 +58,10 @@ pub struct PublicCertificate {
     pub kid: String,
     /// The link in the QR code.
     pub verification_url: String,
+    /// The certificate's public page.
+    pub url: String,
+    /// The published criteria it was judged by (`/api/v1/criteria/{scheme}/{version}`).
+    pub criteria_url: String,
     /// Server time (UTC) when the status was read.
     pub checked_at: chrono::DateTime<chrono::Utc>,
     /// Where the certificate's latest status is recorded in the public log (single-certificate answers).
@@ -138,6 +142,13 @@ fn public_certificate(state: &AppState, row: &CertificateRow, at: chrono::NaiveD
         valid_until: row.valid_until,
         issuer: row.issuer.clone(),
         kid: row.kid.clone(),
+        url: format!("{}/certificates/{}", state.config.public_url.trim_end_matches('/'), row.number),
+        criteria_url: format!(
+            "{}/api/v1/criteria/{}/{}",
+            state.config.public_url.trim_end_matches('/'),
+            row.scheme,
+            row.scheme_version
+        ),
         verification_url: qr_text(&state.config.public_url, &row.token),
         checked_at: at.and_utc(),
         log: None,
@@ -159,6 +170,33 @@ fn message_page(req: &HttpRequest, m: &Messages, status: StatusCode, class: &str
         p { a href={ "/register?lang=" (m.lang) } { (m.t("nav_register")) } }
     };
     html_response(status, FRESH, layout(req, m, &word, body))
+}
+
+/// The certificate as schema.org JSON-LD (a `Certification` about the venue as a `LocalBusiness`/`Place`),
+/// for search engines, booking platforms and aggregators; it says what the page says.
+pub fn json_ld(m: &Messages, c: &PublicCertificate) -> String {
+    let status = if c.status == PublicStatus::Valid { "CertificationActive" } else { "CertificationInactive" };
+    let doc = serde_json::json!({
+        "@context": {"@vocab": "https://schema.org/"},
+        "@type": "Certification",
+        "@id": c.url,
+        "url": c.url,
+        "name": m.t("label_name"),
+        "certificationIdentification": c.number,
+        "certificationStatus": {"@id": format!("https://schema.org/{status}")},
+        "certificationRating": {"@type": "Rating", "ratingValue": c.level},
+        "issuedBy": {"@type": "Organization", "name": c.issuer},
+        "validFrom": c.valid_from.to_string(),
+        "expires": c.valid_until.to_string(),
+        "isBasedOn": {"@id": c.criteria_url},
+        "about": {
+            "@type": ["LocalBusiness", "Place"],
+            "name": c.venue_name,
+            "address": {"@type": "PostalAddress", "addressLocality": c.city},
+        },
+    });
+    // Inside <script>, "</" would end the element: JSON allows "<\/" for it.
+    doc.to_string().replace("</", "<\\/")
 }
 
 fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, signature_ok: bool) -> String {
@@ -183,6 +221,7 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
             }
         }
         h1 { (c.venue_name) }
+        script type="application/ld+json" { (maud::PreEscaped(json_ld(m, c))) }
         dl.facts {
             dt { (m.t("field_number")) } dd { (c.number) }
             dt { (m.t("field_venue")) } dd { (c.venue_name) }
@@ -496,7 +535,12 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, params: web:
             a href={ "/api/v1/public/certificates?" (keep("")) } { (m.t("download_json")) }
         }
     };
-    html_response(StatusCode::OK, LIST_CACHE, layout(&req, &m, &title, body))
+    // The same list for machines: JSON and CSV of this search (and page).
+    let head = html! {
+        link rel="alternate" type="application/json" title=(m.t("download_json")) href={ "/api/v1/public/certificates?" (keep("")) };
+        link rel="alternate" type="text/csv" title=(m.t("download_csv")) href={ "/api/v1/public/certificates.csv?" (keep("")) };
+    };
+    html_response(StatusCode::OK, LIST_CACHE, layout_with_head(&req, &m, &title, head, body))
 }
 
 /// GET /api/v1/public/certificates: the register as JSON, newest first, keyset-paginated.
