@@ -48,6 +48,11 @@ pub const CODES: &[Code] = &[
         meaning: "an appeal against a rejection names the audit",
     },
     Code {
+        code: "at_in_future",
+        statuses: &[400],
+        meaning: "`?at=` names a moment in the future",
+    },
+    Code {
         code: "cannot_demote_self",
         statuses: &[409],
         meaning: "an admin cannot take away their own admin role",
@@ -161,6 +166,11 @@ pub const CODES: &[Code] = &[
         code: "invalid_assessment_id",
         statuses: &[400],
         meaning: "the audit id is not a number",
+    },
+    Code {
+        code: "invalid_at",
+        statuses: &[400],
+        meaning: "`?at=` is neither a date (2026-03-15) nor an RFC 3339 time",
     },
     Code {
         code: "invalid_body",

@@ -2,6 +2,7 @@
 // the status feed, the log's checkpoints, tiles and proofs, and the published signing keys.
 
 use super::{Error, Result};
+use crate::domain::history::Change;
 use crate::domain::log::Hash;
 use crate::storage::certificates as repo;
 pub use crate::storage::certificates::PublicQuery;
@@ -10,11 +11,19 @@ pub use crate::storage::log::{Recorded, Watch};
 use crate::storage::models::{CertificateRow, SigningKeyRow};
 use crate::storage::{self, Db};
 
-/// A certificate by number and its latest log entry, in one trip to the database; None if there is none.
-pub async fn certificate_with_log(db: &Db, number: String) -> Result<Option<(CertificateRow, Option<Recorded>)>> {
-    let read = db.read(move |c| Ok::<_, storage::Error>((repo::get(c, &number)?, log::recorded(c, &number)?)));
+/// A certificate by number, its latest log entry with its proof, and its changes (the timeline), in one
+/// trip to the database; None if there is none.
+pub async fn certificate_with_log(db: &Db, number: String) -> Result<Option<(CertificateRow, Option<Recorded>, Vec<Change>)>> {
+    let read = db.read(move |c| Ok::<_, storage::Error>((repo::get(c, &number)?, log::recorded(c, &number)?, log::entries_of(c, &number)?)));
     match read.await {
-        Ok(r) => Ok(Some(r)),
+        Ok((row, recorded, entries)) => {
+            let changes = entries
+                .iter()
+                .map(|(_, bytes)| Change::from_entry(bytes))
+                .collect::<std::result::Result<Vec<_>, String>>()
+                .map_err(|e| Error::Storage(storage::Error::Internal(e)))?;
+            Ok(Some((row, recorded, changes)))
+        }
         Err(storage::Error::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -77,4 +86,26 @@ pub async fn consistency(db: &Db, from: u64, to: u64) -> Result<Vec<Hash>> {
 /// stored rendering in one trip).
 pub fn certificate_row(conn: &mut storage::DbConn, number: &str) -> Result<CertificateRow> {
     Ok(repo::get(conn, number)?)
+}
+
+/// A certificate's changes as its public log entries tell them, in log order, with the entries' bytes
+/// (None: no such certificate).
+pub async fn history(db: &Db, number: String) -> Result<Option<(CertificateRow, Vec<(Change, Vec<u8>)>)>> {
+    let read = db.read(move |c| Ok::<_, storage::Error>((repo::get(c, &number)?, log::entries_of(c, &number)?)));
+    let (row, entries) = match read.await {
+        Ok(r) => r,
+        Err(storage::Error::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let changes = entries
+        .into_iter()
+        .map(|(_, bytes)| Change::from_entry(&bytes).map(|c| (c, bytes)))
+        .collect::<std::result::Result<Vec<_>, String>>()
+        .map_err(|e| Error::Storage(storage::Error::Internal(e)))?;
+    Ok(Some((row, changes)))
+}
+
+/// Entry `index` (its bytes given) with the latest checkpoint and its inclusion proof.
+pub async fn prove(db: &Db, index: u64, entry: Vec<u8>) -> Result<Recorded> {
+    Ok(db.read(move |c| log::prove(c, index, entry)).await?)
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod certificate;
 pub mod complaint;
 pub mod criteria;
+pub mod history;
 pub mod lifecycle;
 pub mod log;
 pub mod scoring;

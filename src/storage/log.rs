@@ -353,6 +353,30 @@ pub fn latest_entry(conn: &mut DbConn, number: &str) -> Result<Option<(u64, Vec<
     Ok(row.map(|(s, e)| (s as u64, e)))
 }
 
+/// Every entry of a certificate, in log order: (index, bytes).
+pub fn entries_of(conn: &mut DbConn, number: &str) -> Result<Vec<(u64, Vec<u8>)>> {
+    let rows: Vec<(i64, Vec<u8>)> = le::table
+        .filter(le::number.eq(number))
+        .order(le::seq.asc())
+        .select((le::seq, le::entry))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(s, e)| (s as u64, e)).collect())
+}
+
+/// Entry `index` with the latest signed checkpoint and the audit path from it to that checkpoint's root.
+pub fn prove(conn: &mut DbConn, index: u64, entry: Vec<u8>) -> Result<Recorded> {
+    let Some((size, checkpoint)) = latest_checkpoint(conn)? else {
+        return Err(Error::Internal("the log has entries but no checkpoint".into()));
+    };
+    let proof = inclusion_proof(conn, size, index)?;
+    Ok(Recorded {
+        index,
+        entry,
+        checkpoint,
+        proof,
+    })
+}
+
 /// The audit path of entry `index` in the tree of `size`.
 pub fn inclusion_proof(conn: &mut DbConn, size: u64, index: u64) -> Result<Vec<Hash>> {
     let reader = DbHashes(RefCell::new(conn));

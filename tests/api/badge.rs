@@ -163,7 +163,6 @@ async fn the_venue_copies_its_badge_from_the_portal(app: TestApp) {
     }
 }
 
-
 /// The certificate page as a JSON-LD processor (pyld) reads it, or None where pyld is missing (a failure in CI).
 fn read_json_ld(html: &str) -> Option<serde_json::Value> {
     use std::io::Write;
@@ -211,7 +210,11 @@ async fn pages_say_the_same_to_machines(app: TestApp) {
 
     // Suspended: the page says so, and so does its JSON-LD.
     let r = app
-        .post(&format!("/api/v1/certificates/{}/suspend", c.number), Some(&c.officer), json!({"reason": "Bins missing"}))
+        .post(
+            &format!("/api/v1/certificates/{}/suspend", c.number),
+            Some(&c.officer),
+            json!({"reason": "Bins missing"}),
+        )
         .await;
     assert_eq!(r.status(), 200);
     let html = app.get(&path, None).await.text().await.unwrap();
@@ -226,9 +229,94 @@ async fn pages_say_the_same_to_machines(app: TestApp) {
     assert!(reg.contains(r#"href="/api/v1/public/certificates.csv?lang=en&amp;city=Almaty""#));
 }
 
+async fn at_json(app: &TestApp, number: &str, when: String) -> (u16, serde_json::Value) {
+    let path = format!("/certificates/{number}?at={when}");
+    let r = app
+        .request(reqwest::Method::GET, &path, None)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+}
+
+/// "Was it valid on that day?": the status at a moment from the public log, with the deciding entry and a
+/// proof that checks offline against the log's key; before issuance "not yet issued"; the future refused.
+async fn the_status_on_a_date_comes_from_the_log(app: TestApp) {
+    use chrono::TimeDelta;
+    let c = app.issue("Koktem Hotel", "Almaty").await;
+    let clock = &app.state.clock;
+    let day = |d: chrono::NaiveDateTime| d.format("%Y-%m-%d").to_string();
+    let issued = clock.now();
+    clock.advance(TimeDelta::days(40));
+    let r = app
+        .post(
+            &format!("/api/v1/certificates/{}/suspend", c.number),
+            Some(&c.officer),
+            json!({"reason": "Bins missing"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    clock.advance(TimeDelta::days(20));
+    let r = app
+        .post(&format!("/api/v1/certificates/{}/reinstate", c.number), Some(&c.officer), json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    clock.advance(TimeDelta::days(5));
+    let vkey = app.get("/log/vkey", None).await.text().await.unwrap();
+    let at = |when: String| at_json(&app, &c.number, when);
+    // Before issuance.
+    let (s, v) = at(day(issued - TimeDelta::days(1))).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("not_yet_issued")));
+    assert!(v["decided_by"].is_null() && v["log"].is_null());
+    // Each moment is decided by the entry before it; its proof checks against the log's key.
+    for (when, status, kind) in [
+        (issued + TimeDelta::days(10), "valid", "issued"),
+        (issued + TimeDelta::days(50), "suspended", "suspended"),
+        (issued + TimeDelta::days(62), "valid", "reinstated"),
+    ] {
+        let (s, v) = at(day(when)).await;
+        assert_eq!(s, 200);
+        assert_eq!(v["status"], status, "{when}: {v}");
+        assert_eq!(v["decided_by"]["kind"], kind);
+        let bundle: ecolabel::domain::log::ProofBundle = serde_json::from_value(v["log"].clone()).unwrap();
+        let (entry, _) = ecolabel::domain::log::check_bundle(&bundle, vkey.trim()).unwrap();
+        assert_eq!((entry.kind.as_str(), entry.number.as_str()), (kind, c.number.as_str()));
+        assert_eq!(v["decided_by"]["index"], bundle.index);
+        assert_eq!(v["timeline"].as_array().unwrap().len(), 3);
+    }
+    // An RFC 3339 time works too; the future and nonsense are refused.
+    let (s, v) = at((issued + TimeDelta::days(50)).and_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string()).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("suspended")));
+    let (s, v) = at(day(issued + TimeDelta::days(90))).await;
+    assert_eq!((s, v["error"].as_str()), (400, Some("at_in_future")));
+    let (s, v) = at("15.03.2026".into()).await;
+    assert_eq!((s, v["error"].as_str()), (400, Some("invalid_at")));
+
+    // The page says it in words, with the timeline; the certificate page shows the timeline too.
+    let html = app
+        .get(&format!("/certificates/{}?at={}&lang=en", c.number, day(issued + TimeDelta::days(50))), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("On {} this certificate was: Suspended.", day(issued + TimeDelta::days(50)))),
+        "{html}"
+    );
+    for word in ["Issued", "Suspended", "Reinstated", "Bins missing"] {
+        assert!(html.contains(word), "{word}");
+    }
+    app.state.snapshots.invalidate(&c.number);
+    let page = app.get(&format!("/certificates/{}?lang=en", c.number), None).await.text().await.unwrap();
+    assert!(page.contains("Timeline") && page.contains("Reinstated"), "{page}");
+    assert_eq!(public_json(&app, &c.number).await["timeline"].as_array().unwrap().len(), 3);
+}
+
 crate::both_backends!(
     the_badge_follows_the_status_in_three_languages,
     expired_and_superseded_badges,
     the_venue_copies_its_badge_from_the_portal,
     pages_say_the_same_to_machines,
+    the_status_on_a_date_comes_from_the_log,
 );

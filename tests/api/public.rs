@@ -208,9 +208,14 @@ async fn languages_and_headers(app: TestApp) {
     let css = app.get("/assets/style.css", None).await;
     assert_eq!(css.status(), 200);
     assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
-    // No inline script, no external resources.
+    // No inline script (the only <script> is the schema.org data block, which no browser runs), and no
+    // external resource: nothing is loaded from another address.
     let html = r.text().await.unwrap();
-    assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
+    assert_eq!(html.matches("<script").count(), html.matches(r#"<script type="application/ld+json">"#).count());
+    assert!(html.contains(r#"<script type="application/ld+json">"#));
+    for attr in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "url(http"] {
+        assert!(!html.contains(attr), "{attr}");
+    }
 }
 
 async fn the_register_searches_pages_and_exports(app: TestApp) {

@@ -129,7 +129,7 @@ fn detail(m: &Messages, s: &Session, state: &AppState, row: &CertificateRow, err
         }
         h2 #h-badge { (m.t("badge_section")) }
         p.muted #badge-help { (m.t("badge_help")) }
-        p { img.badge src={ "/badge/" (n) ".svg?lang=" (m.lang) } alt={ (m.t("label_name")) " " (n) }; }
+        p { img.live-badge src={ "/badge/" (n) ".svg?lang=" (m.lang) } alt={ (m.t("label_name")) " " (n) }; }
         label for="badge-code" { (m.t("badge_code")) }
         textarea #badge-code readonly rows="4" aria-describedby="badge-help" { (crate::web::public::badge::snippet(&state.config.public_url, n, m.lang)) }
         @if officer {

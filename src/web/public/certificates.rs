@@ -9,7 +9,7 @@ use crate::domain::lifecycle::PublicStatus;
 use crate::domain::signing::{decode_qr_text, qr_text, Failure, Verdict};
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::i18n::{negotiate, Messages};
-use crate::web::layout::{layout_with_head, html_response, layout, status_word, style, url_escape};
+use crate::web::layout::{html_response, layout, layout_with_head, status_word, style, url_escape};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
@@ -67,6 +67,9 @@ pub struct PublicCertificate {
     /// Where the certificate's latest status is recorded in the public log (single-certificate answers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<LogRecord>,
+    /// Every change of its status, as the public log records them, oldest first (single-certificate answers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<crate::domain::history::Change>,
 }
 
 impl LogRecord {
@@ -152,6 +155,7 @@ fn public_certificate(state: &AppState, row: &CertificateRow, at: chrono::NaiveD
         verification_url: qr_text(&state.config.public_url, &row.token),
         checked_at: at.and_utc(),
         log: None,
+        timeline: vec![],
     })
 }
 
@@ -175,7 +179,11 @@ fn message_page(req: &HttpRequest, m: &Messages, status: StatusCode, class: &str
 /// The certificate as schema.org JSON-LD (a `Certification` about the venue as a `LocalBusiness`/`Place`),
 /// for search engines, booking platforms and aggregators; it says what the page says.
 pub fn json_ld(m: &Messages, c: &PublicCertificate) -> String {
-    let status = if c.status == PublicStatus::Valid { "CertificationActive" } else { "CertificationInactive" };
+    let status = if c.status == PublicStatus::Valid {
+        "CertificationActive"
+    } else {
+        "CertificationInactive"
+    };
     let doc = serde_json::json!({
         "@context": {"@vocab": "https://schema.org/"},
         "@type": "Certification",
@@ -248,9 +256,168 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
             }
             dt { (m.t("field_checked")) } dd { time datetime={ (c.checked_at.format("%Y-%m-%dT%H:%M:%SZ")) } { (c.checked_at.format("%Y-%m-%d %H:%M:%S")) " UTC" } span.muted { " (" (m.t("server_time")) ")" } }
         }
+        (timeline(m, &c.timeline))
+        (at_form(m, &c.number, None))
         p.report { a href={ "/certificates/" (c.number) "/complaints/new?lang=" (m.lang) } { (m.t("report_problem")) } }
     };
     layout(req, m, &format!("{} · {}", c.number, word), body).into_string()
+}
+
+/// A change's kind in the page's language.
+fn change_word(m: &Messages, kind: &str) -> String {
+    let key = match kind {
+        "issued" => "change_issued",
+        "suspended" => "change_suspended",
+        "reinstated" => "change_reinstated",
+        "withdrawn" => "change_withdrawn",
+        "superseded" => "change_superseded",
+        "expired" => "change_expired",
+        other => return other.to_string(),
+    };
+    m.t(key).to_string()
+}
+
+/// The certificate's changes, oldest first, with their dates and public reasons.
+fn timeline(m: &Messages, changes: &[crate::domain::history::Change]) -> maud::Markup {
+    html! {
+        @if !changes.is_empty() {
+            h2 #h-timeline { (m.t("timeline")) }
+            ol.timeline aria-labelledby="h-timeline" {
+                @for ch in changes {
+                    li {
+                        time datetime={ (ch.at.format("%Y-%m-%dT%H:%M:%SZ")) } { (ch.at.format("%Y-%m-%d")) }
+                        " — " (change_word(m, &ch.kind))
+                        @if let Some(r) = &ch.reason { span.muted { " (" (r) ")" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// "Status on a date": a GET form to this page with `at`.
+fn at_form(m: &Messages, number: &str, value: Option<&str>) -> maud::Markup {
+    html! {
+        form.search method="get" action={ "/certificates/" (number) } {
+            input type="hidden" name="lang" value=(m.lang);
+            label for="at" { (m.t("status_at_ask")) }
+            input #at type="date" name="at" value=[value];
+            button type="submit" { (m.t("status_at_button")) }
+        }
+    }
+}
+
+/// The answer to `?at=`: the status the certificate had at that moment, from its log entries, with the
+/// deciding entry and its inclusion proof (JSON), or the page saying so with the timeline (HTML).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StatusAt {
+    pub number: String,
+    /// The moment asked about (a date is its first instant, UTC).
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// valid, suspended, withdrawn, expired, superseded, or not_yet_issued.
+    pub status: String,
+    /// The log entry that decided it (none before issuance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<crate::domain::history::Change>,
+    /// That entry with the latest checkpoint and the proof that it includes the entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogRecord>,
+    pub timeline: Vec<crate::domain::history::Change>,
+    pub checked_at: chrono::DateTime<chrono::Utc>,
+}
+
+async fn status_at(req: &HttpRequest, m: &Messages, state: &AppState, number: &str, at: &str, json: bool) -> HttpResponse {
+    use crate::domain::history::{parse_moment, status_at, Then};
+    let now = state.clock.now();
+    let Some(moment) = parse_moment(at).filter(|t| *t <= now) else {
+        let code = if parse_moment(at).is_some() { "at_in_future" } else { "invalid_at" };
+        if json {
+            return actix_web::ResponseError::error_response(&ApiError::bad_request(code, m.t("status_at_invalid")));
+        }
+        let body = html! {
+            p.alert role="alert" { (m.t("status_at_invalid")) }
+            (at_form(m, number, None))
+            p { a href={ "/certificates/" (number) "?lang=" (m.lang) } { (m.t("status_at_now")) } }
+        };
+        return html_response(StatusCode::BAD_REQUEST, FRESH, layout(req, m, m.t("status_at_ask"), body));
+    };
+    let history = match crate::app::public::history(&state.db, number.to_string()).await {
+        Ok(Some(h)) => h,
+        Ok(None) => {
+            return if json {
+                actix_web::ResponseError::error_response(&ApiError::not_found("certificate"))
+            } else {
+                message_page(req, m, StatusCode::NOT_FOUND, "status-bad", "status_not_found", "status_not_found_detail")
+            }
+        }
+        Err(e) => return unavailable(req, m, json, &e),
+    };
+    let (row, entries) = history;
+    let changes: Vec<_> = entries.iter().map(|(c, _)| c.clone()).collect();
+    let (status, decided_by, log) = match status_at(&changes, row.valid_until, moment) {
+        Then::NotYetIssued => ("not_yet_issued".to_string(), None, None),
+        Then::Was { status, decided_by } => {
+            let bytes = entries
+                .iter()
+                .find(|(c, _)| c.index == decided_by.index)
+                .map(|(_, b)| b.clone())
+                .unwrap_or_default();
+            let proved = match crate::app::public::prove(&state.db, decided_by.index, bytes).await {
+                Ok(r) => r,
+                Err(e) => return unavailable(req, m, json, &e),
+            };
+            let log = LogRecord {
+                index: proved.index,
+                checkpoint: proved.checkpoint,
+                inclusion_proof: crate::domain::log::encode_hashes(&proved.proof),
+                entry: String::from_utf8_lossy(&proved.entry).into_owned(),
+            };
+            (status.as_str().to_string(), Some(decided_by.clone()), Some(log))
+        }
+    };
+    let answer = StatusAt {
+        number: row.number.clone(),
+        at: moment.and_utc(),
+        status,
+        decided_by,
+        log,
+        timeline: changes,
+        checked_at: now.and_utc(),
+    };
+    if json {
+        return HttpResponse::Ok().insert_header(("cache-control", FRESH)).json(answer);
+    }
+    let date = moment.format("%Y-%m-%d").to_string();
+    let (class, said) = match PublicStatus::parse(&answer.status) {
+        Some(s) => {
+            let v = Verdict::from(s);
+            (style(v), m.f("status_at_was", &[("date", &date), ("status", &status_word(m, v))]))
+        }
+        None => {
+            let issued = answer.timeline.first().map(|c| c.at.format("%Y-%m-%d").to_string()).unwrap_or_default();
+            ("status-info", m.f("status_at_not_yet", &[("date", &date), ("issued", &issued)]))
+        }
+    };
+    let title = m.f("status_at_title", &[("date", &date)]);
+    let body = html! {
+        section class={ "status " (class) } role="status" {
+            span.word { (title) }
+            p { (said) }
+            @if let (Some(d), Some(l)) = (&answer.decided_by, &answer.log) {
+                p {
+                    (m.f("status_at_decided", &[("n", &d.index.to_string()), ("change", &change_word(m, &d.kind)), ("date", &d.at.format("%Y-%m-%d %H:%M UTC").to_string())]))
+                    " "
+                    a href={ "/log/" (l.bundle_path()) } { (m.f("recorded_in_log", &[("n", &l.index.to_string())])) }
+                }
+            }
+        }
+        h1 { (row.venue_name) }
+        p { (row.number) }
+        (timeline(m, &answer.timeline))
+        (at_form(m, &row.number, Some(&date)))
+        p { a href={ "/certificates/" (row.number) "?lang=" (m.lang) } { (m.t("status_at_now")) } }
+    };
+    html_response(StatusCode::OK, FRESH, layout(req, m, &title, body))
 }
 
 /// The certificate as the public pages show it: from a snapshot at most `crate::web::public::snapshots::TTL` old.
@@ -277,11 +444,12 @@ pub(crate) async fn snapshot(state: &web::Data<AppState>, number: String) -> cra
 async fn read_snapshot(state: &AppState, number: String) -> crate::app::Result<Option<Arc<Snapshot>>> {
     let epoch = state.snapshots.epoch();
     // The certificate and its place in the log, in one trip to the database.
-    let Some((row, recorded)) = crate::app::public::certificate_with_log(&state.db, number).await? else {
+    let Some((row, recorded, timeline)) = crate::app::public::certificate_with_log(&state.db, number).await? else {
         return Ok(None);
     };
     let signature_ok = state.verifier.verify(&state.db, &row.token).await?.is_ok();
     let mut cert = public_certificate(state, &row, state.clock.now()).map_err(|e| crate::app::Error::Storage(crate::app::StorageError::Internal(e.message)))?;
+    cert.timeline = timeline;
     cert.log = recorded.map(|r| LogRecord {
         index: r.index,
         checkpoint: r.checkpoint,
@@ -393,9 +561,10 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     }
 }
 
-/// GET /certificates/{number}: the same facts by number.
-#[utoipa::path(get, path = "/certificates/{number}", tag = "public", params(("number" = String, Path, example = "GEL-2025-000001")),
-    responses((status = 200, description = "HTML, or JSON with Accept: application/json", content((PublicCertificate = "application/json"), (String = "text/html"))),
+/// GET /certificates/{number}: the same facts by number; with `?at=`, the status at that moment.
+#[utoipa::path(get, path = "/certificates/{number}", tag = "public", params(("number" = String, Path, example = "GEL-2025-000001"), AtParams),
+    responses((status = 200, description = "HTML, or JSON with Accept: application/json (`StatusAt` when `at` is given)", content((PublicCertificate = "application/json"), (StatusAt = "application/json"), (String = "text/html"))),
+        (status = 400, description = "`at` is not a date or time, or is in the future (`invalid_at`, `at_in_future`)", content((crate::web::error::ErrorBody = "application/json"), (String = "text/html"))),
         (status = 404, description = "no such certificate", content((crate::web::error::ErrorBody = "application/json"), (String = "text/html"))),
         (status = 503, description = "verification unavailable, try again", content((crate::web::error::ErrorBody = "application/json"), (String = "text/html")))))]
 pub async fn by_number(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
@@ -409,11 +578,22 @@ pub async fn by_number(req: HttpRequest, state: web::Data<AppState>, path: web::
         }
     };
     let Ok(number) = CertificateNumber::parse(&path) else { return not_found() };
+    if let Some(at) = web::Query::<AtParams>::from_query(req.query_string()).ok().and_then(|q| q.into_inner().at) {
+        return status_at(&req, &m, &state, number.as_str(), &at, json).await;
+    }
     match snapshot(&state, number.as_str().to_string()).await {
         Ok(Some(snap)) => snapshot_response(&req, &m, &snap, json, false),
         Ok(None) => not_found(),
         Err(e) => unavailable(&req, &m, json, &e),
     }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AtParams {
+    /// A date (`2026-03-15`, its first instant UTC) or an RFC 3339 time, not in the future: the answer is
+    /// the status at that moment, from the public log.
+    pub at: Option<String>,
 }
 
 #[derive(Deserialize, Clone, utoipa::IntoParams)]
