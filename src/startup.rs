@@ -241,6 +241,16 @@ async fn housekeeping(state: Data<AppState>) {
             Ok(steps) => tracing::info!(steps, "search index segments merged"),
             Err(e) => tracing::warn!(error = %e, "could not merge the search indexes' segments"),
         }
+        // The open data snapshot: at start if there is none, then daily.
+        let dir = crate::app::export::dir_of(&state);
+        if crate::app::export::is_due(&dir, state.clock.now()) {
+            let app = state.app.clone();
+            match actix_web::rt::task::spawn_blocking(move || crate::app::export::write(&app, &dir)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "could not write the open data snapshot"),
+                Err(e) => tracing::warn!(error = %e, "the open data snapshot task failed"),
+            }
+        }
     }
 }
 

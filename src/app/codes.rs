@@ -123,6 +123,11 @@ pub const CODES: &[Code] = &[
         meaning: "the second-factor set-up changed meanwhile",
     },
     Code {
+        code: "export_pending",
+        statuses: &[503],
+        meaning: "the first open data snapshot is being written (see Retry-After)",
+    },
+    Code {
         code: "field_too_long",
         statuses: &[422],
         meaning: "a text field is longer than allowed",

@@ -11,6 +11,7 @@ pub mod codes;
 pub mod complaints;
 pub mod context;
 pub mod documents;
+pub mod export;
 pub mod idempotency;
 pub mod keys;
 pub mod notify;

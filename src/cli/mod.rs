@@ -75,6 +75,13 @@ pub enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// Write the open data snapshot now (it is also written daily inside `serve`): every certificate's public
+    /// facts as `certificates.jsonl.gz` and `certificates.csv.gz` with a manifest of sizes and SHA-256.
+    Export {
+        /// The folder to write into (default: `<data-dir>/open-data`, the one `serve` publishes under /data/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Render the PDFs of many certificates into one zip file (register order, newest first), on every core.
     PdfBatch {
         /// The zip file to write.
@@ -283,6 +290,17 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             let report = crate::workers::scheduler::run(&state, now).map_err(|e| e.to_string())?;
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(if report.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Export { out } => {
+            let app = crate::startup::build_context(&config, false)?;
+            let dir = out.unwrap_or_else(|| crate::app::export::dir_of(&app));
+            let started = std::time::Instant::now();
+            let m = crate::app::export::write(&app, &dir).map_err(|e| e.to_string())?;
+            for f in &m.files {
+                println!("{}\t{}\t{}", dir.join(&f.name).display(), f.bytes, f.sha256);
+            }
+            eprintln!("{} certificates exported in {:.1} s", m.certificates, started.elapsed().as_secs_f64());
+            Ok(ExitCode::SUCCESS)
         }
         Command::PdfBatch {
             out,

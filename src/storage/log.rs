@@ -353,6 +353,19 @@ pub fn latest_entry(conn: &mut DbConn, number: &str) -> Result<Option<(u64, Vec<
     Ok(row.map(|(s, e)| (s as u64, e)))
 }
 
+/// The index of each listed certificate's latest entry (one query for a page of certificates).
+pub fn latest_indexes(conn: &mut DbConn, numbers: &[String]) -> Result<std::collections::HashMap<String, u64>> {
+    if numbers.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, Option<i64>)> = le::table
+        .filter(le::number.eq_any(numbers))
+        .group_by(le::number)
+        .select((le::number, diesel::dsl::max(le::seq)))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(n, s)| s.map(|s| (n, s as u64))).collect())
+}
+
 /// Every entry of a certificate, in log order: (index, bytes).
 pub fn entries_of(conn: &mut DbConn, number: &str) -> Result<Vec<(u64, Vec<u8>)>> {
     let rows: Vec<(i64, Vec<u8>)> = le::table

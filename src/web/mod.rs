@@ -156,6 +156,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
                 .route(get().to(public::complaints::new_page)),
         )
         .service(resource("/badge/{file}", "GET").wrap(limited()).route(get().to(public::badge::badge)))
+        .service(
+            resource("/data/catalog.jsonld", "GET")
+                .wrap(limited())
+                .route(get().to(public::data::catalog_jsonld)),
+        )
+        .service(resource("/data/{file}", "GET").wrap(limited()).route(get().to(public::data::file)))
         .service(resource("/register", "GET").wrap(limited()).route(get().to(public::certificates::register)))
         .service(resource("/feed.atom", "GET").wrap(limited()).route(get().to(public::feed::feed)))
         .service(

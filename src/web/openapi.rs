@@ -234,7 +234,7 @@ impl Modify for TextRules {
         super::api::assessments::submit, super::api::assessments::decide, super::api::assessments::events,
         super::api::certificates::list, super::api::certificates::get, super::api::certificates::pdf, super::api::certificates::suspend, super::api::certificates::reinstate, super::api::certificates::withdraw,
         super::public::published::jwks, super::public::published::criteria,
-        super::public::certificates::verify, super::public::badge::badge, super::public::certificates::by_number, super::public::certificates::list_json, super::public::certificates::list_csv,
+        super::public::certificates::verify, super::public::badge::badge, super::public::data::file, super::public::data::catalog_jsonld, super::public::certificates::by_number, super::public::certificates::list_json, super::public::certificates::list_csv,
         super::public::log::checkpoint, super::public::log::vkey, super::public::log::tile, super::public::log::entries, super::public::log::consistency,
         super::api::appeals::create, super::api::appeals::list, super::api::appeals::get, super::api::appeals::upload, super::api::appeals::download, super::api::appeals::decide,
         super::api::webhooks::create, super::api::webhooks::list, super::api::webhooks::delete, super::api::webhooks::deliveries,

@@ -5,7 +5,6 @@
 mod appeals;
 mod assessments;
 mod audit_form;
-mod badge;
 mod certificates;
 mod complaints;
 mod feed;
@@ -21,3 +20,4 @@ mod schedule;
 mod seed;
 pub mod signin;
 pub mod webhooks;
+mod world;

@@ -738,17 +738,7 @@ pub async fn list_json(state: web::Data<AppState>, params: web::Query<RegisterPa
 }
 
 fn csv_field(s: &str) -> String {
-    // A leading formula character is neutralised so spreadsheets do not execute cells.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
+    crate::app::export::csv_cell(s)
 }
 
 /// Rows read from the database per step of the CSV export.

@@ -4,6 +4,7 @@
 pub mod badge;
 pub mod certificates;
 pub mod complaints;
+pub mod data;
 pub mod feed;
 pub mod log;
 pub mod published;

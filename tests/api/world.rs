@@ -163,10 +163,11 @@ async fn the_venue_copies_its_badge_from_the_portal(app: TestApp) {
     }
 }
 
-/// The certificate page as a JSON-LD processor (pyld) reads it, or None where pyld is missing (a failure in CI).
-fn read_json_ld(html: &str) -> Option<serde_json::Value> {
+/// What one of the scripts that read JSON-LD with pyld prints for `input`, or None where pyld is missing
+/// (a failure in CI).
+fn pyld(script: &str, input: &str) -> Option<serde_json::Value> {
     use std::io::Write;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/jsonld_check.py");
+    let script = format!("{}/scripts/{script}", env!("CARGO_MANIFEST_DIR"));
     let mut child = std::process::Command::new("python3")
         .arg(script)
         .stdin(std::process::Stdio::piped())
@@ -174,7 +175,7 @@ fn read_json_ld(html: &str) -> Option<serde_json::Value> {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(html.as_bytes()).unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     if err.contains("No module named 'pyld'") {
@@ -182,8 +183,13 @@ fn read_json_ld(html: &str) -> Option<serde_json::Value> {
         eprintln!("skipped: the JSON-LD check needs pyld (pip install pyld)");
         return None;
     }
-    assert!(out.status.success(), "jsonld_check.py: {err}");
+    assert!(out.status.success(), "{err}");
     Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// The certificate page as a JSON-LD processor (pyld) reads it.
+fn read_json_ld(html: &str) -> Option<serde_json::Value> {
+    pyld("jsonld_check.py", html)
 }
 
 /// Each public certificate page carries schema.org JSON-LD that says what the page says, and the register
@@ -313,10 +319,112 @@ async fn the_status_on_a_date_comes_from_the_log(app: TestApp) {
     assert_eq!(public_json(&app, &c.number).await["timeline"].as_array().unwrap().len(), 3);
 }
 
+async fn data_file(app: &TestApp, name: &str) -> (String, Vec<u8>) {
+    let path = format!("/data/{name}");
+    let r = app.get(&path, None).await;
+    assert_eq!(r.status(), 200, "{path}");
+    assert_eq!(r.headers()["content-type"], "application/gzip");
+    assert!(r.headers().contains_key("last-modified"));
+    let etag = r.headers()["etag"].to_str().unwrap().trim_matches('"').to_string();
+    (etag, r.bytes().await.unwrap().to_vec())
+}
+
+/// Open data: the snapshot files parse back to the register (every certificate, its status and log index),
+/// their sizes and SHA-256 match the manifest, the ETag and the DCAT-AP description, which pyld reads.
+async fn open_data_is_the_register(app: TestApp) {
+    use std::io::Read;
+    app.issue("Green Cup Café", "Almaty").await;
+    let b = app.issue("=Koktem, \"Hotel\"", "Astana").await;
+    let r = app
+        .post(
+            &format!("/api/v1/certificates/{}/suspend", b.number),
+            Some(&b.officer),
+            json!({"reason": "Bins missing"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let ctx = app.state.app.clone();
+    let dir = ecolabel::app::export::dir_of(&ctx);
+    let manifest = actix_web::rt::task::spawn_blocking(move || ecolabel::app::export::write(&ctx, &dir))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(manifest.certificates, 2);
+    let register = json(app.get("/api/v1/public/certificates", None).await).await;
+    let mut want: Vec<(String, String)> = register["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["number"].as_str().unwrap().to_string(), c["status"].as_str().unwrap().to_string()))
+        .collect();
+    want.sort();
+    for (name, facts) in [("certificates.jsonl.gz", &manifest.files[0]), ("certificates.csv.gz", &manifest.files[1])] {
+        assert_eq!(facts.name, name);
+        let (etag, gz) = data_file(&app, name).await;
+        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&gz));
+        assert_eq!((sha.as_str(), gz.len() as u64), (facts.sha256.as_str(), facts.bytes), "{name}");
+        assert_eq!(etag, sha);
+        let r = app
+            .request(reqwest::Method::GET, &format!("/data/{name}"), None)
+            .header("if-none-match", format!("\"{sha}\""))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 304);
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut text).unwrap();
+        let mut got: Vec<(String, String)> = if name.ends_with(".jsonl.gz") {
+            text.lines()
+                .map(|l| {
+                    let r: ecolabel::app::export::Record = serde_json::from_str(l).unwrap();
+                    assert!(r.log_index.is_some(), "{l}");
+                    assert_eq!(r.url, format!("{}/certificates/{}", app.config.public_url.trim_end_matches('/'), r.number));
+                    if r.number == b.number {
+                        assert_eq!((r.venue.as_str(), r.status_reason.as_deref()), ("=Koktem, \"Hotel\"", Some("Bins missing")));
+                    }
+                    (r.number, r.status.as_str().to_string())
+                })
+                .collect()
+        } else {
+            let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+            assert_eq!(format!("{}\r\n", lines.next().unwrap()), ecolabel::app::export::CSV_HEADER);
+            let rows: Vec<&str> = lines.collect();
+            assert!(rows.iter().any(|l| l.contains("\"'=Koktem, \"\"Hotel\"\"\"")), "quoted and neutralised: {text}");
+            rows.iter()
+                .map(|l| {
+                    let number = l.split(',').next().unwrap().to_string();
+                    let status = if l.contains(",suspended,") { "suspended" } else { "valid" };
+                    (number, status.to_string())
+                })
+                .collect()
+        };
+        got.sort();
+        assert_eq!(got, want, "{name}");
+    }
+    // The DCAT-AP description, read by a JSON-LD processor.
+    let r = app.get("/data/catalog.jsonld", None).await;
+    assert_eq!(r.headers()["content-type"], "application/ld+json");
+    let Some(dcat) = pyld("dcat_check.py", &r.text().await.unwrap()) else {
+        return;
+    };
+    assert_eq!(dcat["license"], "https://creativecommons.org/licenses/by/4.0/");
+    assert_eq!(dcat["periodicity"], "http://publications.europa.eu/resource/authority/frequency/DAILY");
+    assert_eq!(dcat["start"], manifest.earliest.clone().unwrap());
+    assert_eq!(dcat["end"], manifest.latest.clone().unwrap());
+    let dists = dcat["distributions"].as_array().unwrap();
+    assert_eq!(dists.len(), 2);
+    for (d, f) in dists.iter().zip(&manifest.files) {
+        assert!(d["download"].as_str().unwrap().ends_with(&format!("/data/{}", f.name)));
+        assert_eq!((d["bytes"].as_u64(), d["sha256"].as_str()), (Some(f.bytes), Some(f.sha256.as_str())));
+    }
+    assert_eq!(app.get("/data/other.zip", None).await.status(), 404);
+}
+
 crate::both_backends!(
     the_badge_follows_the_status_in_three_languages,
     expired_and_superseded_badges,
     the_venue_copies_its_badge_from_the_portal,
     pages_say_the_same_to_machines,
     the_status_on_a_date_comes_from_the_log,
+    open_data_is_the_register,
 );
