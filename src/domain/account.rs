@@ -29,8 +29,10 @@ pub fn email_pattern() -> String {
 
 impl Email {
     pub fn parse(s: &str) -> Result<Email, String> {
+        // The length as sent (spaces around it included), as the published schema's maxLength counts it.
+        let too_long = s.chars().count() > MAX_EMAIL;
         let s = s.trim();
-        if s.is_empty() || s.chars().count() > MAX_EMAIL {
+        if s.is_empty() || too_long {
             return Err(format!("an e-mail address has 3 to {MAX_EMAIL} characters"));
         }
         let s = s.to_lowercase();

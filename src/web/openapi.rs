@@ -272,6 +272,12 @@ pub fn doc_for(catalogue: &Catalogue) -> utoipa::openapi::OpenApi {
 pub fn json_for(catalogue: &Catalogue) -> Result<web::Bytes, String> {
     let mut doc = serde_json::to_value(doc_for(catalogue)).map_err(|e| format!("cannot write the OpenAPI document: {e}"))?;
     document_codes(&mut doc);
+    // The multipart forms take their named fields only (any other is refused with 422 unknown_field).
+    for form in ["ComplaintForm", "EvidenceUpload", "AppealUpload"] {
+        if let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{form}")) {
+            schema["additionalProperties"] = serde_json::Value::Bool(false);
+        }
+    }
     serde_json::to_vec(&doc)
         .map(web::Bytes::from)
         .map_err(|e| format!("cannot write the OpenAPI document: {e}"))

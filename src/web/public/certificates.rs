@@ -578,7 +578,12 @@ pub async fn by_number(req: HttpRequest, state: web::Data<AppState>, path: web::
         }
     };
     let Ok(number) = CertificateNumber::parse(&path) else { return not_found() };
-    if let Some(at) = web::Query::<AtParams>::from_query(req.query_string()).ok().and_then(|q| q.into_inner().at) {
+    // An empty `at` (the date form sent blank) is the certificate now.
+    if let Some(at) = web::Query::<AtParams>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.into_inner().at)
+        .filter(|a| !a.trim().is_empty())
+    {
         return status_at(&req, &m, &state, number.as_str(), &at, json).await;
     }
     match snapshot(&state, number.as_str().to_string()).await {
