@@ -16,14 +16,7 @@ use crate::storage::{self, Db};
 pub async fn certificate_with_log(db: &Db, number: String) -> Result<Option<(CertificateRow, Option<Recorded>, Vec<Change>)>> {
     let read = db.read(move |c| Ok::<_, storage::Error>((repo::get(c, &number)?, log::recorded(c, &number)?, log::entries_of(c, &number)?)));
     match read.await {
-        Ok((row, recorded, entries)) => {
-            let changes = entries
-                .iter()
-                .map(|(_, bytes)| Change::from_entry(bytes))
-                .collect::<std::result::Result<Vec<_>, String>>()
-                .map_err(|e| Error::Storage(storage::Error::Internal(e)))?;
-            Ok(Some((row, recorded, changes)))
-        }
+        Ok((row, recorded, entries)) => Ok(Some((row, recorded, read_changes(entries)?.into_iter().map(|(c, _)| c).collect()))),
         Err(storage::Error::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -97,12 +90,16 @@ pub async fn history(db: &Db, number: String) -> Result<Option<(CertificateRow, 
         Err(storage::Error::NotFound) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let changes = entries
+    Ok(Some((row, read_changes(entries)?)))
+}
+
+/// Log entries (index, bytes) read as changes, each with its bytes; an entry that does not read is an error.
+fn read_changes(entries: Vec<(u64, Vec<u8>)>) -> Result<Vec<(Change, Vec<u8>)>> {
+    entries
         .into_iter()
         .map(|(_, bytes)| Change::from_entry(&bytes).map(|c| (c, bytes)))
         .collect::<std::result::Result<Vec<_>, String>>()
-        .map_err(|e| Error::Storage(storage::Error::Internal(e)))?;
-    Ok(Some((row, changes)))
+        .map_err(|e| Error::Storage(storage::Error::Internal(e)))
 }
 
 /// Entry `index` (its bytes given) with the latest checkpoint and its inclusion proof.

@@ -182,13 +182,20 @@ pub async fn badge(req: HttpRequest, state: web::Data<AppState>, path: web::Path
         None => None,
     };
     // Drawn once per snapshot, language and style (the snapshot goes when the certificate changes).
-    let body = match &snap {
-        Some(s) => s.render(format!("badge|{}|{style:?}", m.lang), |c| {
-            web::Bytes::from(svg(&m, &Face::of(c, s.signature_ok), style))
-        }),
-        None => web::Bytes::from(svg(&m, &Face { verdict: None, cert: None }, style)),
+    let key = format!("badge|{}|{style:?}", m.lang);
+    let (body, etag) = match &snap {
+        Some(s) => {
+            let body = s.render(key.clone(), |c| web::Bytes::from(svg(&m, &Face::of(c, s.signature_ok), style)));
+            let etag = s.render(format!("{key}|etag"), |_| etag_of(&body));
+            (body, etag)
+        }
+        None => {
+            let body = web::Bytes::from(svg(&m, &Face { verdict: None, cert: None }, style));
+            let etag = etag_of(&body);
+            (body, etag)
+        }
     };
-    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..12]));
+    let etag = String::from_utf8_lossy(&etag).into_owned();
     let status = if snap.is_some() { StatusCode::OK } else { StatusCode::NOT_FOUND };
     let fresh = req
         .headers()
@@ -211,6 +218,11 @@ pub async fn badge(req: HttpRequest, state: web::Data<AppState>, path: web::Path
     } else {
         res.body(body)
     }
+}
+
+/// A badge's ETag: the first 12 bytes of its SHA-256, quoted (kept beside the drawn badge in the snapshot).
+fn etag_of(body: &[u8]) -> web::Bytes {
+    web::Bytes::from(format!("\"{}\"", hex::encode(&Sha256::digest(body)[..12])))
 }
 
 /// The HTML a venue puts on its web site: the badge linking to the certificate's public page.

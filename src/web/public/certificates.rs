@@ -72,6 +72,17 @@ pub struct PublicCertificate {
     pub timeline: Vec<crate::domain::history::Change>,
 }
 
+impl From<crate::app::public::Recorded> for LogRecord {
+    fn from(r: crate::app::public::Recorded) -> Self {
+        LogRecord {
+            index: r.index,
+            checkpoint: r.checkpoint,
+            inclusion_proof: crate::domain::log::encode_hashes(&r.proof),
+            entry: String::from_utf8_lossy(&r.entry).into_owned(),
+        }
+    }
+}
+
 impl LogRecord {
     /// The entry bundle that holds this entry, as of the checkpoint (a partial bundle while the tile fills).
     fn bundle_path(&self) -> String {
@@ -366,13 +377,7 @@ async fn status_at(req: &HttpRequest, m: &Messages, state: &AppState, number: &s
                 Ok(r) => r,
                 Err(e) => return unavailable(req, m, json, &e),
             };
-            let log = LogRecord {
-                index: proved.index,
-                checkpoint: proved.checkpoint,
-                inclusion_proof: crate::domain::log::encode_hashes(&proved.proof),
-                entry: String::from_utf8_lossy(&proved.entry).into_owned(),
-            };
-            (status.as_str().to_string(), Some(decided_by.clone()), Some(log))
+            (status.as_str().to_string(), Some(decided_by.clone()), Some(LogRecord::from(proved)))
         }
     };
     let answer = StatusAt {
@@ -450,12 +455,7 @@ async fn read_snapshot(state: &AppState, number: String) -> crate::app::Result<O
     let signature_ok = state.verifier.verify(&state.db, &row.token).await?.is_ok();
     let mut cert = public_certificate(state, &row, state.clock.now()).map_err(|e| crate::app::Error::Storage(crate::app::StorageError::Internal(e.message)))?;
     cert.timeline = timeline;
-    cert.log = recorded.map(|r| LogRecord {
-        index: r.index,
-        checkpoint: r.checkpoint,
-        inclusion_proof: crate::domain::log::encode_hashes(&r.proof),
-        entry: String::from_utf8_lossy(&r.entry).into_owned(),
-    });
+    cert.log = recorded.map(LogRecord::from);
     Ok(Some(state.snapshots.put(&cert.number.clone(), cert, signature_ok, epoch)))
 }
 
