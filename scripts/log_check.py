@@ -4,12 +4,26 @@ tlog-checkpoint, tlog-tiles) with only hashlib and cryptography, no registry cod
   1. the note verifier key (/log/vkey) and its key id; the checkpoint's Ed25519 signed-note signature;
   2. the tree rebuilt from the entry bundles hashes to the checkpoint's root (RFC 9162 2.1.1);
   3. a certificate's inclusion proof from its JSON verifies (RFC 9162 2.1.3.2);
-  4. consistency proofs from every older size verify (RFC 9162 2.1.4.2).
-Usage: log_check.py <registry base URL> <certificate number>"""
+  4. consistency proofs from every older size verify (RFC 9162 2.1.4.2);
+  5. with witness keys: the checkpoint's cosignatures (C2SP tlog-cosignature, cosignature/v1, type 0x04)
+     verify for at least the quorum, and the certificate's tlog-proof bundle (C2SP tlog-proof@v1) verifies
+     with its entry, inclusion proof and cosigned checkpoint.
+Usage: log_check.py <registry base URL> <certificate number> [--witness-vkey V]... [--quorum k]"""
 import base64, hashlib, json, sys, urllib.request
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-base, number = sys.argv[1].rstrip("/"), sys.argv[2]
+args = sys.argv[1:]
+witness_vkeys, quorum, rest = [], None, []
+while args:
+    a = args.pop(0)
+    if a == "--witness-vkey":
+        witness_vkeys.append(args.pop(0))
+    elif a == "--quorum":
+        quorum = int(args.pop(0))
+    else:
+        rest.append(a)
+base, number = rest[0].rstrip("/"), rest[1]
+quorum = len(witness_vkeys) if quorum is None else quorum
 
 
 def get(path, accept=None):
@@ -119,6 +133,35 @@ def open_note(note, vkey):
     return int(size), base64.b64decode(root)
 
 
+def cosigned_by(note, vkey):
+    """C2SP tlog-cosignature v1: the witness named by `vkey` (name+hexid+base64(0x04 || key)) cosigned the
+    note: a signature line `— name base64(key id || u64 timestamp || Ed25519 signature)` over
+    "cosignature/v1\ntime <t>\n" followed by the note's text. Raises if its line is there but does not verify."""
+    name, hexid, keyb64 = vkey.strip().split("+", 2)
+    key = base64.b64decode(keyb64)
+    assert key[0] == 4 and len(key) == 33, "not a cosignature/v1 verifier key"
+    key_id = hashlib.sha256(name.encode() + b"\n" + key).digest()[:4]
+    assert key_id.hex() == hexid, "the witness key's id does not match its name and key"
+    text, sigs = note.split(b"\n\n", 1)
+    text += b"\n"
+    pub = Ed25519PublicKey.from_public_bytes(key[1:])
+    for line in sigs.decode().splitlines():
+        _, sig_name, sig_b64 = line.split(" ")
+        raw = base64.b64decode(sig_b64)
+        if sig_name == name and raw[:4] == key_id:
+            assert len(raw) == 4 + 8 + 64, "a cosignature is key id, timestamp and signature"
+            t = int.from_bytes(raw[4:12], "big")
+            pub.verify(raw[12:], b"cosignature/v1\ntime %d\n" % t + text)  # raises on a bad signature
+            return name
+    return None
+
+
+def check_quorum(note, what):
+    names = [n for n in (cosigned_by(note, v) for v in witness_vkeys) if n]
+    assert len(names) >= quorum, f"{what}: {len(names)} of {quorum} cosignatures required ({', '.join(names) or 'none'})"
+    return names
+
+
 def tile_path(kind, index, width):
     parts = [f"{index % 1000:03d}"]
     index //= 1000
@@ -129,8 +172,11 @@ def tile_path(kind, index, width):
 
 
 vkey = get("/log/vkey").decode()
-size, root = open_note(get("/log/checkpoint"), vkey)
+served = get("/log/checkpoint")
+size, root = open_note(served, vkey)
 print(f"checkpoint: {size} entries, signature verified with {vkey.split('+')[0]}")
+if witness_vkeys:
+    print(f"witnesses: the checkpoint is cosigned by {', '.join(check_quorum(served, 'the checkpoint'))} (quorum {quorum})")
 
 leaves = []
 for t in range((size + 255) // 256):
@@ -166,4 +212,18 @@ for first in range(1, size):
     assert verify_consistency(first, size, mth(leaves[:first]), root, hashes), f"consistency {first} -> {size} fails"
     assert not verify_consistency(first, size, mth(leaves[:first]), hashlib.sha256(b"x").digest(), hashes)
 print(f"consistency: proofs from every size 1..{size - 1} to {size} verify")
+if witness_vkeys:
+    # C2SP tlog-proof@v1: header, extra (the entry), index, inclusion proof lines, empty line, checkpoint.
+    bundle = get(f"/certificates/{number}/proof")
+    head, note = bundle.split(b"\n\n", 1)
+    lines = head.decode().split("\n")
+    assert lines[0] == "c2sp.org/tlog-proof@v1", "not a tlog-proof"
+    assert lines[1].startswith("extra ") and lines[2].startswith("index ")
+    entry, index = base64.b64decode(lines[1][6:]), int(lines[2][6:])
+    proof = [base64.b64decode(h) for h in lines[3:]]
+    p_size, p_root = open_note(note, vkey)
+    names = check_quorum(note, "the proof's checkpoint")
+    assert json.loads(entry)["number"] == number and json.loads(entry)["seq"] == index
+    assert verify_inclusion(index, p_size, leaf(entry), proof, p_root), "the tlog-proof's inclusion proof fails"
+    print(f"tlog-proof: entry {index} of {number} is in the tree of {p_size} cosigned by {', '.join(names)}")
 print("log check: ok")

@@ -97,6 +97,71 @@ pub struct Settings {
     /// Load balancers / proxies (IP addresses, comma-separated) whose X-Forwarded-For names the client.
     #[arg(long = "trusted-proxy", env = "ECOLABEL_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<String>,
+    /// The public log's origin line when the log is created (default: the public URL's host and path +
+    /// `/log`). Stored with the log; an existing log keeps its own whatever this says.
+    #[arg(long, env = "ECOLABEL_LOG_ORIGIN", global = true)]
+    pub log_origin: Option<String>,
+    /// A witness that cosigns the log's checkpoints: "<verifier key> <URL>" (C2SP tlog-witness); repeat it
+    /// for several (in the variable, separate them with `;`).
+    #[arg(long = "witness", env = "ECOLABEL_WITNESSES", value_delimiter = ';', global = true)]
+    pub witnesses: Vec<String>,
+    /// How many witnesses must cosign a checkpoint before /log/checkpoint serves it (default: a majority).
+    #[arg(long, env = "ECOLABEL_WITNESS_QUORUM", global = true)]
+    pub witness_quorum: Option<usize>,
+    /// Seconds between checkpoints sent to each witness (the rate promised to them), while there are new
+    /// entries; 0 sends none from this process (another replica sends).
+    #[arg(long, env = "ECOLABEL_WITNESS_INTERVAL", default_value_t = 60, global = true)]
+    pub witness_interval: u32,
+    /// On SIGTERM, seconds that /readyz answers 503 before the listener closes (for the load balancer to
+    /// notice); in-flight requests then finish.
+    #[arg(long, env = "ECOLABEL_DRAIN_SECONDS", default_value_t = 5, global = true)]
+    pub drain_seconds: u32,
+    /// At start, how long to keep retrying (with backoff) a PostgreSQL server that cannot be reached
+    /// before giving up; 0 gives up at once.
+    #[arg(long, env = "ECOLABEL_DATABASE_WAIT_SECONDS", default_value_t = 300, global = true)]
+    pub database_wait_seconds: u32,
+    /// Let webhook subscribers be on loopback or private addresses (test set-ups only; refused by default,
+    /// at registration and at delivery).
+    #[arg(long, env = "ECOLABEL_WEBHOOK_ALLOW_PRIVATE", global = true)]
+    pub webhook_allow_private: bool,
+    /// Serve /metrics on this address only (e.g. 127.0.0.1:9464), not on the main port.
+    #[arg(long, env = "ECOLABEL_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<String>,
+    /// A request body may pause at most this many seconds, and after as many seconds must arrive at 4 KiB/s
+    /// on average; slower, the request fails and its connection closes.
+    #[arg(long, env = "ECOLABEL_BODY_TIMEOUT_SECONDS", default_value_t = 10, global = true)]
+    pub body_timeout_seconds: u32,
+    /// Requests in flight at once per client address (beyond: 429 and the connection closes).
+    #[arg(long, env = "ECOLABEL_CLIENT_REQUESTS", default_value_t = 64, global = true)]
+    pub client_requests: u32,
+}
+
+/// A witness the registry asks for cosignatures: its verifier key, its name (from the key) and URL prefix.
+#[derive(Debug, Clone)]
+pub struct WitnessTarget {
+    pub name: String,
+    pub vkey: String,
+    pub url: String,
+}
+
+impl WitnessTarget {
+    /// From "<verifier key> <URL>": the key must be a cosignature/v1 verifier key, the URL http(s).
+    pub fn parse(text: &str) -> Result<WitnessTarget, String> {
+        let (vkey, url) = text
+            .trim()
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| format!("`{text}` is not \"<verifier key> <URL>\""))?;
+        let verifier = crate::domain::witness::CosignatureVerifier::parse(vkey)?;
+        let url = url.trim().trim_end_matches('/');
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(char::is_whitespace) {
+            return Err(format!("`{url}` is not an http(s) URL"));
+        }
+        Ok(WitnessTarget {
+            name: verifier.name().to_string(),
+            vkey: vkey.to_string(),
+            url: url.to_string(),
+        })
+    }
 }
 
 /// Settings after checking: the values the program runs with.
@@ -130,6 +195,25 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub sessions: crate::app::accounts::SessionRules,
     pub signin_rate: u32,
+    /// The origin a new public log takes (None: from the public URL).
+    pub log_origin: Option<String>,
+    pub witnesses: Vec<WitnessTarget>,
+    /// Cosignatures /log/checkpoint needs (0 when there are no witnesses).
+    pub witness_quorum: usize,
+    /// Seconds between sends to each witness; 0: none from this process.
+    pub witness_interval: u32,
+    /// Seconds /readyz answers 503 after SIGTERM before the listener closes.
+    pub drain_seconds: u32,
+    /// Seconds to keep retrying an unreachable PostgreSQL at start.
+    pub database_wait_seconds: u32,
+    /// Webhook subscribers may be on loopback or private addresses.
+    pub webhook_allow_private: bool,
+    /// Where /metrics is served instead of the main port.
+    pub metrics_bind: Option<SocketAddr>,
+    /// Longest pause in a request body (and the grace before its minimum rate applies).
+    pub body_timeout_seconds: u32,
+    /// Requests in flight at once per client address.
+    pub client_requests: u32,
 }
 
 fn setting(flag: &str, env: &str, why: impl std::fmt::Display) -> String {
@@ -231,7 +315,67 @@ impl Settings {
                     .map_err(|_| setting("trusted-proxy", "ECOLABEL_TRUSTED_PROXIES", format!("`{p}` is not an IP address")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let log_origin = match self.log_origin.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(o) if signed_note::is_key_name_valid(o) => Some(o.to_string()),
+            Some(o) => {
+                return Err(setting(
+                    "log-origin",
+                    "ECOLABEL_LOG_ORIGIN",
+                    format!("`{o}` must be one word without `+` (e.g. registry.example.kz/log)"),
+                ))
+            }
+        };
+        let witnesses = self
+            .witnesses
+            .iter()
+            .filter(|w| !w.trim().is_empty())
+            .map(|w| WitnessTarget::parse(w).map_err(|e| setting("witness", "ECOLABEL_WITNESSES", e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut names: Vec<&str> = witnesses.iter().map(|w| w.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        if names.len() != witnesses.len() {
+            return Err(setting("witness", "ECOLABEL_WITNESSES", "two witnesses have the same name"));
+        }
+        let witness_quorum = self.witness_quorum.unwrap_or(witnesses.len() / 2 + usize::from(!witnesses.is_empty()));
+        if witness_quorum > witnesses.len() || (witness_quorum == 0 && !witnesses.is_empty()) {
+            return Err(setting(
+                "witness-quorum",
+                "ECOLABEL_WITNESS_QUORUM",
+                format!("must be between 1 and the {} witnesses given", witnesses.len()),
+            ));
+        }
+        if self.witness_interval > 86_400 {
+            return Err(setting("witness-interval", "ECOLABEL_WITNESS_INTERVAL", "must be between 0 and 86400"));
+        }
+        if self.drain_seconds > 300 {
+            return Err(setting("drain-seconds", "ECOLABEL_DRAIN_SECONDS", "must be between 0 and 300"));
+        }
+        let metrics_bind = match self.metrics_bind.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(a) => Some(
+                a.parse()
+                    .map_err(|e| setting("metrics-bind", "ECOLABEL_METRICS_BIND", format!("`{a}` is not host:port ({e})")))?,
+            ),
+        };
+        if !(1..=600).contains(&self.body_timeout_seconds) {
+            return Err(setting("body-timeout-seconds", "ECOLABEL_BODY_TIMEOUT_SECONDS", "must be between 1 and 600"));
+        }
+        if self.client_requests == 0 {
+            return Err(setting("client-requests", "ECOLABEL_CLIENT_REQUESTS", "must be at least 1"));
+        }
         Ok(Config {
+            body_timeout_seconds: self.body_timeout_seconds,
+            client_requests: self.client_requests,
+            metrics_bind,
+            drain_seconds: self.drain_seconds,
+            webhook_allow_private: self.webhook_allow_private,
+            database_wait_seconds: self.database_wait_seconds,
+            log_origin,
+            witnesses,
+            witness_quorum,
+            witness_interval: self.witness_interval,
             trusted_proxies,
             bind,
             database,

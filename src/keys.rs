@@ -11,16 +11,49 @@ use std::sync::RwLock;
 /// The public log's own key, beside the certificate signing keys (never used to sign certificates).
 pub const LOG_KEY_FILE: &str = "transparency-log.pem";
 
+/// A witness's cosigning key (`ecolabel witness serve`), in the witness's own key directory.
+pub const WITNESS_KEY_FILE: &str = "witness.pem";
+
 /// The log key from the key directory, made (PKCS#8 v1 PEM, mode 0600) when it is not there yet.
 pub fn log_key(dir: &Path) -> Result<SigningKey, String> {
-    let path = dir.join(LOG_KEY_FILE);
+    own_key(dir, LOG_KEY_FILE, "the public log's key")
+}
+
+/// The witness key from its key directory, made when it is not there yet.
+pub fn witness_key(dir: &Path) -> Result<SigningKey, String> {
+    own_key(dir, WITNESS_KEY_FILE, "the witness's key")
+}
+
+/// The key that seals secrets at rest (TOTP and webhook secrets), beside the signing keys.
+pub const SEALING_KEY_FILE: &str = "secrets.key";
+
+/// The sealing key from the key directory (32 random bytes, base64, mode 0600), made when it is not there
+/// yet. Back it up with the signing keys: without it, sealed secrets cannot be opened.
+pub fn sealing_key(dir: &Path) -> Result<[u8; 32], String> {
+    use base64::{engine::general_purpose::STANDARD as B64, Engine};
+    let path = dir.join(SEALING_KEY_FILE);
+    if path.exists() {
+        check_mode(&path);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let bytes = B64.decode(text.trim()).map_err(|_| format!("{} is not base64", path.display()))?;
+        return bytes.try_into().map_err(|_| format!("{} does not hold a 32-byte key", path.display()));
+    }
+    let mut key = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+    write_secret_file(dir, &path, format!("{}\n", B64.encode(key)).as_bytes())?;
+    tracing::warn!(path = %path.display(), "generated the key that seals secrets at rest (back up the key directory)");
+    Ok(key)
+}
+
+fn own_key(dir: &Path, file: &str, what: &str) -> Result<SigningKey, String> {
+    let path = dir.join(file);
     if path.exists() {
         check_mode(&path);
         return read_key(&path);
     }
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     write_private(dir, &path, &key)?;
-    tracing::warn!(path = %path.display(), "generated the public log's key (back up the key directory)");
+    tracing::warn!(path = %path.display(), "generated {what} (back up the key directory)");
     Ok(key)
 }
 
@@ -36,6 +69,11 @@ pub fn log_key_if_present(dir: &Path) -> Result<Option<SigningKey>, String> {
 
 fn write_private(dir: &Path, path: &Path, key: &SigningKey) -> Result<(), String> {
     let pem = private_key_pem(key)?;
+    write_secret_file(dir, path, pem.as_bytes())
+}
+
+/// Write a new file of secret bytes (mode 0600, in a directory of mode 0700); never over an existing one.
+fn write_secret_file(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the key directory {}: {e}", dir.display()))?;
     set_mode(dir, 0o700);
     let mut opts = std::fs::OpenOptions::new();
@@ -46,7 +84,7 @@ fn write_private(dir: &Path, path: &Path, key: &SigningKey) -> Result<(), String
         opts.mode(0o600);
     }
     let mut f = opts.open(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    f.write_all(pem.as_bytes())
+    f.write_all(bytes)
         .and_then(|_| f.sync_all())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
@@ -69,7 +107,8 @@ impl Keyring {
             let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read the key directory {}: {e}", dir.display()))?;
             for entry in entries.flatten() {
                 let path = entry.path();
-                if path.extension().and_then(|e| e.to_str()) != Some("pem") || path.file_name() == Some(LOG_KEY_FILE.as_ref()) {
+                let own = [LOG_KEY_FILE, WITNESS_KEY_FILE].iter().any(|f| path.file_name() == Some(f.as_ref()));
+                if path.extension().and_then(|e| e.to_str()) != Some("pem") || own {
                     continue;
                 }
                 let key = read_key(&path)?;

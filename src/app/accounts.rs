@@ -1,9 +1,10 @@
 // Accounts and sign-in as operations: invitations and password links, setting and changing passwords,
 // signing in with a password and a second factor, TOTP enrolment, sessions, throttling, admin actions.
 
-use super::{Error, Result};
+use super::{Context, Error, Result};
 use crate::domain::account::{self as acc, Email, Throttle};
 use crate::domain::auth::{Caller, Role};
+use crate::domain::seal::{Purpose, Sealer};
 use crate::storage::accounts::{self as store, NewAuthEvent, SessionRow};
 use crate::storage::models::UserRow;
 use crate::storage::{self, users, Db, DbConn};
@@ -335,9 +336,27 @@ fn record_failure(conn: &mut DbConn, key: &str, now: NaiveDateTime) -> Result<Op
     }
 }
 
-/// Is sign-in for this address closed? Seconds to wait.
-async fn locked(db: &Db, key: String, now: NaiveDateTime) -> Result<Option<i64>> {
-    Ok(db.read(move |c| store::throttle(c, &key)).await?.and_then(|t| t.wait(now)))
+/// An attempt to sign in to an address, counted before the password is checked: the lockout check and the
+/// failure record are one step on the address's locked row, so concurrent attempts cannot check more
+/// passwords than the throttle allows. `Err(wait)`: closed; `Ok(locks)`: this attempt may be checked, and
+/// if it fails the address waits `locks` seconds (a success forgets it).
+async fn reserve_attempt(db: &Db, key: String, now: NaiveDateTime) -> Result<std::result::Result<Option<i64>, i64>> {
+    // The row exists first (a concurrent insert's conflict is as good), so that there is a row to lock.
+    let k = key.clone();
+    match db.write(move |c| store::put_throttle(c, &k, &Throttle::fresh(now), false)).await {
+        Ok(()) | Err(storage::Error::Conflict { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    db.write(move |c| -> Result<_> {
+        let current = store::lock_throttle(c, &key)?.unwrap_or_else(|| Throttle::fresh(now));
+        if let Some(wait) = current.wait(now) {
+            return Ok(Err(wait));
+        }
+        let next = current.after_failure(now);
+        store::put_throttle(c, &key, &next, true)?;
+        Ok(Ok(next.wait(now)))
+    })
+    .await
 }
 
 /// The first step: e-mail and password. Unknown addresses and wrong passwords look the same and take as
@@ -362,26 +381,31 @@ pub async fn sign_in(
         }
         None => None,
     };
-    if let Some(wait) = locked(db, key.clone(), now).await? {
-        let (client, uid) = (client.clone(), user.as_ref().map(|u| u.id));
-        db.write(move |c| event(c, &client, uid, uid, "sign_in", "refused_locked", json!({}))).await?;
-        return Err(Error::Throttled { retry_after: wait as u64 });
-    }
+    let wait = match reserve_attempt(db, key.clone(), now).await? {
+        Ok(wait) => wait,
+        Err(wait) => {
+            let (client, uid) = (client.clone(), user.as_ref().map(|u| u.id));
+            db.write(move |c| event(c, &client, uid, uid, "sign_in", "refused_locked", json!({}))).await?;
+            return Err(Error::Throttled { retry_after: wait as u64 });
+        }
+    };
     let ok = verify_blocking(password, user.as_ref().and_then(|u| u.password_hash.clone())).await?;
     let client = client.clone();
     if !ok {
         let uid = user.as_ref().map(|u| u.id);
-        let wait = db
-            .write(move |c| -> Result<_> {
-                let wait = record_failure(c, &key, now)?;
-                let reason = if uid.is_some() { "wrong_password" } else { "unknown_email" };
-                event(c, &client, uid, uid, "sign_in", "failed", json!({"reason": reason}))?;
-                if let Some(w) = wait {
-                    event(c, &client, uid, None, "locked", "ok", json!({"seconds": w}))?;
-                }
-                Ok(wait)
-            })
-            .await?;
+        crate::metrics::get().signin_failures.inc();
+        if wait.is_some() {
+            crate::metrics::get().lockouts.inc();
+        }
+        db.write(move |c| -> Result<_> {
+            let reason = if uid.is_some() { "wrong_password" } else { "unknown_email" };
+            event(c, &client, uid, uid, "sign_in", "failed", json!({"reason": reason}))?;
+            if let Some(w) = wait {
+                event(c, &client, uid, None, "locked", "ok", json!({"seconds": w}))?;
+            }
+            Ok(())
+        })
+        .await?;
         return Err(match wait {
             Some(w) => Error::Throttled { retry_after: w as u64 },
             None => wrong(),
@@ -402,21 +426,32 @@ pub async fn sign_in(
 }
 
 /// Check a TOTP code (once per time step) or a recovery code (once) of a user, counting failures.
-fn check_second_factor(c: &mut DbConn, user: &UserRow, code: &str, client: &Client, now: NaiveDateTime) -> Result<&'static str> {
+fn check_second_factor(
+    c: &mut DbConn,
+    sealer: &Sealer,
+    user: &UserRow,
+    code: &str,
+    slow: Option<&str>,
+    client: &Client,
+    now: NaiveDateTime,
+) -> Result<&'static str> {
     let key = throttle_key(user.email.as_deref().unwrap_or_default());
-    if let Some(wait) = store::throttle(c, &key)?.and_then(|t| t.wait(now)) {
+    if let Some(wait) = store::lock_throttle(c, &key)?.and_then(|t| t.wait(now)) {
         event(c, client, Some(user.id), Some(user.id), "second_factor", "refused_locked", json!({}))?;
         return Err(Error::Throttled { retry_after: wait as u64 });
     }
-    let secret = user
+    let stored = user
         .totp_secret
         .clone()
         .ok_or_else(|| Error::invalid("no_second_factor", "this account has no second factor"))?;
+    let secret = open(sealer, &stored)?;
     let unix = u64::try_from(now.and_utc().timestamp()).unwrap_or(0);
     let method = if let Some(step) = acc::totp_accept(&secret, code, unix, user.totp_last_step) {
         store::use_totp_step(c, user.id, step)?.then_some("totp")
-    } else if let Some(h) = acc::recovery_code_hash(code) {
-        store::use_recovery_code(c, user.id, &h, now)?.then_some("recovery_code")
+    } else if let Some(h) = slow {
+        // The slow hash of codes made now; the fast one of codes made before it.
+        let legacy = acc::recovery_code_hash(code).unwrap_or_default();
+        (store::use_recovery_code(c, user.id, h, now)? || store::use_recovery_code(c, user.id, &legacy, now)?).then_some("recovery_code")
     } else {
         None
     };
@@ -427,6 +462,10 @@ fn check_second_factor(c: &mut DbConn, user: &UserRow, code: &str, client: &Clie
         }
         None => {
             let wait = record_failure(c, &key, now)?;
+            crate::metrics::get().signin_failures.inc();
+            if wait.is_some() {
+                crate::metrics::get().lockouts.inc();
+            }
             event(c, client, Some(user.id), Some(user.id), "second_factor", "failed", json!({}))?;
             if let Some(w) = wait {
                 event(c, client, Some(user.id), None, "locked", "ok", json!({"seconds": w}))?;
@@ -444,16 +483,31 @@ fn check_second_factor(c: &mut DbConn, user: &UserRow, code: &str, client: &Clie
 
 /// The second step: a TOTP code or a recovery code for a session waiting for it; the waiting session
 /// ends and a new one (new id) is signed in. A wrong code is counted (committed) before it is refused.
-pub async fn second_factor(db: &Db, rules: SessionRules, client: &Client, pending: SessionRow, code: String) -> Result<NewSession> {
-    let client = client.clone();
-    db.write(move |c| Ok::<_, storage::Error>(second_factor_in(c, &rules, &client, &pending, &code)))
+pub async fn second_factor(ctx: &Context, client: &Client, pending: SessionRow, code: String) -> Result<NewSession> {
+    let (client, sealer, rules) = (client.clone(), ctx.sealer.clone(), ctx.config.sessions);
+    // A recovery code is looked up by its slow hash, made before the transaction (it takes a while).
+    let uid = pending.user_id;
+    let typed = code.clone();
+    let slow = actix_web::rt::task::spawn_blocking(move || acc::recovery_code_slow_hash(&typed, uid))
+        .await
+        .map_err(|e| Error::Storage(storage::Error::Internal(e.to_string())))?;
+    ctx.db
+        .write(move |c| Ok::<_, storage::Error>(second_factor_in(c, &sealer, &rules, &client, &pending, &code, slow.as_deref())))
         .await?
 }
 
-fn second_factor_in(c: &mut DbConn, rules: &SessionRules, client: &Client, pending: &SessionRow, code: &str) -> Result<NewSession> {
+fn second_factor_in(
+    c: &mut DbConn,
+    sealer: &Sealer,
+    rules: &SessionRules,
+    client: &Client,
+    pending: &SessionRow,
+    code: &str,
+    slow: Option<&str>,
+) -> Result<NewSession> {
     let now = storage::now();
     let user = users::get(c, pending.user_id)?;
-    let method = check_second_factor(c, &user, code, client, now)?;
+    let method = check_second_factor(c, sealer, &user, code, slow, client, now)?;
     if !store::end_session(c, pending.id, "second_factor_done", now)? {
         return Err(Error::Unauthorized {
             code: "session_ended",
@@ -636,8 +690,13 @@ pub fn sessions(c: &mut DbConn, actor: &Caller, user_id: i64) -> Result<Vec<Sess
 
 // ---- second factor ----
 
+/// A stored TOTP secret opened (sealed ones with the sealing key; one from before sealing as it is).
+fn open(sealer: &Sealer, stored: &str) -> Result<String> {
+    sealer.open(Purpose::Totp, stored).map_err(|e| Error::Storage(storage::Error::Internal(e)))
+}
+
 /// The secret being enrolled (kept while the page is reloaded), and its `otpauth://` URI.
-pub fn begin_enrolment(c: &mut DbConn, user_id: i64, issuer: &str) -> Result<(String, String)> {
+pub fn begin_enrolment(c: &mut DbConn, sealer: &Sealer, user_id: i64, issuer: &str) -> Result<(String, String)> {
     let user = users::get(c, user_id)?;
     if user.totp_secret.is_some() {
         return Err(Error::conflict(
@@ -646,10 +705,13 @@ pub fn begin_enrolment(c: &mut DbConn, user_id: i64, issuer: &str) -> Result<(St
         ));
     }
     let secret = match user.totp_pending {
-        Some(s) => s,
+        Some(s) => open(sealer, &s)?,
         None => {
             let s = acc::new_totp_secret();
-            store::set_totp_pending(c, user_id, Some(&s))?;
+            let sealed = sealer
+                .seal(Purpose::Totp, &s, rand::random())
+                .map_err(|e| Error::Storage(storage::Error::Internal(e)))?;
+            store::set_totp_pending(c, user_id, Some(&sealed))?;
             s
         }
     };
@@ -660,13 +722,14 @@ pub fn begin_enrolment(c: &mut DbConn, user_id: i64, issuer: &str) -> Result<(St
 
 /// Confirm enrolment with the first code: the factor becomes active, 10 recovery codes are made (returned
 /// once, stored hashed), and the person's other sessions end.
-pub async fn confirm_enrolment(db: &Db, client: &Client, user_id: i64, current_session: Option<i64>, code: String) -> Result<Vec<String>> {
-    let client = client.clone();
-    db.write(move |c| Ok::<_, storage::Error>(confirm_enrolment_in(c, &client, user_id, current_session, &code)))
+pub async fn confirm_enrolment(ctx: &Context, client: &Client, user_id: i64, current_session: Option<i64>, code: String) -> Result<Vec<String>> {
+    let (client, sealer) = (client.clone(), ctx.sealer.clone());
+    ctx.db
+        .write(move |c| Ok::<_, storage::Error>(confirm_enrolment_in(c, &sealer, &client, user_id, current_session, &code)))
         .await?
 }
 
-fn confirm_enrolment_in(c: &mut DbConn, client: &Client, user_id: i64, current_session: Option<i64>, code: &str) -> Result<Vec<String>> {
+fn confirm_enrolment_in(c: &mut DbConn, sealer: &Sealer, client: &Client, user_id: i64, current_session: Option<i64>, code: &str) -> Result<Vec<String>> {
     let user = users::get(c, user_id)?;
     if user.totp_secret.is_some() {
         return Err(Error::conflict("second_factor_enrolled", "a second factor is set up already"));
@@ -677,7 +740,7 @@ fn confirm_enrolment_in(c: &mut DbConn, client: &Client, user_id: i64, current_s
         .ok_or_else(|| Error::invalid("no_enrolment", "open the set-up page first"))?;
     let now = storage::now();
     let unix = u64::try_from(now.and_utc().timestamp()).unwrap_or(0);
-    let Some(step) = acc::totp_accept(&pending, code, unix, None) else {
+    let Some(step) = acc::totp_accept(&open(sealer, &pending)?, code, unix, None) else {
         event(c, client, Some(user_id), Some(user_id), "second_factor_enrolled", "failed", json!({}))?;
         return Err(field_error(
             "invalid_code",
@@ -689,7 +752,7 @@ fn confirm_enrolment_in(c: &mut DbConn, client: &Client, user_id: i64, current_s
         return Err(Error::conflict("enrolment_changed", "the set-up changed meanwhile; open the page again"));
     }
     let codes = acc::new_recovery_codes();
-    let hashes: Vec<String> = codes.iter().filter_map(|c| acc::recovery_code_hash(c)).collect();
+    let hashes: Vec<String> = codes.iter().filter_map(|c| acc::recovery_code_slow_hash(c, user_id)).collect();
     store::replace_recovery_codes(c, user_id, &hashes)?;
     let ended = store::end_sessions_of(c, user_id, current_session, "second_factor_changed", now)?;
     event(

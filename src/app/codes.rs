@@ -265,7 +265,7 @@ pub const CODES: &[Code] = &[
     Code {
         code: "invalid_range",
         statuses: &[422],
-        meaning: "a date range that ends before it starts",
+        meaning: "a range that ends before it starts, or a log position outside the tree asked about",
     },
     Code {
         code: "invalid_role",
@@ -423,6 +423,11 @@ pub const CODES: &[Code] = &[
         meaning: "the body is larger than allowed",
     },
     Code {
+        code: "private_address",
+        statuses: &[422],
+        meaning: "a webhook URL whose host is, or resolves to, a loopback, private or metadata address (or does not resolve)",
+    },
+    Code {
         code: "rate_limited",
         statuses: &[429],
         meaning: "too many requests from this client address (see Retry-After)",
@@ -471,6 +476,11 @@ pub const CODES: &[Code] = &[
         code: "session_ended",
         statuses: &[401, 409],
         meaning: "the session has ended; sign in again",
+    },
+    Code {
+        code: "stopping",
+        statuses: &[503],
+        meaning: "this replica is stopping (readiness, after SIGTERM); see Retry-After",
     },
     Code {
         code: "suspend_on_close",
@@ -531,6 +541,11 @@ pub const CODES: &[Code] = &[
         code: "unknown_scheme",
         statuses: &[422],
         meaning: "no such criteria scheme or version",
+    },
+    Code {
+        code: "unknown_size",
+        statuses: &[422],
+        meaning: "the public log published no checkpoint of the tree size asked for",
     },
     Code {
         code: "unknown_venue",

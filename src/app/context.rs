@@ -20,6 +20,17 @@ pub struct Context {
     pub log_key: LogKey,
     /// The time the rules are judged at.
     pub clock: super::clock::Clock,
+    /// Seals and opens secrets at rest (TOTP and webhook secrets) with the key directory's sealing key.
+    pub sealer: Arc<crate::domain::seal::Sealer>,
+}
+
+impl Context {
+    /// Seal a secret for storing (a fresh random nonce).
+    pub fn seal(&self, purpose: crate::domain::seal::Purpose, plaintext: &str) -> Result<String> {
+        self.sealer
+            .seal(purpose, plaintext, rand::random())
+            .map_err(|e| Error::Storage(storage::Error::Internal(e)))
+    }
 }
 
 impl Context {

@@ -133,9 +133,10 @@ impl Output {
     }
 }
 
-/// A spreadsheet-safe CSV cell: a leading formula character is neutralised, quotes doubled.
+/// A spreadsheet-safe CSV cell: a leading formula character (ASCII or its fullwidth form, which some
+/// spreadsheets read as the same, or a tab or carriage return) is neutralised, quotes doubled.
 pub fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}']) {
         format!("'{s}")
     } else {
         s.to_string()
@@ -274,6 +275,9 @@ mod tests {
         assert_eq!(csv_cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(csv_cell("a,\"b\""), "\"a,\"\"b\"\"\"");
         assert_eq!(csv_cell("Көктем"), "Көктем");
+        for formula in ["＝1+1", "＋1", "－1", "＠SUM(A1)", "\t=1"] {
+            assert!(csv_cell(formula).starts_with('\''), "{formula:?} is neutralised");
+        }
     }
 
     #[test]

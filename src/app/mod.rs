@@ -14,13 +14,16 @@ pub mod documents;
 pub mod export;
 pub mod idempotency;
 pub mod keys;
+pub mod metrics;
 pub mod notify;
 pub mod public;
 pub mod schedule;
+pub mod secrets;
 pub mod users;
 pub mod venues;
 pub mod views;
 pub mod webhooks;
+pub mod witnesses;
 
 use crate::storage;
 

@@ -54,14 +54,28 @@ pub enum Command {
         /// JWKS file with the issuer's public keys (default: the keys in the key directory).
         #[arg(long)]
         jwks: Option<PathBuf>,
-        /// An inclusion proof bundle (the `log` object of the certificate's JSON): checks that the public
-        /// log records this certificate, against a checkpoint signed by the log key.
+        /// A proof that the public log records this certificate: a C2SP tlog-proof file
+        /// (`/certificates/{number}/proof`, `<number>.tlog-proof`), or the `log` object of the certificate's
+        /// JSON; checked against the log key (and the witnesses' keys given).
         #[arg(long)]
         proof: Option<PathBuf>,
         /// The log's note verifier key (text of `/log/vkey`, or a file holding it); default: the log key
         /// in the key directory.
         #[arg(long)]
         log_vkey: Option<String>,
+        /// A witness's verifier key (or a file holding it) whose cosignature the proof's checkpoint must
+        /// carry; repeatable.
+        #[arg(long = "witness-vkey")]
+        witness_vkeys: Vec<String>,
+        /// How many of the witnesses given must have cosigned (default: all of them).
+        #[arg(long)]
+        quorum: Option<usize>,
+    },
+    /// A witness for C2SP transparency logs (ours or another registry's): `serve` cosigns checkpoints
+    /// (C2SP tlog-witness), `vkey` prints its verifier key. Give it its own --key-dir.
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCommand,
     },
     /// The public transparency log.
     Log {
@@ -144,6 +158,34 @@ pub enum LogCommand {
         /// Where to keep the pinned log key and the last checkpoint seen between runs.
         #[arg(long)]
         state: Option<PathBuf>,
+        /// A witness's verifier key: the served checkpoint must carry its cosignature (repeatable).
+        #[arg(long = "witness-vkey")]
+        witness_vkeys: Vec<String>,
+        /// How many of the witnesses given must have cosigned (default: all of them).
+        #[arg(long)]
+        quorum: Option<usize>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum WitnessCommand {
+    /// Serve POST /add-checkpoint on --bind for the logs given with --log; the key is made in --key-dir
+    /// on first use, the state (each log's latest cosigned size) kept in --state.
+    Serve {
+        /// The witness's name, a schema-less URL (e.g. witness.example.kz/w1); it is part of its key.
+        #[arg(long, env = "ECOLABEL_WITNESS_NAME")]
+        name: String,
+        /// A log to follow: its note verifier key (the text of the log's /log/vkey); repeat for several.
+        #[arg(long = "log", required = true)]
+        logs: Vec<String>,
+        /// The state file (SQLite; default: <key-dir>/witness.db).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Print the witness's verifier key (made in --key-dir on first use), for the logs' `--witness`.
+    Vkey {
+        #[arg(long, env = "ECOLABEL_WITNESS_NAME")]
+        name: String,
     },
 }
 
@@ -225,13 +267,16 @@ pub fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format);
-    match run(cli.command, config) {
+    let code = match run(cli.command, config) {
         Ok(code) => code,
         Err(e) => {
+            telemetry::flush();
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry::flush();
+    code
 }
 
 fn open_db(config: &Config) -> Result<Db, String> {
@@ -254,9 +299,13 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             let applied = storage::migrate(&mut conn)?;
             eprintln!("{} migration(s) applied on {}", applied.len(), config.database.redacted());
             // Certificates issued before the public log existed get their entries now.
-            let key = crate::domain::log::LogKey::new(crate::domain::log::origin(&config.public_url), crate::keys::log_key(&config.key_dir)?);
-            let filled =
-                diesel::Connection::transaction(&mut conn, |c| storage::log::backfill(c, &key)).map_err(|e| format!("cannot fill the public log: {e}"))?;
+            let proposed = config.log_origin.clone().unwrap_or_else(|| crate::domain::log::origin(&config.public_url));
+            let log_key = crate::keys::log_key(&config.key_dir)?;
+            let filled = diesel::Connection::transaction(&mut conn, |c| {
+                let key = crate::domain::log::LogKey::new(storage::witnessing::fix_origin(c, &proposed)?, log_key);
+                storage::log::backfill(c, &key)
+            })
+            .map_err(|e| format!("cannot fill the public log: {e}"))?;
             if filled > 0 {
                 eprintln!("{filled} existing certificate(s) recorded in the public log");
             }
@@ -264,18 +313,37 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
         }
         Command::Keys { command } => keys(command, &config),
         Command::Users { command } => users(command, &config),
-        Command::Verify { input, jwks, proof, log_vkey } => {
+        Command::Verify {
+            input,
+            jwks,
+            proof,
+            log_vkey,
+            witness_vkeys,
+            quorum,
+        } => {
+            let witnesses = read_vkeys(&witness_vkeys)?;
+            let quorum = quorum.unwrap_or(witnesses.len());
+            if quorum > witnesses.len() {
+                return Err(format!("--quorum {quorum} is more than the {} witness keys given", witnesses.len()));
+            }
             let code = verify(&input, jwks.as_deref(), &config)?;
             match proof {
                 Some(p) if code == ExitCode::SUCCESS || code == ExitCode::from(3) => {
-                    verify_proof(&input, &p, log_vkey.as_deref(), &config).map(|ok| ok.unwrap_or(code))
+                    let policy = crate::cli::monitor::Policy { witnesses, quorum };
+                    verify_proof(&input, &p, log_vkey.as_deref(), &policy, &config).map(|ok| ok.unwrap_or(code))
                 }
                 _ => Ok(code),
             }
         }
         Command::Log {
-            command: LogCommand::Verify { url, state },
-        } => log_verify(&url, state.as_deref()),
+            command: LogCommand::Verify {
+                url,
+                state,
+                witness_vkeys,
+                quorum,
+            },
+        } => log_verify(&url, state.as_deref(), &witness_vkeys, quorum),
+        Command::Witness { command } => witness(command, &config),
         Command::Demo => crate::cli::demo::run(&config),
         Command::Jobs {
             command: JobsCommand::Run { at },
@@ -608,9 +676,55 @@ fn verify(input: &str, jwks: Option<&std::path::Path>, config: &Config) -> Resul
     })
 }
 
-fn log_verify(url: &str, state: Option<&std::path::Path>) -> Result<ExitCode, String> {
+fn witness(command: WitnessCommand, config: &Config) -> Result<ExitCode, String> {
+    match command {
+        WitnessCommand::Vkey { name } => {
+            println!("{}", crate::witness::cosigner(&name, &config.key_dir)?.vkey());
+        }
+        WitnessCommand::Serve { name, logs, state } => {
+            let state = state.unwrap_or_else(|| config.key_dir.join("witness.db"));
+            let system = actix_web::rt::System::new();
+            system.block_on(async move {
+                let running = crate::witness::build(crate::witness::WitnessConfig {
+                    bind: config.bind,
+                    name,
+                    key_dir: config.key_dir.clone(),
+                    logs,
+                    state,
+                })?;
+                eprintln!("witness {} on port {}", running.vkey, running.port);
+                running.server.await.map_err(|e| e.to_string())
+            })?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The witness key files given on the command line: each a verifier key or a file holding one.
+fn read_vkeys(given: &[String]) -> Result<Vec<String>, String> {
+    given
+        .iter()
+        .map(|v| {
+            if std::path::Path::new(v).is_file() {
+                std::fs::read_to_string(v)
+                    .map(|s| s.trim().to_string())
+                    .map_err(|e| format!("cannot read {v}: {e}"))
+            } else {
+                Ok(v.trim().to_string())
+            }
+        })
+        .collect()
+}
+
+fn log_verify(url: &str, state: Option<&std::path::Path>, witnesses: &[String], quorum: Option<usize>) -> Result<ExitCode, String> {
+    let witnesses = read_vkeys(witnesses)?;
+    let quorum = quorum.unwrap_or(witnesses.len());
+    if quorum > witnesses.len() {
+        return Err(format!("--quorum {quorum} is more than the {} witness keys given", witnesses.len()));
+    }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let report = rt.block_on(crate::cli::monitor::verify(url, state))?;
+    let policy = crate::cli::monitor::Policy { witnesses, quorum };
+    let report = rt.block_on(crate::cli::monitor::verify(url, state, &policy))?;
     println!("log: {} entries, {} certificates in the register", report.size, report.certificates);
     if report.problems.is_empty() {
         println!("ok: the checkpoint verifies, the tree matches its tiles and entries, and every status matches its latest entry");
@@ -623,10 +737,33 @@ fn log_verify(url: &str, state: Option<&std::path::Path>) -> Result<ExitCode, St
 }
 
 /// The proof half of `verify --proof`: None when it holds (keep the signature's exit code), else 1.
-fn verify_proof(input: &str, path: &std::path::Path, vkey: Option<&str>, config: &Config) -> Result<Option<ExitCode>, String> {
+fn verify_proof(
+    input: &str,
+    path: &std::path::Path,
+    vkey: Option<&str>,
+    policy: &crate::cli::monitor::Policy,
+    config: &Config,
+) -> Result<Option<ExitCode>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let bundle: crate::domain::log::ProofBundle =
-        serde_json::from_str(&text).map_err(|e| format!("{} is not a proof bundle (the certificate JSON's `log`): {e}", path.display()))?;
+    // A C2SP tlog-proof, or the JSON bundle (the certificate JSON's `log` with its entry).
+    let (bundle, tlog_proof) = if text.starts_with(crate::domain::witness::PROOF_HEADER) {
+        let p = crate::domain::witness::TlogProof::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bundle = crate::domain::log::ProofBundle {
+            entry: String::from_utf8(p.extra.clone().unwrap_or_default()).map_err(|_| format!("{}: the entry is not UTF-8", path.display()))?,
+            index: p.index,
+            checkpoint: p.checkpoint.clone(),
+            inclusion_proof: crate::domain::log::encode_hashes(&p.proof),
+        };
+        (bundle, Some(p))
+    } else {
+        let b: crate::domain::log::ProofBundle = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{} is neither a tlog-proof nor a proof bundle (the certificate JSON's `log`): {e}",
+                path.display()
+            )
+        })?;
+        (b, None)
+    };
     let vkey = match vkey {
         Some(v) if std::path::Path::new(v).is_file() => std::fs::read_to_string(v).map_err(|e| format!("cannot read {v}: {e}"))?,
         Some(v) => v.to_string(),
@@ -645,8 +782,15 @@ fn verify_proof(input: &str, path: &std::path::Path, vkey: Option<&str>, config:
         input.to_string()
     };
     let token = signing::decode_qr_text(&token_text).map_err(|_| "the certificate code is not readable".to_string())?;
-    match crate::domain::log::check_bundle(&bundle, vkey.trim()) {
-        Ok((entry, cp)) if entry.token_sha256 == hex::encode(sha2::Sha256::digest(&token)) => {
+    let checked = match &tlog_proof {
+        Some(p) => p
+            .check(vkey.trim(), &policy.witnesses, policy.quorum)
+            .map(|(entry, c)| (entry, c.checkpoint, c.by)),
+        None if !policy.witnesses.is_empty() => Err("a JSON bundle carries no cosignatures: give the .tlog-proof file".to_string()),
+        None => crate::domain::log::check_bundle(&bundle, vkey.trim()).map(|(entry, cp)| (entry, cp, vec![])),
+    };
+    match checked {
+        Ok((entry, cp, by)) if entry.token_sha256 == hex::encode(sha2::Sha256::digest(&token)) => {
             println!(
                 "log: recorded as entry {} ({} {}, {}) in the tree of {} entries signed by {}",
                 entry.seq,
@@ -656,9 +800,12 @@ fn verify_proof(input: &str, path: &std::path::Path, vkey: Option<&str>, config:
                 cp.size(),
                 cp.origin()
             );
+            if !by.is_empty() {
+                println!("witnesses: cosigned by {} ({} required)", by.join(", "), policy.quorum);
+            }
             Ok(None)
         }
-        Ok((entry, _)) => {
+        Ok((entry, _, _)) => {
             println!(
                 "log: entry {} is about another certificate token; this proof does not cover this code",
                 entry.seq

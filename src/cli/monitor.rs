@@ -65,8 +65,16 @@ fn write_state(dir: &Path, name: &str, text: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", dir.join(name).display()))
 }
 
+/// The witnesses whose cosignatures the served checkpoint must carry, and how many of them.
+#[derive(Debug, Default, Clone)]
+pub struct Policy {
+    /// Cosigner verifier keys (C2SP tlog-cosignature, type 0x04).
+    pub witnesses: Vec<String>,
+    pub quorum: usize,
+}
+
 /// Check the log of the registry at `base` (e.g. `https://registry.example.kz`).
-pub async fn verify(base: &str, state: Option<&Path>) -> Result<Report, String> {
+pub async fn verify(base: &str, state: Option<&Path>, policy: &Policy) -> Result<Report, String> {
     let client = Client {
         base: base.trim_end_matches('/').to_string(),
         http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(|e| e.to_string())?,
@@ -80,9 +88,30 @@ pub async fn verify(base: &str, state: Option<&Path>) -> Result<Report, String> 
             return Err(format!("the log's key changed: pinned {}, served {vkey}", pinned.trim()));
         }
     }
-    let note = client.get("/log/checkpoint").await?;
+    // The checkpoint served to everyone (cosigned by a quorum when the registry has witnesses), and the
+    // newest one, signed by the log alone; the tree is rebuilt to the newest.
+    let served_note = client.get("/log/checkpoint").await?;
+    let served = tlog::open_checkpoint(&served_note, &vkey)?;
+    if !policy.witnesses.is_empty() {
+        match crate::domain::witness::check_cosigned(&served_note, &vkey, &policy.witnesses) {
+            Ok(c) => {
+                if let Err(e) = crate::domain::witness::require_quorum(&c, policy.quorum) {
+                    problems.push(e);
+                }
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+    let note = match client.get("/log/checkpoint.latest").await {
+        Ok(n) => n,
+        Err(e) if e.ends_with("HTTP 404 Not Found") => served_note.clone(),
+        Err(e) => return Err(e),
+    };
     let cp = tlog::open_checkpoint(&note, &vkey)?;
     let size = cp.size();
+    if served.size() > size {
+        problems.push(format!("the served checkpoint ({} entries) is ahead of the newest ({size})", served.size()));
+    }
 
     // Rebuild the tree from the entries.
     let mut tree = MemoryHashes::default();
@@ -107,6 +136,34 @@ pub async fn verify(base: &str, state: Option<&Path>) -> Result<Report, String> 
     let root = tlog_tiles::tree_hash(size, &tree).map_err(|e| e.to_string())?;
     if root != *cp.hash() {
         problems.push(format!("the entries do not hash to the checkpoint's root (size {size})"));
+    }
+    if served.size() < size && tlog_tiles::tree_hash(served.size(), &tree).map_err(|e| e.to_string())? != *served.hash() {
+        problems.push(format!(
+            "the log forked: the served (witnessed) checkpoint of {} entries is not the start of the tree of {size} entries it serves now",
+            served.size()
+        ));
+    }
+    // What the witnesses refused since they last cosigned (a fork is refused by every honest witness).
+    if !policy.witnesses.is_empty() {
+        if let Ok(body) = client.get("/log/witnesses").await {
+            let listed: serde_json::Value = serde_json::from_slice(&body).map_err(|e| format!("/log/witnesses is not JSON: {e}"))?;
+            for w in listed["witnesses"].as_array().into_iter().flatten() {
+                let refused_after = match (w["refused"]["at"].as_str(), w["cosigned"]["at"].as_str()) {
+                    (Some(r), Some(c)) => r > c,
+                    (Some(_), None) => true,
+                    _ => false,
+                };
+                if refused_after {
+                    problems.push(format!(
+                        "witness {} refused the checkpoint of {} entries: {} {}",
+                        w["name"].as_str().unwrap_or("?"),
+                        w["refused"]["size"],
+                        w["refused"]["status"],
+                        w["refused"]["detail"].as_str().unwrap_or("")
+                    ));
+                }
+            }
+        }
     }
     // Every hash tile must be what the entries make.
     for (level, index, width) in tlog::tiles_of(size) {

@@ -107,21 +107,23 @@ pub fn check_password(password: &str, confirm: &str, known: &[&str]) -> Result<(
         return Err(PasswordProblem::Mismatch);
     }
     let mut inputs: Vec<&str> = known.to_vec();
-    let mut parts: Vec<&str> = known
+    let parts: Vec<&str> = known
         .iter()
         .flat_map(|k| k.split(|c: char| !c.is_alphanumeric()))
-        .filter(|p| p.chars().count() >= 3)
+        .filter(|p| p.chars().count() >= 2)
         .collect();
-    // Mostly one's own name or address is refused, whatever the estimate says of the rest.
-    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    // Mostly one's own name or address is refused, whatever the estimate says of the rest: the whole
+    // address and name first, then their parts of two characters or more, longest first.
+    let mut removed: Vec<&str> = known.iter().copied().chain(parts.iter().copied()).filter(|p| !p.trim().is_empty()).collect();
+    removed.sort_by_key(|p| std::cmp::Reverse(p.chars().count()));
     let mut rest = password.to_lowercase();
-    for p in &parts {
+    for p in &removed {
         rest = rest.replace(&p.to_lowercase(), "");
     }
     if rest.chars().filter(|c| c.is_alphanumeric()).count() < 6 {
         return Err(PasswordProblem::Weak(Some("it is mostly your name or e-mail address".into())));
     }
-    inputs.extend(parts);
+    inputs.extend(parts.into_iter().filter(|p| p.chars().count() >= 3));
     inputs.extend(["ecolabel", "eco-label", "registry", "gold", "astana", "plastic"]);
     let estimate = zxcvbn::zxcvbn(password, &inputs);
     if (estimate.score() as u8) < 3 {
@@ -271,8 +273,20 @@ pub fn normalize_recovery_code(s: &str) -> Option<String> {
     (c.len() == 10 && c.bytes().all(|b| RECOVERY_ALPHABET.contains(&b))).then_some(c)
 }
 
+/// The fast (SHA-256) form recovery codes were stored in before the slow one: still accepted for codes
+/// made then, never written any more.
 pub fn recovery_code_hash(code: &str) -> Option<String> {
     normalize_recovery_code(code).map(|c| secret_hash(&format!("recovery:{c}")))
+}
+
+/// A recovery code as stored: argon2id with the password parameters, salted per person, so that a database
+/// dump does not let anyone try codes quickly (each guess costs 19 MiB and two passes, and no two people
+/// share a salt). Deterministic for one person, so a typed code is found by equality.
+pub fn recovery_code_slow_hash(code: &str, user_id: i64) -> Option<String> {
+    let c = normalize_recovery_code(code)?;
+    let salt_bytes = Sha256::digest(format!("gel-recovery-code:{user_id}").as_bytes());
+    let salt = SaltString::encode_b64(&salt_bytes[..16]).ok()?;
+    argon2().hash_password(c.as_bytes(), &salt).map(|h| h.to_string()).ok()
 }
 
 // ---- Throttling: per e-mail typed, 5 failures in 15 minutes start a wait that doubles, to 15 minutes ----
@@ -408,10 +422,30 @@ mod tests {
             Err(PasswordProblem::Mismatch)
         );
         check_password("correct horse battery staple", "correct horse battery staple", &[]).unwrap();
+        // An address whose parts are shorter than three characters, twice, is still one's own address.
+        assert_eq!(
+            check_password("o4@rt.example o4@rt.example", "o4@rt.example o4@rt.example", &["o4@rt.example", "O R"])
+                .unwrap_err()
+                .code(),
+            "password_weak"
+        );
         // Any Unicode, counted in characters, not bytes.
         check_password("жасыл жапырақ өзен таңы", "жасыл жапырақ өзен таңы", &[]).unwrap();
         let long = "ж".repeat(PASSWORD_MAX + 1);
         assert_eq!(check_password(&long, &long, &[]), Err(PasswordProblem::TooLong));
+    }
+
+    #[test]
+    fn recovery_codes_are_stored_with_a_slow_salted_hash() {
+        let h = recovery_code_slow_hash("abcde-fghjk", 7).unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert_eq!(
+            recovery_code_slow_hash("ABCDE FGHJK", 7).unwrap(),
+            h,
+            "typed in another shape, found by equality"
+        );
+        assert_ne!(recovery_code_slow_hash("abcde-fghjk", 8).unwrap(), h, "another person's salt");
+        assert_eq!(recovery_code_slow_hash("not a code", 7), None);
     }
 
     #[test]

@@ -35,6 +35,44 @@ pub fn parse_events(events: Option<&[String]>) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Whether a webhook may be sent to this address: not loopback, unspecified (0.0.0.0, ::), link-local
+/// (169.254/16 with the cloud metadata address, fe80::/10), private (10/8, 172.16/12, 192.168/16),
+/// shared (100.64/10), unique-local (fc00::/7), multicast or broadcast; an IPv4 address inside IPv6 is
+/// judged as IPv4.
+pub fn is_public_address(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_unspecified()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_address(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+/// The host of a checked subscriber URL (without port or IPv6 brackets).
+pub fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or("");
+    }
+    authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(authority)
+}
+
 /// A subscriber URL: http or https, with a host, no credentials, at most 2000 characters.
 pub fn check_url(url: &str) -> Result<String, String> {
     let u = url.trim();
@@ -105,6 +143,37 @@ mod tests {
         assert_eq!(parse_events(Some(&["suspended".into(), "suspended".into()])).unwrap(), ["suspended"]);
         assert!(parse_events(Some(&[])).is_err());
         assert!(parse_events(Some(&["created".into()])).is_err());
+    }
+
+    #[test]
+    fn private_and_metadata_addresses_are_refused() {
+        for bad in [
+            "127.0.0.1",
+            "127.8.9.1",
+            "::1",
+            "169.254.169.254",
+            "10.0.0.5",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "fc00::1",
+            "fd00:ec2::254",
+            "0.0.0.0",
+            "::",
+            "fe80::1",
+            "100.64.0.1",
+            "::ffff:127.0.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+        ] {
+            assert!(!is_public_address(bad.parse().unwrap()), "{bad}");
+        }
+        for good in ["93.184.216.34", "2a00:1450:4001:81b::200e", "172.32.0.1", "8.8.8.8"] {
+            assert!(is_public_address(good.parse().unwrap()), "{good}");
+        }
+        assert_eq!(host_of("https://hooks.example.kz:8443/x?y"), "hooks.example.kz");
+        assert_eq!(host_of("http://[::1]:80/"), "::1");
+        assert_eq!(host_of("http://10.0.0.1/"), "10.0.0.1");
     }
 
     #[test]

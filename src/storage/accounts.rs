@@ -336,6 +336,28 @@ pub fn throttle(conn: &mut DbConn, email_hash: &str) -> Result<Option<Throttle>>
     }))
 }
 
+/// An address's throttle, its row locked for the rest of the transaction (an UPDATE that changes nothing
+/// takes the row lock on PostgreSQL; SQLite's writer lock is held already): concurrent sign-ins for one
+/// address take turns between reading it and recording an attempt. None if the address has no row.
+pub fn lock_throttle(conn: &mut DbConn, email_hash: &str) -> Result<Option<Throttle>> {
+    let row: Option<(i32, NaiveDateTime, i32, Option<NaiveDateTime>)> = diesel::update(signin_throttle::table.find(email_hash))
+        .set(signin_throttle::failures.eq(signin_throttle::failures))
+        .returning((
+            signin_throttle::failures,
+            signin_throttle::window_start,
+            signin_throttle::locks,
+            signin_throttle::locked_until,
+        ))
+        .get_result(conn)
+        .optional()?;
+    Ok(row.map(|(failures, window_start, locks, locked_until)| Throttle {
+        failures,
+        window_start,
+        locks,
+        locked_until,
+    }))
+}
+
 pub fn put_throttle(conn: &mut DbConn, email_hash: &str, t: &Throttle, existed: bool) -> Result<()> {
     if existed {
         diesel::update(signin_throttle::table.find(email_hash))
@@ -363,4 +385,35 @@ pub fn put_throttle(conn: &mut DbConn, email_hash: &str, t: &Throttle, existed: 
 /// Forget the failures of an address (a successful sign-in, or an admin's unlock); true if any were kept.
 pub fn clear_throttle(conn: &mut DbConn, email_hash: &str) -> Result<bool> {
     Ok(diesel::delete(signin_throttle::table.find(email_hash)).execute(conn)? > 0)
+}
+
+/// A user's stored TOTP columns: (id, secret, pending).
+pub type StoredTotp = (i64, Option<String>, Option<String>);
+
+/// Users with a TOTP secret (active or being enrolled) not yet sealed.
+pub fn unsealed_totp(conn: &mut DbConn, prefix: &str) -> Result<Vec<StoredTotp>> {
+    let pattern = format!("{prefix}%");
+    Ok(users::table
+        .filter(
+            users::totp_secret
+                .is_not_null()
+                .and(users::totp_secret.not_like(pattern.clone()))
+                .or(users::totp_pending.is_not_null().and(users::totp_pending.not_like(pattern))),
+        )
+        .select((users::id, users::totp_secret, users::totp_pending))
+        .load(conn)?)
+}
+
+/// Replace a user's stored TOTP secret and pending secret (sealing them), if they are still `was`.
+pub fn reseal_totp(conn: &mut DbConn, user_id: i64, was: (Option<&str>, Option<&str>), now: (Option<&str>, Option<&str>)) -> Result<bool> {
+    let mut q = diesel::update(users::table.find(user_id)).into_boxed();
+    q = match was.0 {
+        Some(v) => q.filter(users::totp_secret.eq(v.to_string())),
+        None => q.filter(users::totp_secret.is_null()),
+    };
+    q = match was.1 {
+        Some(v) => q.filter(users::totp_pending.eq(v.to_string())),
+        None => q.filter(users::totp_pending.is_null()),
+    };
+    Ok(q.set((users::totp_secret.eq(now.0), users::totp_pending.eq(now.1))).execute(conn)? == 1)
 }

@@ -35,6 +35,7 @@ pub mod schema;
 pub mod users;
 pub mod venues;
 pub mod webhooks;
+pub mod witnessing;
 
 use crate::domain::scoring::FieldError;
 use diesel::connection::SimpleConnection;
@@ -305,6 +306,7 @@ impl Db {
             .min_idle(Some(min_idle))
             .connection_timeout(Duration::from_secs(5))
             .test_on_check_out(false)
+            .event_handler(Box::new(crate::metrics::PoolEvents))
             .build_unchecked(Manager { url: url.clone() });
         Ok(Db {
             pool,
@@ -315,6 +317,12 @@ impl Db {
 
     pub fn url(&self) -> &DbUrl {
         &self.url
+    }
+
+    /// The pool's connections: (open, idle).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections)
     }
 
     pub fn conn(&self) -> Result<PooledConnection<Manager>> {

@@ -119,3 +119,11 @@ pub fn set_language(conn: &mut DbConn, user_id: i64, language: &str) -> Result<(
         .execute(conn)?;
     Ok(())
 }
+
+/// E-mails not sent yet (still to be attempted): how many, and when the oldest was queued.
+pub fn backlog(conn: &mut DbConn) -> Result<(i64, Option<NaiveDateTime>)> {
+    Ok(n::table
+        .filter(n::next_attempt_at.is_not_null())
+        .select((diesel::dsl::count_star(), diesel::dsl::min(n::created_at)))
+        .first(conn)?)
+}

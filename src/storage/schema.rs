@@ -369,6 +369,34 @@ diesel::table! {
     log_head (id) {
         id -> Integer,
         size -> BigInt,
+        origin -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    log_cosignatures (witness, size) {
+        witness -> Text,
+        size -> BigInt,
+        line -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    log_witness_refusals (id) {
+        id -> BigInt,
+        witness -> Text,
+        size -> BigInt,
+        status -> Integer,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    log_witnesses (witness) {
+        witness -> Text,
+        sent_at -> Timestamp,
     }
 }
 
@@ -409,4 +437,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     log_entries,
     log_checkpoints,
     log_head,
+    log_cosignatures,
+    log_witness_refusals,
+    log_witnesses,
 );

@@ -130,3 +130,30 @@ pub fn deliveries(conn: &mut DbConn, subscription_id: i64, limit: i64) -> Result
         .select(DeliveryRow::as_select())
         .load(conn)?)
 }
+
+/// Subscribers whose secret is not sealed yet: (id, secret).
+pub fn unsealed(conn: &mut DbConn, prefix: &str) -> Result<Vec<(i64, String)>> {
+    Ok(w::table
+        .filter(w::secret.not_like(format!("{prefix}%")))
+        .select((w::id, w::secret))
+        .load(conn)?)
+}
+
+/// Replace a subscriber's stored secret (sealing it), if it is still `was`.
+pub fn reseal(conn: &mut DbConn, id: i64, was: &str, sealed: &str) -> Result<bool> {
+    Ok(diesel::update(w::table.find(id).filter(w::secret.eq(was)))
+        .set(w::secret.eq(sealed))
+        .execute(conn)?
+        == 1)
+}
+
+/// Deliveries not made yet (still to be attempted), by whether their subscriber is active: (active, how
+/// many, when the oldest was queued).
+pub fn backlog(conn: &mut DbConn) -> Result<Vec<(bool, i64, Option<NaiveDateTime>)>> {
+    Ok(d::table
+        .inner_join(w::table)
+        .filter(d::next_attempt_at.is_not_null())
+        .group_by(w::active)
+        .select((w::active, diesel::dsl::count_star(), diesel::dsl::min(d::created_at)))
+        .load(conn)?)
+}

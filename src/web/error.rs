@@ -58,12 +58,16 @@ impl ApiError {
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
     }
+    /// 503 with `Retry-After: 5`: the database is switching over, or the registry is stopping.
     pub fn unavailable() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the registry cannot answer right now; try again shortly",
-        )
+        ApiError {
+            retry_after: Some(5),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the registry cannot answer right now; try again shortly",
+            )
+        }
     }
     /// Log the detail, send a generic message.
     pub fn internal(detail: impl std::fmt::Display) -> Self {

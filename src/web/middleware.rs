@@ -59,7 +59,9 @@ pub async fn request_span(req: ServiceRequest, next: Next<impl MessageBody + 'st
         res.headers_mut().insert(X_REQUEST_ID, v);
     }
     let status = res.status().as_u16();
-    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = start.elapsed().as_secs_f64();
+    let ms = elapsed * 1000.0;
+    record(&res, elapsed);
     if status == 429 {
         // Refusals are counted, and logged once a minute per client.
         if let (Some(state), Some(peer)) = (state, peer) {
@@ -78,6 +80,25 @@ pub async fn request_span(req: ServiceRequest, next: Next<impl MessageBody + 'st
         }
     });
     Ok(res)
+}
+
+/// Count the request by its route pattern (never the path: no certificate number or token in a label).
+fn record<B>(res: &ServiceResponse<B>, seconds: f64) {
+    let req = res.request();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_string());
+    let method = match *req.method() {
+        actix_web::http::Method::GET => "GET",
+        actix_web::http::Method::HEAD => "HEAD",
+        actix_web::http::Method::POST => "POST",
+        actix_web::http::Method::PUT => "PUT",
+        actix_web::http::Method::PATCH => "PATCH",
+        actix_web::http::Method::DELETE => "DELETE",
+        actix_web::http::Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    };
+    let m = crate::metrics::get();
+    m.requests.with_label_values(&[route.as_str(), method, res.status().as_str()]).inc();
+    m.request_seconds.with_label_values(&[route.as_str(), method]).observe(seconds);
 }
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod cache;
 pub mod error;
+pub mod guard;
 pub mod health;
 pub mod i18n;
 pub mod layout;
@@ -33,6 +34,10 @@ pub struct AppState {
     pub pdfs: api::certificates::PdfCache,
     /// The OpenAPI document as served at `/openapi.json`.
     pub openapi: web::Bytes,
+    /// Set when SIGTERM arrives: `/readyz` answers 503 while in-flight requests finish.
+    pub stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Requests in flight per client address (`guard`).
+    pub in_flight: std::sync::Arc<guard::InFlight>,
 }
 
 impl std::ops::Deref for AppState {
@@ -144,6 +149,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
             resource("/certificates/{number}", "GET")
                 .wrap(limited())
                 .route(get().to(public::certificates::by_number)),
+        )
+        .service(
+            resource("/certificates/{number}/proof", "GET")
+                .wrap(limited())
+                .route(get().to(public::log::proof)),
         )
         .service(
             resource("/certificates/{number}/complaints", "POST")
@@ -281,6 +291,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
         .service(resource("/.well-known/jwks.json", "GET").route(get().to(public::published::jwks)))
         .service(resource("/api/v1/criteria/{scheme}/{version}", "GET").route(get().to(public::published::criteria)))
         .service(resource("/log/checkpoint", "GET").route(get().to(public::log::checkpoint)))
+        .service(resource("/log/checkpoint.latest", "GET").route(get().to(public::log::checkpoint_latest)))
+        .service(resource("/log/witnesses", "GET").route(get().to(public::log::witnesses)))
         .service(resource("/log/vkey", "GET").route(get().to(public::log::vkey)))
         .service(resource("/log/proof/consistency", "GET").route(get().to(public::log::consistency)))
         .service(resource("/log/tile/entries/{index:.+}", "GET").route(get().to(public::log::entries)))

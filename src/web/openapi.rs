@@ -224,7 +224,7 @@ impl Modify for TextRules {
     info(title = "Gold eco-label registry", description = "Audits, independent decisions, Ed25519-signed certificates and public verification for the Gold eco-label."),
     modifiers(&BearerAuth, &CommonResponses, &TextRules),
     paths(
-        super::health::healthz, super::health::readyz, super::public::feed::feed,
+        super::health::healthz, super::health::readyz, super::health::metrics, super::public::feed::feed,
         super::api::users::me, super::api::users::create, super::api::users::list, super::api::users::new_token, super::api::users::revoke,
         super::api::users::own_token, super::api::users::my_sessions, super::api::users::user_sessions, super::api::users::end_session, super::api::users::end_user_sessions,
         super::api::users::unlock, super::api::users::reset_second_factor, super::api::users::password_link, super::api::users::set_roles, super::api::users::set_email, super::api::users::auth_events,
@@ -235,7 +235,7 @@ impl Modify for TextRules {
         super::api::certificates::list, super::api::certificates::get, super::api::certificates::pdf, super::api::certificates::suspend, super::api::certificates::reinstate, super::api::certificates::withdraw,
         super::public::published::jwks, super::public::published::criteria,
         super::public::certificates::verify, super::public::badge::badge, super::public::data::file, super::public::data::catalog_jsonld, super::public::certificates::by_number, super::public::certificates::list_json, super::public::certificates::list_csv,
-        super::public::log::checkpoint, super::public::log::vkey, super::public::log::tile, super::public::log::entries, super::public::log::consistency,
+        super::public::log::checkpoint, super::public::log::checkpoint_latest, super::public::log::witnesses, super::public::log::proof, super::public::log::vkey, super::public::log::tile, super::public::log::entries, super::public::log::consistency,
         super::api::appeals::create, super::api::appeals::list, super::api::appeals::get, super::api::appeals::upload, super::api::appeals::download, super::api::appeals::decide,
         super::api::webhooks::create, super::api::webhooks::list, super::api::webhooks::delete, super::api::webhooks::deliveries,
         super::public::complaints::report, super::api::complaints::list, super::api::complaints::get, super::api::complaints::photo, super::api::complaints::triage,

@@ -154,6 +154,12 @@ pub async fn deliver_due(db: &Db, mailer: &Mailer, now: NaiveDateTime) -> Result
         let next = if sent { None } else { backoff(row.attempts + 1).map(|w| now + w) };
         let (r, err) = (row.clone(), error.clone());
         db.write(move |c| repo::record(c, &r, sent, err.as_deref(), next)).await?;
+        let outcome = if sent {
+            &crate::metrics::get().outbox_sent
+        } else {
+            &crate::metrics::get().outbox_failed
+        };
+        outcome.with_label_values(&["email"]).inc();
         if sent {
             report.sent += 1;
         } else {

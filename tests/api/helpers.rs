@@ -84,6 +84,18 @@ pub fn test_config(dir: &std::path::Path, database: DbUrl) -> Config {
         trusted_proxies: vec![],
         sessions: Default::default(),
         signin_rate: 1000,
+        log_origin: None,
+        witnesses: vec![],
+        witness_quorum: 0,
+        // The tests send checkpoints to witnesses themselves.
+        witness_interval: 0,
+        drain_seconds: 0,
+        database_wait_seconds: 0,
+        // The tests' webhook receivers are on loopback.
+        webhook_allow_private: true,
+        metrics_bind: None,
+        body_timeout_seconds: 10,
+        client_requests: 1000,
     }
 }
 
@@ -129,6 +141,11 @@ impl TestApp {
     /// Start another server over this one's database and key directory (a replica behind a load
     /// balancer, or a restart), with `tweak` applied to its configuration; its address.
     pub async fn replica(&self, tweak: impl FnOnce(&mut Config)) -> String {
+        self.replica_with_state(tweak).await.0
+    }
+
+    /// A replica (as `replica`) with its shared state, to run its workers from the test.
+    pub async fn replica_with_state(&self, tweak: impl FnOnce(&mut Config)) -> (String, Data<AppState>) {
         let mut cfg = self.config.clone();
         tweak(&mut cfg);
         let other = actix_web::rt::task::spawn_blocking(move || Application::build(cfg, false))
@@ -136,8 +153,9 @@ impl TestApp {
             .unwrap()
             .expect("the replica starts");
         let address = format!("http://127.0.0.1:{}", other.port());
+        let state = other.state.clone();
         actix_web::rt::spawn(other.run_until_stopped());
-        address
+        (address, state)
     }
 
     /// The database URL as the command line takes it.
@@ -399,4 +417,17 @@ pub async fn public_json(app: &TestApp, number: &str) -> Value {
         .unwrap();
     assert_eq!(r.status(), 200);
     json(r).await
+}
+
+/// Run one SQL statement on the test's database, behind the registry's back (an edit, a fork).
+pub async fn raw_sql(app: &TestApp, sql: impl Into<String>) {
+    let sql = sql.into();
+    app.state
+        .db
+        .write(move |c| -> ecolabel::storage::Result<_> {
+            diesel::RunQueryDsl::execute(diesel::sql_query(sql), c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
 }

@@ -2,7 +2,6 @@
 // signed, tiles, bundles and proofs verify, and the monitor catches a quiet edit and a fork.
 
 use crate::helpers::*;
-use diesel::prelude::*;
 use ecolabel::domain::log::{self as tlog, Entry, ProofBundle, TILE_WIDTH};
 use ecolabel::storage;
 use serde_json::json;
@@ -143,20 +142,9 @@ async fn full_tiles_are_immutable(app: TestApp) {
     assert_eq!(status, 200, "the level-1 tile holds the root of the full level-0 tile");
     assert_eq!(top, tlog::Tile::subtree_hash(&tile).0.to_vec());
     // The monitor agrees with all of it.
-    let report = ecolabel::cli::monitor::verify(&app.address, None).await.unwrap();
+    let report = ecolabel::cli::monitor::verify(&app.address, None, &Default::default()).await.unwrap();
     assert_eq!(report.size, 256);
     assert!(report.problems.is_empty(), "{:?}", report.problems);
-}
-
-async fn raw_sql(app: &TestApp, sql: &'static str) {
-    app.state
-        .db
-        .write(move |c| -> ecolabel::storage::Result<_> {
-            diesel::sql_query(sql).execute(c)?;
-            Ok(())
-        })
-        .await
-        .unwrap();
 }
 
 async fn the_monitor_catches_a_quiet_edit_and_a_fork(app: TestApp) {
@@ -169,14 +157,14 @@ async fn the_monitor_catches_a_quiet_edit_and_a_fork(app: TestApp) {
         200
     );
     let state = app.dir.path().join("monitor");
-    let report = ecolabel::cli::monitor::verify(&app.address, Some(&state)).await.unwrap();
+    let report = ecolabel::cli::monitor::verify(&app.address, Some(&state), &Default::default()).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!((report.size, report.certificates), (3, 2));
     assert!(state.join("checkpoint").exists() && state.join("vkey").exists());
 
     // Someone withdraws a certificate in the database, behind the registry's back.
     raw_sql(&app, "UPDATE certificates SET status = 'withdrawn' WHERE venue_name = 'Quiet edit hall'").await;
-    let report = ecolabel::cli::monitor::verify(&app.address, Some(&state)).await.unwrap();
+    let report = ecolabel::cli::monitor::verify(&app.address, Some(&state), &Default::default()).await.unwrap();
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     assert!(
         report.problems[0].contains(&a.number) && report.problems[0].contains("withdrawn") && report.problems[0].contains("valid"),
@@ -188,16 +176,16 @@ async fn the_monitor_catches_a_quiet_edit_and_a_fork(app: TestApp) {
     // A checkpoint the monitor saw before that this tree does not extend: a fork.
     let forged = app.state.log_key.sign_checkpoint(2, tlog::Hash([7; 32])).unwrap();
     std::fs::write(state.join("checkpoint"), forged).unwrap();
-    let report = ecolabel::cli::monitor::verify(&app.address, Some(&state)).await.unwrap();
+    let report = ecolabel::cli::monitor::verify(&app.address, Some(&state), &Default::default()).await.unwrap();
     assert!(report.problems.iter().any(|p| p.contains("forked")), "{:?}", report.problems);
     // One from a larger tree: rolled back.
     let forged = app.state.log_key.sign_checkpoint(9, tlog::Hash([7; 32])).unwrap();
     std::fs::write(state.join("checkpoint"), forged).unwrap();
-    let report = ecolabel::cli::monitor::verify(&app.address, Some(&state)).await.unwrap();
+    let report = ecolabel::cli::monitor::verify(&app.address, Some(&state), &Default::default()).await.unwrap();
     assert!(report.problems.iter().any(|p| p.contains("shrank")), "{:?}", report.problems);
     // A different log key is refused outright.
     std::fs::write(state.join("vkey"), "someone+00000000+AQ==\n").unwrap();
-    assert!(ecolabel::cli::monitor::verify(&app.address, Some(&state))
+    assert!(ecolabel::cli::monitor::verify(&app.address, Some(&state), &Default::default())
         .await
         .unwrap_err()
         .contains("key changed"));
@@ -242,7 +230,7 @@ async fn existing_certificates_are_backfilled(app: TestApp) {
     assert_eq!(log[1].reason.as_deref(), Some("old"));
     let key = app.state.log_key.clone();
     assert_eq!(app.state.db.write(move |c| storage::log::backfill(c, &key)).await.unwrap(), 0, "only once");
-    let report = ecolabel::cli::monitor::verify(&app.address, None).await.unwrap();
+    let report = ecolabel::cli::monitor::verify(&app.address, None, &Default::default()).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
@@ -276,7 +264,7 @@ async fn two_replicas_append_without_racing(app: TestApp) {
     assert_eq!(cp.size(), 12, "one entry per approval, whichever replica made it");
     let log = entries(&app, 12).await;
     assert!(log.iter().enumerate().all(|(i, e)| e.seq == i as u64));
-    let report = ecolabel::cli::monitor::verify(&other_address, None).await.unwrap();
+    let report = ecolabel::cli::monitor::verify(&other_address, None, &Default::default()).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 

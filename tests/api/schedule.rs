@@ -75,8 +75,8 @@ async fn the_demo_certificate_is_suspended_for_overdue_surveillance_then_withdra
         )
         .await;
     assert_eq!(r.status(), 201);
-    let hooks = ecolabel::workers::webhooks::client();
-    let deliver = || ecolabel::workers::webhooks::deliver_due(&app.state.db, &hooks, ecolabel::storage::now());
+    let hooks = ecolabel::workers::webhooks::client(true);
+    let deliver = || ecolabel::workers::webhooks::deliver_due(&app.state, &hooks, ecolabel::storage::now());
 
     // Due on 2026-12-19, 30 days of grace: nothing happens through 2027-01-18.
     assert_eq!(changes(&jobs_at(&app, &n, "2027-01-18T12:00:00Z")), [0, 0, 0]);

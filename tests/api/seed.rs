@@ -64,7 +64,7 @@ async fn seed_fills_an_empty_registry_through_the_real_operations(app: TestApp) 
     assert_eq!(old["valid_from"].as_str().unwrap()[..4], (year - 1).to_string(), "issued a year ago: {old}");
     // The public log holds every issuance and status change, and a monitor rebuilding the tree from its
     // tiles finds each certificate's status in its latest entry: 60 issued, 10 superseded, 4 suspended or withdrawn.
-    let monitor = ecolabel::cli::monitor::verify(&app.address, None).await.unwrap();
+    let monitor = ecolabel::cli::monitor::verify(&app.address, None, &Default::default()).await.unwrap();
     assert!(monitor.problems.is_empty(), "{:?}", monitor.problems);
     assert_eq!((monitor.size, monitor.certificates), (74, 60));
     // A bulk-seeded audit has the history the real operations write, event for event.

@@ -720,7 +720,119 @@ async fn error_statuses_arrive_intact(app: TestApp) {
     assert!((1..=3600).contains(&wait), "{wait}");
 }
 
+/// 40 wrong passwords at once for one address: the lockout check and the failure record are one step, so
+/// at most five passwords are checked, the rest are refused without one, and the right password then waits.
+async fn concurrent_wrong_passwords_check_at_most_five(app: TestApp) {
+    let admin = app.token(&[Role::Admin]).await;
+    let uid = person(&app, "busy@example.kz", &[Role::Assessor], None).await;
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let (client, url, origin) = (app.client.clone(), app.url("/login"), app.address.clone());
+            actix_web::rt::spawn(async move {
+                client
+                    .post(url)
+                    .header(header::ORIGIN, origin)
+                    .header("sec-fetch-site", "same-origin")
+                    .form(&[("email", "busy@example.kz"), ("password", "wrong password entirely")])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = vec![];
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 4, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 36, "{statuses:?}");
+    let mut b = Browser::new(&app);
+    assert_eq!(b.form("/login", &[("email", "busy@example.kz"), ("password", PASSWORD)]).await.status, 429);
+    assert!(b.cookie.is_none());
+    let events = json(app.get(&format!("/api/v1/auth-events?user_id={uid}&limit=200"), Some(&admin)).await).await;
+    let count = |kind: &str, outcome: &str| {
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == kind && e["outcome"] == outcome)
+            .count()
+    };
+    assert_eq!(count("sign_in", "failed"), 5, "exactly five passwords were checked");
+    assert_eq!(count("sign_in", "refused_locked"), 36);
+}
+
+async fn raw_column(app: &TestApp, sql: &'static str) -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        v: String,
+    }
+    app.state
+        .db
+        .read(move |c| -> ecolabel::storage::Result<Vec<String>> { Ok(diesel::sql_query(sql).load::<Row>(c)?.into_iter().map(|r| r.v).collect()) })
+        .await
+        .unwrap()
+}
+
+/// TOTP and webhook secrets are sealed in the database (a dump reveals neither), recovery codes are kept
+/// with a slow hash, and all of them still work; secrets an earlier version stored in the clear are sealed
+/// at the next start.
+async fn secrets_are_sealed_at_rest_and_still_work(app: TestApp) {
+    person(&app, "sealed@example.kz", &[Role::Officer], None).await;
+    let mut b = Browser::new(&app);
+    b.sign_in("sealed@example.kz", PASSWORD).await;
+    let (secret, recovery) = enrol(&mut b).await;
+    let stored = raw_column(&app, "SELECT totp_secret AS v FROM users WHERE email = 'sealed@example.kz'").await;
+    assert!(stored[0].starts_with("sealed:v1:") && !stored[0].contains(&secret), "{stored:?}");
+    let hashes = raw_column(&app, "SELECT code_hash AS v FROM recovery_codes").await;
+    assert_eq!(hashes.len(), 10);
+    assert!(hashes.iter().all(|h| h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$")), "{hashes:?}");
+    let mut again = Browser::new(&app);
+    again.sign_in("sealed@example.kz", PASSWORD).await;
+    again.get("/login/totp").await;
+    let p = again.form("/login/totp", &[("code", &totp_code(&secret, now_unix() + 30).unwrap())]).await;
+    assert_eq!(p.status, 303, "the sealed TOTP secret still checks codes: {}", p.body);
+    let mut lost = Browser::new(&app);
+    lost.sign_in("sealed@example.kz", PASSWORD).await;
+    lost.get("/login/totp").await;
+    assert_eq!(lost.form("/login/totp", &[("code", &recovery[3])]).await.status, 303, "a recovery code works");
+
+    let admin = app.token(&[Role::Admin]).await;
+    let hook = json(app.post("/api/v1/webhooks", Some(&admin), json!({"url": "https://hooks.example.kz/gel"})).await).await;
+    let whsec = hook["secret"].as_str().unwrap().to_string();
+    assert!(whsec.starts_with("whsec_"));
+    let stored = raw_column(&app, "SELECT secret AS v FROM webhook_subscriptions").await;
+    assert!(stored[0].starts_with("sealed:v1:") && !stored[0].contains(&whsec[6..]), "{stored:?}");
+
+    // As an earlier version stored them: in the clear. The next start seals them, and they still work.
+    raw_sql(
+        &app,
+        format!("UPDATE users SET totp_secret = '{secret}', totp_last_step = NULL WHERE email = 'sealed@example.kz'"),
+    )
+    .await;
+    raw_sql(&app, format!("UPDATE webhook_subscriptions SET secret = '{whsec}'")).await;
+    let replica = app.replica(|_| {}).await;
+    for sql in [
+        "SELECT totp_secret AS v FROM users WHERE email = 'sealed@example.kz'",
+        "SELECT secret AS v FROM webhook_subscriptions",
+    ] {
+        let v = raw_column(&app, sql).await;
+        assert!(v[0].starts_with("sealed:v1:"), "{sql}: {v:?}");
+    }
+    assert_eq!(reqwest::get(format!("{replica}/readyz")).await.unwrap().status(), 200);
+    let mut third = Browser::new(&app);
+    third.sign_in("sealed@example.kz", PASSWORD).await;
+    third.get("/login/totp").await;
+    let p = third.form("/login/totp", &[("code", &totp_code(&secret, now_unix()).unwrap())]).await;
+    assert_eq!(p.status, 303, "the secret sealed at start still checks codes: {}", p.body);
+}
+
 crate::both_backends!(
+    secrets_are_sealed_at_rest_and_still_work,
+    concurrent_wrong_passwords_check_at_most_five,
     invitation_password_second_factor_sign_out_sign_in,
     links_are_single_use_expire_and_are_voided_by_newer_ones,
     brute_force_is_throttled_and_accounts_do_not_show,

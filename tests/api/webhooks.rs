@@ -74,7 +74,7 @@ impl Receiver {
 }
 
 async fn deliver(app: &TestApp, at: NaiveDateTime) -> ecolabel::workers::webhooks::Report {
-    ecolabel::workers::webhooks::deliver_due(&app.state.db, &ecolabel::workers::webhooks::client(), at)
+    ecolabel::workers::webhooks::deliver_due(&app.state, &ecolabel::workers::webhooks::client(true), at)
         .await
         .unwrap()
 }
@@ -302,3 +302,60 @@ crate::both_backends!(
     subscribers_receive_signed_status_changes,
     failed_deliveries_are_retried_with_backoff_then_the_subscriber_is_disabled,
 );
+
+/// Subscribers on loopback, private or metadata addresses are refused at registration, and again at
+/// delivery (after DNS) when one got in (a name that later points inside): nothing is sent to them.
+#[actix_web::test]
+async fn webhook_targets_inside_the_network_are_refused() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |c| c.webhook_allow_private = false).await else {
+        return;
+    };
+    let admin = app.token(&[Role::Admin]).await;
+    for url in [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://0.0.0.0/hook",
+        "http://[fd00:ec2::254]/hook",
+    ] {
+        let r = app.post("/api/v1/webhooks", Some(&admin), json!({"url": url})).await;
+        let body = assert_error(r, 422, "private_address").await;
+        assert!(
+            body["message"].as_str().unwrap().contains("public addresses only") || body["message"].as_str().unwrap().contains("does not resolve"),
+            "{url}: {body}"
+        );
+    }
+    // Two got in (registered while their names pointed elsewhere): the sender refuses both without sending.
+    let receiver = Receiver::start();
+    let port = receiver.url.rsplit(':').next().unwrap().to_string();
+    for url in [receiver.url.clone(), format!("http://localhost:{port}")] {
+        let (caller, sealer) = (ecolabel::domain::auth::Caller::system("test"), app.state.sealer.clone());
+        app.state
+            .db
+            .write(move |c| ecolabel::app::webhooks::register(c, &sealer, &caller, &url, None, [7; 32]))
+            .await
+            .unwrap();
+    }
+    app.issue("Smart Plastic Zone", "Astana").await;
+    let report = ecolabel::workers::webhooks::deliver_due(&app.state, &ecolabel::workers::webhooks::client(false), now())
+        .await
+        .unwrap();
+    assert_eq!((report.delivered, report.failed), (0, 2));
+    assert!(receiver.received().is_empty(), "nothing reached the address inside");
+    let hooks = json(app.get("/api/v1/webhooks", Some(&admin)).await).await;
+    let mut errors = vec![];
+    for h in hooks.as_array().unwrap() {
+        let log = json(app.get(&format!("/api/v1/webhooks/{}/deliveries", h["id"]), Some(&admin)).await).await;
+        errors.push(log[0]["last_error"].as_str().unwrap().to_string());
+    }
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("refused: the URL names a loopback, private or metadata address")),
+        "{errors:?}"
+    );
+    assert!(errors.iter().any(|e| e.contains("resolves to no public address")), "{errors:?}");
+}

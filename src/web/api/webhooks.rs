@@ -58,7 +58,7 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<Webh
     let caller = auth.0;
     let b = body.into_inner();
     let random: [u8; 32] = rand::random();
-    let row = state.db.write(move |c| ops::register(c, &caller, &b.url, b.events.as_deref(), random)).await?;
+    let row = ops::register_checked(&state, caller, b.url, b.events, random).await?;
     tracing::info!(webhook = row.id, events = %row.events, "webhook subscriber registered");
     Ok(HttpResponse::Created().json(WebhookResponse::new(row, true)))
 }

@@ -283,8 +283,8 @@ pub async fn enrol_page(req: HttpRequest, state: web::Data<AppState>, s: MaybeSe
     if s.user.totp_secret.is_some() {
         return see_other("/app/account");
     }
-    let (uid, issuer) = (s.user.id, state.config.issuer_name.clone());
-    match state.db.write(move |c| ops::begin_enrolment(c, uid, &issuer)).await {
+    let (uid, issuer, sealer) = (s.user.id, state.config.issuer_name.clone(), state.sealer.clone());
+    match state.db.write(move |c| ops::begin_enrolment(c, &sealer, uid, &issuer)).await {
         Ok((secret, uri)) => page(&req, &m, StatusCode::OK, Some(&s), m.t("totp_title"), enrol_body(&m, &s, &secret, &uri, None)),
         Err(e) => error_page(e),
     }
@@ -297,7 +297,7 @@ pub async fn enrol(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
     };
     let m = negotiate(&req);
     let client = client_of(&req, &state);
-    match ops::confirm_enrolment(&state.db, &client, s.user.id, Some(s.id), form.into_inner().code).await {
+    match ops::confirm_enrolment(&state, &client, s.user.id, Some(s.id), form.into_inner().code).await {
         Ok(codes) => {
             let body = html! {
                 p.notice role="status" { (m.t("totp_done")) }
@@ -310,8 +310,8 @@ pub async fn enrol(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
         }
         Err(e) => {
             let e = logged(e);
-            let (uid, issuer) = (s.user.id, state.config.issuer_name.clone());
-            match state.db.write(move |c| ops::begin_enrolment(c, uid, &issuer)).await {
+            let (uid, issuer, sealer) = (s.user.id, state.config.issuer_name.clone(), state.sealer.clone());
+            match state.db.write(move |c| ops::begin_enrolment(c, &sealer, uid, &issuer)).await {
                 Ok((secret, uri)) => page(
                     &req,
                     &m,

@@ -123,6 +123,7 @@ fn detail(m: &Messages, s: &Session, state: &AppState, row: &CertificateRow, err
             li { a href={ "/app/certificates/" (n) "/qr.svg" } download={ (n) "-qr.svg" } { (m.t("download_qr_svg")) } }
             li { a href={ "/app/certificates/" (n) "/qr.png" } download={ (n) "-qr.png" } { (m.t("download_qr_png")) } }
             li { a href={ "/certificates/" (n) } { (m.t("public_page")) } }
+            li { a href={ "/certificates/" (n) "/proof" } download={ (n) ".tlog-proof" } { (m.t("download_log_proof")) } }
             @if s.caller.has(Role::Venue) && matches!(status, PublicStatus::Suspended | PublicStatus::Withdrawn) {
                 li { a href={ "/app/appeals/new?certificate=" (n) "&subject=" (if status == PublicStatus::Suspended { "suspension" } else { "withdrawal" }) } { (m.t("appeal_this")) } }
             }

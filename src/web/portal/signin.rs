@@ -203,7 +203,7 @@ pub async fn totp(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
         return see_other("/login");
     };
     let client = client_of(&req, &state);
-    match ops::second_factor(&state.db, state.config.sessions, &client, sess.row.clone(), form.code).await {
+    match ops::second_factor(&state, &client, sess.row.clone(), form.code).await {
         Ok(new) => {
             let mut res = see_other(next.as_deref().unwrap_or("/app"));
             let _ = res.add_cookie(&session_cookie(&state, &new.secret));

@@ -262,6 +262,8 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
                 dd {
                     a href={ "/log/" (l.bundle_path()) } { (m.f("recorded_in_log", &[("n", &l.index.to_string())])) }
                     " · "
+                    a href={ "/certificates/" (c.number) "/proof" } download={ (c.number) ".tlog-proof" } { (m.t("download_log_proof")) }
+                    " · "
                     a href={ "/feed.atom?certificate=" (c.number) } type="application/atom+xml" { (m.t("follow_changes")) }
                 }
             }

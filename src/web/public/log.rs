@@ -45,12 +45,117 @@ async fn cached(state: &AppState, key: (Option<u8>, u64), width: u64) -> ApiResu
     Ok(Some(tile_response(width, data)))
 }
 
-/// GET /log/checkpoint: the latest signed checkpoint (C2SP tlog-checkpoint in a signed note).
-#[utoipa::path(get, path = "/log/checkpoint", tag = "log", responses((status = 200, description = "signed checkpoint", content_type = "text/plain")))]
+/// GET /log/checkpoint: the checkpoint to trust (C2SP tlog-checkpoint in a signed note): with witnesses,
+/// the newest one a quorum cosigned, their cosignatures after the log's signature line.
+#[utoipa::path(get, path = "/log/checkpoint", tag = "log", responses((status = 200, description = "signed (and cosigned) checkpoint", content_type = "text/plain")))]
 pub async fn checkpoint(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let latest = crate::app::public::latest_checkpoint(&state.db).await?;
-    let (_, note) = latest.ok_or_else(|| ApiError::internal("the log has no checkpoint"))?;
+    let (_, note) = crate::app::witnesses::served_checkpoint(&state).await?;
     Ok(text(note))
+}
+
+/// GET /log/checkpoint.latest: the newest checkpoint, signed by the log alone (within 10 s of a change).
+#[utoipa::path(get, path = "/log/checkpoint.latest", tag = "log", responses((status = 200, description = "signed checkpoint", content_type = "text/plain")))]
+pub async fn checkpoint_latest(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let (_, note) = crate::app::witnesses::latest_checkpoint(&state).await?;
+    Ok(text(note))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WitnessList {
+    /// How many cosignatures /log/checkpoint needs.
+    pub quorum: usize,
+    pub witnesses: Vec<WitnessStatus>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WitnessStatus {
+    pub name: String,
+    /// The witness's verifier key (C2SP tlog-cosignature, type 0x04).
+    pub vkey: String,
+    pub url: String,
+    /// The newest checkpoint it cosigned.
+    pub cosigned: Option<Cosigned>,
+    /// The last checkpoint it refused, with its tlog-witness status.
+    pub refused: Option<Refused>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Cosigned {
+    pub size: u64,
+    /// RFC 3339 UTC.
+    pub at: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Refused {
+    pub size: u64,
+    pub status: u16,
+    pub detail: String,
+    /// RFC 3339 UTC.
+    pub at: String,
+}
+
+fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// GET /log/witnesses: the witnesses the log asks for cosignatures, and what each did last.
+#[utoipa::path(get, path = "/log/witnesses", tag = "log", responses((status = 200, body = WitnessList)))]
+pub async fn witnesses(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let states = crate::app::witnesses::status(&state).await?;
+    let witnesses = state
+        .config
+        .witnesses
+        .iter()
+        .zip(states)
+        .map(|(w, s)| WitnessStatus {
+            name: w.name.clone(),
+            vkey: w.vkey.clone(),
+            url: w.url.clone(),
+            cosigned: s.cosigned.map(|(size, at)| Cosigned { size, at: rfc3339(at) }),
+            refused: s.refused.map(|(size, status, detail, at)| Refused {
+                size,
+                status,
+                detail,
+                at: rfc3339(at),
+            }),
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", FRESH))
+        .insert_header(("access-control-allow-origin", "*"))
+        .json(WitnessList {
+            quorum: state.config.witness_quorum,
+            witnesses,
+        }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProofParams {
+    /// Prove against the published checkpoint of this tree size (default: the newest cosigned one that
+    /// holds the entry, else the newest).
+    #[param(minimum = 1)]
+    pub size: Option<u64>,
+}
+
+/// GET /certificates/{number}/proof: a C2SP tlog-proof@v1 bundle for the certificate's latest log entry
+/// (the entry as the extra data), checkable offline with `ecolabel verify … --proof`.
+#[utoipa::path(get, path = "/certificates/{number}/proof", tag = "log", params(("number" = String, Path, description = "certificate number"), ProofParams),
+    responses((status = 200, description = "tlog-proof bundle", content_type = "application/x-tlog-proof"),
+        (status = 404, body = crate::web::error::ErrorBody), (status = 422, body = crate::web::error::ErrorBody)))]
+pub async fn proof(state: web::Data<AppState>, path: web::Path<String>, params: web::Query<ProofParams>) -> ApiResult<HttpResponse> {
+    let number = path.into_inner();
+    let bundle = crate::app::witnesses::proof_bundle(&state, number.clone(), params.into_inner().size)
+        .await?
+        .ok_or_else(|| ApiError::not_found("certificate"))?;
+    let file: String = number.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-tlog-proof")
+        .insert_header(("content-disposition", format!("attachment; filename=\"{file}.tlog-proof\"")))
+        .insert_header(("cache-control", FRESH))
+        .insert_header(("access-control-allow-origin", "*"))
+        .body(bundle.to_text()))
 }
 
 /// GET /log/vkey: the note verifier key of the log (C2SP signed-note).

@@ -80,9 +80,12 @@ impl<T> Snapshots<T> {
     where
         Fut: std::future::Future<Output = Result<Option<Arc<Snapshot<T>>>, E>>,
     {
+        let cache = &crate::metrics::get().snapshot_cache;
         if let Some(s) = self.get(number) {
+            cache.with_label_values(&["hit"]).inc();
             return Ok(Some(s));
         }
+        cache.with_label_values(&["miss"]).inc();
         let gate = {
             let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
             if gates.len() >= MAX_ENTRIES {
