@@ -127,6 +127,10 @@ pub struct Settings {
     /// Serve /metrics on this address only (e.g. 127.0.0.1:9464), not on the main port.
     #[arg(long, env = "ECOLABEL_METRICS_BIND", global = true)]
     pub metrics_bind: Option<String>,
+    /// Count every request in /metrics (by route, method and status, with its latency); `false` leaves
+    /// only the figures read at scrape time and the other counters.
+    #[arg(long, env = "ECOLABEL_REQUEST_METRICS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub request_metrics: bool,
     /// A request body may pause at most this many seconds, and after as many seconds must arrive at 4 KiB/s
     /// on average; slower, the request fails and its connection closes.
     #[arg(long, env = "ECOLABEL_BODY_TIMEOUT_SECONDS", default_value_t = 10, global = true)]
@@ -134,6 +138,18 @@ pub struct Settings {
     /// Requests in flight at once per client address (beyond: 429 and the connection closes).
     #[arg(long, env = "ECOLABEL_CLIENT_REQUESTS", default_value_t = 64, global = true)]
     pub client_requests: u32,
+    /// Complaints the whole registry accepts in an hour (beyond: 429 until the hour has room).
+    #[arg(long, env = "ECOLABEL_COMPLAINTS_PER_HOUR", default_value_t = 120, global = true)]
+    pub complaints_per_hour: u32,
+    /// Complaints about one certificate accepted in an hour.
+    #[arg(long, env = "ECOLABEL_COMPLAINTS_PER_CERTIFICATE_HOUR", default_value_t = 10, global = true)]
+    pub complaints_per_certificate_hour: u32,
+    /// Storage for complaint photos, in MiB; when full, complaints are taken without a photo only.
+    #[arg(long, env = "ECOLABEL_COMPLAINT_PHOTO_QUOTA_MB", default_value_t = 2048, global = true)]
+    pub complaint_photo_quota_mb: u64,
+    /// Complaints an hour that each send officers a message; beyond, one digest an hour per officer.
+    #[arg(long, env = "ECOLABEL_COMPLAINT_MESSAGES_PER_HOUR", default_value_t = 5, global = true)]
+    pub complaint_messages_per_hour: u32,
 }
 
 /// A witness the registry asks for cosignatures: its verifier key, its name (from the key) and URL prefix.
@@ -210,10 +226,14 @@ pub struct Config {
     pub webhook_allow_private: bool,
     /// Where /metrics is served instead of the main port.
     pub metrics_bind: Option<SocketAddr>,
+    /// Whether each request is counted in /metrics.
+    pub request_metrics: bool,
     /// Longest pause in a request body (and the grace before its minimum rate applies).
     pub body_timeout_seconds: u32,
     /// Requests in flight at once per client address.
     pub client_requests: u32,
+    /// Ceilings on anonymous complaints.
+    pub complaints: crate::app::complaints::Ceilings,
 }
 
 fn setting(flag: &str, env: &str, why: impl std::fmt::Display) -> String {
@@ -366,6 +386,13 @@ impl Settings {
             return Err(setting("client-requests", "ECOLABEL_CLIENT_REQUESTS", "must be at least 1"));
         }
         Ok(Config {
+            request_metrics: self.request_metrics,
+            complaints: crate::app::complaints::Ceilings {
+                per_hour: i64::from(self.complaints_per_hour),
+                per_certificate_hour: i64::from(self.complaints_per_certificate_hour),
+                photo_bytes: i64::try_from(self.complaint_photo_quota_mb.saturating_mul(1024 * 1024)).unwrap_or(i64::MAX),
+                messages_per_hour: i64::from(self.complaint_messages_per_hour),
+            },
             body_timeout_seconds: self.body_timeout_seconds,
             client_requests: self.client_requests,
             metrics_bind,

@@ -185,3 +185,21 @@ fn check_mode(path: &Path) {
 }
 #[cfg(not(unix))]
 fn check_mode(_: &Path) {}
+
+/// Write the key files of a backup (a zip of the key directory's files) into `dir`, each mode 0600; never
+/// over a file that is there.
+pub fn restore_files(dir: &Path, zip_bytes: &[u8]) -> Result<(), String> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).map_err(|e| format!("the backup's keys: {e}"))?;
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(|e| format!("the backup's keys: {e}"))?;
+        let name = entry.name().to_string();
+        if name.contains('/') || name.contains('\\') || name.starts_with('.') {
+            return Err(format!("the backup's keys hold an unexpected name {name}"));
+        }
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(|e| format!("the backup's keys: {e}"))?;
+        write_secret_file(dir, &dir.join(&name), &bytes)?;
+    }
+    Ok(())
+}

@@ -2,6 +2,7 @@
 //! move as they work, and the gauges read at scrape time. No label names a person, token or certificate.
 
 use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::LazyLock;
 
 pub struct Metrics {
@@ -162,6 +163,17 @@ fn build() -> Metrics {
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(build);
+
+/// Whether each request is counted (`--request-metrics`; on unless turned off).
+static REQUESTS_COUNTED: AtomicBool = AtomicBool::new(true);
+
+pub fn count_requests(on: bool) {
+    REQUESTS_COUNTED.store(on, Ordering::Relaxed);
+}
+
+pub fn requests_counted() -> bool {
+    REQUESTS_COUNTED.load(Ordering::Relaxed)
+}
 
 /// The process's metrics.
 pub fn get() -> &'static Metrics {

@@ -183,6 +183,7 @@ impl Application {
         let s = state.clone();
         let limit = crate::web::ratelimit::public_limit(config.public_rate, config.public_burst, &config.trusted_proxies)?;
         let signin = crate::web::ratelimit::per_minute_limit(config.signin_rate, &config.trusted_proxies)?;
+        crate::metrics::count_requests(config.request_metrics);
         let metrics_here = config.metrics_bind.is_none();
         let metrics = match config.metrics_bind {
             Some(addr) => {

@@ -423,6 +423,11 @@ pub const CODES: &[Code] = &[
         meaning: "the body is larger than allowed",
     },
     Code {
+        code: "photo_storage_full",
+        statuses: &[422],
+        meaning: "the storage for complaint photos is full: send the report without a photo",
+    },
+    Code {
         code: "private_address",
         statuses: &[422],
         meaning: "a webhook URL whose host is, or resolves to, a loopback, private or metadata address (or does not resolve)",
@@ -490,7 +495,7 @@ pub const CODES: &[Code] = &[
     Code {
         code: "too_many_attempts",
         statuses: &[429],
-        meaning: "too many failed sign-in attempts (see Retry-After)",
+        meaning: "too many failed sign-in attempts, or too many complaints in the last hour (see Retry-After)",
     },
     Code {
         code: "too_many_files",

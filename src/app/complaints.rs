@@ -22,10 +22,56 @@ pub fn reporter() -> Caller {
     }
 }
 
+/// The ceilings on anonymous complaints: registry-wide and per certificate in an hour, the photos' storage,
+/// and how many an hour send officers a message each (beyond: one digest an hour per officer).
+#[derive(Debug, Clone, Copy)]
+pub struct Ceilings {
+    pub per_hour: i64,
+    pub per_certificate_hour: i64,
+    pub photo_bytes: i64,
+    pub messages_per_hour: i64,
+}
+
+impl Default for Ceilings {
+    fn default() -> Self {
+        Ceilings {
+            per_hour: 120,
+            per_certificate_hour: 10,
+            photo_bytes: 2048 * 1024 * 1024,
+            messages_per_hour: 5,
+        }
+    }
+}
+
 /// File a report about certificate `number` (any status: a withdrawn label still shown is what the
-/// public reports most). Unknown numbers are not found.
-pub fn file(conn: &mut DbConn, number: &str, report: &Report, language: &str, photo: Option<(Vec<u8>, &'static str)>, random: [u8; 5]) -> Result<ComplaintRow> {
+/// public reports most). Unknown numbers are not found. Past a ceiling of the last hour the report is
+/// refused (429, with when to try again); with the photo storage full, a report with a photo is refused
+/// (send it without one).
+pub fn file(
+    conn: &mut DbConn,
+    ceilings: &Ceilings,
+    number: &str,
+    report: &Report,
+    language: &str,
+    photo: Option<(Vec<u8>, &'static str)>,
+    random: [u8; 5],
+) -> Result<ComplaintRow> {
     let cert = certificates::get(conn, number)?;
+    let hour_ago = storage::now() - chrono::Duration::hours(1);
+    if repo::count_since(conn, hour_ago, None)? >= ceilings.per_hour || repo::count_since(conn, hour_ago, Some(&cert.number))? >= ceilings.per_certificate_hour
+    {
+        tracing::warn!(certificate = %cert.number, "complaint ceiling reached; refused");
+        return Err(Error::Throttled { retry_after: 600 });
+    }
+    if let Some((bytes, _)) = &photo {
+        if repo::photo_bytes(conn)?.saturating_add(bytes.len() as i64) > ceilings.photo_bytes {
+            tracing::warn!("the complaint photo storage is full; a report with a photo refused");
+            return Err(Error::invalid(
+                "photo_storage_full",
+                "photos cannot be taken right now: send the report without a photo",
+            ));
+        }
+    }
     let reference = complaint::reference(random);
     let new = NewComplaint {
         reference: &reference,
@@ -39,7 +85,12 @@ pub fn file(conn: &mut DbConn, number: &str, report: &Report, language: &str, ph
     if let Some(email) = &report.email {
         super::notify::complaint(conn, email.as_str(), language, &reference, &cert.number)?;
     }
-    super::notify::complaint_to_triage(conn, row.id, &reference, &cert.number, report.category.as_str())?;
+    // A few an hour tell the officers each; beyond, one digest an hour each (the portal lists them all).
+    if repo::count_since(conn, hour_ago, None)? <= ceilings.messages_per_hour {
+        super::notify::complaint_to_triage(conn, row.id, &reference, &cert.number, report.category.as_str())?;
+    } else {
+        super::notify::complaints_digest(conn, &storage::now().format("%Y-%m-%dT%H").to_string())?;
+    }
     Ok(row)
 }
 

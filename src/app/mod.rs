@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod appeals;
 pub mod assessments;
+pub mod backup;
 pub mod certificates;
 pub mod clock;
 pub mod codes;

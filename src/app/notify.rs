@@ -123,6 +123,18 @@ pub fn complaint_to_triage(conn: &mut DbConn, complaint_id: i64, reference: &str
     to_people(conn, &people, "complaint_to_triage", &params, None)
 }
 
+/// Many complaints this hour: one message per handler for the hour (`hour`, e.g. 2026-12-02T09), pointing
+/// to the complaints list, instead of one per complaint.
+pub fn complaints_digest(conn: &mut DbConn, hour: &str) -> Result<usize> {
+    let key = format!("complaints-digest:{hour}");
+    if store::queued_with_key(conn, &key)? {
+        return Ok(0);
+    }
+    let people = handlers(conn, &[])?;
+    let params = json!({"hour": hour, "portal": "/app/complaints"});
+    to_people(conn, &people, "complaints_digest", &params, Some(&key))
+}
+
 /// What an appeal is against, as people read it: the certificate's number, or `#<audit>`.
 pub fn appealed(row: &AppealRow) -> String {
     match (&row.certificate_number, row.assessment_id) {

@@ -82,6 +82,27 @@ pub enum Command {
         #[command(subcommand)]
         command: LogCommand,
     },
+    /// Write a backup while `serve` runs: one file with a consistent copy of the database (SQLite: VACUUM
+    /// INTO; PostgreSQL: pg_dump — see docs/operations.md for base backups) and the key directory sealed
+    /// with the passphrase.
+    Backup {
+        /// The file to write (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+        /// A file whose first line is the passphrase that seals the key directory (12 characters or more).
+        #[arg(long)]
+        passphrase_file: PathBuf,
+    },
+    /// Rebuild a registry from a backup into --data-dir (refused unless it is empty or missing): the keys
+    /// into <data-dir>/keys, the database into <data-dir>/registry.db, or for a PostgreSQL backup into the
+    /// empty database of --database-url.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// A file whose first line is the backup's passphrase.
+        #[arg(long)]
+        passphrase_file: PathBuf,
+    },
     /// Seed the Smart Plastic Zone example end to end and print its links.
     Demo,
     /// Scheduled work (it also runs inside `serve`, at start and every `--jobs-interval` minutes).
@@ -345,6 +366,41 @@ fn run(command: Command, config: Config) -> Result<ExitCode, String> {
         } => log_verify(&url, state.as_deref(), &witness_vkeys, quorum),
         Command::Witness { command } => witness(command, &config),
         Command::Demo => crate::cli::demo::run(&config),
+        Command::Backup { out, passphrase_file } => {
+            let pass = crate::app::backup::read_passphrase(&passphrase_file)?;
+            let started = std::time::Instant::now();
+            let m = crate::app::backup::backup(&config, &out, &pass)?;
+            if m.backend == "postgres" {
+                eprintln!("PostgreSQL: the database is in the file as a pg_dump (one consistent snapshot). For point-in-time recovery keep base backups and WAL archives as well (pg_basebackup; docs/operations.md).");
+            }
+            println!(
+                "backup: {} ({} certificates, log of {} entries, {} key files) in {:.1} s",
+                out.display(),
+                m.certificates,
+                m.log_size,
+                m.key_files.len(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file, passphrase_file } => {
+            let pass = crate::app::backup::read_passphrase(&passphrase_file)?;
+            let postgres = match &config.database {
+                storage::DbUrl::Postgres(u) => Some(u.clone()),
+                storage::DbUrl::Sqlite(_) => None,
+            };
+            let started = std::time::Instant::now();
+            let r = crate::app::backup::restore(&file, &config.data_dir, &pass, postgres.as_deref())?;
+            println!(
+                "restored: {} certificates, log of {} entries, in {:.1} s; start it with:\nDATABASE_URL={} ECOLABEL_DATA_DIR={} ecolabel serve",
+                r.manifest.certificates,
+                r.manifest.log_size,
+                started.elapsed().as_secs_f64(),
+                r.database_url,
+                config.data_dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Jobs {
             command: JobsCommand::Run { at },
         } => {

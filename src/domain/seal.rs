@@ -72,9 +72,73 @@ impl Sealer {
     }
 }
 
+/// A box sealed with a key made from a passphrase (argon2id, 19 MiB, 2 passes) and XChaCha20-Poly1305:
+/// how backups keep the key directory.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PassphraseBox {
+    pub kdf: String,
+    pub salt: String,
+    pub nonce: String,
+    pub ciphertext: String,
+}
+
+fn passphrase_key(passphrase: &str, salt: &[u8]) -> Result<[u8; 32], String> {
+    let params = argon2::Params::new(19 * 1024, 2, 1, Some(32)).map_err(|e| e.to_string())?;
+    let mut key = [0u8; 32];
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password_into(passphrase.as_bytes(), salt, &mut key)
+        .map_err(|e| format!("argon2: {e}"))?;
+    Ok(key)
+}
+
+const PASSPHRASE_AAD: &[u8] = b"ecolabel backup key directory";
+
+/// Seal `plaintext` under `passphrase` (random `salt` and `nonce` given).
+pub fn seal_with_passphrase(passphrase: &str, plaintext: &[u8], salt: [u8; 16], nonce: [u8; 24]) -> Result<PassphraseBox, String> {
+    let cipher = XChaCha20Poly1305::new(&passphrase_key(passphrase, &salt)?.into());
+    let ct = cipher
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: PASSPHRASE_AAD,
+            },
+        )
+        .map_err(|_| "cannot seal".to_string())?;
+    Ok(PassphraseBox {
+        kdf: "argon2id;m=19456,t=2,p=1".into(),
+        salt: B64.encode(salt),
+        nonce: B64.encode(nonce),
+        ciphertext: B64.encode(ct),
+    })
+}
+
+/// Open a box sealed with `seal_with_passphrase`; a wrong passphrase is an error that says so.
+pub fn open_with_passphrase(passphrase: &str, sealed: &PassphraseBox) -> Result<Vec<u8>, String> {
+    if sealed.kdf != "argon2id;m=19456,t=2,p=1" {
+        return Err(format!("unknown key derivation {}", sealed.kdf));
+    }
+    let b = |s: &str| B64.decode(s).map_err(|_| "the sealed key directory is damaged (not base64)".to_string());
+    let (salt, nonce, ct) = (b(&sealed.salt)?, b(&sealed.nonce)?, b(&sealed.ciphertext)?);
+    if nonce.len() != 24 {
+        return Err("the sealed key directory is damaged (nonce)".into());
+    }
+    let cipher = XChaCha20Poly1305::new(&passphrase_key(passphrase, &salt)?.into());
+    cipher
+        .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad: PASSPHRASE_AAD })
+        .map_err(|_| "the passphrase does not open the backup's key directory (wrong passphrase, or a damaged file)".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_passphrase_box_opens_with_its_passphrase_only() {
+        let b = seal_with_passphrase("correct horse battery staple", b"keys", [1; 16], [2; 24]).unwrap();
+        assert_eq!(open_with_passphrase("correct horse battery staple", &b).unwrap(), b"keys");
+        assert!(open_with_passphrase("wrong horse", &b).unwrap_err().contains("passphrase"));
+    }
 
     #[test]
     fn sealed_secrets_open_only_with_their_key_and_purpose() {

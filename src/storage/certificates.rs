@@ -378,3 +378,9 @@ pub fn reminder_candidates(conn: &mut DbConn, kind: &str, day: NaiveDate) -> Res
             .collect(),
     })
 }
+
+/// How many certificates there are, and how many entries the public log holds.
+pub fn totals(conn: &mut DbConn) -> Result<(i64, u64)> {
+    let n: i64 = c::table.count().get_result(conn)?;
+    Ok((n, super::log::size(conn)?))
+}

@@ -6,6 +6,7 @@ use super::schema::complaints as k;
 use super::{events, now, DbConn, Error, Result};
 use crate::domain::auth::Caller;
 use crate::domain::complaint::{ComplaintStatus, Report};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -26,6 +27,7 @@ pub fn insert(conn: &mut DbConn, actor: &Caller, n: NewComplaint<'_>) -> Result<
         Some((bytes, t)) => (Some(bytes), Some(t)),
         None => (None, None),
     };
+    let photo_bytes = photo.as_ref().map(|p| p.len() as i64).unwrap_or(0);
     let id: i64 = diesel::insert_into(k::table)
         .values((
             k::reference.eq(n.reference),
@@ -37,6 +39,7 @@ pub fn insert(conn: &mut DbConn, actor: &Caller, n: NewComplaint<'_>) -> Result<
             k::language.eq(n.language),
             k::photo.eq(photo),
             k::photo_type.eq(photo_type),
+            k::photo_bytes.eq(photo_bytes),
             k::status.eq(ComplaintStatus::Received.as_str()),
             k::suspended.eq(false),
             k::created_at.eq(at),
@@ -116,4 +119,25 @@ pub fn set_status(conn: &mut DbConn, actor: &Caller, row: &ComplaintRow, s: &Ste
         json!({"outcome": s.outcome, "assessment_id": s.assessment_id, "suspended": s.suspended}),
     )?;
     Ok(updated)
+}
+
+/// Complaints filed since `since`: all of them, or about one certificate (through the indexes on time).
+pub fn count_since(conn: &mut DbConn, since: NaiveDateTime, number: Option<&str>) -> Result<i64> {
+    let mut q = k::table.filter(k::created_at.ge(since)).into_boxed();
+    if let Some(n) = number {
+        q = q.filter(k::certificate_number.eq(n.to_string()));
+    }
+    Ok(q.count().get_result(conn)?)
+}
+
+/// The bytes all complaint photos take.
+pub fn photo_bytes(conn: &mut DbConn) -> Result<i64> {
+    #[derive(QueryableByName)]
+    struct Total {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        total: i64,
+    }
+    // A sum's SQL type differs between the backends (NUMERIC on PostgreSQL): cast to one.
+    let t: Total = diesel::sql_query("SELECT CAST(COALESCE(SUM(photo_bytes), 0) AS BIGINT) AS total FROM complaints").get_result(conn)?;
+    Ok(t.total)
 }

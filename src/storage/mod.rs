@@ -563,6 +563,28 @@ pub fn release_scheduler(conn: &mut DbConn) -> Result<()> {
     Ok(())
 }
 
+/// A consistent copy of an SQLite database into a new file (`VACUUM INTO`: one read transaction, so
+/// writers go on meanwhile and the copy is as of one moment).
+pub fn snapshot_sqlite(conn: &mut DbConn, to: &std::path::Path) -> Result<()> {
+    let path = to.to_str().ok_or_else(|| Error::Internal(format!("{} is not a UTF-8 path", to.display())))?;
+    diesel::RunQueryDsl::execute(diesel::sql_query(format!("VACUUM INTO '{}'", path.replace('\'', "''"))), conn)?;
+    Ok(())
+}
+
+/// Whether a PostgreSQL database holds any table in its public schema (a restore needs an empty one).
+pub fn has_tables(conn: &mut DbConn) -> Result<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let n: N = diesel::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'"),
+        conn,
+    )?;
+    Ok(n.n > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -289,6 +289,7 @@ diesel::table! {
         handled_by -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        photo_bytes -> BigInt,
     }
 }
 

@@ -84,6 +84,9 @@ pub async fn request_span(req: ServiceRequest, next: Next<impl MessageBody + 'st
 
 /// Count the request by its route pattern (never the path: no certificate number or token in a label).
 fn record<B>(res: &ServiceResponse<B>, seconds: f64) {
+    if !crate::metrics::requests_counted() {
+        return;
+    }
     let req = res.request();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_string());
     let method = match *req.method() {

@@ -27,6 +27,7 @@ const KINDS: &[(&str, &str, &str)] = &[
     ("rejected", "mail_rejected_subject", "mail_rejected_body"),
     ("complaint_received", "mail_complaint_received_subject", "mail_complaint_received_body"),
     ("complaint_to_triage", "mail_complaint_to_triage_subject", "mail_complaint_to_triage_body"),
+    ("complaints_digest", "mail_complaints_digest_subject", "mail_complaints_digest_body"),
     ("appeal_decided", "mail_appeal_decided_subject", "mail_appeal_decided_body"),
     ("appeal_to_decide", "mail_appeal_to_decide_subject", "mail_appeal_to_decide_body"),
 ];
@@ -68,7 +69,7 @@ pub fn render(row: &NotificationRow, lang: &str, public_url: &str) -> Option<(St
         Some(path) => format!("{public_url}{path}"),
         None => format!("{public_url}/certificates/{number}"),
     };
-    let names = ["venue", "reason", "date", "days", "audit", "reference", "appeal"];
+    let names = ["venue", "reason", "date", "days", "audit", "reference", "appeal", "hour"];
     let values: Vec<String> = names.iter().map(|k| text(k)).collect();
     let mut args: Vec<(&str, &str)> = names.iter().zip(&values).map(|(k, v)| (*k, v.as_str())).collect();
     args.extend([

@@ -213,3 +213,71 @@ async fn reports_are_rate_limited() {
 }
 
 crate::both_backends!(the_public_reports_a_problem_and_officers_triage_it);
+
+/// Registry-wide ceilings, whatever addresses the reports come from: per certificate and per hour, the
+/// photos' storage, and past a few reports an hour one digest to each officer instead of one per report.
+async fn complaint_ceilings_hold_for_the_whole_registry(app: TestApp) {
+    let officer_id = crate::signin::person(&app, "triage@example.kz", &[Role::Officer], None).await;
+    let a = app.issue("Smart Plastic Zone", "Astana").await;
+    let b = app.issue("Green Cup Café", "Almaty").await;
+    let c = app.issue("Expo Hall", "Astana").await;
+    let text = |n: usize| {
+        Form::new()
+            .text("category", "other")
+            .text("description", format!("Something odd at the venue, report {n}."))
+    };
+    // Three a certificate, five in all in the hour, two messages an hour each; the photos' storage full at
+    // one photo.
+    for n in 0..3 {
+        assert_eq!(report(&app, &a.number, text(n)).await.status(), 201);
+    }
+    assert_error(report(&app, &a.number, text(3)).await, 429, "too_many_attempts").await;
+    assert_eq!(
+        report(&app, &b.number, with_photo("other", "A photo of the bins by the door", None, png_bytes()))
+            .await
+            .status(),
+        201
+    );
+    let r = report(&app, &b.number, with_photo("other", "Another photo of the bins by the door", None, png_bytes())).await;
+    assert_error(r, 422, "photo_storage_full").await;
+    assert_eq!(report(&app, &b.number, text(5)).await.status(), 201, "without a photo it is taken");
+    assert_error(report(&app, &c.number, text(6)).await, 429, "too_many_attempts").await;
+    // The officer got two messages, then one digest for the hour.
+    let kinds: Vec<String> = app
+        .state
+        .db
+        .read(move |conn| -> ecolabel::storage::Result<Vec<String>> {
+            Ok(ecolabel::storage::notifications::all(conn)?
+                .into_iter()
+                .filter(|n| n.recipient_user_id == Some(officer_id))
+                .map(|n| n.kind)
+                .collect())
+        })
+        .await
+        .unwrap();
+    assert_eq!(kinds.iter().filter(|k| *k == "complaint_to_triage").count(), 2, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| *k == "complaints_digest").count(), 1, "{kinds:?}");
+}
+
+#[actix_web::test]
+async fn complaint_ceilings_hold_on_sqlite() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, ceilings).await else { return };
+    complaint_ceilings_hold_for_the_whole_registry(app).await;
+}
+
+#[actix_web::test]
+async fn complaint_ceilings_hold_on_postgres() {
+    let Some(app) = spawn_app_with(Backend::Postgres, ceilings).await else {
+        return;
+    };
+    complaint_ceilings_hold_for_the_whole_registry(app).await;
+}
+
+fn ceilings(c: &mut ecolabel::config::Config) {
+    c.complaints = ecolabel::app::complaints::Ceilings {
+        per_hour: 5,
+        per_certificate_hour: 3,
+        photo_bytes: png_bytes().len() as i64 + 10,
+        messages_per_hour: 2,
+    };
+}

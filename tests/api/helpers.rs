@@ -94,8 +94,10 @@ pub fn test_config(dir: &std::path::Path, database: DbUrl) -> Config {
         // The tests' webhook receivers are on loopback.
         webhook_allow_private: true,
         metrics_bind: None,
+        request_metrics: true,
         body_timeout_seconds: 10,
         client_requests: 1000,
+        complaints: Default::default(),
     }
 }
 

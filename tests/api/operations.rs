@@ -140,8 +140,6 @@ async fn metrics_can_have_a_port_of_their_own() {
     assert!(r.text().await.unwrap().contains("ecolabel_log_size"));
 }
 
-crate::both_backends!(metrics_move_with_what_happens);
-
 /// One address opens more stalled bodies than its cap allows — posts whose body never comes, to a route
 /// that reads one (`/login`), one that takes none (`POST /register`) and one that needs a token
 /// (`/api/v1/venues`). The QR page stays answered for another address throughout, the address's requests
@@ -201,3 +199,146 @@ async fn stalled_bodies_hold_nothing() {
     );
     assert!(!answers.contains_key("none"), "each got an answer before the close: {answers:?}");
 }
+
+fn cli_with(env: &[(&str, String)], args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecolabel"));
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn sequence(number: &str) -> u64 {
+    number.rsplit('-').next().unwrap().parse().unwrap()
+}
+
+/// A backup taken while the registry issues certificates restores into a registry that serves the same
+/// certificates, whose log verifies against the checkpoint a monitor saved before the backup, and that
+/// goes on numbering from where the copy ends; a non-empty target and a wrong passphrase are refused.
+async fn a_backup_taken_while_issuing_restores(app: TestApp) {
+    app.issue("Backup hall", "Astana").await;
+    let monitor = app.dir.path().join("monitor");
+    let seen = ecolabel::cli::monitor::verify(&app.address, Some(&monitor), &Default::default()).await.unwrap();
+    assert!(seen.problems.is_empty(), "{:?}", seen.problems);
+    let pass = app.dir.path().join("passphrase");
+    std::fs::write(&pass, "a long backup passphrase\n").unwrap();
+    let out = app.dir.path().join("registry.backup");
+    let env = vec![
+        ("DATABASE_URL", app.database_url()),
+        ("ECOLABEL_DATA_DIR", app.dir.path().display().to_string()),
+        ("ECOLABEL_KEY_DIR", app.config.key_dir.display().to_string()),
+    ];
+    let (env2, out2, pass2) = (env.clone(), out.clone(), pass.clone());
+    let backup = actix_web::rt::task::spawn_blocking(move || {
+        cli_with(
+            &env2,
+            &["backup", "--out", out2.to_str().unwrap(), "--passphrase-file", pass2.to_str().unwrap()],
+        )
+    });
+    // Issuing goes on while the backup is written.
+    let mut during = 0;
+    while !backup.is_finished() || during < 2 {
+        app.issue(&format!("Busy hall {during}"), "Almaty").await;
+        during += 1;
+    }
+    let done = backup.await.unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(String::from_utf8_lossy(&done.stdout).starts_with("backup: "));
+
+    // Refused: a target that holds something, and a wrong passphrase; neither writes anything.
+    let target = tempfile::tempdir().unwrap();
+    let restored_dir = target.path().join("restored");
+    let (pg_url, pg_name) = match app.backend {
+        Backend::Sqlite => (None, None),
+        Backend::Postgres => {
+            let admin = app.pg_admin_url.clone().unwrap();
+            let name = format!("{}_restored", app.pg_database.clone().unwrap());
+            let mut c = <diesel::pg::PgConnection as diesel::Connection>::establish(&admin).unwrap();
+            diesel::RunQueryDsl::execute(diesel::sql_query(format!("CREATE DATABASE {name}")), &mut c).unwrap();
+            let (prefix, _) = admin.rsplit_once('/').unwrap();
+            (Some(format!("{prefix}/{name}")), Some(name))
+        }
+    };
+    let restore_env = |dir: &std::path::Path| {
+        let mut e = vec![
+            ("ECOLABEL_DATA_DIR", dir.display().to_string()),
+            ("ECOLABEL_KEY_DIR", dir.join("keys").display().to_string()),
+        ];
+        if let Some(u) = &pg_url {
+            e.push(("DATABASE_URL", u.clone()));
+        }
+        e
+    };
+    let busy = cli_with(
+        &restore_env(app.dir.path()),
+        &["restore", out.to_str().unwrap(), "--passphrase-file", pass.to_str().unwrap()],
+    );
+    assert!(!busy.status.success() && String::from_utf8_lossy(&busy.stderr).contains("is not empty"));
+    let wrong = target.path().join("wrong");
+    std::fs::write(&wrong, "not the passphrase at all\n").unwrap();
+    let refused = cli_with(
+        &restore_env(&restored_dir),
+        &["restore", out.to_str().unwrap(), "--passphrase-file", wrong.to_str().unwrap()],
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("passphrase does not open"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(!restored_dir.exists(), "nothing written");
+    let ok = cli_with(
+        &restore_env(&restored_dir),
+        &["restore", out.to_str().unwrap(), "--passphrase-file", pass.to_str().unwrap()],
+    );
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+
+    // Served from the copy: every certificate as the original shows it.
+    let database = match &pg_url {
+        Some(u) => ecolabel::storage::DbUrl::Postgres(u.clone()),
+        None => ecolabel::storage::DbUrl::Sqlite(restored_dir.join("registry.db").display().to_string()),
+    };
+    let cfg_db = database.clone();
+    let key_dir = restored_dir.join("keys");
+    let data_dir = restored_dir.clone();
+    let (address, state) = app
+        .replica_with_state(move |c| {
+            c.database = cfg_db;
+            c.key_dir = key_dir;
+            c.data_dir = data_dir;
+        })
+        .await;
+    let mut restored = TestApp {
+        address: address.clone(),
+        client: app.client.clone(),
+        state,
+        config: app.config.clone(),
+        dir: tempfile::tempdir().unwrap(),
+        backend: app.backend,
+        pg_admin_url: app.pg_admin_url.clone(),
+        pg_database: pg_name,
+    };
+    restored.config.database = database;
+    let list = json(restored.get("/api/v1/public/certificates?limit=200", None).await).await;
+    let numbers: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["number"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!numbers.is_empty() && numbers.len() <= 1 + during, "{numbers:?}");
+    for n in &numbers {
+        let here = public_json(&restored, n).await;
+        let there = public_json(&app, n).await;
+        assert_eq!((&here["status"], &here["qr_text"]), (&there["status"], &there["qr_text"]), "{n}");
+    }
+    // The log verifies against the checkpoint the monitor saved before the backup.
+    let report = ecolabel::cli::monitor::verify(&address, Some(&monitor), &Default::default()).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    // Issuing goes on from where the copy ends.
+    let max = numbers.iter().map(|n| sequence(n)).max().unwrap();
+    let next = restored.issue("After the restore", "Astana").await;
+    assert_eq!(sequence(&next.number), max + 1, "{} after {numbers:?}", next.number);
+}
+
+crate::both_backends!(metrics_move_with_what_happens, a_backup_taken_while_issuing_restores);

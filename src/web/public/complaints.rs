@@ -198,7 +198,8 @@ pub async fn report(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
     let lang = m.lang.to_string();
     let n = number.clone();
     let random: [u8; 5] = rand::random();
-    let filed = state.db.write(move |c| ops::file(c, &n, &report, &lang, photo, random)).await;
+    let ceilings = state.config.complaints;
+    let filed = state.db.write(move |c| ops::file(c, &ceilings, &n, &report, &lang, photo, random)).await;
     let row = match filed {
         Ok(r) => r,
         Err(e) => return fail(missing("certificate")(e), &sent),
