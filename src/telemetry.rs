@@ -17,7 +17,9 @@ pub fn init(format: LogFormat) {
         .lossy(false)
         .thread_name("ecolabel-log")
         .finish(std::io::stderr());
-    let builder = fmt().with_env_filter(filter).with_writer(writer).with_target(false);
+    // Colours only for a terminal: escape codes cost formatting time on every line and clutter a file.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = fmt().with_env_filter(filter).with_writer(writer).with_target(false).with_ansi(ansi);
     let installed = match format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
         LogFormat::Text => builder.try_init(),

@@ -149,6 +149,14 @@ pub fn backup(config: &Config, out: &Path, passphrase: &str) -> Result<Manifest,
     Ok(manifest)
 }
 
+/// Copy one entry of the backup to a new file, streaming (a database may be larger than memory).
+fn copy_out(zip: &mut zip::ZipArchive<std::fs::File>, name: &str, to: &Path) -> Result<(), String> {
+    let mut entry = zip.by_name(name).map_err(|_| format!("the backup holds no {name}"))?;
+    let mut file = std::fs::File::create(to).map_err(|e| format!("cannot write {}: {e}", to.display()))?;
+    std::io::copy(&mut entry, &mut file).map_err(|e| format!("cannot write {}: {e}", to.display()))?;
+    file.sync_all().map_err(|e| format!("cannot write {}: {e}", to.display()))
+}
+
 /// Where a restore put things.
 pub struct Restored {
     pub manifest: Manifest,
@@ -178,7 +186,7 @@ fn empty_or_missing(dir: &Path) -> Result<(), String> {
 pub fn restore(file: &Path, data_dir: &Path, passphrase: &str, postgres: Option<&str>) -> Result<Restored, String> {
     empty_or_missing(data_dir)?;
     let mut zip = zip::ZipArchive::new(std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?).map_err(zip_err)?;
-    let mut read = |name: &str| -> Result<Vec<u8>, String> {
+    let read = |zip: &mut zip::ZipArchive<std::fs::File>, name: &str| -> Result<Vec<u8>, String> {
         let mut entry = zip
             .by_name(name)
             .map_err(|_| format!("{} is not an ecolabel backup (no {name})", file.display()))?;
@@ -186,11 +194,11 @@ pub fn restore(file: &Path, data_dir: &Path, passphrase: &str, postgres: Option<
         entry.read_to_end(&mut bytes).map_err(zip_err)?;
         Ok(bytes)
     };
-    let manifest: Manifest = serde_json::from_slice(&read("manifest.json")?).map_err(|e| format!("the manifest: {e}"))?;
+    let manifest: Manifest = serde_json::from_slice(&read(&mut zip, "manifest.json")?).map_err(|e| format!("the manifest: {e}"))?;
     if manifest.format != FORMAT {
         return Err(format!("{} is a backup of format {}, not {FORMAT}", file.display(), manifest.format));
     }
-    let sealed: PassphraseBox = serde_json::from_slice(&read("keys.sealed")?).map_err(|e| format!("the sealed keys: {e}"))?;
+    let sealed: PassphraseBox = serde_json::from_slice(&read(&mut zip, "keys.sealed")?).map_err(|e| format!("the sealed keys: {e}"))?;
     let keys = open_with_passphrase(passphrase, &sealed)?;
     if manifest.backend == "postgres" && postgres.is_none() {
         return Err("this backup is of a PostgreSQL registry: give the empty database to restore into with --database-url postgres://…".into());
@@ -201,13 +209,13 @@ pub fn restore(file: &Path, data_dir: &Path, passphrase: &str, postgres: Option<
     let database_url = match manifest.backend.as_str() {
         "sqlite" => {
             let path = data_dir.join("registry.db");
-            std::fs::write(&path, read("registry.db")?).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            copy_out(&mut zip, "registry.db", &path)?;
             format!("sqlite://{}", path.display())
         }
         "postgres" => {
             let url = postgres.unwrap_or_default();
             let dump = data_dir.join("registry.pgdump");
-            std::fs::write(&dump, read("registry.pgdump")?).map_err(|e| format!("cannot write {}: {e}", dump.display()))?;
+            copy_out(&mut zip, "registry.pgdump", &dump)?;
             let mut conn = storage::connect(&DbUrl::parse(url)?).map_err(|e| format!("cannot open {url}: {e}"))?;
             if storage::has_tables(&mut conn).map_err(|e| e.to_string())? {
                 return Err(format!("the database {url} is not empty: restore into an empty one"));

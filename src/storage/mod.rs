@@ -149,9 +149,28 @@ impl From<diesel::result::Error> for Error {
             E::DatabaseError(K::UniqueViolation, info) => Error::conflict("duplicate", info.message().to_string()),
             E::DatabaseError(K::ClosedConnection, info) => Error::Unavailable(info.message().to_string()),
             E::DatabaseError(K::SerializationFailure, info) => Error::conflict("serialization_failure", info.message().to_string()),
+            // The server went away or is switching over (a primary stopped, a standby not yet promoted):
+            // 503, try again; never taken for a fault of the request.
+            E::DatabaseError(_, info) if connection_lost(info.message()) => Error::Unavailable(info.message().to_string()),
+            E::BrokenTransactionManager => Error::Unavailable("the connection broke during a transaction".into()),
             other => Error::Internal(other.to_string()),
         }
     }
+}
+
+/// A driver message that says the connection to the server is gone, or the server cannot take writes now.
+fn connection_lost(message: &str) -> bool {
+    const SIGNS: [&str; 8] = [
+        "server closed the connection",
+        "terminating connection",
+        "could not receive data",
+        "could not send data",
+        "no connection to the server",
+        "connection to server",
+        "read-only transaction",
+        "the database system is",
+    ];
+    SIGNS.iter().any(|s| message.contains(s))
 }
 
 impl From<diesel::r2d2::PoolError> for Error {
@@ -305,7 +324,10 @@ impl Db {
             .max_size(pool_size)
             .min_idle(Some(min_idle))
             .connection_timeout(Duration::from_secs(5))
-            .test_on_check_out(false)
+            // PostgreSQL: a connection is pinged as it is taken, so that one whose server went away (a
+            // primary lost, a standby promoted) is dropped and a new one made through the multi-host URL,
+            // instead of failing request after request. SQLite's connections are files: nothing to check.
+            .test_on_check_out(matches!(url, DbUrl::Postgres(_)))
             .event_handler(Box::new(crate::metrics::PoolEvents))
             .build_unchecked(Manager { url: url.clone() });
         Ok(Db {

@@ -342,3 +342,75 @@ async fn a_backup_taken_while_issuing_restores(app: TestApp) {
 }
 
 crate::both_backends!(metrics_move_with_what_happens, a_backup_taken_while_issuing_restores);
+
+/// `serve` stopped with SIGTERM: /readyz answers 503 `stopping` at once while the process still answers,
+/// then the process exits 0. Started while its PostgreSQL database does not exist yet, it waits, says so,
+/// and starts once the database is there.
+#[actix_web::test]
+async fn serve_stops_gracefully_and_waits_for_its_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let spawn = |db: &str, extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ecolabel"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--drain-seconds", "2"])
+            .args(extra)
+            .env("DATABASE_URL", db)
+            .env("ECOLABEL_DATA_DIR", dir.path())
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let ready = |wait: u64| {
+        let url = format!("{base}/readyz");
+        async move {
+            for _ in 0..wait * 10 {
+                if let Ok(r) = reqwest::get(&url).await {
+                    return Some(r.status().as_u16());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            None
+        }
+    };
+    let mut child = spawn(&format!("sqlite://{}/registry.db", dir.path().display()), &[]);
+    assert_eq!(ready(30).await, Some(200));
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(r.status(), 503, "readiness turns 503 first");
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(json(r).await["error"], "stopping");
+    assert_eq!(
+        reqwest::get(format!("{base}/healthz")).await.unwrap().status(),
+        200,
+        "and it still answers meanwhile"
+    );
+    let status = actix_web::rt::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert!(status.success(), "{status:?}");
+
+    // A database that is not there yet: waited for.
+    let base_url = pg_base_url();
+    let Ok(mut admin) = <diesel::pg::PgConnection as diesel::Connection>::establish(&base_url) else {
+        assert!(!in_ci(), "CI=true but PostgreSQL is not reachable");
+        eprintln!("skipped: PostgreSQL not reachable");
+        return;
+    };
+    let name = format!("gel_test_{}", uuid::Uuid::new_v4().simple());
+    let (prefix, _) = base_url.rsplit_once('/').unwrap();
+    let mut child = spawn(&format!("{prefix}/{name}"), &["--database-wait-seconds", "60"]);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(child.try_wait().unwrap().is_none(), "it waits instead of exiting");
+    diesel::RunQueryDsl::execute(diesel::sql_query(format!("CREATE DATABASE {name}")), &mut admin).unwrap();
+    assert_eq!(ready(60).await, Some(200), "it started once the database was there");
+    child.kill().unwrap();
+    let out = actix_web::rt::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be reached yet; waiting"));
+    diesel::RunQueryDsl::execute(diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")), &mut admin).unwrap();
+}
