@@ -372,6 +372,15 @@ pub async fn text_guard(mut req: ServiceRequest, next: Next<impl MessageBody + '
     let json = essence == "application/json" || essence.ends_with("+json");
     let form = essence == "application/x-www-form-urlencoded";
     if (json || form) && matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
+        // A route that takes no body with this method refuses it before reading it (the guard then closes
+        // the connection, the body unread).
+        if let Some(pattern) = req.resource_map().match_pattern(req.path()) {
+            if !super::takes(&pattern, req.method().as_str()) {
+                if let Some(allow) = super::methods_of(&pattern) {
+                    return Ok(req.into_response(super::refuse_method(allow)).map_into_boxed_body());
+                }
+            }
+        }
         let Some(body) = read_body(&mut req, super::JSON_LIMIT).await? else {
             return Ok(error_response(
                 req,

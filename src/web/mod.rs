@@ -129,9 +129,35 @@ pub fn method_not_allowed(allow: &'static str) -> HttpResponse {
     e
 }
 
+/// Each route's methods by its full pattern, as `resource` registers them: a body sent with a method the
+/// route does not take is refused before it is read (`middleware::text_guard`).
+static METHODS: std::sync::LazyLock<std::sync::RwLock<std::collections::HashMap<String, &'static str>>> = std::sync::LazyLock::new(Default::default);
+
+/// The methods a route pattern takes (`GET, POST`), if it was made with `resource`.
+pub fn methods_of(pattern: &str) -> Option<&'static str> {
+    METHODS.read().unwrap_or_else(|p| p.into_inner()).get(pattern).copied()
+}
+
+/// Whether a route pattern takes `method` (unknown patterns are left to the router).
+pub fn takes(pattern: &str, method: &str) -> bool {
+    methods_of(pattern).is_none_or(|allow| allow.split(", ").any(|m| m == method))
+}
+
 /// A path with its methods: any other method gets 405 `method_not_allowed` with an `Allow` header.
 fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    METHODS.write().unwrap_or_else(|p| p.into_inner()).insert(path.to_string(), allow);
     web::resource(path).default_service(web::to(move || async move { Ok::<_, actix_web::Error>(method_not_allowed(allow)) }))
+}
+
+/// The same inside the `/api/v1` scope (registered under its full pattern).
+fn api_resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    METHODS.write().unwrap_or_else(|p| p.into_inner()).insert(format!("/api/v1{path}"), allow);
+    web::resource(path).default_service(web::to(move || async move { Ok::<_, actix_web::Error>(method_not_allowed(allow)) }))
+}
+
+/// 405 with the route's `Allow`, for a body sent with a method the route does not take.
+pub fn refuse_method(allow: &'static str) -> HttpResponse {
+    method_not_allowed(allow)
 }
 
 /// Every route of the registry; `limit` rate-limits the public pages per client IP, `signin` the
@@ -300,84 +326,84 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
         .service(
             web::scope("/api/v1")
                 .wrap(actix_web::middleware::from_fn(middleware::idempotency))
-                .service(resource("/me", "GET").route(get().to(api::users::me)))
+                .service(api_resource("/me", "GET").route(get().to(api::users::me)))
                 .service(
-                    resource("/users", "GET, POST")
+                    api_resource("/users", "GET, POST")
                         .route(post().to(api::users::create))
                         .route(get().to(api::users::list)),
                 )
-                .service(resource("/users/{id}/tokens", "POST").route(post().to(api::users::new_token)))
-                .service(resource("/tokens/{id}/revoke", "POST").route(post().to(api::users::revoke)))
-                .service(resource("/me/tokens", "POST").route(post().to(api::users::own_token)))
-                .service(resource("/me/sessions", "GET").route(get().to(api::users::my_sessions)))
-                .service(resource("/sessions/{id}/end", "POST").route(post().to(api::users::end_session)))
-                .service(resource("/users/{id}/sessions", "GET").route(get().to(api::users::user_sessions)))
-                .service(resource("/users/{id}/sessions/end", "POST").route(post().to(api::users::end_user_sessions)))
-                .service(resource("/users/{id}/unlock", "POST").route(post().to(api::users::unlock)))
-                .service(resource("/users/{id}/second-factor/reset", "POST").route(post().to(api::users::reset_second_factor)))
-                .service(resource("/users/{id}/password-link", "POST").route(post().to(api::users::password_link)))
-                .service(resource("/users/{id}/email", "POST").route(post().to(api::users::set_email)))
-                .service(resource("/users/{id}/roles", "POST").route(post().to(api::users::set_roles)))
-                .service(resource("/auth-events", "GET").route(get().to(api::users::auth_events)))
+                .service(api_resource("/users/{id}/tokens", "POST").route(post().to(api::users::new_token)))
+                .service(api_resource("/tokens/{id}/revoke", "POST").route(post().to(api::users::revoke)))
+                .service(api_resource("/me/tokens", "POST").route(post().to(api::users::own_token)))
+                .service(api_resource("/me/sessions", "GET").route(get().to(api::users::my_sessions)))
+                .service(api_resource("/sessions/{id}/end", "POST").route(post().to(api::users::end_session)))
+                .service(api_resource("/users/{id}/sessions", "GET").route(get().to(api::users::user_sessions)))
+                .service(api_resource("/users/{id}/sessions/end", "POST").route(post().to(api::users::end_user_sessions)))
+                .service(api_resource("/users/{id}/unlock", "POST").route(post().to(api::users::unlock)))
+                .service(api_resource("/users/{id}/second-factor/reset", "POST").route(post().to(api::users::reset_second_factor)))
+                .service(api_resource("/users/{id}/password-link", "POST").route(post().to(api::users::password_link)))
+                .service(api_resource("/users/{id}/email", "POST").route(post().to(api::users::set_email)))
+                .service(api_resource("/users/{id}/roles", "POST").route(post().to(api::users::set_roles)))
+                .service(api_resource("/auth-events", "GET").route(get().to(api::users::auth_events)))
                 .service(
-                    resource("/venues", "GET, POST")
+                    api_resource("/venues", "GET, POST")
                         .route(post().to(api::venues::create))
                         .route(get().to(api::venues::list)),
                 )
                 .service(
-                    resource("/venues/{id}", "GET, PATCH")
+                    api_resource("/venues/{id}", "GET, PATCH")
                         .route(get().to(api::venues::get))
                         .route(web::patch().to(api::venues::update)),
                 )
                 .service(
-                    resource("/assessments", "GET, POST")
+                    api_resource("/assessments", "GET, POST")
                         .route(post().to(api::assessments::create))
                         .route(get().to(api::assessments::list)),
                 )
                 .service(
-                    resource("/assessments/{id}", "GET, PATCH")
+                    api_resource("/assessments/{id}", "GET, PATCH")
                         .route(get().to(api::assessments::get))
                         .route(web::patch().to(api::assessments::patch)),
                 )
                 .service(
-                    resource("/assessments/{id}/evidence", "GET, POST")
+                    api_resource("/assessments/{id}/evidence", "GET, POST")
                         .route(post().to(api::assessments::upload_evidence))
                         .route(get().to(api::assessments::list_evidence)),
                 )
                 .service(
-                    resource("/assessments/{id}/evidence/{evidence_id}", "GET, DELETE")
+                    api_resource("/assessments/{id}/evidence/{evidence_id}", "GET, DELETE")
                         .route(get().to(api::assessments::download_evidence))
                         .route(web::delete().to(api::assessments::delete_evidence)),
                 )
-                .service(resource("/assessments/{id}/submit", "POST").route(post().to(api::assessments::submit)))
-                .service(resource("/assessments/{id}/decision", "POST").route(post().to(api::assessments::decide)))
-                .service(resource("/assessments/{id}/events", "GET").route(get().to(api::assessments::events)))
-                .service(resource("/certificates", "GET").route(get().to(api::certificates::list)))
-                .service(resource("/certificates/{number}", "GET").route(get().to(api::certificates::get)))
-                .service(resource("/certificates/{number}/pdf", "GET").route(get().to(api::certificates::pdf)))
-                .service(resource("/certificates/{number}/suspend", "POST").route(post().to(api::certificates::suspend)))
-                .service(resource("/certificates/{number}/reinstate", "POST").route(post().to(api::certificates::reinstate)))
-                .service(resource("/certificates/{number}/withdraw", "POST").route(post().to(api::certificates::withdraw)))
+                .service(api_resource("/assessments/{id}/submit", "POST").route(post().to(api::assessments::submit)))
+                .service(api_resource("/assessments/{id}/decision", "POST").route(post().to(api::assessments::decide)))
+                .service(api_resource("/assessments/{id}/events", "GET").route(get().to(api::assessments::events)))
+                .service(api_resource("/certificates", "GET").route(get().to(api::certificates::list)))
+                .service(api_resource("/certificates/{number}", "GET").route(get().to(api::certificates::get)))
+                .service(api_resource("/certificates/{number}/pdf", "GET").route(get().to(api::certificates::pdf)))
+                .service(api_resource("/certificates/{number}/suspend", "POST").route(post().to(api::certificates::suspend)))
+                .service(api_resource("/certificates/{number}/reinstate", "POST").route(post().to(api::certificates::reinstate)))
+                .service(api_resource("/certificates/{number}/withdraw", "POST").route(post().to(api::certificates::withdraw)))
                 .service(
-                    resource("/appeals", "GET, POST")
+                    api_resource("/appeals", "GET, POST")
                         .route(get().to(api::appeals::list))
                         .route(post().to(api::appeals::create)),
                 )
-                .service(resource("/appeals/{id}", "GET").route(get().to(api::appeals::get)))
-                .service(resource("/appeals/{id}/files", "POST").route(post().to(api::appeals::upload)))
-                .service(resource("/appeals/{id}/files/{file_id}", "GET").route(get().to(api::appeals::download)))
-                .service(resource("/appeals/{id}/decision", "POST").route(post().to(api::appeals::decide)))
+                .service(api_resource("/appeals/{id}", "GET").route(get().to(api::appeals::get)))
+                .service(api_resource("/appeals/{id}/files", "POST").route(post().to(api::appeals::upload)))
+                .service(api_resource("/appeals/{id}/files/{file_id}", "GET").route(get().to(api::appeals::download)))
+                .service(api_resource("/appeals/{id}/decision", "POST").route(post().to(api::appeals::decide)))
                 .service(
-                    resource("/webhooks", "GET, POST")
+                    api_resource("/webhooks", "GET, POST")
                         .route(get().to(api::webhooks::list))
                         .route(post().to(api::webhooks::create)),
                 )
-                .service(resource("/webhooks/{id}", "DELETE").route(web::delete().to(api::webhooks::delete)))
-                .service(resource("/webhooks/{id}/deliveries", "GET").route(get().to(api::webhooks::deliveries)))
-                .service(resource("/complaints", "GET").route(get().to(api::complaints::list)))
-                .service(resource("/complaints/{id}", "GET").route(get().to(api::complaints::get)))
-                .service(resource("/complaints/{id}/photo", "GET").route(get().to(api::complaints::photo)))
-                .service(resource("/complaints/{id}/triage", "POST").route(post().to(api::complaints::triage))),
+                .service(api_resource("/webhooks/{id}", "DELETE").route(web::delete().to(api::webhooks::delete)))
+                .service(api_resource("/webhooks/{id}/deliveries", "GET").route(get().to(api::webhooks::deliveries)))
+                .service(api_resource("/complaints", "GET").route(get().to(api::complaints::list)))
+                .service(api_resource("/complaints/{id}", "GET").route(get().to(api::complaints::get)))
+                .service(api_resource("/complaints/{id}/photo", "GET").route(get().to(api::complaints::photo)))
+                .service(api_resource("/complaints/{id}/triage", "POST").route(post().to(api::complaints::triage))),
         )
         // The UI reads the document `spec` serves; given the document itself, each worker would keep a copy.
         .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")))

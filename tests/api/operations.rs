@@ -197,6 +197,10 @@ async fn stalled_bodies_hold_nothing() {
         answers.get("400").copied().unwrap_or(0) >= 1,
         "a body that stops coming fails at its deadline: {answers:?}"
     );
+    assert!(
+        answers.get("405").copied().unwrap_or(0) >= 1,
+        "a route that takes no body refuses one unread: {answers:?}"
+    );
     assert!(!answers.contains_key("none"), "each got an answer before the close: {answers:?}");
 }
 
