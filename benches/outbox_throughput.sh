@@ -18,7 +18,7 @@ port=18410 hook_port=18411 smtp_port=18412
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-export RUST_LOG=warn ECOLABEL_BIND="127.0.0.1:$port" ECOLABEL_PUBLIC_RATE=100000000 ECOLABEL_PUBLIC_BURST=100000000
+export RUST_LOG=warn ECOLABEL_WEBHOOK_ALLOW_PRIVATE=true ECOLABEL_BIND="127.0.0.1:$port" ECOLABEL_PUBLIC_RATE=100000000 ECOLABEL_PUBLIC_BURST=100000000
 
 cat >"$work/nginx.conf" <<CONF
 worker_processes 2;

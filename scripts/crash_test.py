@@ -16,7 +16,8 @@ BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/ecolabel"
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 work = tempfile.mkdtemp(prefix="gel-crash-")
 db_path = os.path.join(work, "registry.db")
-env = dict(os.environ, DATABASE_URL=f"sqlite://{db_path}", ECOLABEL_DATA_DIR=work, RUST_LOG="warn")
+# The webhook receiver is on loopback, which a registry refuses unless told it is a test set-up.
+env = dict(os.environ, DATABASE_URL=f"sqlite://{db_path}", ECOLABEL_DATA_DIR=work, RUST_LOG="warn", ECOLABEL_WEBHOOK_ALLOW_PRIVATE="true")
 
 def cli(*args):
     return rc.cli(BIN, env, *args)
