@@ -11,7 +11,7 @@ time (from the kill to the first approval sent after it and acknowledged) and ac
 
 Usage: scripts/failover_test.py [path/to/ecolabel] [runs]   (as root, with PostgreSQL 15's server packages)
 """
-import json, os, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+import os, subprocess, sys, tempfile, threading, time, urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import registry_client as rc
 
@@ -63,20 +63,7 @@ def make_pair():
 
 def call(port, method, path, token, body=None, raw=None, headers=None):
     """(status, json, Retry-After) or (None, error, None) when no answer came."""
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
-    req.add_header("Authorization", f"Bearer {token}")
-    if body is not None:
-        req.add_header("Content-Type", "application/json")
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read() or b"null"), None
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null"), e.headers.get("retry-after")
-    except Exception as e:
-        return None, str(e), None
+    return rc.call_full(port, method, path, token, body=body, headers=headers, raw=raw)
 
 
 def run(n):

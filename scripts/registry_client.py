@@ -18,7 +18,7 @@ def cli(binary, env, *args):
     return subprocess.run([binary, *args], env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def call(port, method, path, token, body=None, headers=None, raw=None):
+def request(port, method, path, token, body=None, headers=None, raw=None):
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
     req.add_header("Authorization", f"Bearer {token}")
@@ -26,11 +26,26 @@ def call(port, method, path, token, body=None, headers=None, raw=None):
         req.add_header("Content-Type", "application/json")
     for k, v in (headers or {}).items():
         req.add_header(k, v)
+    return req
+
+
+def call(port, method, path, token, body=None, headers=None, raw=None):
+    """(status, JSON body); raises when no answer comes."""
+    status, body, _ = call_full(port, method, path, token, body, headers, raw, answer_required=True)
+    return status, body
+
+
+def call_full(port, method, path, token, body=None, headers=None, raw=None, answer_required=False):
+    """(status, JSON body, Retry-After); (None, the error, None) when no answer comes."""
     try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read() or b"null")
+        with urllib.request.urlopen(request(port, method, path, token, body, headers, raw), timeout=30) as r:
+            return r.status, json.loads(r.read() or b"null"), None
     except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+        return e.code, json.loads(e.read() or b"null"), e.headers.get("retry-after")
+    except Exception as e:
+        if answer_required:
+            raise
+        return None, str(e), None
 
 
 def multipart(criterion, payload):

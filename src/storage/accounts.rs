@@ -328,12 +328,16 @@ pub fn throttle(conn: &mut DbConn, email_hash: &str) -> Result<Option<Throttle>>
         ))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(failures, window_start, locks, locked_until)| Throttle {
+    Ok(row.map(throttle_of))
+}
+
+fn throttle_of((failures, window_start, locks, locked_until): (i32, NaiveDateTime, i32, Option<NaiveDateTime>)) -> Throttle {
+    Throttle {
         failures,
         window_start,
         locks,
         locked_until,
-    }))
+    }
 }
 
 /// An address's throttle, its row locked for the rest of the transaction (an UPDATE that changes nothing
@@ -350,12 +354,7 @@ pub fn lock_throttle(conn: &mut DbConn, email_hash: &str) -> Result<Option<Throt
         ))
         .get_result(conn)
         .optional()?;
-    Ok(row.map(|(failures, window_start, locks, locked_until)| Throttle {
-        failures,
-        window_start,
-        locks,
-        locked_until,
-    }))
+    Ok(row.map(throttle_of))
 }
 
 pub fn put_throttle(conn: &mut DbConn, email_hash: &str, t: &Throttle, existed: bool) -> Result<()> {

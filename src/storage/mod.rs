@@ -35,6 +35,7 @@ pub mod schema;
 pub mod users;
 pub mod venues;
 pub mod webhooks;
+pub mod witness_state;
 pub mod witnessing;
 
 use crate::domain::scoring::FieldError;

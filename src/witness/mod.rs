@@ -1,9 +1,8 @@
 //! `ecolabel witness serve`: a C2SP tlog-witness any C2SP log can use (ours or another registry's). It
 //! verifies the log's signature and the consistency proof, persists the new size, then cosigns.
 
-pub mod store;
-
 use crate::domain::witness::{self as w, AddCheckpoint, CosignerKey, Refusal};
+use crate::storage::witness_state::Store;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use std::collections::HashMap;
@@ -29,7 +28,7 @@ struct Witness {
     key: CosignerKey,
     /// Trusted log keys by origin.
     logs: HashMap<String, Vec<String>>,
-    store: Mutex<store::Store>,
+    store: Mutex<Store>,
 }
 
 /// The witness's key under its name, made in the key directory if it is not there yet.
@@ -56,7 +55,7 @@ pub fn build(config: WitnessConfig) -> Result<Running, String> {
     if logs.is_empty() {
         return Err("give the logs this witness follows with --log \"<verifier key>\"".into());
     }
-    let store = store::Store::open(&config.state)?;
+    let store = Store::open(&config.state)?;
     let vkey = key.vkey();
     let state = web::Data::new(Witness {
         key,

@@ -1,5 +1,5 @@
-// The witness's memory: for each log (by origin) the latest checkpoint it cosigned, in its own SQLite file,
-// checked and updated in one IMMEDIATE transaction so that two requests cannot roll a log back.
+// A witness's memory (`ecolabel witness serve`, its own SQLite file, not the registry's schema): for each log
+// by origin the latest checkpoint it cosigned, checked and updated in one IMMEDIATE transaction.
 
 use crate::domain::log::Hash;
 use crate::domain::witness::Seen;
