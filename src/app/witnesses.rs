@@ -12,6 +12,11 @@ fn names(ctx: &Context) -> Vec<String> {
     ctx.config.witnesses.iter().map(|w| w.name.clone()).collect()
 }
 
+/// The newest checkpoint signed by the log (there is always one: the empty tree's is published at start).
+fn newest(c: &mut storage::DbConn) -> Result<(u64, String)> {
+    log::latest_checkpoint(c)?.ok_or_else(|| Error::Storage(storage::Error::Internal("the log has no checkpoint".into())))
+}
+
 /// The checkpoint `GET /log/checkpoint` serves: with witnesses, the newest that a quorum cosigned (its
 /// cosignatures appended); without (or before the first quorum), the newest signed by the log.
 pub async fn served_checkpoint(ctx: &Context) -> Result<(u64, String)> {
@@ -21,16 +26,14 @@ pub async fn served_checkpoint(ctx: &Context) -> Result<(u64, String)> {
             if let Some(cosigned) = witnessing::cosigned(c, &witnesses, quorum)? {
                 return Ok(cosigned);
             }
-            log::latest_checkpoint(c)?.ok_or_else(|| Error::Storage(storage::Error::Internal("the log has no checkpoint".into())))
+            newest(c)
         })
         .await
 }
 
 /// The newest checkpoint, signed by the log alone (`GET /log/checkpoint.latest`).
 pub async fn latest_checkpoint(ctx: &Context) -> Result<(u64, String)> {
-    ctx.db
-        .read(|c| log::latest_checkpoint(c)?.ok_or_else(|| Error::Storage(storage::Error::Internal("the log has no checkpoint".into()))))
-        .await
+    ctx.db.read(newest).await
 }
 
 /// Each configured witness: the newest checkpoint it cosigned and what it refused last.
@@ -60,7 +63,7 @@ pub async fn proof_bundle(ctx: &Context, number: String, size: Option<u64>) -> R
                 }
                 None => match witnessing::cosigned(c, &witnesses, quorum)? {
                     Some((size, note)) if size > index => (size, note),
-                    _ => log::latest_checkpoint(c)?.ok_or_else(|| Error::Storage(storage::Error::Internal("the log has no checkpoint".into())))?,
+                    _ => newest(c)?,
                 },
             };
             if index >= size {

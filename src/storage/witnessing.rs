@@ -89,23 +89,31 @@ pub fn claim_send(conn: &mut DbConn, witness: &str, now: NaiveDateTime, not_sinc
     Ok(true)
 }
 
-/// The newest checkpoint that at least `quorum` of `witnesses` cosigned: its size and the note with their
-/// cosignature lines appended (the log's own signature line first).
-pub fn cosigned(conn: &mut DbConn, witnesses: &[String], quorum: usize) -> Result<Option<(u64, String)>> {
+/// The newest tree size that at least `quorum` of `witnesses` cosigned, and when its last cosignature
+/// arrived (one query for what is served and for its freshness).
+fn quorum_head(conn: &mut DbConn, witnesses: &[String], quorum: usize) -> Result<Option<(u64, NaiveDateTime)>> {
     if witnesses.is_empty() || quorum == 0 {
         return Ok(None);
     }
-    let size: Option<i64> = cs::table
+    let head: Option<(i64, Option<NaiveDateTime>)> = cs::table
         .filter(cs::witness.eq_any(witnesses))
         .group_by(cs::size)
         .having(diesel::dsl::count_star().ge(quorum as i64))
-        .select(cs::size)
+        .select((cs::size, diesel::dsl::max(cs::created_at)))
         .order(cs::size.desc())
         .first(conn)
         .optional()?;
-    let Some(size) = size else { return Ok(None) };
-    let Some(note) = checkpoint_at(conn, size as u64)? else { return Ok(None) };
-    Ok(Some((size as u64, with_cosignatures(conn, size as u64, note, witnesses)?)))
+    Ok(head.and_then(|(s, t)| t.map(|t| (s as u64, t))))
+}
+
+/// The newest checkpoint that at least `quorum` of `witnesses` cosigned: its size and the note with their
+/// cosignature lines appended (the log's own signature line first).
+pub fn cosigned(conn: &mut DbConn, witnesses: &[String], quorum: usize) -> Result<Option<(u64, String)>> {
+    let Some((size, _)) = quorum_head(conn, witnesses, quorum)? else {
+        return Ok(None);
+    };
+    let Some(note) = checkpoint_at(conn, size)? else { return Ok(None) };
+    Ok(Some((size, with_cosignatures(conn, size, note, witnesses)?)))
 }
 
 /// A checkpoint note of `size` with the cosignature lines kept for it from `witnesses` appended (by name).
@@ -159,19 +167,8 @@ pub struct Freshness {
 
 pub fn freshness(conn: &mut DbConn, witnesses: &[String], quorum: usize) -> Result<Freshness> {
     let newest: Option<NaiveDateTime> = lc::table.order(lc::size.desc()).select(lc::created_at).first(conn).optional()?;
-    if witnesses.is_empty() || quorum == 0 {
-        return Ok(Freshness { newest, cosigned: None });
-    }
-    let cosigned: Option<(i64, Option<NaiveDateTime>)> = cs::table
-        .filter(cs::witness.eq_any(witnesses))
-        .group_by(cs::size)
-        .having(diesel::dsl::count_star().ge(quorum as i64))
-        .select((cs::size, diesel::dsl::max(cs::created_at)))
-        .order(cs::size.desc())
-        .first(conn)
-        .optional()?;
     Ok(Freshness {
         newest,
-        cosigned: cosigned.and_then(|(s, t)| t.map(|t| (s as u64, t))),
+        cosigned: quorum_head(conn, witnesses, quorum)?,
     })
 }

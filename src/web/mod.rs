@@ -145,13 +145,17 @@ pub fn takes(pattern: &str, method: &str) -> bool {
 
 /// A path with its methods: any other method gets 405 `method_not_allowed` with an `Allow` header.
 fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
-    METHODS.write().unwrap_or_else(|p| p.into_inner()).insert(path.to_string(), allow);
-    web::resource(path).default_service(web::to(move || async move { Ok::<_, actix_web::Error>(method_not_allowed(allow)) }))
+    scoped_resource("", path, allow)
 }
 
-/// The same inside the `/api/v1` scope (registered under its full pattern).
+/// The same inside the `/api/v1` scope.
 fn api_resource(path: &str, allow: &'static str) -> actix_web::Resource {
-    METHODS.write().unwrap_or_else(|p| p.into_inner()).insert(format!("/api/v1{path}"), allow);
+    scoped_resource("/api/v1", path, allow)
+}
+
+/// A resource at `path` inside the scope `prefix`, its methods recorded under its full pattern.
+fn scoped_resource(prefix: &str, path: &str, allow: &'static str) -> actix_web::Resource {
+    METHODS.write().unwrap_or_else(|p| p.into_inner()).insert(format!("{prefix}{path}"), allow);
     web::resource(path).default_service(web::to(move || async move { Ok::<_, actix_web::Error>(method_not_allowed(allow)) }))
 }
 

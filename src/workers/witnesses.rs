@@ -74,6 +74,7 @@ pub async fn pass(ctx: &Context, client: &reqwest::Client, every: u32) -> Result
     let (latest, known) = app::due(ctx).await?;
     let Some((size, note)) = latest else { return Ok(report) };
     let log_vkey = ctx.log_key.vkey();
+    let mut proofs: std::collections::HashMap<u64, Vec<crate::domain::log::Hash>> = std::collections::HashMap::new();
     for w in &ctx.config.witnesses {
         let mut old = known.get(&w.name).copied().unwrap_or(0);
         if old >= size || !app::claim(ctx, w.name.clone(), every).await? {
@@ -81,7 +82,15 @@ pub async fn pass(ctx: &Context, client: &reqwest::Client, every: u32) -> Result
         }
         // One retry after a 409 that names another size.
         for attempt in 0..2 {
-            let proof = app::consistency_from(ctx, old, size).await?;
+            // Witnesses that cosigned the same size get the same proof: read it once a pass.
+            let proof = match proofs.get(&old) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = app::consistency_from(ctx, old, size).await?;
+                    proofs.insert(old, p.clone());
+                    p
+                }
+            };
             let body = AddCheckpoint {
                 old,
                 proof,
