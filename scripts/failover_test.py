@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import registry_client as rc
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/ecolabel"
-RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+RUNS = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else 1
 VER, PRIMARY, STANDBY, PP, SP = "15", "fo_primary", "fo_standby", 5433, 5434
 
 
@@ -170,6 +170,7 @@ def run(n):
     return ok
 
 
-results = [run(n + 1) for n in range(RUNS)]
-print("PASS" if all(results) else "FAIL")
-sys.exit(0 if all(results) else 1)
+if __name__ == "__main__":
+    results = [run(n + 1) for n in range(RUNS)]
+    print("PASS" if all(results) else "FAIL")
+    sys.exit(0 if all(results) else 1)

@@ -120,6 +120,13 @@ pub struct Settings {
     /// before giving up; 0 gives up at once.
     #[arg(long, env = "ECOLABEL_DATABASE_WAIT_SECONDS", default_value_t = 300, global = true)]
     pub database_wait_seconds: u32,
+    /// A PostgreSQL read replica (a hot standby of DATABASE_URL) for the public pages' reads; they go to the
+    /// primary whenever the replica is further behind than --read-max-lag-ms or lacks this process's change.
+    #[arg(long, env = "ECOLABEL_READ_DATABASE_URL", global = true)]
+    pub read_database_url: Option<String>,
+    /// How far behind the primary (in milliseconds, measured) the read replica may be and still serve.
+    #[arg(long, env = "ECOLABEL_READ_MAX_LAG_MS", default_value_t = 1000, global = true)]
+    pub read_max_lag_ms: u32,
     /// Let webhook subscribers be on loopback or private addresses (test set-ups only; refused by default,
     /// at registration and at delivery).
     #[arg(long, env = "ECOLABEL_WEBHOOK_ALLOW_PRIVATE", global = true)]
@@ -222,6 +229,9 @@ pub struct Config {
     pub drain_seconds: u32,
     /// Seconds to keep retrying an unreachable PostgreSQL at start.
     pub database_wait_seconds: u32,
+    /// The read replica for public reads (PostgreSQL only), and how far behind it may be.
+    pub read_database: Option<DbUrl>,
+    pub read_max_lag: std::time::Duration,
     /// Webhook subscribers may be on loopback or private addresses.
     pub webhook_allow_private: bool,
     /// Where /metrics is served instead of the main port.
@@ -385,6 +395,22 @@ impl Settings {
         if self.client_requests == 0 {
             return Err(setting("client-requests", "ECOLABEL_CLIENT_REQUESTS", "must be at least 1"));
         }
+        let read_database = match self.read_database_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => match DbUrl::parse(u).map_err(|e| setting("read-database-url", "ECOLABEL_READ_DATABASE_URL", e))? {
+                r @ DbUrl::Postgres(_) if matches!(database, DbUrl::Postgres(_)) => Some(r),
+                _ => {
+                    return Err(setting(
+                        "read-database-url",
+                        "ECOLABEL_READ_DATABASE_URL",
+                        "a read replica is a PostgreSQL standby of a PostgreSQL DATABASE_URL",
+                    ))
+                }
+            },
+        };
+        if !(10..=60_000).contains(&self.read_max_lag_ms) {
+            return Err(setting("read-max-lag-ms", "ECOLABEL_READ_MAX_LAG_MS", "must be between 10 and 60000"));
+        }
         Ok(Config {
             request_metrics: self.request_metrics,
             complaints: crate::app::complaints::Ceilings {
@@ -398,6 +424,8 @@ impl Settings {
             metrics_bind,
             drain_seconds: self.drain_seconds,
             webhook_allow_private: self.webhook_allow_private,
+            read_database,
+            read_max_lag: std::time::Duration::from_millis(u64::from(self.read_max_lag_ms)),
             database_wait_seconds: self.database_wait_seconds,
             log_origin,
             witnesses,

@@ -32,6 +32,10 @@ pub struct Metrics {
     pub log_checkpoint_age: IntGauge,
     pub log_cosigned_age: IntGauge,
     pub log_cosigned_size: IntGauge,
+    /// The read replica: how far behind the primary it was last measured (-1: unknown or unreachable), and
+    /// the public reads it served against those that went to the primary.
+    pub replica_lag_seconds: prometheus::Gauge,
+    pub public_reads: IntCounterVec,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -92,7 +96,19 @@ fn build() -> Metrics {
         "How long the last scheduler pass took",
     ));
     must(r.register(Box::new(scheduler_last_seconds.clone())));
+    let replica_lag_seconds = must(prometheus::Gauge::new(
+        "ecolabel_read_replica_lag_seconds",
+        "How far the read replica was behind the primary at the last measurement (-1: unknown or unreachable)",
+    ));
+    must(r.register(Box::new(replica_lag_seconds.clone())));
     Metrics {
+        replica_lag_seconds,
+        public_reads: counter_vec(
+            &r,
+            "ecolabel_public_reads_total",
+            "Public certificate reads from the database, by where they went (replica or primary)",
+            &["source"],
+        ),
         requests,
         request_seconds,
         pool_wait_seconds,

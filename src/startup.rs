@@ -147,6 +147,12 @@ pub fn build_context(config: &Config, require_key: bool) -> Result<crate::app::C
         log_key,
         clock: Default::default(),
         sealer,
+        reads: config.read_database.as_ref().map(|url| {
+            Arc::new(crate::app::replica::ReadReplica::new(
+                Db::open_replica(url, config.db_pool),
+                config.read_max_lag,
+            ))
+        }),
     })
 }
 
@@ -245,6 +251,7 @@ impl Application {
         let sender = actix_web::rt::spawn(send_webhooks(self.state.clone(), stop_rx.clone()));
         let mailer = actix_web::rt::spawn(send_mail(self.state.clone(), stop_rx));
         let witnessing = actix_web::rt::spawn(ask_witnesses(self.state.clone()));
+        let replica = actix_web::rt::spawn(measure_replica(self.state.clone()));
         let metrics = self.metrics.map(|m| (m.handle(), actix_web::rt::spawn(m)));
         let (handle, state) = (self.server.handle(), self.state.clone());
         let signals = actix_web::rt::spawn(async move {
@@ -267,6 +274,7 @@ impl Application {
         }
         signals.abort();
         witnessing.abort();
+        replica.abort();
         job.abort();
         scheduler.abort();
         // The outbox senders finish the delivery pass they are in, bounded.
@@ -338,6 +346,19 @@ async fn send_webhooks(state: Data<AppState>, mut stop: tokio::sync::watch::Rece
 
 /// The witness sender inside `serve` when witnesses are configured: the newest checkpoint to each witness
 /// at most every `--witness-interval` seconds while there are new entries (crate::workers::witnesses).
+/// With a read replica: its lag measured every 100 ms, which decides where public reads go (app::replica)
+/// and is shown as `ecolabel_read_replica_lag_seconds`.
+async fn measure_replica(state: Data<AppState>) {
+    let Some(replica) = state.app.reads.clone() else { return };
+    let mut tick = tokio::time::interval(crate::app::replica::SAMPLE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let lag = replica.measure(&state.app.db).await;
+        crate::metrics::get().replica_lag_seconds.set(lag.map_or(-1.0, |l| l.as_secs_f64()));
+    }
+}
+
 async fn ask_witnesses(state: Data<AppState>) {
     let every = state.config.witness_interval;
     if every == 0 || state.config.witnesses.is_empty() {

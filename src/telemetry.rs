@@ -10,13 +10,15 @@ static WRITER: Mutex<Option<tracing_appender::non_blocking::WorkerGuard>> = Mute
 
 /// Install the global subscriber once; later calls (tests) are ignored. Lines go through a queue to a
 /// writer thread, so a request never waits for stderr; the queue is not lossy (a line is never dropped: if
-/// stderr stops taking them, the queue of 128,000 lines fills and only then do callers wait).
+/// stderr stops taking them, the queue of 128,000 lines fills and only then do callers wait). The thread
+/// writes through a buffer that it flushes each time the queue runs empty: under load one `write` carries
+/// many lines instead of one system call per line, and when idle each line still goes out at once.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .thread_name("ecolabel-log")
-        .finish(std::io::stderr());
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     // Colours only for a terminal: escape codes cost formatting time on every line and clutter a file.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = fmt().with_env_filter(filter).with_writer(writer).with_target(false).with_ansi(ansi);

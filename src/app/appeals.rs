@@ -225,7 +225,7 @@ pub fn decide(conn: &mut DbConn, caller: &Caller, id: i64, outcome: AppealOutcom
                     action: "reinstated",
                     from: &cert.status,
                     to,
-                    reason: Some("appeal upheld"),
+                    reason: Some(crate::domain::appeal::UPHELD_REASON),
                     at: now,
                 };
                 super::certificates::store_status(conn, caller, &cert, &change, log)?;

@@ -22,6 +22,33 @@ pub struct Context {
     pub clock: super::clock::Clock,
     /// Seals and opens secrets at rest (TOTP and webhook secrets) with the key directory's sealing key.
     pub sealer: Arc<crate::domain::seal::Sealer>,
+    /// The read replica for public reads (`--read-database-url`), if any.
+    pub reads: Option<Arc<super::replica::ReadReplica>>,
+}
+
+impl Context {
+    /// Where a public read goes now: the read replica while it is fresh (super::replica), else the primary.
+    pub fn public_db(&self) -> &Db {
+        match &self.reads {
+            Some(r) if r.fresh() => {
+                crate::metrics::get().public_reads.with_label_values(&["replica"]).inc();
+                &r.db
+            }
+            Some(_) => {
+                crate::metrics::get().public_reads.with_label_values(&["primary"]).inc();
+                &self.db
+            }
+            None => &self.db,
+        }
+    }
+
+    /// This process changed something the public pages show: reads go to the primary until the replica
+    /// holds the change.
+    pub fn public_changed(&self) {
+        if let Some(r) = &self.reads {
+            r.changed();
+        }
+    }
 }
 
 impl Context {

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod metrics;
 pub mod notify;
 pub mod public;
+pub mod replica;
 pub mod schedule;
 pub mod secrets;
 pub mod users;

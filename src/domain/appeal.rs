@@ -1,6 +1,9 @@
 //! Appeals (ISO/IEC 17065 7.13), as rules: what a venue may appeal and until when, who may decide (no one
 //! who took part in the decision appealed), and what an upheld appeal reverses. Pure: times come in.
 
+/// The public reason recorded when an appeal reverses a suspension or withdrawal.
+pub const UPHELD_REASON: &str = "appeal upheld";
+
 use super::lifecycle::{PublicStatus, StoredStatus};
 use chrono::{NaiveDateTime, TimeDelta};
 use serde::{Deserialize, Serialize};

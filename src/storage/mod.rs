@@ -31,6 +31,7 @@ pub mod keys;
 pub mod log;
 pub mod models;
 pub mod notifications;
+pub mod replication;
 pub mod schema;
 pub mod users;
 pub mod venues;
@@ -321,6 +322,16 @@ impl Db {
             tracing::info!(venues = words, "venues' search words filled in for the word index");
         }
         drop(first);
+        Ok(Db::pool(url, pool_size, min_idle))
+    }
+
+    /// A pool on a read replica: nothing is migrated or written there (a standby is read-only), and no
+    /// connection is made until one is needed, so a replica that is down does not stop the start.
+    pub fn open_replica(url: &DbUrl, pool_size: u32) -> Db {
+        Db::pool(url, pool_size, 0)
+    }
+
+    fn pool(url: &DbUrl, pool_size: u32, min_idle: u32) -> Db {
         let pool = Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(min_idle))
@@ -331,11 +342,11 @@ impl Db {
             .test_on_check_out(matches!(url, DbUrl::Postgres(_)))
             .event_handler(Box::new(crate::metrics::PoolEvents))
             .build_unchecked(Manager { url: url.clone() });
-        Ok(Db {
+        Db {
             pool,
             url: url.clone(),
             write_lock: Arc::new(Mutex::new(())),
-        })
+        }
     }
 
     pub fn url(&self) -> &DbUrl {

@@ -30,6 +30,18 @@ pub fn status_word(m: &Messages, v: Verdict) -> String {
     .to_string()
 }
 
+/// A reason as the page's language says it: the reasons the registry gives itself (surveillance overdue, a
+/// suspension too long, an appeal upheld) are catalogue words; a person's own reason is shown as written.
+pub fn reason_text(m: &Messages, reason: &str) -> String {
+    let key = match reason {
+        crate::domain::surveillance::OVERDUE_REASON => "reason_surveillance_overdue",
+        crate::domain::surveillance::LONG_SUSPENSION_REASON => "reason_long_suspension",
+        crate::domain::appeal::UPHELD_REASON => "reason_appeal_upheld",
+        other => return other.to_string(),
+    };
+    m.t(key).to_string()
+}
+
 /// The query string without `lang=`, so the language switch keeps the rest.
 fn query_without_lang(req: &HttpRequest) -> String {
     req.query_string()

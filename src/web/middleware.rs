@@ -368,6 +368,16 @@ pub async fn text_guard(mut req: ServiceRequest, next: Next<impl MessageBody + '
         e.fields = bad;
         return Ok(error_response(req, e));
     }
+    // A route for signed-in people or token holders refuses a change that names neither before reading
+    // its body (the guard then closes the connection, the body unread).
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && needs_credentials(req.path()) && !super::session::carries_credentials(&req) {
+        let refusal = if req.path().starts_with("/api/") {
+            ApiError::unauthorized("unauthorized", "send Authorization: Bearer <token>").error_response()
+        } else {
+            super::session::to_sign_in(req.path(), req.query_string())
+        };
+        return Ok(req.into_response(refusal).map_into_boxed_body());
+    }
     let essence = req.mime_type().ok().flatten().map(|m| m.essence_str().to_string()).unwrap_or_default();
     let json = essence == "application/json" || essence.ends_with("+json");
     let form = essence == "application/x-www-form-urlencoded";
@@ -410,9 +420,24 @@ pub async fn text_guard(mut req: ServiceRequest, next: Next<impl MessageBody + '
     next.call(req).await.map(|r| r.map_into_boxed_body())
 }
 
+/// Paths that act only for a signed-in person (`/app`) or a token holder (`/api/v1`, but its public lists).
+fn needs_credentials(path: &str) -> bool {
+    path == "/app" || path.starts_with("/app/") || (path.starts_with("/api/v1/") && !path.starts_with("/api/v1/public/"))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::loggable_path;
+    use super::{loggable_path, needs_credentials};
+
+    #[test]
+    fn changes_to_the_portal_and_the_api_need_credentials() {
+        assert!(needs_credentials("/app/venues"));
+        assert!(needs_credentials("/api/v1/venues"));
+        assert!(!needs_credentials("/api/v1/public/certificates"));
+        assert!(!needs_credentials("/login"));
+        assert!(!needs_credentials("/certificates/GEL-2026-000001/complaints"));
+        assert!(!needs_credentials("/application"));
+    }
 
     #[test]
     fn secrets_and_tokens_in_paths_are_not_logged() {

@@ -53,9 +53,16 @@ impl AppState {
     pub fn run_jobs(&self, now: chrono::NaiveDateTime) -> crate::app::Result<crate::workers::scheduler::Report> {
         let report = crate::workers::scheduler::run(&self.app, now)?;
         for number in &report.changed {
-            self.snapshots.invalidate(number);
+            self.forget(number);
         }
         Ok(report)
+    }
+
+    /// This process changed a certificate: reads of it go to the primary until the read replica has the
+    /// change (app::replica), and this process's snapshot of it is dropped, in that order.
+    pub fn forget(&self, number: &str) {
+        self.app.public_changed();
+        self.snapshots.invalidate(number);
     }
 }
 

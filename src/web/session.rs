@@ -163,6 +163,20 @@ fn refuse(req: ServiceRequest, why: &str) -> ServiceResponse<BoxBody> {
 /// Seconds between two writes of a session's last use (the idle limit is counted in minutes).
 const TOUCH_EVERY_SECONDS: i64 = 60;
 
+/// Whether a request names a session or a token at all (whether it is a good one is found out later).
+pub fn carries_credentials(req: &ServiceRequest) -> bool {
+    req.headers().contains_key(header::AUTHORIZATION) || req.cookie("gel_session").is_some() || req.cookie("__Host-gel_session").is_some()
+}
+
+/// A page that needs a signed-in person sends anyone else to sign in, back to `path?query` afterwards.
+pub fn to_sign_in(path: &str, query: &str) -> actix_web::HttpResponse {
+    let here = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/login?next={}", crate::web::layout::url_escape(&here))))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
 /// Look the session cookie up (unless the request carries a bearer token, which wins), and check CSRF
 /// on every change: with an open session it needs the session's token and a same-origin request;
 /// without one, a cross-site request is still refused.

@@ -93,6 +93,8 @@ pub fn test_config(dir: &std::path::Path, database: DbUrl) -> Config {
         database_wait_seconds: 0,
         // The tests' webhook receivers are on loopback.
         webhook_allow_private: true,
+        read_database: None,
+        read_max_lag: std::time::Duration::from_secs(1),
         metrics_bind: None,
         request_metrics: true,
         body_timeout_seconds: 10,

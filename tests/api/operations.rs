@@ -204,6 +204,80 @@ async fn stalled_bodies_hold_nothing() {
     assert!(!answers.contains_key("none"), "each got an answer before the close: {answers:?}");
 }
 
+/// A change sent without a session or a token, to the portal or the API, is refused as soon as its
+/// headers arrive (sign in, or 401), its body never read: the body deadline is far away.
+#[actix_web::test]
+async fn a_change_naming_nobody_is_refused_unread() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(app) = spawn_app_with(Backend::Sqlite, |c| c.body_timeout_seconds = 60).await else {
+        return;
+    };
+    let addr = app.address.trim_start_matches("http://").to_string();
+    for (path, kind, expect) in [
+        ("/app/venues", "application/x-www-form-urlencoded", "303"),
+        ("/app/assessments/1/evidence", "multipart/form-data; boundary=x", "303"),
+        ("/api/v1/venues", "application/json", "401"),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!("POST {path} HTTP/1.1\r\nHost: registry.test\r\nContent-Type: {kind}\r\nContent-Length: 100000\r\n\r\nname=a");
+        s.write_all(head.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        tokio::time::timeout(std::time::Duration::from_secs(20), s.read_to_end(&mut out))
+            .await
+            .unwrap_or_else(|_| panic!("{path}: answered and closed long before the 60 s body deadline"))
+            .unwrap();
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(text.split(' ').nth(1), Some(expect), "{path}: {text}");
+        if expect == "303" {
+            assert!(text.contains(&format!("location: /login?next={}", path.replace('/', "%2F"))), "{text}");
+        }
+    }
+    // With a token the same request is read and answered as before.
+    let token = app.token(&[Role::Assessor]).await;
+    let r = app.post("/api/v1/venues", Some(&token), json!({"name": "x"})).await;
+    assert_eq!(r.status(), 422);
+}
+
+/// Public reads go to the read replica while it is fresh, and a suspension made here shows on the next
+/// request (reads go to the primary until the replica holds it).
+/// (The replica here is the primary's own database, which is not a standby and so holds everything; a
+/// real standby is measured in scripts/failover_test.py.)
+#[actix_web::test]
+async fn public_reads_go_to_the_replica_only_while_it_is_fresh() {
+    let Some(app) = spawn_app_with(Backend::Postgres, |c| c.read_database = Some(c.database.clone())).await else {
+        return;
+    };
+    let issued = app.issue("Replica Café", "Astana").await;
+    let reads = |s: &Scrape, source: &str| s.value("ecolabel_public_reads_total", &[("source", source)]);
+    // Measured every 100 ms: soon the replica has caught up with the issuance and serves the register.
+    let mut served = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let Some(before) = scrape(&app).await else { return };
+        assert_eq!(app.get("/register?q=Replica", None).await.status(), 200);
+        let after = scrape(&app).await.unwrap();
+        if reads(&after, "replica") > reads(&before, "replica") {
+            let lag = after.value("ecolabel_read_replica_lag_seconds", &[]);
+            assert!((0.0..1.0).contains(&lag), "lag {lag}");
+            served = true;
+            break;
+        }
+    }
+    assert!(served, "the register was read from the replica");
+    let r = app
+        .post(
+            &format!("/api/v1/certificates/{}/suspend", issued.number),
+            Some(&issued.officer),
+            json!({"reason": "Bins missing at the entrance"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // Which database answers depends on whether the 100 ms measurement ran in between (the rule itself is
+    // unit-tested in app::replica); what a person sees does not.
+    let page = app.get(&issued.path, None).await.text().await.unwrap();
+    assert!(page.contains("Bins missing at the entrance"), "the suspension shows at once");
+}
+
 fn cli_with(env: &[(&str, String)], args: &[&str]) -> std::process::Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecolabel"));
     cmd.args(args);

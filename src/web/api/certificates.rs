@@ -342,7 +342,7 @@ pub async fn current_pdf(state: &web::Data<AppState>, number: String, who: Optio
 /// is rendered and stored, so that the first download (on any replica) is a stored one. The change has
 /// committed already: a failure here is logged, and the download renders instead.
 pub async fn changed(state: &web::Data<AppState>, number: &str) {
-    state.snapshots.invalidate(number);
+    state.forget(number);
     if let Err(e) = current_pdf(state, number.to_string(), None).await {
         tracing::warn!(certificate = %number, error = %e.message, "could not render the changed certificate's PDF");
     }

@@ -57,18 +57,7 @@ pub(crate) fn signed_in(req: &HttpRequest, s: MaybeSession, allow_without_factor
     match s.0 {
         Some(s) if s.stage == Stage::Full && (allow_without_factor || !s.needs_factor) => Ok(s),
         Some(s) if s.stage == Stage::Full => Err(Box::new(see_other("/app/account/totp"))),
-        _ => {
-            let here = format!(
-                "{}{}",
-                req.path(),
-                if req.query_string().is_empty() {
-                    String::new()
-                } else {
-                    format!("?{}", req.query_string())
-                }
-            );
-            Err(Box::new(see_other(&format!("/login?next={}", crate::web::layout::url_escape(&here)))))
-        }
+        _ => Err(Box::new(crate::web::session::to_sign_in(req.path(), req.query_string()))),
     }
 }
 

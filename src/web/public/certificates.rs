@@ -9,7 +9,7 @@ use crate::domain::lifecycle::PublicStatus;
 use crate::domain::signing::{decode_qr_text, qr_text, Failure, Verdict};
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::i18n::{negotiate, Messages};
-use crate::web::layout::{html_response, layout, layout_with_head, status_word, style, url_escape};
+use crate::web::layout::{html_response, layout, layout_with_head, reason_text, status_word, style, url_escape};
 use crate::web::AppState;
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
@@ -222,7 +222,7 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
     let verdict = Verdict::from(c.status);
     let word = status_word(m, verdict);
     let since = c.status_since.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default();
-    let reason = c.status_reason.clone().unwrap_or_default();
+    let reason = c.status_reason.as_deref().map(|r| reason_text(m, r)).unwrap_or_default();
     let detail = match c.status {
         PublicStatus::Valid => m.t("status_valid_detail").to_string(),
         PublicStatus::Suspended => m.f("status_suspended_detail", &[("date", &since), ("reason", &reason)]),
@@ -231,6 +231,11 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
         PublicStatus::Superseded => m.t("status_superseded_detail").to_string(),
     };
     let label = m.t("label_name").to_string();
+    let current = c.status == PublicStatus::Valid;
+    let not_since = match c.status {
+        PublicStatus::Expired => c.valid_until.to_string(),
+        _ => since.clone(),
+    };
     let body = html! {
         section class={ "status " (style(verdict)) } role="status" aria-live="polite" {
             span.word { (word) }
@@ -246,7 +251,8 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
             dt { (m.t("field_venue")) } dd { (c.venue_name) }
             dt { (m.t("field_city")) } dd { (c.city) }
             dt { (m.t("field_label")) } dd { (label) " · " (c.scheme) " v" (c.scheme_version) }
-            dt { (m.t("field_criteria")) } dd {
+            // Not valid now: what it was awarded for and when it was valid, never as if current.
+            dt { (m.t(if current { "field_criteria" } else { "field_criteria_at_award" })) } dd {
                 ul.criteria {
                     @for k in &c.criteria {
                         @let name = match m.lang { "ru" => &k.name_ru, "en" => &k.name_en, _ => &k.name_kk };
@@ -254,7 +260,12 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
                     }
                 }
             }
-            dt { (m.t("field_valid")) } dd { (c.valid_from) " — " (c.valid_until) }
+            @if current {
+                dt { (m.t("field_valid")) } dd { (c.valid_from) " — " (c.valid_until) }
+            } @else {
+                dt { (m.t("field_was_valid")) }
+                dd { (c.valid_from) " — " (c.valid_until) " · " strong { (m.f("not_valid_since", &[("date", &not_since)])) } }
+            }
             dt { (m.t("field_issuer")) } dd { (c.issuer) }
             @if signature_ok { dt { (m.t("field_signature")) } dd { (m.f("signature_ok", &[("kid", &c.kid)])) } }
             @if let Some(l) = &c.log {
@@ -300,7 +311,7 @@ fn timeline(m: &Messages, changes: &[crate::domain::history::Change]) -> maud::M
                     li {
                         time datetime={ (ch.at.format("%Y-%m-%dT%H:%M:%SZ")) } { (ch.at.format("%Y-%m-%d")) }
                         " — " (change_word(m, &ch.kind))
-                        @if let Some(r) = &ch.reason { span.muted { " (" (r) ")" } }
+                        @if let Some(r) = &ch.reason { span.muted { " (" (reason_text(m, r)) ")" } }
                     }
                 }
             }
@@ -354,7 +365,7 @@ async fn status_at(req: &HttpRequest, m: &Messages, state: &AppState, number: &s
         };
         return html_response(StatusCode::BAD_REQUEST, FRESH, layout(req, m, m.t("status_at_ask"), body));
     };
-    let history = match crate::app::public::history(&state.db, number.to_string()).await {
+    let history = match crate::app::public::history(state.public_db(), number.to_string()).await {
         Ok(Some(h)) => h,
         Ok(None) => {
             return if json {
@@ -451,7 +462,7 @@ pub(crate) async fn snapshot(state: &web::Data<AppState>, number: String) -> cra
 async fn read_snapshot(state: &AppState, number: String) -> crate::app::Result<Option<Arc<Snapshot>>> {
     let epoch = state.snapshots.epoch();
     // The certificate and its place in the log, in one trip to the database.
-    let Some((row, recorded, timeline)) = crate::app::public::certificate_with_log(&state.db, number).await? else {
+    let Some((row, recorded, timeline)) = crate::app::public::certificate_with_log(state.public_db(), number).await? else {
         return Ok(None);
     };
     let signature_ok = state.verifier.verify(&state.db, &row.token).await?.is_ok();
@@ -646,7 +657,9 @@ async fn load_page(state: &AppState, p: &RegisterParams, status: Option<PublicSt
         limit: limit + 1,
         today: state.clock.now().date(),
     };
-    Ok(crate::web::keyset_page(crate::app::public::register(&state.db, q).await?, limit, |r| r.id))
+    Ok(crate::web::keyset_page(crate::app::public::register(state.public_db(), q).await?, limit, |r| {
+        r.id
+    }))
 }
 
 /// GET /register: the searchable public list of certified venues.

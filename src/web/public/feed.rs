@@ -81,7 +81,7 @@ pub async fn feed(state: web::Data<AppState>, params: web::Query<FeedParams>) ->
         format!("?{}", filters.join("&"))
     };
     let watch = Watch { certificate, venue: p.venue };
-    let rows = crate::app::public::feed(&state.db, watch, FEED_SIZE).await?;
+    let rows = crate::app::public::feed(state.public_db(), watch, FEED_SIZE).await?;
     let entries = rows
         .iter()
         .map(|b| Entry::parse(b).map_err(ApiError::internal))
