@@ -212,8 +212,10 @@ impl Application {
             let (limit, signin) = (limit.clone(), signin.clone());
             App::new()
                 .app_data(s.clone())
+                .wrap(actix_web::middleware::from_fn(middleware::languages))
                 .wrap(actix_web::middleware::from_fn(crate::web::session::sessions))
                 .wrap(actix_web::middleware::from_fn(middleware::text_guard))
+                .wrap(actix_web::middleware::from_fn(middleware::browser_errors))
                 .wrap(actix_web::middleware::from_fn(middleware::request_span))
                 .wrap(actix_web::middleware::from_fn(crate::web::guard::guard))
                 .configure(move |cfg| web::configure(cfg, &limit, &signin))

@@ -176,3 +176,96 @@ impl From<crate::app::Error> for ApiError {
 pub fn error_page(e: impl Into<ApiError>) -> HttpResponse {
     e.into().error_response()
 }
+
+/// The HTML page a browser gets instead of an error's JSON: what happened in the page's language, and the
+/// way back (the page it came from on this site, else the portal or the register).
+pub fn browser_page(req: &actix_web::HttpRequest, status: StatusCode, code: &str, retry_after: Option<&str>) -> HttpResponse {
+    use maud::html;
+    let m = crate::web::i18n::negotiate(req);
+    let (title, detail) = browser_words(status, code);
+    let back = req
+        .headers()
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| url_path(r))
+        .filter(|p| p != req.path())
+        .unwrap_or_else(|| {
+            if req.path().starts_with("/app") {
+                "/app".to_string()
+            } else {
+                "/register".to_string()
+            }
+        });
+    let body = html! {
+        h1 { (m.t(title)) }
+        p.alert role="alert" { (m.t(detail)) }
+        @if let Some(s) = retry_after { p { (m.f("err_retry_after", &[("s", s)])) } }
+        p.actions {
+            a.button href=(back) { (m.t("err_back")) }
+            @if req.path().starts_with("/app") { a.button.secondary href="/app" { (m.t("nav_home")) } }
+        }
+    };
+    let mut r = crate::web::layout::html_response(status, "no-store", crate::web::layout::layout(req, &m, m.t(title), body));
+    if let Some(v) = retry_after.and_then(|s| header::HeaderValue::from_str(s).ok()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+/// A Referer's path and query, if it is a path on this site (scheme and host are not compared: a browser
+/// sends its own origin, and only the path is used).
+fn url_path(referer: &str) -> Option<String> {
+    let rest = referer.split_once("://").map(|(_, r)| r)?;
+    let path = &rest[rest.find('/')?..];
+    (path.starts_with('/') && !path.starts_with("//")).then(|| path.to_string())
+}
+
+/// The catalogue keys of an error page's title and explanation, by code where it says more than the status.
+fn browser_words(status: StatusCode, code: &str) -> (&'static str, &'static str) {
+    match code {
+        "csrf_failed" => ("err_title_forbidden", "err_csrf_failed"),
+        "method_not_allowed" => ("err_title_not_found", "err_method_not_allowed"),
+        "rate_limited" | "too_many_attempts" => ("err_title_rate_limited", "err_rate_limited"),
+        "self_decision" | "took_part" => ("err_title_forbidden", "err_self_decision"),
+        "forbidden_role" | "forbidden" | "not_your_assessment" => ("err_title_forbidden", "not_allowed"),
+        "payload_too_large" | "too_large" => ("err_title_invalid", "err_too_large"),
+        "second_factor_required" => ("err_title_forbidden", "err_second_factor_required"),
+        _ => match status.as_u16() {
+            400 | 422 => ("err_title_invalid", "err_invalid"),
+            401 => ("err_title_unauthorized", "err_unauthorized"),
+            403 => ("err_title_forbidden", "not_allowed"),
+            404 | 405 => ("err_title_not_found", "err_not_found"),
+            409 => ("err_title_conflict", "err_conflict"),
+            410 => ("err_title_gone", "err_gone"),
+            429 => ("err_title_rate_limited", "err_rate_limited"),
+            503 => ("err_title_unavailable", "err_unavailable"),
+            _ => ("err_title_internal", "err_internal"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_path_of_this_site_is_a_way_back() {
+        assert_eq!(url_path("http://registry.test/app/venues?x=1").as_deref(), Some("/app/venues?x=1"));
+        assert_eq!(url_path("https://evil.example//x"), None);
+        assert_eq!(url_path("nonsense"), None);
+    }
+
+    #[test]
+    fn every_error_page_has_catalogued_words() {
+        for status in [400, 401, 403, 404, 405, 409, 410, 422, 429, 500, 503] {
+            for code in ["csrf_failed", "method_not_allowed", "rate_limited", "self_decision", "x"] {
+                let (t, d) = browser_words(StatusCode::from_u16(status).unwrap(), code);
+                for lang in crate::web::i18n::LANGS {
+                    let m = crate::web::i18n::Messages::for_lang(lang);
+                    assert_ne!(m.t(t), t, "{t} in {lang}");
+                    assert_ne!(m.t(d), d, "{d} in {lang}");
+                }
+            }
+        }
+    }
+}

@@ -1,17 +1,34 @@
-// The language of a public page: `?lang=`, then `Accept-Language`, then Kazakh (catalogues in src/i18n.rs).
-// Re-exports the catalogue types the pages use.
+// The language of a page: `?lang=`, then the `gel_lang` cookie, then the signed-in person's saved language,
+// then `Accept-Language`, then Kazakh (catalogues in src/i18n.rs). Re-exports the catalogue types the pages use.
 
 pub use crate::i18n::{check, Messages, LANGS};
-use actix_web::HttpRequest;
+use actix_web::{HttpMessage, HttpRequest};
 
-/// `?lang=` wins, then the first supported language of `Accept-Language`, then Kazakh.
-pub fn negotiate(req: &HttpRequest) -> Messages {
-    let from_query = req
-        .query_string()
+/// The cookie that keeps a person's choice of language (one year, `SameSite=Lax`).
+pub const LANG_COOKIE: &str = "gel_lang";
+
+/// The language `?lang=` asks for, if it is one of ours.
+pub fn asked(query: &str) -> Option<&'static str> {
+    query
         .split('&')
         .filter_map(|p| p.strip_prefix("lang="))
-        .find(|l| LANGS.contains(l));
-    if let Some(l) = from_query {
+        .find_map(|l| LANGS.into_iter().find(|x| *x == l))
+}
+
+/// `?lang=` wins, then the `gel_lang` cookie, then the signed-in person's saved language, then the first
+/// supported language of `Accept-Language`, then Kazakh.
+pub fn negotiate(req: &HttpRequest) -> Messages {
+    if let Some(l) = asked(req.query_string()) {
+        return Messages::for_lang(l);
+    }
+    if let Some(l) = req.cookie(LANG_COOKIE).and_then(|c| LANGS.into_iter().find(|x| *x == c.value())) {
+        return Messages::for_lang(l);
+    }
+    let saved = req
+        .extensions()
+        .get::<crate::web::session::Session>()
+        .and_then(|s| s.user.language.as_deref().and_then(|l| LANGS.into_iter().find(|x| *x == l)));
+    if let Some(l) = saved {
         return Messages::for_lang(l);
     }
     let header = req.headers().get("accept-language").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -56,5 +73,24 @@ mod tests {
         assert_eq!(negotiate(&r).lang, "kk");
         let r = TestRequest::default().uri("/x?lang=zz").to_http_request();
         assert_eq!(negotiate(&r).lang, "kk");
+    }
+
+    #[test]
+    fn the_cookie_comes_after_the_query_and_before_the_header() {
+        let cookie = actix_web::cookie::Cookie::new(LANG_COOKIE, "ru");
+        let r = TestRequest::default()
+            .uri("/x")
+            .cookie(cookie.clone())
+            .insert_header(("accept-language", "en"))
+            .to_http_request();
+        assert_eq!(negotiate(&r).lang, "ru");
+        let r = TestRequest::default().uri("/x?lang=kk").cookie(cookie).to_http_request();
+        assert_eq!(negotiate(&r).lang, "kk");
+        let r = TestRequest::default()
+            .uri("/x")
+            .cookie(actix_web::cookie::Cookie::new(LANG_COOKIE, "zz"))
+            .insert_header(("accept-language", "en"))
+            .to_http_request();
+        assert_eq!(negotiate(&r).lang, "en");
     }
 }

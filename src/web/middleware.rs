@@ -350,6 +350,80 @@ async fn run_and_store(
     Ok(ServiceResponse::new(r, builder.body(bytes)))
 }
 
+/// A browser never gets an error as JSON: an error answer in JSON to a request that accepts HTML (outside
+/// `/api/`) becomes an HTML page in the page's language with a way back (`error::browser_page`), keeping
+/// its status and `Retry-After`. Clients that ask for JSON, and the API, keep the JSON body.
+pub async fn browser_errors(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let browser = !req.path().starts_with("/api/")
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+    let res = next.call(req).await?.map_into_boxed_body();
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !browser || !json || res.status().as_u16() < 400 {
+        return Ok(res);
+    }
+    let (req, res) = res.into_parts();
+    let status = res.status();
+    let retry_after = res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let body = to_bytes(res.into_body()).await.unwrap_or_default();
+    let code = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+        .unwrap_or_default();
+    let page = super::error::browser_page(&req, status, &code, retry_after.as_deref());
+    Ok(ServiceResponse::new(req, page))
+}
+
+/// A language chosen with `?lang=` is kept: the `gel_lang` cookie is set (one year, `SameSite=Lax`) when it
+/// differs, and a signed-in person's account takes it too (their e-mails follow it). Pages whose language
+/// can come from the cookie say so to caches (`Vary: Cookie`).
+pub async fn languages(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let chosen = super::i18n::asked(req.query_string()).filter(|l| req.cookie(super::i18n::LANG_COOKIE).is_none_or(|c| c.value() != *l));
+    let mut res = next.call(req).await?;
+    if let Some(lang) = chosen {
+        let cookie = actix_web::cookie::Cookie::build(super::i18n::LANG_COOKIE, lang)
+            .path("/")
+            .max_age(actix_web::cookie::time::Duration::days(365))
+            .same_site(actix_web::cookie::SameSite::Lax)
+            .http_only(true)
+            .finish();
+        if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    let signed_in = res
+        .request()
+        .extensions()
+        .get::<super::session::Session>()
+        .and_then(|s| s.caller.user_id.map(|id| (id, s.user.language.clone())));
+    if let Some((id, saved)) = signed_in {
+        let lang = super::i18n::negotiate(res.request()).lang;
+        if saved.as_deref() != Some(lang) {
+            if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+                if let Err(e) = state.db.write(move |c| crate::app::accounts::set_language(c, id, lang)).await {
+                    tracing::warn!(error = %e, "could not record the portal language");
+                }
+            }
+        }
+    }
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("image/svg"));
+    if html {
+        res.headers_mut().append(header::VARY, HeaderValue::from_static("Cookie"));
+    }
+    Ok(res)
+}
+
 /// Text from clients is checked before any handler runs: every query parameter as one line (400), every
 /// string of a JSON or form body as free text (422), both `invalid_characters` naming the field.
 /// Names get the stricter check where they are parsed (`domain::text::TextKind::Name`).

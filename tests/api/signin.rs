@@ -16,6 +16,8 @@ pub struct Browser<'a> {
     pub cookie: Option<String>,
     pub csrf: Option<String>,
     pub set_cookie: Option<String>,
+    /// The `gel_lang` cookie, once a language was chosen.
+    pub lang: Option<String>,
 }
 
 pub struct Page {
@@ -41,6 +43,7 @@ impl<'a> Browser<'a> {
             cookie: None,
             csrf: None,
             set_cookie: None,
+            lang: None,
         }
     }
 
@@ -55,8 +58,13 @@ impl<'a> Browser<'a> {
     async fn read(&mut self, r: reqwest::Response) -> Page {
         let status = r.status();
         let location = r.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
-        if let Some(sc) = r.headers().get(header::SET_COOKIE) {
+        // A browser keeps each cookie by its name: the session's, and the chosen language's.
+        for sc in r.headers().get_all(header::SET_COOKIE) {
             let sc = sc.to_str().unwrap().to_string();
+            if let Some(lang) = sc.strip_prefix("gel_lang=") {
+                self.lang = Some(lang.split(';').next().unwrap_or("").to_string());
+                continue;
+            }
             let value = between(&format!("{sc};"), &format!("{}=", self.cookie_name()), ";").unwrap_or("").to_string();
             self.cookie = (!value.is_empty()).then_some(value);
             self.set_cookie = Some(sc);
@@ -69,9 +77,17 @@ impl<'a> Browser<'a> {
     }
 
     fn with_cookie(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match &self.cookie {
-            Some(c) => r.header(header::COOKIE, format!("{}={c}", self.cookie_name())),
-            None => r,
+        let mut cookies = vec![];
+        if let Some(c) = &self.cookie {
+            cookies.push(format!("{}={c}", self.cookie_name()));
+        }
+        if let Some(l) = &self.lang {
+            cookies.push(format!("gel_lang={l}"));
+        }
+        if cookies.is_empty() {
+            r
+        } else {
+            r.header(header::COOKIE, cookies.join("; "))
         }
     }
 

@@ -27,13 +27,6 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
         Ok(s) => s,
         Err(r) => return *r,
     };
-    // The language the person uses the portal in is the language of their e-mails.
-    if let (Some(id), true) = (s.caller.user_id, s.user.language.as_deref() != Some(m.lang)) {
-        let lang = m.lang;
-        if let Err(e) = state.db.write(move |c| crate::app::accounts::set_language(c, id, lang)).await {
-            tracing::warn!(error = %e, "could not record the portal language");
-        }
-    }
     let t = match todo(&state, &s).await {
         Ok(t) => t,
         Err(e) => return error_page(e),

@@ -76,12 +76,13 @@ pub async fn queue(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
         @if rows.is_empty() { p { (m.t("queue_empty")) } }
         @else {
             table {
-                thead { tr { th { (m.t("col_audit")) } th { (m.t("field_venue")) } th { (m.t("col_waiting")) } } }
+                thead { tr { th { (m.t("field_venue")) } th { (m.t("col_audit")) } th { (m.t("col_waiting")) } } }
                 tbody {
                     @for (venue, r) in &rows {
                         tr {
-                            td data-label=(m.t("col_audit")) { a href={ "/app/assessments/" (r.id) } { "#" (r.id) } }
-                            td data-label=(m.t("field_venue")) { (venue) }
+                            // The row links by its name: the venue (the audit's number is beside it).
+                            td data-label=(m.t("field_venue")) { a href={ "/app/assessments/" (r.id) } { (venue) } }
+                            td data-label=(m.t("col_audit")) { "#" (r.id) }
                             td data-label=(m.t("col_waiting")) { @if let Some(t) = r.submitted_at { (waiting(&m, t)) } }
                         }
                     }
@@ -140,12 +141,14 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
         @if rows.is_empty() { p { (m.t("no_results")) } }
         @else {
             table {
-                thead { tr { th { (m.t("col_audit")) } th { (m.t("field_venue")) } th { (m.t("col_status")) } th { (m.t("col_updated")) } } }
+                thead { tr { th { (m.t("field_venue")) } th { (m.t("col_audit")) } th { (m.t("col_status")) } th { (m.t("col_updated")) } } }
                 tbody {
                     @for r in &rows {
                         tr {
-                            td data-label=(m.t("col_audit")) { a href={ "/app/assessments/" (r.id) } { "#" (r.id) } }
-                            td data-label=(m.t("field_venue")) { (names.get(&r.venue_id).map(String::as_str).unwrap_or("")) }
+                            td data-label=(m.t("field_venue")) {
+                                a href={ "/app/assessments/" (r.id) } { (names.get(&r.venue_id).map(String::as_str).filter(|n| !n.is_empty()).unwrap_or("—")) }
+                            }
+                            td data-label=(m.t("col_audit")) { "#" (r.id) }
                             td data-label=(m.t("col_status")) { (status_text(&m, &r.status)) }
                             td data-label=(m.t("col_updated")) { (r.updated_at.format("%Y-%m-%d %H:%M")) }
                         }
