@@ -176,22 +176,21 @@ pub fn file(conn: &mut DbConn, caller: &Caller, id: i64, file_id: i64) -> Result
     Ok(repo::file(conn, id, file_id)?)
 }
 
-/// Decide an appeal (officers and admins who took no part in the decision appealed). `upheld` reverses
-/// it in the same transaction: a rejected audit is reopened (submitted again, for a new decision); a
-/// suspended or withdrawn certificate is valid again (event and log entry `reinstated`).
-pub fn decide(conn: &mut DbConn, caller: &Caller, id: i64, outcome: AppealOutcome, reason: Option<&str>, log: &LogKey) -> Result<AppealRow> {
+/// What deciding an appeal needs before anything changes: an officer or admin who took no part in the
+/// decision appealed, an open appeal, and a reason. `decide` checks it; the portal checks it before its
+/// confirmation step. Returns the reason, trimmed.
+pub fn check_decision<'r>(caller: &Caller, row: &AppealRow, reason: Option<&'r str>) -> Result<&'r str> {
     if !caller.has_any(&[Role::Officer, Role::Admin]) {
         return Err(Error::forbidden("forbidden_role", "only certification officers decide appeals"));
     }
-    let row = repo::get(conn, id)?;
     if !appeal::independent(caller.user_id, &[row.decider_id, row.assessor_id]) {
-        tracing::warn!(appeal = id, user = ?caller.user_id, "refused: a person who took part in the decision tried to decide its appeal");
+        tracing::warn!(appeal = row.id, user = ?caller.user_id, "refused: a person who took part in the decision tried to decide its appeal");
         return Err(Error::forbidden(
             "took_part",
             "ISO/IEC 17065 7.13: someone who took no part in the decision appealed must decide",
         ));
     }
-    if repo::status_of(&row)? != AppealStatus::Open {
+    if repo::status_of(row)? != AppealStatus::Open {
         return Err(Error::conflict("appeal_decided", "the appeal is decided"));
     }
     let reason = reason
@@ -201,6 +200,18 @@ pub fn decide(conn: &mut DbConn, caller: &Caller, id: i64, outcome: AppealOutcom
     if reason.chars().count() > MAX_STATEMENT {
         return Err(invalid("reason_too_long", "reason", format!("at most {MAX_STATEMENT} characters")));
     }
+    Ok(reason)
+}
+
+/// Decide an appeal (officers and admins who took no part in the decision appealed). `upheld` reverses
+/// it in the same transaction: a rejected audit is reopened (submitted again, for a new decision); a
+/// suspended or withdrawn certificate is valid again (event and log entry `reinstated`).
+pub fn decide(conn: &mut DbConn, caller: &Caller, id: i64, outcome: AppealOutcome, reason: Option<&str>, log: &LogKey) -> Result<AppealRow> {
+    if !caller.has_any(&[Role::Officer, Role::Admin]) {
+        return Err(Error::forbidden("forbidden_role", "only certification officers decide appeals"));
+    }
+    let row = repo::get(conn, id)?;
+    let reason = check_decision(caller, &row, reason)?;
     if outcome == AppealOutcome::Upheld {
         match repo::subject_of(&row)? {
             Subject::Rejection => {

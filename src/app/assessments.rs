@@ -196,6 +196,31 @@ fn invalid(code: &'static str, message: &str, field_code: &str, field_message: &
     ))
 }
 
+/// What a decision needs before anything changes: an officer or admin who did not do the audit, and a
+/// reason to reject or comments to return. `decide` checks it; the portal checks it before its
+/// confirmation step, so that a refusal comes before the person confirms.
+pub fn check_decision(caller: &Caller, row: &AssessmentRow, decision: Decision, reason: Option<&str>) -> Result<()> {
+    may_decide(caller)?;
+    if caller.user_id == Some(row.assessor_id) {
+        tracing::warn!(assessment = row.id, user = ?caller.user_id, "refused: the assessor tried to decide their own assessment");
+        return Err(Error::forbidden(
+            "self_decision",
+            "ISO/IEC 17065 7.6: the person who evaluated cannot decide; another officer must",
+        ));
+    }
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    match decision {
+        Decision::Reject if reason.is_none() => Err(invalid("reason_required", "a rejection needs a reason", "required", "reason is required")),
+        Decision::Return if reason.is_none() => Err(invalid(
+            "comments_required",
+            "returning needs comments for the assessor",
+            "required",
+            "comments are required",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Approve (Gold only; the certificate is issued in this same transaction), reject (a reason) or return
 /// (comments for the assessor). Concurrent decisions: exactly one finds the assessment still submitted.
 pub fn decide(
@@ -209,13 +234,7 @@ pub fn decide(
 ) -> Result<(AssessmentRow, Option<CertificateRow>)> {
     may_decide(caller)?;
     let row = get_visible(conn, caller, id)?;
-    if caller.user_id == Some(row.assessor_id) {
-        tracing::warn!(assessment = id, user = ?caller.user_id, "refused: the assessor tried to decide their own assessment");
-        return Err(Error::forbidden(
-            "self_decision",
-            "ISO/IEC 17065 7.6: the person who evaluated cannot decide; another officer must",
-        ));
-    }
+    check_decision(caller, &row, decision, reason)?;
     if repo::status_of(&row)? != AssessmentStatus::Submitted {
         return Err(Error::conflict(
             "not_submitted",
@@ -224,15 +243,6 @@ pub fn decide(
     }
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     match decision {
-        Decision::Reject if reason.is_none() => return Err(invalid("reason_required", "a rejection needs a reason", "required", "reason is required")),
-        Decision::Return if reason.is_none() => {
-            return Err(invalid(
-                "comments_required",
-                "returning needs comments for the assessor",
-                "required",
-                "comments are required",
-            ))
-        }
         Decision::Approve if row.overall.as_deref() != Some("gold") => {
             return Err(Error::conflict(
                 "not_gold",

@@ -115,22 +115,13 @@ pub fn get_visible(conn: &mut DbConn, caller: &Caller, number: &str) -> Result<C
     }
 }
 
-/// Suspend, reinstate or withdraw (officers and admins): a public reason for suspension and withdrawal,
-/// illegal transitions are conflicts, every change an event and a log entry.
-pub fn change_status(
-    conn: &mut DbConn,
-    caller: &Caller,
-    number: &str,
-    action: CertificateAction,
-    reason: Option<&str>,
-    log_key: &LogKey,
-    at: chrono::NaiveDateTime,
-) -> Result<CertificateRow> {
+/// What a status change needs before anything is read: an officer or admin, and a public reason (within
+/// its length) for suspension and withdrawal. `change_status` checks it; the portal checks it before its
+/// confirmation step, so that a refusal comes before the person confirms.
+pub fn check_change(caller: &Caller, action: CertificateAction, reason: Option<&str>) -> Result<()> {
     if !caller.has_any(&[Role::Officer, Role::Admin]) {
         return Err(Error::forbidden("forbidden_role", "only certification officers change a certificate's status"));
     }
-    let row = get_visible(conn, caller, number)?;
-    let current = repo::status_now(&row, at)?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if matches!(action, CertificateAction::Suspend | CertificateAction::Withdraw) && reason.is_none() {
         return Err(Error::Storage(storage::Error::invalid(
@@ -147,6 +138,24 @@ pub fn change_status(
             vec![FieldError::new("reason", "too_long", message)],
         )));
     }
+    Ok(())
+}
+
+/// Suspend, reinstate or withdraw (officers and admins): a public reason for suspension and withdrawal,
+/// illegal transitions are conflicts, every change an event and a log entry.
+pub fn change_status(
+    conn: &mut DbConn,
+    caller: &Caller,
+    number: &str,
+    action: CertificateAction,
+    reason: Option<&str>,
+    log_key: &LogKey,
+    at: chrono::NaiveDateTime,
+) -> Result<CertificateRow> {
+    check_change(caller, action, reason)?;
+    let row = get_visible(conn, caller, number)?;
+    let current = repo::status_now(&row, at)?;
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     let next = transition(current, action).map_err(|m| Error::conflict("illegal_transition", m))?;
     let change = repo::StatusChange {
         action: action.as_str(),

@@ -106,8 +106,8 @@ impl ReadReplica {
     /// One measurement: the primary's position, then how far the replica has replayed it. Returns the lag.
     pub async fn measure(&self, primary: &Db) -> Option<Duration> {
         let at = Instant::now();
-        let measured = match primary.read(|c| storage::replication::primary_position(c)).await {
-            Ok(Some(p)) => self.db.read(|c| storage::replication::replayed(c)).await.map(|r| r.map(|r| (p, r))),
+        let measured = match primary.read(storage::replication::primary_position).await {
+            Ok(Some(p)) => self.db.read(storage::replication::replayed).await.map(|r| r.map(|r| (p, r))),
             Ok(None) => Ok(None),
             Err(e) => Err(e),
         };

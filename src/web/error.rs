@@ -187,7 +187,7 @@ pub fn browser_page(req: &actix_web::HttpRequest, status: StatusCode, code: &str
         .headers()
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|r| url_path(r))
+        .and_then(url_path)
         .filter(|p| p != req.path())
         .unwrap_or_else(|| {
             if req.path().starts_with("/app") {

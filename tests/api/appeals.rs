@@ -232,7 +232,9 @@ async fn the_portal_carries_an_appeal_from_the_venue_to_a_decision(app: TestApp)
     let fields = [("subject", "suspension"), ("certificate", a.number.as_str()), ("statement", STATEMENT)];
     let p = b.upload("/app/appeals?lang=en", &fields, &[("bins.png", png_bytes())], true).await;
     assert_eq!(p.status, 303, "{}", p.body);
-    let appeal = p.location.unwrap();
+    let to = p.location.unwrap();
+    assert!(to.ends_with("?done=appeal_sent"), "{to}");
+    let appeal = to.split('?').next().unwrap().to_string();
     let p = b.get(&format!("{appeal}?lang=en")).await;
     assert!(
         p.body.contains(STATEMENT) && p.body.contains("bins.png") && p.body.contains("Open"),
@@ -249,6 +251,14 @@ async fn the_portal_carries_an_appeal_from_the_venue_to_a_decision(app: TestApp)
     assert_eq!(p.status, 422);
     assert!(p.body.contains("Say why."), "{}", p.body);
     let p = o.form(&appeal, &[("outcome", "upheld"), ("reason", "Photos show the bins in use.")]).await;
+    assert_eq!(p.status, 200, "a confirmation step first");
+    assert!(p.body.contains("name=\"outcome\" value=\"upheld\""), "{}", p.body);
+    let p = o
+        .form(
+            &appeal,
+            &[("outcome", "upheld"), ("reason", "Photos show the bins in use."), ("confirm", "yes")],
+        )
+        .await;
     assert_eq!(p.status, 303, "{}", p.body);
     assert!(o.get(&format!("{appeal}?lang=en")).await.body.contains("Upheld"));
     assert_eq!(public_json(&app, &a.number).await["status"], "valid");

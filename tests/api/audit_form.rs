@@ -38,7 +38,8 @@ async fn an_assessor_fills_in_uploads_and_submits_from_the_portal(app: TestApp) 
     b.sign_in("assessor@example.kz", PASSWORD).await;
     b.get("/app/venues").await;
     let p = b.form("/app/assessments/new", &[("venue_id", &venue.to_string())]).await;
-    let page = p.location.unwrap();
+    // The redirect says what happened (`?done=audit_started`); the audit's own address is its path.
+    let page = p.location.unwrap().split('?').next().unwrap().to_string();
     let audit = page.rsplit('/').next().unwrap().to_string();
     // The form comes from the criteria file: inputs named by JSON path, units, descriptions in the language.
     let p = b.get(&format!("{page}?lang=en")).await;
@@ -174,8 +175,9 @@ async fn an_assessor_fills_in_uploads_and_submits_from_the_portal(app: TestApp) 
     assert_eq!(p.status, 303, "{}", p.body);
     assert_eq!(
         p.location.as_deref(),
-        Some(format!("/app/assessments/{audit}#evidence-plastic_reduction").as_str())
+        Some(format!("/app/assessments/{audit}?uploaded=2#evidence-plastic_reduction").as_str())
     );
+    assert_has(&b.get(&format!("{}&lang=en", p.location.clone().unwrap())).await, &["2 file(s) uploaded"]);
     assert_eq!(evidence_count(&app, &admin, &audit).await, 2);
     // The same files again: refused, shown next to that criterion's input, nothing added.
     b.get(&page).await;
@@ -196,6 +198,42 @@ async fn an_assessor_fills_in_uploads_and_submits_from_the_portal(app: TestApp) 
         .await;
     assert_eq!(p.status, 415);
     assert_has(&p, &["PDF, JPEG or PNG"]);
+    // The audit is one form: an upload also saves the figures typed above it. With a figure that cannot
+    // be saved, the file is still attached, and the page comes back with everything typed and the error.
+    b.get(&page).await;
+    let p = b
+        .upload_as(
+            &format!("{upload}?lang=en"),
+            &[("plastic_reduction.baseline_kg", "1000"), ("alternative_materials.items_total", "ten")],
+            "file.alternative_materials",
+            &[("menu.pdf", pdf_bytes("menu"))],
+            true,
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert_has(
+        &p,
+        &[
+            "value=\"ten\"",
+            "value=\"1000\"",
+            "menu.pdf",
+            "1 file(s) uploaded",
+            "id=\"f-alternative_materials-items_total-error\"",
+        ],
+    );
+    assert_eq!(evidence_count(&app, &admin, &audit).await, 3);
+    let p = b
+        .upload_as(
+            &upload,
+            &[("alternative_materials.items_total", "100")],
+            "file.alternative_materials",
+            &[("menu2.pdf", pdf_bytes("menu 2"))],
+            true,
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(measurements(&app, &admin, &audit).await["alternative_materials"]["items_total"], 100.0);
+    assert_eq!(evidence_count(&app, &admin, &audit).await, 4);
     // Listed with name, size, SHA-256 prefix and a thumbnail; removable while a draft.
     let p = b.get(&format!("{page}?lang=en")).await;
     assert_has(&p, &["receipts.pdf", "shelf.png", "SHA-256", "img class=\"thumb\""]);
@@ -214,7 +252,8 @@ async fn an_assessor_fills_in_uploads_and_submits_from_the_portal(app: TestApp) 
     assert_eq!(shown.bytes().await.unwrap().to_vec(), png_bytes());
     let p = b.form(&format!("/app/assessments/{audit}/evidence/{png}"), &[("action", "remove")]).await;
     assert_eq!(p.status, 303);
-    assert_eq!(evidence_count(&app, &admin, &audit).await, 1);
+    assert!(p.location.unwrap().contains("removed=1"));
+    assert_eq!(evidence_count(&app, &admin, &audit).await, 3);
     for (c, name) in [
         ("alternative_materials", "invoice.pdf"),
         ("separate_collection", "bins.pdf"),
@@ -242,7 +281,12 @@ async fn an_assessor_fills_in_uploads_and_submits_from_the_portal(app: TestApp) 
     o.sign_in("officer@example.kz", PASSWORD).await;
     enrol(&mut o).await;
     o.get(&page).await;
-    let p = o.form(&page, &[("action", "return"), ("reason", "Add the March transfer note, please.")]).await;
+    let p = o
+        .form(
+            &page,
+            &[("action", "return"), ("reason", "Add the March transfer note, please."), ("confirm", "yes")],
+        )
+        .await;
     assert_eq!(p.status, 303);
     let p = b.get(&format!("{page}?lang=en")).await;
     assert_has(
@@ -413,4 +457,34 @@ async fn the_whole_story_in_a_real_browser() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/story.py");
     let dir = files.path().to_str().unwrap().to_string();
     crate::signin::run_browser_script(script, vec![app.address.clone(), shots.into(), dir]).await;
+}
+
+/// The portal fit for the people who use it (tests/browser/fit.py), in Debian's Chromium on a 360×740
+/// screen without JavaScript: typed figures survive an upload, the chosen language is kept, decisions are
+/// confirmed, flash messages, tap targets measured on every page, no JSON reached by clicking; it prints the
+/// page loads and taps of the assessor's and the officer's paths. Screenshots in target/browser/fit.
+#[actix_web::test]
+async fn the_portal_fits_in_a_real_browser() {
+    if !crate::signin::browser_available() {
+        return;
+    }
+    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    // The assessor comes in through an invitation, as a new person does.
+    let (_, invitation) = crate::signin::invite(&app, "assessor@example.kz", &[Role::Assessor], None).await;
+    person(&app, "officer@example.kz", &[Role::Officer], None).await;
+    person(&app, "officer2@example.kz", &[Role::Officer], None).await;
+    person(&app, "officer3@example.kz", &[Role::Officer], None).await;
+    let files = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("purchase-records.pdf", pdf_bytes("Purchase records, single-use plastic")),
+        ("invoice.pdf", pdf_bytes("Invoice: glass bottles")),
+        ("bins.png", png_bytes()),
+        ("transfer-note.pdf", pdf_bytes("Transfer note KZ-02-0451")),
+    ] {
+        std::fs::write(files.path().join(name), bytes).unwrap();
+    }
+    let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/target/browser/fit");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/fit.py");
+    let dir = files.path().to_str().unwrap().to_string();
+    crate::signin::run_browser_script(script, vec![app.address.clone(), shots.into(), dir, invitation]).await;
 }

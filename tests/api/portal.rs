@@ -106,19 +106,33 @@ async fn officers_suspend_and_withdraw_from_the_page(app: TestApp) {
     let p = b.form(&page, &[("action", "suspend"), ("reason", "  ")]).await;
     assert_eq!(p.status, 422);
     assert!(p.body.contains("Give the public reason") && p.body.contains("aria-invalid=\"true\""));
+    // A confirmation step names what will happen; nothing changes until it is confirmed.
     let p = b.form(&page, &[("action", "suspend"), ("reason", "Separate collection stopped")]).await;
+    assert_eq!(p.status, 200);
+    assert!(
+        p.body.contains("Suspend certificate") && p.body.contains("name=\"confirm\" value=\"yes\""),
+        "{}",
+        p.body
+    );
+    assert_eq!(public_json(&app, &cert.number).await["status"], "valid");
+    let p = b
+        .form(&page, &[("action", "suspend"), ("reason", "Separate collection stopped"), ("confirm", "yes")])
+        .await;
     assert_eq!(p.status, 303);
+    assert!(p.location.as_deref().unwrap().ends_with("?done=suspend"));
     let public = public_json(&app, &cert.number).await;
     assert_eq!(public["status"], "suspended");
     assert_eq!(public["status_reason"], "Separate collection stopped");
     // The same form sent again changes nothing more (the status moved on): a conflict, said on the page.
-    let p = b.form(&page, &[("action", "suspend"), ("reason", "Separate collection stopped")]).await;
+    let p = b
+        .form(&page, &[("action", "suspend"), ("reason", "Separate collection stopped"), ("confirm", "yes")])
+        .await;
     assert_eq!(p.status, 409);
-    // Withdrawal needs the confirmation box.
+    // Withdrawal is confirmed on a page that says it is for good.
     b.get(&page).await;
     let p = b.form(&page, &[("action", "withdraw"), ("reason", "No plastic stream for six months")]).await;
-    assert_eq!(p.status, 422);
-    assert!(p.body.contains("Tick the confirmation box"));
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("for good"), "{}", p.body);
     let p = b
         .form(
             &page,
@@ -257,10 +271,14 @@ async fn officers_review_and_decide_audits_in_the_portal(app: TestApp) {
     // Approval issues the certificate and leads to it; the same form again changes nothing.
     b.get(&page).await;
     let p = b.form(&page, &[("action", "approve")]).await;
+    assert_eq!(p.status, 200, "a confirmation step first");
+    assert!(p.body.contains("Issue a certificate for") && p.body.contains("valid until"), "{}", p.body);
+    let p = b.form(&page, &[("action", "approve"), ("confirm", "yes")]).await;
     assert_eq!(p.status, 303);
     let to = p.location.unwrap();
-    assert!(to.starts_with("/app/certificates/GEL-"), "{to}");
-    let p = b.form(&page, &[("action", "approve")]).await;
+    assert!(to.starts_with("/app/certificates/GEL-") && to.ends_with("?done=issued"), "{to}");
+    assert!(b.get(&format!("{to}&lang=en")).await.body.contains("Certificate issued"));
+    let p = b.form(&page, &[("action", "approve"), ("confirm", "yes")]).await;
     assert_eq!(p.status, 409, "a double submission does nothing twice");
     let certs = json(app.get("/api/v1/certificates", Some(&assessor)).await).await;
     assert_eq!(certs["items"].as_array().unwrap().len(), 1);
@@ -343,7 +361,9 @@ async fn an_assessor_creates_a_venue_and_starts_an_audit(app: TestApp) {
     ];
     let p = b.form("/app/venues", &good).await;
     assert_eq!(p.status, 303, "{}", p.body);
-    let venue_page = p.location.unwrap();
+    let to = p.location.unwrap();
+    assert!(to.ends_with("?done=venue_created"), "{to}");
+    let venue_page = to.split('?').next().unwrap().to_string();
     let venue_id: i64 = venue_page.rsplit('/').next().unwrap().parse().unwrap();
     let p = b.get(&format!("{venue_page}?lang=ru")).await;
     assert!(p.body.contains("Проект Smart Plastic Zone") && p.body.contains("Начать аудит"));
@@ -360,7 +380,7 @@ async fn an_assessor_creates_a_venue_and_starts_an_audit(app: TestApp) {
     b.get(&venue_page).await;
     let p = b.form("/app/assessments/new", &[("venue_id", &venue_id.to_string())]).await;
     assert_eq!(p.status, 303);
-    let audit_page = p.location.unwrap();
+    let audit_page = p.location.unwrap().split('?').next().unwrap().to_string();
     let p = b.get(&format!("{audit_page}?lang=en")).await;
     assert!(p.body.contains("Draft") && p.body.contains("gold-eco-label v1"), "{}", p.body);
     // A venue manager of another venue sees neither this venue nor the form to make one.

@@ -118,12 +118,20 @@ impl<'a> Browser<'a> {
     /// A file upload form (multipart) posted from one of our pages; its token travels in the action URL
     /// (`with_token`), as the page writes it.
     pub async fn upload(&mut self, path: &str, fields: &[(&str, &str)], files: &[(&str, Vec<u8>)], with_token: bool) -> Page {
+        self.upload_as(path, fields, "file", files, with_token).await
+    }
+
+    /// The same with the files in the form field `file_field` (the audit form's `file.<criterion>`).
+    pub async fn upload_as(&mut self, path: &str, fields: &[(&str, &str)], file_field: &str, files: &[(&str, Vec<u8>)], with_token: bool) -> Page {
         let mut form = reqwest::multipart::Form::new().text("action", "upload");
         for (k, v) in fields {
             form = form.text(k.to_string(), v.to_string());
         }
         for (name, bytes) in files {
-            form = form.part("file", reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string()));
+            form = form.part(
+                file_field.to_string(),
+                reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string()),
+            );
         }
         let url = match (&self.csrf, with_token) {
             (Some(t), true) => format!("{path}{}csrf={t}", if path.contains('?') { "&" } else { "?" }),
@@ -207,6 +215,14 @@ pub async fn enrol(b: &mut Browser<'_>) -> (String, Vec<String>) {
     let p = b.get("/app/account/totp").await;
     assert_eq!(p.status, 200, "{}", p.body);
     let uri = unescape(between(&p.body, "id=\"otpauth-uri\">", "<").expect("the page shows the otpauth URI"));
+    // On the phone itself the app opens from a link, and the key reads in groups of four.
+    assert!(
+        p.body.contains(&format!("id=\"otpauth-link\" href=\"{}\"", uri.replace('&', "&amp;"))),
+        "{}",
+        p.body
+    );
+    let key = between(&p.body, "id=\"totp-key\">", "<").expect("the key");
+    assert!(key.split(' ').all(|g| (1..=4).contains(&g.len())) && key.len() > 20, "{key}");
     assert!(uri.starts_with("otpauth://totp/"), "{uri}");
     assert!(p.body.contains("<img class=\"qr\" src=\"data:image/svg+xml;base64,"), "a QR code image");
     let secret = between(&format!("{uri}&"), "secret=", "&").unwrap().to_string();
@@ -260,7 +276,11 @@ async fn invitation_password_second_factor_sign_out_sign_in(app: TestApp) {
     }
     let p = b.form(&path, &[("password", PASSWORD), ("password_confirm", PASSWORD)]).await;
     assert_eq!(p.status, 303);
-    assert_eq!(p.location.as_deref(), Some("/login?done=password_set"));
+    let to = p.location.clone().unwrap();
+    assert!(to.starts_with("/login?done=password_set&email="), "{to}");
+    // The sign-in page that follows has the e-mail filled in.
+    let email = to.split("&email=").nth(1).unwrap().replace("%40", "@");
+    assert!(b.get(&to).await.body.contains(&format!("value=\"{email}\"")), "the e-mail is filled in");
     // The link worked once.
     assert_eq!(b.get(&path).await.status, 410);
 

@@ -46,7 +46,7 @@ def main():
         page.get_by_role("button", name="Sign in").click()
         assert page.url.endswith("/app/account/totp"), page.url
         no_sideways_scroll(page, "second factor set-up")
-        uri = page.locator("#otpauth-uri").inner_text()
+        uri = page.locator("#otpauth-link").get_attribute("href")
         assert uri.startswith("otpauth://totp/"), uri
         assert page.locator("img.qr").is_visible()
         secret = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]

@@ -21,6 +21,27 @@ from common import PHONE, totp
 
 PASSWORD = "steppe wind over the ishim river"
 
+# Every visible link and control a person taps, measured (WCAG 2.5.5): at least 44x44 CSS px; a check box
+# or radio button at least 24 px, inside a label at least 44 px high that takes the tap.
+TARGETS = """() => {
+  const bad = [];
+  for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')) {
+    if (el.closest('.sr-only, .visually-hidden')) continue;
+    const r = el.getBoundingClientRect();
+    const st = getComputedStyle(el);
+    if ((r.width === 0 && r.height === 0) || st.visibility === 'hidden' || st.display === 'none') continue;
+    const name = (el.innerText || el.value || el.name || el.getAttribute('aria-label') || '').trim().slice(0, 40);
+    if (el.type === 'checkbox' || el.type === 'radio') {
+      const label = el.closest('label');
+      const lh = label ? label.getBoundingClientRect().height : 0;
+      if (r.width < 24 || r.height < 24 || lh < 44) bad.push(`${el.type} "${name}" ${Math.round(r.width)}x${Math.round(r.height)} in a ${Math.round(lh)} px label`);
+      continue;
+    }
+    if (r.width < 43.5 || r.height < 43.5) bad.push(`${el.tagName.toLowerCase()} "${name}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+  }
+  return bad;
+}"""
+
 
 class Story:
     def __init__(self, browser, base, shots):
@@ -28,10 +49,28 @@ class Story:
         self.step = 0
         self.axe = Axe()
         self.checked = 0
+        # Every document a person's browser received as JSON (there must be none).
+        self.json_pages = []
 
     def person(self):
         ctx = self.browser.new_context(viewport=PHONE, java_script_enabled=False, locale="en-US", accept_downloads=True)
-        return ctx, ctx.new_page()
+        page = ctx.new_page()
+        page.on("response", self.watch)
+        return ctx, page
+
+    def watch(self, response):
+        if response.request.resource_type == "document" and "json" in (response.headers.get("content-type") or ""):
+            self.json_pages.append(f"{response.status} {response.url}")
+
+    def check_here(self, page, what):
+        """Tap targets of the page as it is (a page reached by a form post), measured without scripts of its own."""
+        js = self.browser.new_context(viewport=PHONE, bypass_csp=True)
+        pg = js.new_page()
+        pg.goto(self.base + "/healthz")  # so that the page's stylesheet link resolves
+        pg.set_content(page.content())
+        bad = pg.evaluate(TARGETS)
+        assert not bad, f"{what}: targets below 44x44 px (24 px for check boxes): {bad}"
+        js.close()
 
     def shot(self, page, name):
         self.step += 1
@@ -47,7 +86,7 @@ class Story:
         page.get_by_role("button", name="Sign in").click()
         if factor:
             assert page.url.endswith("/app/account/totp"), page.url
-            uri = page.locator("#otpauth-uri").inner_text()
+            uri = page.locator("#otpauth-link").get_attribute("href")
             secret = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
             page.get_by_label("Code").fill(totp(secret, time.time()))
             page.get_by_role("button", name="Confirm").click()
@@ -71,6 +110,8 @@ class Story:
                 assert not bad, f"{path} ({lang}): {bad}"
                 width = pg.evaluate("document.documentElement.scrollWidth")
                 assert width <= 360, f"{path} ({lang}) is {width}px wide on a 360px screen"
+                small = pg.evaluate(TARGETS)
+                assert not small, f"{path} ({lang}): targets below 44x44 px (24 px for check boxes): {small}"
                 self.checked += 1
         js.close()
 
@@ -151,6 +192,8 @@ def main():
         s.shot(o, "officer-review")
         s.axe_check(octx, ["/app/reviews", audit_page])
         o.get_by_role("button", name="Approve and issue the certificate").click()
+        assert "Issue a certificate for Smart Plastic Zone" in o.locator("#confirm-what").inner_text()
+        o.get_by_role("button", name="Yes, approve").click()
         number = re.search(r"/app/certificates/(GEL-\d{4}-\d{6})", o.url).group(1)
         s.shot(o, "officer-certificate")
         s.axe_check(octx, ["/app/certificates", f"/app/certificates/{number}"])
@@ -207,6 +250,7 @@ def main():
         o2.get_by_label("Reason").fill("Plastic stream contaminated at the March inspection")
         s.shot(o2, "second-officer-suspends")
         o2.get_by_role("button", name="Suspend").click()
+        o2.get_by_role("button", name="Yes, suspend").click()
         assert "Suspended" in o2.content(), o2.content()[:3000]
         pctx, pub = s.person()
         s.go(pub, f"/certificates/{number}?lang=en")
@@ -242,10 +286,13 @@ def main():
         s.go(o, f"{appeal_page}?lang=en")
         o.get_by_label("Reason").fill("The photos show the bins in use.")
         o.get_by_role("button", name="Uphold (reverse the decision)").click()
+        assert "is reversed" in o.locator("#confirm-what").inner_text()
+        o.get_by_role("button", name="Yes, uphold").click()
         assert "Upheld" in o.content(), o.content()[:3000]
         s.shot(o, "officer-upholds-appeal")
         s.go(pub, f"/certificates/{number}?lang=en")
         assert "Valid" in pub.content(), pub.content()[:3000]
+        assert not s.json_pages, f"JSON reached by clicking: {s.json_pages}"
         for ctx in (actx, octx, mctx, vctx, sctx, pctx):
             ctx.close()
         browser.close()

@@ -245,6 +245,16 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, s: Ma
 
 // ---- /app/account/totp ----
 
+/// A key in groups of four, as people copy it by hand.
+fn grouped(key: &str) -> String {
+    key.chars()
+        .collect::<Vec<_>>()
+        .chunks(4)
+        .map(|g| g.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn enrol_body(m: &Messages, s: &Session, secret: &str, uri: &str, error: Option<&str>) -> Markup {
     let qr = crate::render::qr::svg(uri, m.t("totp_qr_alt")).unwrap_or_default();
     let data = format!(
@@ -257,9 +267,11 @@ fn enrol_body(m: &Messages, s: &Session, secret: &str, uri: &str, error: Option<
             li { (m.t("totp_step_app")) }
             li {
                 (m.t("totp_step_scan"))
+                // On the phone itself, the app opens from the link; the QR code is for another device.
+                p { a.button #otpauth-link href=(uri) { (m.t("totp_open_app")) } }
                 img.qr src=(data) alt=(m.t("totp_qr_alt")) width="220" height="220";
-                p { (m.t("totp_uri")) } p { code.secret #otpauth-uri { (uri) } }
-                p { (m.t("totp_secret")) } p { code.secret { (secret) } }
+                p { (m.t("totp_secret")) } p { code.secret #totp-key { (grouped(secret)) } }
+                details { summary { (m.t("totp_uri")) } p { code.secret #otpauth-uri { (uri) } } }
             }
             li { (m.t("totp_step_code")) }
         }

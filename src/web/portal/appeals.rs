@@ -130,7 +130,7 @@ pub async fn portal_create(req: HttpRequest, state: web::Data<AppState>, s: Mayb
     if let Err(e) = attach(&state, s.caller.clone(), row.id, files).await {
         return e.error_response();
     }
-    see_other(&format!("/app/appeals/{}", row.id))
+    see_other(&format!("/app/appeals/{}?done=appeal_sent", row.id))
 }
 
 /// `/app/appeals`: officers see all appeals, a venue's manager their own, newest first.
@@ -191,6 +191,8 @@ pub(crate) fn detail_page(
 ) -> HttpResponse {
     let officer = s.caller.has_any(&[Role::Officer, Role::Admin]);
     let open = r.status == AppealStatus::Open.as_str();
+    // Whoever took part in the decision appealed against is told so, and given no form.
+    let independent = crate::domain::appeal::independent(s.caller.user_id, &[r.decider_id, r.assessor_id]);
     let body = html! {
         @if let Some(e) = error { p.alert role="alert" #form-error { (e) } }
         dl.facts {
@@ -207,12 +209,16 @@ pub(crate) fn detail_page(
             }
             @if let Some(reason) = &r.decision_reason { dt { (m.t("field_reason")) } dd { (reason) } }
         }
-        @if officer && open {
+        @if officer && open && !independent {
+            p.alert role="alert" { (m.t("appeal_took_part")) }
+        }
+        @if officer && open && independent {
             form.stack method="post" action={ "/app/appeals/" (r.id) } {
                 input type="hidden" name="csrf" value=(s.csrf);
                 label for="reason" { (m.t("field_reason")) }
                 textarea #reason name="reason" rows="4" required maxlength="8000" {}
                 div.actions {
+                    // Each outcome is confirmed on the next page, which names what will happen.
                     button type="submit" name="outcome" value="upheld" { (m.t("appeal_uphold")) }
                     button.secondary type="submit" name="outcome" value="dismissed" { (m.t("appeal_dismiss")) }
                 }
@@ -227,6 +233,18 @@ pub(crate) fn detail_page(
 pub struct DecisionForm {
     pub outcome: String,
     pub reason: Option<String>,
+    pub confirm: Option<String>,
+}
+
+/// A refused appeal decision's words.
+fn refusal_key(code: &str) -> &'static str {
+    match code {
+        "took_part" => "appeal_took_part",
+        "reason_required" => "appeal_reason_required",
+        "cannot_reverse" => "appeal_cannot_reverse",
+        "forbidden_role" => "not_allowed",
+        _ => "decided_meanwhile",
+    }
 }
 
 /// `POST /app/appeals/{id}`: the decision from the portal.
@@ -242,19 +260,46 @@ pub async fn portal_decide(req: HttpRequest, state: web::Data<AppState>, s: Mayb
         "dismissed" => AppealOutcome::Dismissed,
         _ => return ApiError::bad_request("invalid_outcome", "upheld or dismissed").error_response(),
     };
+    if form.confirm.as_deref() != Some("yes") {
+        let (row, files) = match load(&state, s.caller.clone(), id).await {
+            Ok(r) => r,
+            Err(e) => return e.error_response(),
+        };
+        // Refused before the person confirms: the operation's own checks (who may, the reason).
+        if let Err(e) = crate::app::appeals::check_decision(&s.caller, &row, form.reason.as_deref()) {
+            let e = ApiError::from(e);
+            return detail_page(&req, &m, &s, e.status, &row, &files, Some(m.t(refusal_key(e.code))));
+        }
+        let subject = row
+            .certificate_number
+            .clone()
+            .unwrap_or_else(|| format!("#{}", row.assessment_id.unwrap_or_default()));
+        let (what, button) = match outcome {
+            AppealOutcome::Upheld => (m.f("confirm_uphold", &[("subject", &subject)]), m.t("confirm_uphold_button")),
+            AppealOutcome::Dismissed => (m.f("confirm_dismiss", &[("subject", &subject)]), m.t("confirm_dismiss_button")),
+        };
+        let reason = form.reason.clone().unwrap_or_default();
+        let confirm = crate::web::portal::frame::Confirm {
+            title: format!("{} #{}", m.t("appeal_title"), id),
+            what,
+            reason: &reason,
+            action_url: format!("/app/appeals/{id}"),
+            name: "outcome",
+            action: &form.outcome,
+            button: button.to_string(),
+            danger: false,
+            back: format!("/app/appeals/{id}?lang={}", m.lang),
+        };
+        return crate::web::portal::frame::confirm_page(&req, &m, &s, confirm);
+    }
     let b = AppealDecision {
         outcome,
         reason: form.reason.clone().unwrap_or_default(),
     };
     match decide_as(&state, s.caller.clone(), id, b).await {
-        Ok(_) => see_other(&format!("/app/appeals/{id}")),
+        Ok(_) => see_other(&format!("/app/appeals/{id}?done=appeal_decided")),
         Err(e) if matches!(e.status.as_u16(), 403 | 409 | 422) => {
-            let key = match e.code {
-                "took_part" => "appeal_took_part",
-                "reason_required" => "appeal_reason_required",
-                "cannot_reverse" => "appeal_cannot_reverse",
-                _ => "decided_meanwhile",
-            };
+            let key = refusal_key(e.code);
             match load(&state, s.caller.clone(), id).await {
                 Ok((row, files)) => detail_page(&req, &m, &s, e.status, &row, &files, Some(m.t(key))),
                 Err(e) => e.error_response(),

@@ -4,7 +4,7 @@
 use crate::app::assessments as ops;
 use crate::domain::criteria::{CriterionDef, MeasurementDef, MeasurementKind, Scheme};
 use crate::domain::scoring::{self, FieldError, Value};
-use crate::web::api::assessments::{attach, read_upload, with_pinned_scheme, MAX_FILES_PER_UPLOAD};
+use crate::web::api::assessments::{attach, with_pinned_scheme, Upload, MAX_FILES_PER_UPLOAD};
 use crate::web::error::{error_page, ApiError};
 use crate::web::i18n::{negotiate, Messages};
 use crate::web::portal::frame::{page, see_other, signed_in};
@@ -163,6 +163,9 @@ pub fn field_message(m: &Messages, e: &FieldError) -> String {
         "exceeds_related_measurement" => "fe_exceeds_related",
         "missing_measurement" => "fe_missing_measurement",
         "missing_evidence" => "fe_missing_evidence",
+        "invalid_email" => "fe_invalid_email",
+        "invalid_country" => "fe_invalid_country",
+        "invalid_category" => "fe_invalid_category",
         _ => return e.message.clone(),
     };
     m.t(key).to_string()
@@ -243,6 +246,7 @@ fn evidence_block(m: &Messages, s: &Session, a: &Audit, c: &CriterionDef, error:
     let files: Vec<_> = a.evidence.iter().filter(|e| e.criterion == c.id).collect();
     let block = format!("evidence-{}", c.id);
     let file_id = format!("file-{}", c.id);
+    // Part of the audit's one form: uploading (or removing a file) also saves every figure typed above.
     html! {
         section.evidence-block id=(block) aria-labelledby={ (block) "-h" } {
             h3 id={ (block) "-h" } { (m.t("evidence")) ": " (c.name.get(m.lang)) }
@@ -254,24 +258,21 @@ fn evidence_block(m: &Messages, s: &Session, a: &Audit, c: &CriterionDef, error:
                         li {
                             @if e.media_type.starts_with("image/") { img.thumb src=(href) alt="" width="64" height="64" loading="lazy"; }
                             a href=(href) { (e.filename) } " · " (size_text(e.size)) " · SHA-256 " code { (&e.sha256[..12]) }
-                            form.inline method="post" action=(href) {
-                                input type="hidden" name="csrf" value=(s.csrf);
-                                button.secondary type="submit" name="action" value="remove" aria-label={ (m.t("action_remove")) " " (e.filename) } { (m.t("action_remove")) }
-                            }
+                            @if let Some(d) = &e.description { br; span.muted { (d) } }
+                            button.secondary type="submit" name="action" value="remove" formaction=(href) formnovalidate
+                                aria-label={ (m.t("action_remove")) " " (e.filename) } { (m.t("action_remove")) }
                         }
                     }
                 }
             }
-            form.stack method="post" enctype="multipart/form-data" action={ "/app/assessments/" (id) "/evidence?csrf=" (s.csrf) } {
-                input type="hidden" name="criterion" value=(c.id);
-                label for=(file_id) { (m.f("upload_files", &[("max", &MAX_FILES_PER_UPLOAD.to_string())])) }
-                input id=(file_id) type="file" name="file" multiple accept="image/*,application/pdf" required
-                    aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| format!("{file_id}-error"))];
-                @if let Some(e) = error { p.field-error id={ (file_id) "-error" } { (e) } }
-                label for={ "desc-" (c.id) } { (m.t("upload_description")) }
-                input id={ "desc-" (c.id) } type="text" name="description" maxlength="1000";
-                button type="submit" name="action" value="upload" { (m.t("action_upload")) }
-            }
+            label for=(file_id) { (m.f("upload_files", &[("max", &MAX_FILES_PER_UPLOAD.to_string())])) }
+            input id=(file_id) type="file" name={ "file." (c.id) } multiple accept="image/*,application/pdf"
+                aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| format!("{file_id}-error"))] autofocus[error.is_some()];
+            @if let Some(e) = error { p.field-error id={ (file_id) "-error" } { (e) } }
+            label for={ "desc-" (c.id) } { (m.t("upload_description")) }
+            input id={ "desc-" (c.id) } type="text" name={ "description." (c.id) } maxlength="1000";
+            button type="submit" name="action" value="upload" formaction={ "/app/assessments/" (id) "/evidence?csrf=" (s.csrf) }
+                formenctype="multipart/form-data" formnovalidate { (m.t("action_upload")) }
         }
     }
 }
@@ -294,6 +295,8 @@ struct Problems {
     alert: Option<String>,
     /// The form was just saved (a notice, not a problem).
     saved: bool,
+    /// What the last action did (a flash message after the redirect).
+    notice: Option<String>,
 }
 
 fn missing_link(m: &Messages, scheme: &Scheme, e: &FieldError) -> Markup {
@@ -340,6 +343,7 @@ fn form_body(m: &Messages, s: &Session, scheme: &Scheme, a: &Audit, st: &FormSta
             }
         }
         @if p.saved { p.notice role="status" { (m.t("saved")) } }
+        @if let Some(n) = &p.notice { p.notice role="status" { (n) } }
         @if let Some(t) = &p.alert { p.alert role="alert" id="form-error" { (t) } }
         @if !p.fields.is_empty() { p.alert role="alert" { (m.t("form_invalid")) } }
         @if !p.missing.is_empty() {
@@ -365,11 +369,15 @@ fn form_body(m: &Messages, s: &Session, scheme: &Scheme, a: &Audit, st: &FormSta
                 }
             }
             button type="submit" name="action" value="save" { (m.t("form_save")) }
-            button type="submit" name="action" value="submit" { (m.t("action_submit")) }
-        }
-        h2 { (m.t("evidence")) }
-        @for c in &scheme.criteria {
-            (evidence_block(m, s, a, c, p.upload.as_ref().filter(|(cid, _)| *cid == c.id).map(|(_, t)| t.as_str())))
+            h2 { (m.t("evidence")) }
+            p.muted { (m.t("upload_saves_too")) }
+            @for c in &scheme.criteria {
+                (evidence_block(m, s, a, c, p.upload.as_ref().filter(|(cid, _)| *cid == c.id).map(|(_, t)| t.as_str())))
+            }
+            div.form-end {
+                button.secondary type="submit" name="action" value="save" { (m.t("form_save")) }
+                button type="submit" name="action" value="submit" { (m.t("action_submit")) }
+            }
         }
         h2 { (m.t("history")) }
         ol.history {
@@ -405,6 +413,7 @@ async fn render(req: &HttpRequest, state: &AppState, s: &Session, id: i64, statu
         }
         _ => {
             let body = html! {
+                @if let Some(n) = &p.notice { p.notice role="status" { (n) } }
                 @if let Some(t) = &p.alert { p.alert role="alert" { (t) } }
                 (crate::web::portal::reviews::audit_body(&m, s, state, &a, None))
             };
@@ -425,6 +434,10 @@ fn extra_rows(req: &HttpRequest) -> usize {
 pub struct ShowParams {
     pub rows: Option<usize>,
     pub saved: Option<u8>,
+    /// Files just uploaded (the flash message after an upload).
+    pub uploaded: Option<usize>,
+    pub removed: Option<u8>,
+    pub submitted: Option<u8>,
 }
 
 /// `/app/assessments/{id}`: the assessor's form while the audit is theirs to fill in; otherwise the audit as
@@ -434,15 +447,28 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
         Ok(s) => s,
         Err(r) => return *r,
     };
-    let saved = web::Query::<ShowParams>::from_query(req.query_string()).ok().and_then(|q| q.saved).is_some();
+    let m = negotiate(&req);
+    let q = web::Query::<ShowParams>::from_query(req.query_string()).ok().map(web::Query::into_inner);
+    let saved = q.as_ref().and_then(|q| q.saved).is_some();
+    let id = path.into_inner();
+    let notice = q.and_then(|q| {
+        q.uploaded
+            .map(|n| m.f("flash_uploaded", &[("n", &n.to_string())]))
+            .or_else(|| q.removed.map(|_| m.t("flash_evidence_removed").to_string()))
+            .or_else(|| q.submitted.map(|_| m.f("flash_submitted", &[("id", &id.to_string())])))
+    });
     render(
         &req,
         &state,
         &s,
-        path.into_inner(),
+        id,
         StatusCode::OK,
         None,
-        Problems { saved, ..Problems::default() },
+        Problems {
+            saved,
+            notice,
+            ..Problems::default()
+        },
     )
     .await
 }
@@ -458,7 +484,7 @@ pub async fn post(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let action = get("action");
     match action.as_str() {
-        "approve" | "reject" | "return" => crate::web::portal::reviews::decide(&req, &state, &s, id, &action, get("reason")).await,
+        "approve" | "reject" | "return" => crate::web::portal::reviews::decide(&req, &state, &s, id, &action, get("reason"), get("confirm") == "yes").await,
         "save" | "add_row" | "submit" => {
             let extra_rows = get("rows").parse::<usize>().unwrap_or(1).min(MAX_EXTRA_ROWS);
             let values: HashMap<String, String> = pairs.into_iter().filter(|(k, _)| !CONTROL_FIELDS.contains(&k.as_str())).collect();
@@ -468,26 +494,34 @@ pub async fn post(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
     }
 }
 
-async fn save(req: &HttpRequest, state: &web::Data<AppState>, s: &Session, id: i64, action: &str, st: FormState) -> HttpResponse {
-    let patched = {
-        let values = st.values.clone();
-        with_pinned_scheme(state, s.caller.clone(), id, move |c, caller, scheme| {
-            let (patch, rows_of) = patch_from_form(scheme, &values);
-            let notes = rows_of.keys().next().map(|k| input_id(k)).unwrap_or_default();
-            ops::patch_measurements(c, caller, id, scheme, &patch).map(|_| notes).map_err(|e| match e {
-                crate::app::Error::Storage(crate::app::StorageError::Invalid { code, message, fields }) => {
-                    let fields = fields
-                        .into_iter()
-                        .map(|f| FieldError::new(form_field(&f.field, &rows_of), &f.code, f.message))
-                        .collect();
-                    crate::app::Error::Storage(crate::app::StorageError::Invalid { code, message, fields })
-                }
-                other => other,
-            })
+/// Save the typed measurements (the API's patch operation); the transfer-note list's input id on success,
+/// for the anchor after adding a row. Errors name the form's own inputs.
+async fn apply(state: &web::Data<AppState>, s: &Session, id: i64, values: &HashMap<String, String>) -> Result<String, ApiError> {
+    let values = values.clone();
+    with_pinned_scheme(state, s.caller.clone(), id, move |c, caller, scheme| {
+        let (patch, rows_of) = patch_from_form(scheme, &values);
+        let notes = rows_of.keys().next().map(|k| input_id(k)).unwrap_or_default();
+        ops::patch_measurements(c, caller, id, scheme, &patch).map(|_| notes).map_err(|e| match e {
+            crate::app::Error::Storage(crate::app::StorageError::Invalid { code, message, fields }) => {
+                let fields = fields
+                    .into_iter()
+                    .map(|f| FieldError::new(form_field(&f.field, &rows_of), &f.code, f.message))
+                    .collect();
+                crate::app::Error::Storage(crate::app::StorageError::Invalid { code, message, fields })
+            }
+            other => other,
         })
-        .await
-    };
-    let notes = match patched {
+    })
+    .await
+}
+
+/// Whether a posted form carries measurements (any field besides the form's own controls).
+fn has_measurements(values: &HashMap<String, String>) -> bool {
+    values.keys().any(|k| !CONTROL_FIELDS.contains(&k.as_str()))
+}
+
+async fn save(req: &HttpRequest, state: &web::Data<AppState>, s: &Session, id: i64, action: &str, st: FormState) -> HttpResponse {
+    let notes = match apply(state, s, id, &st.values).await {
         Ok(n) => n,
         Err(e) => return refused(req, state, s, id, e, Some(st)).await,
     };
@@ -498,7 +532,7 @@ async fn save(req: &HttpRequest, state: &web::Data<AppState>, s: &Session, id: i
             match submitted {
                 Ok(_) => {
                     tracing::info!(assessment = id, "assessment submitted (portal)");
-                    see_other(&format!("/app/assessments/{id}"))
+                    see_other(&format!("/app/assessments/{id}?submitted=1"))
                 }
                 Err(e) if e.code == "incomplete_assessment" => {
                     let p = Problems {
@@ -541,8 +575,125 @@ async fn refused(req: &HttpRequest, state: &AppState, s: &Session, id: i64, e: A
     render(req, state, s, id, e.status, st, p).await
 }
 
-/// `POST /app/assessments/{id}/evidence`: one or more files from a phone (camera or files) for one criterion,
-/// attached together or not at all.
+/// The audit's one form as posted for an upload (multipart): the typed measurements, and each criterion's
+/// chosen files and description (`file.<criterion>`, `description.<criterion>`; the plain `criterion`,
+/// `file` and `description` of the evidence form are taken too).
+struct PortalUpload {
+    values: HashMap<String, String>,
+    extra_rows: usize,
+    uploads: Vec<Upload>,
+}
+
+/// Most text fields a posted audit form may have, and the longest one.
+const MAX_FORM_FIELDS: usize = 1000;
+const MAX_FORM_TEXT: usize = 1000;
+
+async fn read_portal_upload(mut form: Multipart) -> Result<PortalUpload, ApiError> {
+    use crate::domain::text::TextKind;
+    use crate::web::uploads::{clean_filename, read_field, text_field, MAX_EVIDENCE_BYTES};
+    use futures_util::TryStreamExt;
+    let mut values = HashMap::new();
+    let mut extra_rows = 1;
+    // Per criterion (the plain fields under ""), in the order the form names them.
+    let mut by_criterion: Vec<Upload> = vec![];
+    let mut plain_criterion = None;
+    let mut fields = 0;
+    while let Some(mut field) = form
+        .try_next()
+        .await
+        .map_err(|e| ApiError::bad_request("invalid_multipart", format!("the upload could not be read: {e}")))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        let criterion_of = |n: &str| -> Option<String> {
+            n.strip_prefix("file.")
+                .or_else(|| n.strip_prefix("description."))
+                .map(str::to_string)
+                .or_else(|| matches!(n, "file" | "description").then(String::new))
+        };
+        if let Some(cid) = criterion_of(&name) {
+            let at = match by_criterion.iter().position(|u| u.criterion == cid) {
+                Some(i) => i,
+                None => {
+                    by_criterion.push(Upload {
+                        criterion: cid.clone(),
+                        description: None,
+                        files: vec![],
+                    });
+                    by_criterion.len() - 1
+                }
+            };
+            if name.starts_with("description") {
+                let d = text_field(&read_field(&mut field, MAX_FORM_TEXT, &name).await?, &name, TextKind::Free)?;
+                by_criterion[at].description = Some(d).filter(|d| !d.trim().is_empty());
+                continue;
+            }
+            let raw_name = field.content_disposition().and_then(|d| d.get_filename()).unwrap_or("evidence").to_string();
+            // A browser sends an empty, nameless part for a file input where nothing was chosen.
+            if raw_name.is_empty() {
+                read_field(&mut field, MAX_EVIDENCE_BYTES, &name).await?;
+                continue;
+            }
+            if by_criterion[at].files.len() >= MAX_FILES_PER_UPLOAD {
+                return Err(ApiError::invalid(
+                    "too_many_files",
+                    format!("at most {MAX_FILES_PER_UPLOAD} files per upload"),
+                    vec![FieldError::new(&name, "too_many", "too many files")],
+                ));
+            }
+            crate::domain::text::check(&name, &raw_name, TextKind::Name).map_err(|e| ApiError::invalid("invalid_characters", e.message.clone(), vec![e]))?;
+            let bytes = read_field(&mut field, MAX_EVIDENCE_BYTES, &name).await?;
+            by_criterion[at].files.push((clean_filename(&raw_name, "evidence"), bytes));
+            continue;
+        }
+        fields += 1;
+        if fields > MAX_FORM_FIELDS {
+            return Err(ApiError::bad_request("invalid_multipart", "the form has too many fields"));
+        }
+        let text = text_field(&read_field(&mut field, MAX_FORM_TEXT, &name).await?, &name, TextKind::Free)?;
+        match name.as_str() {
+            "criterion" => plain_criterion = Some(text),
+            "rows" => extra_rows = text.parse::<usize>().unwrap_or(1).min(MAX_EXTRA_ROWS),
+            "csrf" | "action" => {}
+            _ => {
+                values.insert(name, text);
+            }
+        }
+    }
+    let uploads = by_criterion
+        .into_iter()
+        .filter(|u| !u.files.is_empty())
+        .map(|u| Upload {
+            criterion: if u.criterion.is_empty() {
+                plain_criterion.clone().unwrap_or_default()
+            } else {
+                u.criterion
+            },
+            ..u
+        })
+        .collect();
+    Ok(PortalUpload { values, extra_rows, uploads })
+}
+
+/// A refused upload in the page's language, for the criterion it was for.
+fn upload_refusal(m: &Messages, e: &ApiError) -> String {
+    let key = match e.code {
+        "duplicate_evidence" => "upload_duplicate",
+        "unsupported_media_type" => "upload_unsupported",
+        "payload_too_large" | "too_large" => "upload_too_large",
+        "empty_file" => "upload_empty",
+        "missing_file" => "upload_no_file",
+        "too_many_files" => "upload_too_many",
+        "not_editable" => "audit_not_editable",
+        "not_your_assessment" | "forbidden_role" => "not_allowed",
+        "missing_criterion" | "unknown_criterion" => "form_invalid",
+        _ => "form_invalid",
+    };
+    m.f(key, &[("max", &MAX_FILES_PER_UPLOAD.to_string())])
+}
+
+/// `POST /app/assessments/{id}/evidence`: the files chosen on the audit's form (from a phone's camera or
+/// files), each criterion's attached together or not at all; the figures typed on the form are saved too,
+/// so nothing typed is lost. A refused file is named next to its criterion, with the typed input kept.
 pub async fn upload(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<i64>, form: Multipart) -> HttpResponse {
     let s = match signed_in(&req, s, false) {
         Ok(s) => s,
@@ -550,49 +701,72 @@ pub async fn upload(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
     };
     let m = negotiate(&req);
     let id = path.into_inner();
-    let result = match read_upload(form, true).await {
-        Ok(u) => {
-            let criterion = u.criterion.clone();
-            match attach(&state, s.caller.clone(), id, u).await {
-                Ok(a) => Ok((criterion, a.len())),
-                Err(e) => Err((Some(criterion), e)),
+    let posted = match read_portal_upload(form).await {
+        Ok(p) => p,
+        Err(e) => {
+            let p = Problems {
+                alert: Some(upload_refusal(&m, &e)),
+                ..Problems::default()
+            };
+            return render(&req, &state, &s, id, e.status, None, p).await;
+        }
+    };
+    let st = FormState {
+        values: posted.values,
+        extra_rows: posted.extra_rows,
+    };
+    let mut p = Problems::default();
+    let mut status = StatusCode::OK;
+    if has_measurements(&st.values) {
+        if let Err(e) = apply(&state, &s, id, &st.values).await {
+            if e.status == StatusCode::NOT_FOUND {
+                return crate::web::portal::reviews::not_found(&req, &m, &s);
+            }
+            status = e.status;
+            if e.fields.is_empty() {
+                p.alert = Some(upload_refusal(&m, &e));
+            } else {
+                p.fields = e.fields;
             }
         }
-        Err(e) => Err((None, e)),
-    };
-    match result {
-        Ok((criterion, n)) => {
-            tracing::info!(assessment = id, files = n, "evidence uploaded (portal)");
-            see_other(&format!("/app/assessments/{id}#evidence-{criterion}"))
-        }
-        Err((_, e)) if e.status == StatusCode::NOT_FOUND => crate::web::portal::reviews::not_found(&req, &m, &s),
-        Err((criterion, e)) => {
-            let criterion = criterion.filter(|c| state.catalogue.all().any(|sc| sc.criterion(c).is_some()));
-            let key = match e.code {
-                "duplicate_evidence" => "upload_duplicate",
-                "unsupported_media_type" => "upload_unsupported",
-                "payload_too_large" | "too_large" => "upload_too_large",
-                "empty_file" => "upload_empty",
-                "missing_file" => "upload_no_file",
-                "too_many_files" => "upload_too_many",
-                "not_editable" => "audit_not_editable",
-                "not_your_assessment" | "forbidden_role" => "not_allowed",
-                _ => "form_invalid",
-            };
-            let text = m.f(key, &[("max", &MAX_FILES_PER_UPLOAD.to_string())]);
-            let p = match criterion {
-                Some(c) => Problems {
-                    upload: Some((c, text)),
-                    ..Problems::default()
-                },
-                None => Problems {
-                    alert: Some(text),
-                    ..Problems::default()
-                },
-            };
-            render(&req, &state, &s, id, e.status, None, p).await
+    }
+    let mut attached = 0;
+    let mut last = None;
+    if posted.uploads.is_empty() && p.alert.is_none() {
+        p.alert = Some(m.t("upload_no_file").to_string());
+        status = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    for u in posted.uploads {
+        let criterion = u.criterion.clone();
+        match attach(&state, s.caller.clone(), id, u).await {
+            Ok(a) => {
+                attached += a.len();
+                last = Some(criterion);
+            }
+            Err(e) if e.status == StatusCode::NOT_FOUND => return crate::web::portal::reviews::not_found(&req, &m, &s),
+            Err(e) => {
+                let known = state.catalogue.all().any(|sc| sc.criterion(&criterion).is_some());
+                let text = upload_refusal(&m, &e);
+                if known && p.upload.is_none() {
+                    p.upload = Some((criterion, text));
+                } else if p.alert.is_none() {
+                    p.alert = Some(text);
+                }
+                status = e.status;
+            }
         }
     }
+    if attached > 0 {
+        tracing::info!(assessment = id, files = attached, "evidence uploaded (portal)");
+    }
+    if status == StatusCode::OK {
+        let anchor = last.map(|c| format!("#evidence-{c}")).unwrap_or_default();
+        return see_other(&format!("/app/assessments/{id}?uploaded={attached}{anchor}"));
+    }
+    if attached > 0 {
+        p.notice = Some(m.f("flash_uploaded", &[("n", &attached.to_string())]));
+    }
+    render(&req, &state, &s, id, status, Some(st), p).await
 }
 
 /// `GET /app/assessments/{id}/evidence/{evidence_id}`: the file shown in the browser (images inline, PDFs
@@ -620,18 +794,33 @@ pub async fn evidence(req: HttpRequest, state: web::Data<AppState>, s: MaybeSess
     }
 }
 
-/// `POST /app/assessments/{id}/evidence/{evidence_id}` with `action=remove`: take a file off a draft.
-pub async fn remove_evidence(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<(i64, i64)>) -> HttpResponse {
+/// `POST /app/assessments/{id}/evidence/{evidence_id}` with `action=remove`: take a file off a draft. Sent
+/// from the audit's one form, it saves the typed figures first (on an error, they are shown with it and
+/// the file stays).
+pub async fn remove_evidence(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<(i64, i64)>, body: web::Bytes) -> HttpResponse {
     let s = match signed_in(&req, s, false) {
         Ok(s) => s,
         Err(r) => return *r,
     };
     let (id, eid) = path.into_inner();
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let extra_rows = pairs
+        .iter()
+        .find(|(k, _)| k == "rows")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .min(MAX_EXTRA_ROWS);
+    let values: HashMap<String, String> = pairs.into_iter().filter(|(k, _)| !CONTROL_FIELDS.contains(&k.as_str())).collect();
+    if has_measurements(&values) {
+        if let Err(e) = apply(&state, &s, id, &values).await {
+            return refused(&req, &state, &s, id, e, Some(FormState { values, extra_rows })).await;
+        }
+    }
     let removed = with_pinned_scheme(&state, s.caller.clone(), id, move |c, caller, _| ops::remove_evidence(c, caller, id, eid)).await;
     match removed {
         Ok(meta) => {
             tracing::info!(assessment = id, evidence = eid, "evidence removed (portal)");
-            see_other(&format!("/app/assessments/{id}#evidence-{}", meta.criterion))
+            see_other(&format!("/app/assessments/{id}?removed=1#evidence-{}", meta.criterion))
         }
         Err(e) => refused(&req, &state, &s, id, e, None).await,
     }

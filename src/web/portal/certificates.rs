@@ -141,10 +141,10 @@ fn detail(m: &Messages, s: &Session, state: &AppState, row: &CertificateRow, err
                 label for="reason" { (m.t("field_reason")) }
                 textarea #reason name="reason" rows="3" maxlength="1000" aria-describedby={ "reason-help" @if error.is_some() { " form-error" } } aria-invalid=[error.map(|_| "true")] {}
                 p.muted #reason-help { (m.t("reason_help")) }
-                label.check { input type="checkbox" name="confirm" value="yes"; " " (m.t("withdraw_confirm")) }
+                // Each action is confirmed on the next page, which names what will happen.
                 @match status {
                     PublicStatus::Valid => {
-                        button type="submit" name="action" value="suspend" { (m.t("action_suspend")) }
+                        button.secondary type="submit" name="action" value="suspend" { (m.t("action_suspend")) }
                         button.danger type="submit" name="action" value="withdraw" { (m.t("action_withdraw")) }
                     }
                     PublicStatus::Suspended => {
@@ -180,7 +180,8 @@ pub struct ActionForm {
     pub confirm: Option<String>,
 }
 
-/// Suspend, reinstate or withdraw from the certificate's page (withdrawal needs the confirmation box).
+/// Suspend, reinstate or withdraw from the certificate's page: a confirmation step that names what will
+/// happen, then the change (`confirm=yes`).
 pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<String>, form: web::Form<ActionForm>) -> HttpResponse {
     let s = match signed_in(&req, s, false) {
         Ok(s) => s,
@@ -201,8 +202,46 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
         Err(e) => return error_page(e),
     };
     let refuse = |status: StatusCode, key: &'static str| page(&req, &m, status, Some(&s), &row.number, detail(&m, &s, &state, &row, Some(m.t(key))));
-    if action == CertificateAction::Withdraw && f.confirm.as_deref() != Some("yes") {
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "withdraw_needs_confirm");
+    if f.confirm.as_deref() != Some("yes") {
+        // Refused before the person confirms: the operation's own checks (who may, the reason).
+        match crate::app::certificates::check_change(&s.caller, action, Some(&f.reason)) {
+            Ok(()) => {}
+            Err(crate::app::Error::Storage(crate::app::StorageError::Invalid { code: "reason_required", .. })) => {
+                return refuse(StatusCode::UNPROCESSABLE_ENTITY, "reason_required")
+            }
+            Err(crate::app::Error::Storage(crate::app::StorageError::Invalid { .. })) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, "form_invalid"),
+            Err(_) => return refuse(StatusCode::FORBIDDEN, "not_allowed"),
+        }
+        let venue = row.venue_name.as_str();
+        let (what, button, danger) = match action {
+            CertificateAction::Suspend => (
+                m.f("confirm_suspend", &[("number", row.number.as_str()), ("venue", venue)]),
+                m.t("confirm_suspend_button"),
+                false,
+            ),
+            CertificateAction::Reinstate => (
+                m.f("confirm_reinstate", &[("number", row.number.as_str()), ("venue", venue)]),
+                m.t("confirm_reinstate_button"),
+                false,
+            ),
+            CertificateAction::Withdraw => (
+                m.f("confirm_withdraw", &[("number", row.number.as_str()), ("venue", venue)]),
+                m.t("confirm_withdraw_button"),
+                true,
+            ),
+        };
+        let confirm = crate::web::portal::frame::Confirm {
+            title: m.f("confirm_title_certificate", &[("number", &row.number)]),
+            what,
+            reason: &f.reason,
+            action_url: format!("/app/certificates/{}", row.number),
+            name: "action",
+            action: &f.action,
+            button: button.to_string(),
+            danger,
+            back: format!("/app/certificates/{}?lang={}#h-status", row.number, m.lang),
+        };
+        return crate::web::portal::frame::confirm_page(&req, &m, &s, confirm);
     }
     let (caller, log_key, reason, now) = (s.caller.clone(), state.log_key.clone(), f.reason, state.clock.now());
     let changed = state
@@ -213,7 +252,7 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
         Ok(updated) => {
             tracing::info!(certificate = %updated.number, status = %updated.status, "certificate status changed (portal)");
             crate::web::api::certificates::changed(&state, &updated.number).await;
-            see_other(&format!("/app/certificates/{}", updated.number))
+            see_other(&format!("/app/certificates/{}?done={}", updated.number, f.action))
         }
         Err(crate::app::Error::Storage(crate::app::StorageError::Invalid { code: "reason_required", .. })) => {
             refuse(StatusCode::UNPROCESSABLE_ENTITY, "reason_required")

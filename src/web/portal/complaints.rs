@@ -175,7 +175,7 @@ pub async fn portal_triage(req: HttpRequest, state: web::Data<AppState>, s: Mayb
         suspend_reason: f.suspend_reason,
     };
     match triage_as(&state, s.caller.clone(), id, body).await {
-        Ok(_) => see_other(&format!("/app/complaints/{id}")),
+        Ok(_) => see_other(&format!("/app/complaints/{id}?done=complaint_updated")),
         Err(e) if matches!(e.status.as_u16(), 409 | 422) => {
             let key = match e.code {
                 "outcome_required" => "complaint_outcome_required",

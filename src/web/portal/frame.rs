@@ -9,7 +9,7 @@ use crate::web::i18n::Messages;
 use crate::web::layout::{html_response, layout};
 use crate::web::session::{MaybeSession, Session};
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -43,12 +43,76 @@ pub(crate) fn page(req: &HttpRequest, m: &Messages, status: StatusCode, session:
             }
         }
     });
+    let flash = flash(req, m);
     let body = html! {
         @if let Some(n) = nav { (n) }
         h1 { (title) }
+        @if let Some(f) = flash { p.notice role="status" #flash { (f) } }
         (body)
     };
     html_response(status, NO_STORE, layout(req, m, title, body))
+}
+
+/// The flash message after an action's redirect (`?done=<what>`, Post/Redirect/Get): what just happened,
+/// in the page's language. Codes a page shows itself (the account's, the people pages') are left to it.
+fn flash(req: &HttpRequest, m: &Messages) -> Option<String> {
+    let done = web::Query::<Notice>::from_query(req.query_string()).ok()?.into_inner().done?;
+    let key = match done.as_str() {
+        "issued" => "flash_issued",
+        "suspend" => "flash_suspend",
+        "reinstate" => "flash_reinstate",
+        "withdraw" => "flash_withdraw",
+        "venue_created" => "flash_venue_created",
+        "saved" => "flash_venue_saved",
+        "audit_started" => "flash_audit_started",
+        "approve" => "flash_audit_approved",
+        "reject" => "flash_audit_rejected",
+        "return" => "flash_audit_returned",
+        "appeal_sent" => "flash_appeal_sent",
+        "appeal_decided" => "flash_appeal_decided",
+        "complaint_updated" => "flash_complaint_updated",
+        _ => return None,
+    };
+    Some(m.t(key).to_string())
+}
+
+/// What a confirmation step shows and sends.
+pub(crate) struct Confirm<'a> {
+    /// The page's title and the sentence that names what will happen.
+    pub title: String,
+    pub what: String,
+    /// The reason or comments the person typed, shown and carried on.
+    pub reason: &'a str,
+    /// Where the confirmed form goes, and the decision it sends (`name=value` of the button pressed).
+    pub action_url: String,
+    pub name: &'a str,
+    pub action: &'a str,
+    /// The confirming button's words and look (`danger` for what cannot be undone).
+    pub button: String,
+    pub danger: bool,
+    /// Where "Go back, change nothing" leads: another address than the form's (a query at least), so that
+    /// the browser loads it rather than only scrolling the confirmation page.
+    pub back: String,
+}
+
+/// The second step of a decision: the sentence that names what will happen ("Issue certificate for …,
+/// valid until …"), the reason as typed, and a form that sends the same decision with `confirm=yes`; going
+/// back changes nothing.
+pub(crate) fn confirm_page(req: &HttpRequest, m: &Messages, s: &Session, c: Confirm<'_>) -> HttpResponse {
+    let body = html! {
+        p.callout role="status" #confirm-what { (c.what) }
+        @if !c.reason.trim().is_empty() {
+            dl.facts { dt { (m.t("field_reason")) } dd { (c.reason) } }
+        }
+        form.stack method="post" action=(c.action_url) {
+            input type="hidden" name="csrf" value=(s.csrf);
+            input type="hidden" name="reason" value=(c.reason);
+            input type="hidden" name="confirm" value="yes";
+            button class=[c.danger.then_some("danger")] type="submit" name=(c.name) value=(c.action) { (c.button) }
+        }
+        p { a.button.secondary href=(c.back) { (m.t("confirm_back")) } }
+    };
+    page(req, m, StatusCode::OK, Some(s), &c.title, body)
 }
 
 /// Pages for signed-in people: the session, or a redirect to sign in (back here afterwards), or to the

@@ -8,7 +8,7 @@ use crate::app::rows::{AssessmentRow, EventRow, EvidenceMeta};
 use crate::domain::auth::Role;
 use crate::domain::lifecycle::{AssessmentStatus, Decision};
 use crate::domain::scoring::Outcome;
-use crate::web::error::error_page;
+use crate::web::error::{error_page, ApiError};
 use crate::web::i18n::{negotiate, Messages};
 use crate::web::portal::frame::{page, see_other, signed_in};
 use crate::web::session::{MaybeSession, Session};
@@ -271,11 +271,13 @@ pub(crate) fn audit_body(m: &Messages, s: &Session, state: &AppState, a: &Audit,
                     label for="reason" { (m.t("decision_reason")) }
                     textarea #reason name="reason" rows="3" maxlength="2000" aria-describedby={ "reason-help" @if error.is_some() { " form-error" } } aria-invalid=[error.map(|_| "true")] {}
                     p.muted #reason-help { (m.t("decision_reason_help")) }
+                    // Each decision looks different: approve is the main button, reject the danger one,
+                    // return a plain one; each is confirmed on the next page.
                     @if outcome.as_ref().is_some_and(|o| o.is_gold()) {
                         button type="submit" name="action" value="approve" { (m.t("action_approve")) }
                     }
+                    button.secondary type="submit" name="action" value="return" { (m.t("action_return")) }
                     button.danger type="submit" name="action" value="reject" { (m.t("action_reject")) }
-                    button type="submit" name="action" value="return" { (m.t("action_return")) }
                 }
             }
         }
@@ -310,8 +312,17 @@ pub(crate) fn not_found(req: &HttpRequest, m: &Messages, s: &Session) -> HttpRes
     )
 }
 
-/// The decision from the audit's page: the same operation as the API (and the same refusals).
-pub(crate) async fn decide(req: &HttpRequest, state: &web::Data<AppState>, s: &Session, id: i64, action: &str, reason: String) -> HttpResponse {
+/// The decision from the audit's page: first a confirmation step that names what will happen, then (with
+/// `confirm=yes`) the same operation as the API, with the same refusals.
+pub(crate) async fn decide(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    s: &Session,
+    id: i64,
+    action: &str,
+    reason: String,
+    confirmed: bool,
+) -> HttpResponse {
     let m = negotiate(req);
     let decision = match action {
         "approve" => Decision::Approve,
@@ -320,21 +331,63 @@ pub(crate) async fn decide(req: &HttpRequest, state: &web::Data<AppState>, s: &S
         _ => return see_other(&format!("/app/assessments/{id}")),
     };
     let reason = Some(reason).filter(|r| !r.trim().is_empty());
-    match crate::web::api::assessments::decide_as(state, s.caller.clone(), id, decision, reason).await {
-        Ok((_, Some(cert))) => see_other(&format!("/app/certificates/{}", cert.number)),
-        Ok((_, None)) => see_other(&format!("/app/assessments/{id}")),
-        Err(e) => {
-            let (status, key) = match (e.status.as_u16(), e.code) {
-                (404, _) => return not_found(req, &m, s),
-                (403, "self_decision") => (StatusCode::FORBIDDEN, "self_decision_explained"),
-                (403, _) => (StatusCode::FORBIDDEN, "not_allowed"),
-                (409, _) => (StatusCode::CONFLICT, "decided_meanwhile"),
-                (422, "reason_required") => (StatusCode::UNPROCESSABLE_ENTITY, "reject_needs_reason"),
-                (422, "comments_required") => (StatusCode::UNPROCESSABLE_ENTITY, "return_needs_comments"),
-                (422, _) => (StatusCode::UNPROCESSABLE_ENTITY, "form_invalid"),
-                _ => return e.error_response(),
-            };
-            audit_page(req, state, s, id, status, Some(m.t(key))).await
+    if !confirmed {
+        let a = match load(state, s, id).await {
+            Ok(a) => a,
+            Err(crate::app::Error::Storage(crate::app::StorageError::NotFound)) => return not_found(req, &m, s),
+            Err(e) => return error_page(e),
+        };
+        // Refused before the person confirms: the operation's own checks (who may, the reason).
+        if let Err(e) = crate::app::assessments::check_decision(&s.caller, &a.row, decision, reason.as_deref()) {
+            return refused(req, state, s, id, ApiError::from(e)).await;
         }
+        let reason = reason.unwrap_or_default();
+        let until = crate::domain::certificate::valid_until(state.clock.now().date(), state.config.validity_months).to_string();
+        let venue = a.venue.as_str();
+        let what = match (decision, &a.row.certificate_number) {
+            (Decision::Approve, None) => m.f("confirm_approve", &[("venue", venue), ("until", &until)]),
+            (Decision::Approve, Some(n)) => m.f("confirm_approve_surveillance", &[("venue", venue), ("number", n)]),
+            (Decision::Reject, None) => m.f("confirm_reject", &[("venue", venue)]),
+            (Decision::Reject, Some(n)) => m.f("confirm_reject_surveillance", &[("venue", venue), ("number", n)]),
+            (Decision::Return, _) => m.f("confirm_return", &[("venue", venue)]),
+        };
+        let (button, danger) = match decision {
+            Decision::Approve => (m.t("confirm_approve_button"), false),
+            Decision::Reject => (m.t("confirm_reject_button"), true),
+            Decision::Return => (m.t("confirm_return_button"), false),
+        };
+        let confirm = crate::web::portal::frame::Confirm {
+            title: m.f("confirm_title_audit", &[("id", &id.to_string())]),
+            what,
+            reason: &reason,
+            action_url: format!("/app/assessments/{id}"),
+            name: "action",
+            action,
+            button: button.to_string(),
+            danger,
+            back: format!("/app/assessments/{id}?lang={}#h-decision", m.lang),
+        };
+        return crate::web::portal::frame::confirm_page(req, &m, s, confirm);
     }
+    match crate::web::api::assessments::decide_as(state, s.caller.clone(), id, decision, reason).await {
+        Ok((_, Some(cert))) => see_other(&format!("/app/certificates/{}?done=issued", cert.number)),
+        Ok((_, None)) => see_other(&format!("/app/assessments/{id}?done={action}")),
+        Err(e) => refused(req, state, s, id, e).await,
+    }
+}
+
+/// A refused decision, said above the decision form in the page's language.
+async fn refused(req: &HttpRequest, state: &AppState, s: &Session, id: i64, e: ApiError) -> HttpResponse {
+    let m = negotiate(req);
+    let (status, key) = match (e.status.as_u16(), e.code) {
+        (404, _) => return not_found(req, &m, s),
+        (403, "self_decision") => (StatusCode::FORBIDDEN, "self_decision_explained"),
+        (403, _) => (StatusCode::FORBIDDEN, "not_allowed"),
+        (409, _) => (StatusCode::CONFLICT, "decided_meanwhile"),
+        (422, "reason_required") => (StatusCode::UNPROCESSABLE_ENTITY, "reject_needs_reason"),
+        (422, "comments_required") => (StatusCode::UNPROCESSABLE_ENTITY, "return_needs_comments"),
+        (422, _) => (StatusCode::UNPROCESSABLE_ENTITY, "form_invalid"),
+        _ => return e.error_response(),
+    };
+    audit_page(req, state, s, id, status, Some(m.t(key))).await
 }

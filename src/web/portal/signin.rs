@@ -99,6 +99,12 @@ pub(crate) fn login_form(m: &Messages, s: Option<&Session>, email: &str, next: O
     }
 }
 
+/// The e-mail to fill in on the sign-in page (after a password was set from an invitation).
+#[derive(Deserialize)]
+pub struct Prefill {
+    pub email: Option<String>,
+}
+
 pub async fn login_page(req: HttpRequest, s: MaybeSession) -> HttpResponse {
     let m = negotiate(&req);
     let next = next_of(&req);
@@ -107,12 +113,16 @@ pub async fn login_page(req: HttpRequest, s: MaybeSession) -> HttpResponse {
         return see_other(next.as_deref().unwrap_or("/app"));
     }
     let notice = web::Query::<Notice>::from_query(req.query_string()).ok().and_then(|q| q.done.clone());
+    let email = web::Query::<Prefill>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.into_inner().email)
+        .unwrap_or_default();
     let body = html! {
         @if let Some(n) = notice.as_deref() {
             @let key = match n { "password_set" => "notice_password_set", "signed_out" => "notice_signed_out", _ => "notice_signed_out" };
             p.notice role="status" { (m.t(key)) }
         }
-        (login_form(&m, s.0.as_ref(), "", next.as_deref(), None))
+        (login_form(&m, s.0.as_ref(), &email, next.as_deref(), None))
     };
     page(&req, &m, StatusCode::OK, None, m.t("sign_in"), body)
 }
@@ -312,7 +322,11 @@ pub async fn invite(req: HttpRequest, state: web::Data<AppState>, path: web::Pat
     let form = form.into_inner();
     let client = client_of(&req, &state);
     match ops::accept_link(&state.db, &client, token.clone(), form.password, form.password_confirm, state.clock.now()).await {
-        Ok(_) => see_other("/login?done=password_set"),
+        // The sign-in page that follows has the e-mail filled in.
+        Ok(user) => see_other(&format!(
+            "/login?done=password_set&email={}",
+            crate::web::layout::url_escape(user.email.as_deref().unwrap_or(""))
+        )),
         Err(AppError::Gone { .. }) => gone_page(&req, &m),
         Err(e) => {
             let e = logged(e);

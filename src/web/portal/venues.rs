@@ -113,6 +113,8 @@ fn form(m: &Messages, s: &Session, action: &str, f: &VenueFields, errors: &[Fiel
                 label for=(name) { (m.t(label)) @if required { " *" } }
                 @if kind == "select" {
                     select id=(name) name=(name) required[required] aria-invalid=[err.map(|_| "true")] aria-describedby=[err.map(|_| described.as_str())] autofocus[first_error.as_deref() == Some(name)] {
+                        // No kind is assumed: the person chooses one.
+                        option value="" selected[value_of(f, name).is_none_or(str::is_empty)] { (m.t("choose_one")) }
                         @for c in CATEGORIES {
                             option value=(c) selected[value_of(f, name) == Some(c)] { (m.t(category_key(c))) }
                         }
@@ -121,7 +123,7 @@ fn form(m: &Messages, s: &Session, action: &str, f: &VenueFields, errors: &[Fiel
                     input id=(name) type=(kind) name=(name) value=[value_of(f, name)] required[required] maxlength="300"
                         aria-invalid=[err.map(|_| "true")] aria-describedby=[err.map(|_| described.as_str())] autofocus[first_error.as_deref() == Some(name)];
                 }
-                @if let Some(e) = err { p.field-error id=(described) { (e.message) } }
+                @if let Some(e) = err { p.field-error id=(described) { (m.t(label)) ": " (crate::web::portal::assessments::field_message(m, e)) } }
             }
             button type="submit" name="action" value="save" { (button) }
         }
@@ -257,9 +259,18 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
     };
     let m = negotiate(&req);
     let f = parse(&body);
+    // The form assumes no kind of venue: the person chooses one (the API's default `other` is not offered).
+    if f.category.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        let e = crate::app::Error::Storage(crate::app::StorageError::Invalid {
+            code: "invalid_venue",
+            message: "choose the kind of venue".into(),
+            fields: vec![FieldError::new("category", "required", "choose the kind of venue")],
+        });
+        return refused(&req, &m, &s, e, m.t("venue_new"), Some(("/app/venues", &f, m.t("venue_create"))));
+    }
     let (caller, fields) = (s.caller.clone(), f.clone());
     match state.db.write(move |c| crate::app::venues::create(c, &caller, &fields)).await {
-        Ok(v) => see_other(&format!("/app/venues/{}", v.id)),
+        Ok(v) => see_other(&format!("/app/venues/{}?done=venue_created", v.id)),
         Err(e) => refused(&req, &m, &s, e, m.t("venue_new"), Some(("/app/venues", &f, m.t("venue_create")))),
     }
 }
@@ -365,7 +376,7 @@ pub async fn start_audit(req: HttpRequest, state: web::Data<AppState>, s: MaybeS
         .write(move |c| crate::app::assessments::create(c, &caller, venue_id, &scheme, kind))
         .await
     {
-        Ok(a) => see_other(&format!("/app/assessments/{}", a.id)),
+        Ok(a) => see_other(&format!("/app/assessments/{}?done=audit_started", a.id)),
         Err(crate::app::Error::Storage(crate::app::StorageError::Invalid { .. })) => {
             refused_plain(&req, &m, &s, crate::app::StorageError::NotFound, m.t("audit_start"))
         }

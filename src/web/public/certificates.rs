@@ -714,12 +714,13 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, params: web:
         }
         @if items.is_empty() { p { (m.t("no_results")) } } @else {
             table {
-                thead { tr { th { (m.t("col_number")) } th { (m.t("col_venue")) } th { (m.t("col_city")) } th { (m.t("col_status")) } th { (m.t("col_valid_until")) } } }
+                thead { tr { th { (m.t("col_venue")) } th { (m.t("col_number")) } th { (m.t("col_city")) } th { (m.t("col_status")) } th { (m.t("col_valid_until")) } } }
                 tbody {
                     @for c in &items {
                         tr {
-                            td data-label=(m.t("col_number")) { a href={ "/certificates/" (c.number) "?lang=" (m.lang) } { (c.number) } }
-                            td data-label=(m.t("col_venue")) { (c.venue_name) }
+                            // The row links by its name: the venue.
+                            td data-label=(m.t("col_venue")) { a href={ "/certificates/" (c.number) "?lang=" (m.lang) } { (c.venue_name) } }
+                            td data-label=(m.t("col_number")) { (c.number) }
                             td data-label=(m.t("col_city")) { (c.city) }
                             td data-label=(m.t("col_status")) { span class={ "badge " (style(Verdict::from(c.status))) } { (status_word(&m, Verdict::from(c.status))) } }
                             td data-label=(m.t("col_valid_until")) { (c.valid_until) }
