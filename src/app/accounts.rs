@@ -679,6 +679,18 @@ pub fn notifications(c: &mut DbConn, actor: &Caller, limit: i64) -> Result<Vec<c
     Ok(crate::storage::notifications::for_user(c, user_id, limit)?)
 }
 
+/// How many of one's notifications are new since one last opened them.
+pub fn unread_notifications(c: &mut DbConn, actor: &Caller, seen_id: i64) -> Result<i64> {
+    let user_id = actor.user_id.ok_or_else(Error::not_found)?;
+    Ok(crate::storage::notifications::unread(c, user_id, seen_id)?)
+}
+
+/// One has seen one's notifications up to `id` (the newest shown).
+pub fn notifications_seen(c: &mut DbConn, actor: &Caller, id: i64) -> Result<()> {
+    let user_id = actor.user_id.ok_or_else(Error::not_found)?;
+    Ok(crate::storage::notifications::seen(c, user_id, id)?)
+}
+
 /// Open sessions of a user: one's own, or anyone's for an admin.
 pub fn sessions(c: &mut DbConn, actor: &Caller, user_id: i64) -> Result<Vec<SessionRow>> {
     if actor.user_id != Some(user_id) {

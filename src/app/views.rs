@@ -80,11 +80,21 @@ pub fn account(c: &mut DbConn, caller: &Caller, user_id: i64) -> Result<Account>
     })
 }
 
-/// The people page (admins): a page of people and the latest sign-in events.
-pub fn people(c: &mut DbConn, caller: &Caller, after: Option<i64>, limit: i64) -> Result<(Vec<UserRow>, Vec<AuthEventRow>)> {
+/// The people page (admins).
+pub fn people(c: &mut DbConn, caller: &Caller, after: Option<i64>, limit: i64) -> Result<People> {
     let rows = users::page(c, caller, after, limit)?;
     let events = accounts::auth_events(c, caller, None, None, 20)?;
-    Ok((rows, events))
+    let ids: Vec<i64> = rows.iter().filter_map(|u| u.venue_id).collect();
+    let venues = assessments::venue_names(c, &ids)?;
+    Ok(People { rows, events, venues })
+}
+
+/// The people page's content: a page of people, the latest sign-in events, and the names of the venues
+/// its venue managers look after.
+pub struct People {
+    pub rows: Vec<UserRow>,
+    pub events: Vec<AuthEventRow>,
+    pub venues: HashMap<i64, String>,
 }
 
 /// One person's page (admins): the person, their sessions, tokens and sign-in events.

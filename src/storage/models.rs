@@ -20,6 +20,8 @@ pub struct UserRow {
     pub totp_last_step: Option<i64>,
     /// The language the person last used the portal in (kk, ru or en): their e-mails are in it.
     pub language: Option<String>,
+    /// The newest notification they have seen in the portal (0: none).
+    pub notifications_seen_id: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -107,6 +107,24 @@ pub fn for_user(conn: &mut DbConn, user_id: i64, limit: i64) -> Result<Vec<Notif
         .load(conn)?)
 }
 
+/// How many of a person's messages came after the newest one they have seen (by the (recipient, id) index).
+pub fn unread(conn: &mut DbConn, user_id: i64, seen_id: i64) -> Result<i64> {
+    Ok(n::table
+        .filter(n::recipient_user_id.eq(user_id))
+        .filter(n::id.gt(seen_id))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The person has seen their messages up to `id`.
+pub fn seen(conn: &mut DbConn, user_id: i64, id: i64) -> Result<()> {
+    diesel::update(users::table.find(user_id))
+        .filter(users::notifications_seen_id.lt(id))
+        .set(users::notifications_seen_id.eq(id))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// All messages, oldest first (tests and support).
 pub fn all(conn: &mut DbConn) -> Result<Vec<NotificationRow>> {
     Ok(n::table.order(n::id.asc()).select(NotificationRow::as_select()).load(conn)?)

@@ -14,6 +14,7 @@ diesel::table! {
         totp_pending -> Nullable<Text>,
         totp_last_step -> Nullable<BigInt>,
         language -> Nullable<Text>,
+        notifications_seen_id -> BigInt,
     }
 }
 

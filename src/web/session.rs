@@ -64,6 +64,8 @@ pub struct Session {
     /// The token every form of this session carries (`csrf`), and JSON calls send as `X-CSRF-Token`.
     pub csrf: String,
     pub row: crate::app::rows::SessionRow,
+    /// Notifications that came since the person last opened them (counted for portal pages only).
+    pub unread: i64,
 }
 
 impl FromRequest for Session {
@@ -224,7 +226,22 @@ pub async fn sessions(mut req: ServiceRequest, next: Next<impl MessageBody + 'st
                 }
             };
             tracing::Span::current().record("user_id", caller.user_id);
+            // The menu's count of new notifications, for the portal's pages only.
+            let page = *req.method() == Method::GET && req.path().starts_with("/app");
+            let unread = if page && stage == Stage::Full {
+                let (c, seen) = (caller.clone(), user.notifications_seen_id);
+                match state.db.read(move |conn| crate::app::accounts::unread_notifications(conn, &c, seen)).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not count the unread notifications");
+                        0
+                    }
+                }
+            } else {
+                0
+            };
             session = Some(Session {
+                unread,
                 id: row.id,
                 needs_factor: ops::needs_second_factor(&user),
                 user,

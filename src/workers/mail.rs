@@ -37,6 +37,20 @@ fn keys(kind: &str) -> Option<(&'static str, &'static str)> {
     KINDS.iter().find(|(k, _, _)| *k == kind).map(|(_, subject, body)| (*subject, *body))
 }
 
+/// Where a notification leads, as a path: staff's messages into the portal, the others to the
+/// certificate's public page.
+fn link_path(p: &Value) -> String {
+    match p["portal"].as_str() {
+        Some(path) => path.to_string(),
+        None => format!("/certificates/{}", p["number"].as_str().unwrap_or_default()),
+    }
+}
+
+/// The path a notification is about (its link in the portal's list and in the e-mail).
+pub fn item_path(row: &NotificationRow) -> String {
+    link_path(&serde_json::from_str(&row.params).unwrap_or_default())
+}
+
 /// Subject and body of a notification in `lang` (the recipient's, or the page's in the portal).
 pub fn render(row: &NotificationRow, lang: &str, public_url: &str) -> Option<(String, String)> {
     let (subject, body) = keys(&row.kind)?;
@@ -64,11 +78,7 @@ pub fn render(row: &NotificationRow, lang: &str, public_url: &str) -> Option<(St
         .as_str()
         .and_then(crate::domain::complaint::Category::parse)
         .map_or_else(|| text("category"), |c| m.t(c.message_key()).to_string());
-    // Staff's messages point into the portal, the others to the certificate's public page.
-    let link = match p["portal"].as_str() {
-        Some(path) => format!("{public_url}{path}"),
-        None => format!("{public_url}/certificates/{number}"),
-    };
+    let link = format!("{public_url}{}", link_path(&p));
     let names = ["venue", "reason", "date", "days", "audit", "reference", "appeal", "hour"];
     let values: Vec<String> = names.iter().map(|k| text(k)).collect();
     let mut args: Vec<(&str, &str)> = names.iter().zip(&values).map(|(k, v)| (*k, v.as_str())).collect();

@@ -167,7 +167,16 @@ async fn changes_are_mailed_once_in_the_recipients_language(app: TestApp) {
     assert_eq!(send(&app, &m, t1 + TimeDelta::seconds(121)).await.sent, 1);
     assert_eq!(smtp.messages().len(), 3);
 
-    // The portal shows the manager every message, in the page's language.
+    // The menu counts the messages not seen yet; the list shows every message in the page's language,
+    // each a link to what it is about, and opening it clears the count.
+    let home = b.get("/app?lang=en").await;
+    let unread = home
+        .body
+        .split("id=\"unread\"")
+        .nth(1)
+        .and_then(|t| t.split('>').nth(1))
+        .and_then(|t| t.split('<').next());
+    assert!(unread.is_some_and(|n| n.parse::<i64>().unwrap() >= 1), "{}", home.body);
     let p = b.get("/app/notifications?lang=en").await;
     assert_eq!(p.status, 200);
     assert!(
@@ -175,7 +184,9 @@ async fn changes_are_mailed_once_in_the_recipients_language(app: TestApp) {
         "{}",
         p.body
     );
+    assert!(p.body.contains(&format!("<a href=\"/certificates/{}\">", a.number)), "{}", p.body);
     assert!(p.body.contains("sent by e-mail"));
+    assert!(!b.get("/app?lang=en").await.body.contains("id=\"unread\""), "seen: no count");
 }
 
 async fn decisions_complaints_appeals_and_reminders_are_notified(app: TestApp) {

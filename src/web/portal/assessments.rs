@@ -171,7 +171,7 @@ pub fn field_message(m: &Messages, e: &FieldError) -> String {
     m.t(key).to_string()
 }
 
-fn unit_text(m: &Messages, unit: &str) -> String {
+pub(crate) fn unit_text(m: &Messages, unit: &str) -> String {
     match unit {
         "kg" => m.t("unit_kg").to_string(),
         "items" => m.t("unit_items").to_string(),

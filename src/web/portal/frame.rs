@@ -33,7 +33,10 @@ pub(crate) fn page(req: &HttpRequest, m: &Messages, status: StatusCode, session:
                 a href="/app/venues" { (m.t("nav_venues")) }
                 a href="/app/certificates" { (m.t("nav_certificates")) }
                 @if s.caller.has(Role::Admin) { a href="/app/users" { (m.t("nav_users")) } a href="/app/keys" { (m.t("nav_keys")) } }
-                a href="/app/notifications" { (m.t("nav_notifications")) }
+                a href="/app/notifications" {
+                    (m.t("nav_notifications"))
+                    @if s.unread > 0 { " " span.count #unread aria-label=(m.f("unread_count", &[("n", &s.unread.to_string())])) { (s.unread) } }
+                }
                 a href="/app/account" { (m.t("nav_account")) }
                 span.muted { (s.user.name) }
                 form.inline method="post" action="/logout" {

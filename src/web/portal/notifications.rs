@@ -31,6 +31,13 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
         Ok(r) => r,
         Err(e) => return crate::web::error::error_page(e),
     };
+    // Seen now: the menu's count starts again from the newest shown.
+    if let Some(newest) = rows.first().map(|r| r.id) {
+        let caller = s.caller.clone();
+        if let Err(e) = state.db.write(move |c| crate::app::accounts::notifications_seen(c, &caller, newest)).await {
+            tracing::warn!(error = %e, "could not record the notifications as seen");
+        }
+    }
     let url = state.config.public_url.clone();
     let body = html! {
         p { (m.t("notifications_intro")) }
@@ -40,7 +47,8 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
         @for r in &rows {
             @if let Some((subject, text)) = crate::workers::mail::render(r, m.lang, &url) {
                 article.notification {
-                    h2 { (subject) }
+                    // The notification opens the item it is about.
+                    h2 { a href=(crate::workers::mail::item_path(r)) { (subject) } }
                     p { (text) }
                     p.muted {
                         time datetime=(r.created_at.format("%Y-%m-%dT%H:%M:%SZ")) { (r.created_at.format("%Y-%m-%d %H:%M")) " UTC" }

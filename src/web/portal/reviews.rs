@@ -7,7 +7,7 @@ use crate::app::rows::ListQuery;
 use crate::app::rows::{AssessmentRow, EventRow, EvidenceMeta};
 use crate::domain::auth::Role;
 use crate::domain::lifecycle::{AssessmentStatus, Decision};
-use crate::domain::scoring::Outcome;
+use crate::domain::scoring::{Outcome, Value};
 use crate::web::error::{error_page, ApiError};
 use crate::web::i18n::{negotiate, Messages};
 use crate::web::portal::frame::{page, see_other, signed_in};
@@ -203,6 +203,7 @@ pub(crate) fn audit_body(m: &Messages, s: &Session, state: &AppState, a: &Audit,
     };
     let outcome: Option<Outcome> = crate::app::rows::assessment::outcome_of(&a.row).ok().flatten();
     let measurements: serde_json::Value = serde_json::from_str(&a.row.measurements).unwrap_or_default();
+    let values = crate::app::rows::assessment::measurements_of(&a.row).unwrap_or_default();
     let own = s.caller.user_id == Some(a.row.assessor_id);
     let officer = s.caller.has_any(&[Role::Officer, Role::Admin]);
     let id = a.row.id;
@@ -238,21 +239,74 @@ pub(crate) fn audit_body(m: &Messages, s: &Session, state: &AppState, a: &Audit,
             }
         }
         h2 { (m.t("measurements")) }
-        @if let Some(obj) = measurements.as_object() {
-            @for (criterion, values) in obj {
-                h3 { (name(criterion)) }
-                pre.measurements { (serde_json::to_string_pretty(values).unwrap_or_default()) }
+        @match scheme {
+            // In the criteria file's order: each measurement labelled with its unit, the criterion's figure
+            // against its threshold, and its evidence with the assessor's description.
+            Some(sc) => {
+                @for c in &sc.criteria {
+                    @let h = format!("m-{}", c.id);
+                    section.review-criterion aria-labelledby=(h) {
+                        h3 id=(h) { (c.name.get(m.lang)) }
+                        @if let Some(r) = outcome.as_ref().and_then(|o| o.criteria.iter().find(|r| r.criterion == c.id)) {
+                            p.figure {
+                                (format!("{:.1}", r.measured)) " " (r.unit) " · " (m.t("figure_threshold")) " " (r.op) " " (format!("{:.1}", r.threshold)) " " (r.unit) " · "
+                                @if r.passed { span.badge.status-valid { "✓ " (m.t("passed")) } } @else { span.badge.status-bad { "✗ " (m.t("not_passed")) } }
+                            }
+                        }
+                        table.measurements {
+                            thead { tr { th { (m.t("col_measurement")) } th { (m.t("col_value")) } } }
+                            tbody {
+                                @for def in &c.measurements {
+                                    @let value = values.get(&c.id).and_then(|v| v.get(&def.id));
+                                    @let unit = def.unit.as_deref().map(|u| crate::web::portal::assessments::unit_text(m, u)).unwrap_or_default();
+                                    tr {
+                                        td data-label=(m.t("col_measurement")) { (def.name.get(m.lang)) @if !unit.is_empty() { " (" (unit) ")" } }
+                                        td data-label=(m.t("col_value")) {
+                                            @match value {
+                                                Some(Value::Number(n)) => { strong { (format!("{n}")) } " " (unit) }
+                                                Some(Value::Notes(notes)) => {
+                                                    @if notes.is_empty() { "—" }
+                                                    ol.notes {
+                                                        @for n in notes {
+                                                            li { (n.recycler) " · " (m.t("note_licence")) " " (n.licence_no) " · " (n.date) " · " strong { (format!("{}", n.kg)) } " " (m.t("unit_kg")) }
+                                                        }
+                                                    }
+                                                }
+                                                None => { "—" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        @let files: Vec<_> = a.evidence.iter().filter(|e| e.criterion == c.id).collect();
+                        h4 { (m.t("evidence")) }
+                        @if files.is_empty() { p.muted { "—" } }
+                        ul.evidence {
+                            @for e in &files {
+                                @let href = format!("/app/assessments/{id}/evidence/{}", e.id);
+                                li {
+                                    a href=(href) { (e.filename) } " · " (e.size / 1024) " KiB · SHA-256 " code { (&e.sha256[..12]) }
+                                    @if let Some(d) = &e.description { br; span { (d) } }
+                                    @if e.media_type.starts_with("image/") { br; img.evidence src=(href) alt=(e.filename) loading="lazy"; }
+                                }
+                            }
+                        }
+                    }
+                }
             }
-        }
-        h2 { (m.t("evidence")) }
-        @if a.evidence.is_empty() { p { "—" } }
-        ul.evidence {
-            @for e in &a.evidence {
-                @let href = format!("/app/assessments/{id}/evidence/{}", e.id);
-                li {
-                    (name(&e.criterion)) ": "
-                    a href=(href) { (e.filename) } " · " (e.size / 1024) " KiB · SHA-256 " code { (&e.sha256[..12]) }
-                    @if e.media_type.starts_with("image/") { br; img.evidence src=(href) alt=(e.filename) loading="lazy"; }
+            None => {
+                @if let Some(obj) = measurements.as_object() {
+                    @for (criterion, values) in obj {
+                        h3 { (name(criterion)) }
+                        pre.measurements { (serde_json::to_string_pretty(values).unwrap_or_default()) }
+                    }
+                }
+                h2 { (m.t("evidence")) }
+                ul.evidence {
+                    @for e in &a.evidence {
+                        li { (name(&e.criterion)) ": " a href={ "/app/assessments/" (id) "/evidence/" (e.id) } { (e.filename) } }
+                    }
                 }
             }
         }

@@ -66,9 +66,10 @@ fn invite_form(m: &Messages, s: &Session, error: Option<&str>, f: Option<&Invite
                     label.check { input type="checkbox" name="role" value=(r.as_str()); " " (role_name(m, r)) }
                 }
             }
-            label for="venue_id" { (m.t("field_venue_id")) }
-            input #venue_id type="number" name="venue_id" min="1" inputmode="numeric" aria-describedby="venue-help" value=[f.and_then(|f| f.venue_id.as_deref())];
-            p.muted #venue-help { (m.t("venue_id_help")) }
+            // A venue manager is invited from the venue's page (no number to type); a form sent from there
+            // and shown again keeps its venue.
+            @if let Some(v) = f.and_then(|f| f.venue_id.as_deref()).filter(|v| !v.is_empty()) { input type="hidden" name="venue_id" value=(v); }
+            p.muted #venue-help { (m.t("invite_venue_manager_help")) " " a href="/app/venues" { (m.t("nav_venues")) } }
             button type="submit" name="action" value="invite" { (m.t("invite_button")) }
         }
     }
@@ -109,7 +110,7 @@ async fn users_page(
     let after = web::Query::<PeopleParams>::from_query(req.query_string()).ok().and_then(|q| q.after);
     let caller = s.caller.clone();
     let listed = state.db.read(move |c| crate::app::views::people(c, &caller, after, PEOPLE_PAGE + 1)).await;
-    let (rows, events) = match listed {
+    let crate::app::views::People { rows, events, venues } = match listed {
         Ok(r) => r,
         Err(e) => return error_page(e),
     };
@@ -125,7 +126,11 @@ async fn users_page(
                     tr {
                         td data-label=(m.t("field_name")) { a href={ "/app/users/" (u.id) } { (u.name) } }
                         td data-label=(m.t("field_email")) { (u.email.as_deref().unwrap_or("—")) }
-                        td data-label=(m.t("field_roles")) { (roles_text(&m, u)) }
+                        td data-label=(m.t("field_roles")) {
+                            (roles_text(&m, u))
+                            // A venue manager's venue, by name, linking to it.
+                            @if let Some(v) = u.venue_id { " · " a href={ "/app/venues/" (v) } { (venues.get(&v).map(String::as_str).unwrap_or("—")) } }
+                        }
                         td data-label=(m.t("second_factor")) { @if u.totp_secret.is_some() { "✓ " (m.t("yes")) } @else { "— " (m.t("no")) } }
                     }
                 }

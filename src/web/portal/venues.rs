@@ -307,6 +307,20 @@ fn venue_body(m: &Messages, s: &Session, row: &VenueRow, f: &VenueFields, errors
                 button.secondary type="submit" name="kind" value="surveillance" { (m.t("audit_start_surveillance")) }
             }
         }
+        // Its manager is invited here, by the venue's page: no number to type or copy.
+        @if s.caller.has(Role::Admin) {
+            h2 #h-invite-manager { (m.t("invite_venue_manager")) }
+            form.stack method="post" action="/app/users" aria-labelledby="h-invite-manager" {
+                input type="hidden" name="csrf" value=(s.csrf);
+                input type="hidden" name="venue_id" value=(row.id);
+                input type="hidden" name="role" value="venue";
+                label for="manager-email" { (m.t("field_email")) }
+                input #manager-email type="email" name="email" required autocomplete="off";
+                label for="manager-name" { (m.t("field_name")) }
+                input #manager-name type="text" name="name" required maxlength="200";
+                button type="submit" name="action" value="invite" { (m.t("invite_venue_manager_button")) }
+            }
+        }
         @if editor(s) {
             h2 { (m.t("venue_edit")) }
             (form(m, s, &format!("/app/venues/{}", row.id), f, errors, m.t("venue_save")))

@@ -1,0 +1,1 @@
+ALTER TABLE users DROP COLUMN notifications_seen_id;
