@@ -76,6 +76,11 @@ pub fn create(conn: &mut DbConn, actor: &Caller, venue_id: i64, scheme: &Scheme,
     )?)
 }
 
+/// Whether the venue has a certificate a surveillance audit could keep (the portal offers one only then).
+pub fn surveillable(conn: &mut DbConn, venue_id: i64) -> Result<bool> {
+    Ok(current_certificate(conn, venue_id)?.is_some())
+}
+
 /// The venue's certificate that surveillance keeps: valid or suspended now (not expired).
 fn current_certificate(conn: &mut DbConn, venue_id: i64) -> Result<Option<CertificateRow>> {
     let now = storage::now();

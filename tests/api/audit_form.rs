@@ -236,7 +236,11 @@ async fn an_assessor_fills_in_uploads_and_submits_from_the_portal(app: TestApp) 
     assert_eq!(evidence_count(&app, &admin, &audit).await, 4);
     // Listed with name, size, SHA-256 prefix and a thumbnail; removable while a draft.
     let p = b.get(&format!("{page}?lang=en")).await;
-    assert_has(&p, &["receipts.pdf", "shelf.png", "SHA-256", "img class=\"thumb\""]);
+    assert_has(
+        &p,
+        &["receipts.pdf", "shelf.png", "SHA-256", "img class=\"thumb\"", "evidence added", "figures saved"],
+    );
+    assert!(!p.body.contains("evidence_added"), "history in words, never codes");
     let list = json(app.get(&format!("/api/v1/assessments/{audit}/evidence"), Some(&admin)).await).await;
     let png = list.as_array().unwrap().iter().find(|e| e["filename"] == "shelf.png").unwrap()["id"]
         .as_i64()

@@ -370,6 +370,11 @@ async fn an_assessor_creates_a_venue_and_starts_an_audit(app: TestApp) {
     let venue_id: i64 = venue_page.rsplit('/').next().unwrap().parse().unwrap();
     let p = b.get(&format!("{venue_page}?lang=ru")).await;
     assert!(p.body.contains("Проект Smart Plastic Zone") && p.body.contains("Начать аудит"));
+    // A surveillance audit is offered only for a venue with a certificate to keep.
+    assert!(!p.body.contains("value=\"surveillance\""), "no certificate yet");
+    let certified = app.issue("Certified Hall", "Astana").await;
+    let p = b.get(&format!("/app/venues/{}?lang=en", certified.venue)).await;
+    assert!(p.body.contains("value=\"surveillance\""), "{}", p.body);
     // Editing keeps the other fields.
     let mut edited = good.to_vec();
     edited[5] = ("city", "Astana city");

@@ -381,7 +381,7 @@ fn form_body(m: &Messages, s: &Session, scheme: &Scheme, a: &Audit, st: &FormSta
         }
         h2 { (m.t("history")) }
         ol.history {
-            @for ev in &a.history { li { (ev.at.format("%Y-%m-%d %H:%M")) " · " (ev.actor_name) " · " (ev.action) } }
+            @for ev in &a.history { li { (ev.at.format("%Y-%m-%d %H:%M")) " · " (ev.actor_name) " · " (crate::web::portal::reviews::history_word(m, &ev.action)) } }
         }
     }
 }

@@ -55,13 +55,13 @@ pub async fn portal_list(req: HttpRequest, state: web::Data<AppState>, s: MaybeS
             p { (m.t("no_results")) }
         } @else {
             table {
-                thead { tr { th { (m.t("complaint_ref")) } th { (m.t("col_number")) } th { (m.t("complaint_category")) } th { (m.t("col_status")) } th { (m.t("complaint_received_at")) } } }
+                thead { tr { th { (m.t("complaint_ref")) } th { (m.t("col_number")) } th { (m.t("complaint_category_seen")) } th { (m.t("col_status")) } th { (m.t("complaint_received_at")) } } }
                 tbody {
                     @for r in &rows {
                         tr {
                             td data-label=(m.t("complaint_ref")) { a href={ "/app/complaints/" (r.id) } { (r.reference) } }
                             td data-label=(m.t("col_number")) { (r.certificate_number) }
-                            td data-label=(m.t("complaint_category")) { (category_text(&m, &r.category)) }
+                            td data-label=(m.t("complaint_category_seen")) { (category_text(&m, &r.category)) }
                             td data-label=(m.t("col_status")) { (status_text(&m, &r.status)) }
                             td data-label=(m.t("complaint_received_at")) { (r.created_at.format("%Y-%m-%d %H:%M")) }
                         }
@@ -106,12 +106,12 @@ pub(crate) fn detail_page(
         @if let Some(e) = error { p.alert role="alert" #form-error { (e) } }
         dl.facts {
             dt { (m.t("col_number")) } dd { a href={ "/app/certificates/" (r.certificate_number) } { (r.certificate_number) } }
-            dt { (m.t("complaint_category")) } dd { (category_text(m, &r.category)) }
+            dt { (m.t("complaint_category_seen")) } dd { (category_text(m, &r.category)) }
             dt { (m.t("col_status")) } dd { (status_text(m, &r.status)) }
             dt { (m.t("complaint_received_at")) } dd { (r.created_at.format("%Y-%m-%d %H:%M")) " UTC" }
-            dt { (m.t("complaint_description")) } dd { (r.description) }
-            @if let Some(e) = &r.email { dt { (m.t("complaint_email")) } dd { a href={ "mailto:" (e) } { (e) } " (" (r.language) ")" } }
-            @if r.photo_type.is_some() { dt { (m.t("complaint_photo")) } dd { a href={ "/api/v1/complaints/" (r.id) "/photo" } { (m.t("complaint_open_photo")) } } }
+            dt { (m.t("complaint_description_seen")) } dd { (r.description) }
+            @if let Some(e) = &r.email { dt { (m.t("complaint_email_seen")) } dd { a href={ "mailto:" (e) } { (e) } " (" (r.language) ")" } }
+            @if r.photo_type.is_some() { dt { (m.t("complaint_photo_seen")) } dd { a href={ "/api/v1/complaints/" (r.id) "/photo" } { (m.t("complaint_open_photo")) } } }
             @if let Some(o) = &r.outcome { dt { (m.t("complaint_outcome")) } dd { (o) } }
             @if let Some(a) = r.assessment_id { dt { (m.t("complaint_audit")) } dd { a href={ "/app/assessments/" (a) } { "#" (a) } } }
             @if r.suspended { dt { (m.t("complaint_suspended")) } dd { (m.t("yes")) } }

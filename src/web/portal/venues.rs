@@ -283,7 +283,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
     };
     let m = negotiate(&req);
     let (id, caller) = (path.into_inner(), s.caller.clone());
-    let row = match state.db.read(move |c| crate::app::venues::get_visible(c, &caller, id)).await {
+    let (row, certified) = match load(&state, caller, id).await {
         Ok(r) => r,
         Err(e) => return refused_plain(&req, &m, &s, e, m.t("nav_venues")),
     };
@@ -293,18 +293,33 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
         StatusCode::OK,
         Some(&s),
         &row.name.clone(),
-        venue_body(&m, &s, &row, &fields_of(&row), &[]),
+        venue_body(&m, &s, &row, &fields_of(&row), &[], certified),
     )
 }
 
-fn venue_body(m: &Messages, s: &Session, row: &VenueRow, f: &VenueFields, errors: &[FieldError]) -> Markup {
+/// The venue as the caller may see it, and whether it has a certificate a surveillance audit could keep.
+async fn load(state: &AppState, caller: crate::domain::auth::Caller, id: i64) -> crate::app::Result<(VenueRow, bool)> {
+    state
+        .db
+        .read(move |c| {
+            let row = crate::app::venues::get_visible(c, &caller, id)?;
+            let certified = crate::app::assessments::surveillable(c, id)?;
+            Ok((row, certified))
+        })
+        .await
+}
+
+/// The venue's page; `certified`: it has a certificate a surveillance audit could keep (only then is one offered).
+fn venue_body(m: &Messages, s: &Session, row: &VenueRow, f: &VenueFields, errors: &[FieldError], certified: bool) -> Markup {
     html! {
         @if s.caller.has(Role::Assessor) {
             form.stack method="post" action="/app/assessments/new" {
                 input type="hidden" name="csrf" value=(s.csrf);
                 input type="hidden" name="venue_id" value=(row.id);
                 button type="submit" name="action" value="start" { (m.t("audit_start")) }
-                button.secondary type="submit" name="kind" value="surveillance" { (m.t("audit_start_surveillance")) }
+                @if certified {
+                    button.secondary type="submit" name="kind" value="surveillance" { (m.t("audit_start_surveillance")) }
+                }
             }
         }
         // Its manager is invited here, by the venue's page: no number to type or copy.
@@ -345,20 +360,17 @@ pub async fn update(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
     let saved = state.db.write(move |c| crate::app::venues::update(c, &caller, id, &fields)).await;
     match saved {
         Ok(v) => see_other(&format!("/app/venues/{}?done=saved", v.id)),
-        Err(crate::app::Error::Storage(crate::app::StorageError::Invalid { fields, .. })) => {
-            let caller = s.caller.clone();
-            match state.db.read(move |c| crate::app::venues::get_visible(c, &caller, id)).await {
-                Ok(row) => page(
-                    &req,
-                    &m,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Some(&s),
-                    &row.name.clone(),
-                    venue_body(&m, &s, &row, &f, &fields),
-                ),
-                Err(e) => error_page(e),
-            }
-        }
+        Err(crate::app::Error::Storage(crate::app::StorageError::Invalid { fields, .. })) => match load(&state, s.caller.clone(), id).await {
+            Ok((row, certified)) => page(
+                &req,
+                &m,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(&s),
+                &row.name.clone(),
+                venue_body(&m, &s, &row, &f, &fields, certified),
+            ),
+            Err(e) => error_page(e),
+        },
         Err(e) => refused_plain(&req, &m, &s, e, m.t("nav_venues")),
     }
 }
