@@ -2,11 +2,13 @@
 // the account page, the people pages, the review queue and audit list with venue names, an appeal.
 
 use super::{accounts, appeals, assessments, certificates, users, Result};
+use crate::domain::appeal::AppealStatus;
 use crate::domain::auth::{Caller, Role};
+use crate::domain::complaint::ComplaintStatus;
 use crate::storage::accounts::{AuthEventRow, SessionRow};
 use crate::storage::assessments::ListQuery;
 use crate::storage::certificates::PublicQuery;
-use crate::storage::models::{AppealFileMeta, AppealRow, AssessmentSummary, CertificateRow, TokenRow, UserRow};
+use crate::storage::models::{AppealFileMeta, AppealRow, AssessmentSummary, CertificateRow, ComplaintRow, TokenRow, UserRow};
 use crate::storage::DbConn;
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::HashMap;
@@ -20,7 +22,16 @@ pub struct Todo {
     pub oldest: Option<NaiveDateTime>,
     /// The venue manager's certificates.
     pub certificates: Vec<CertificateRow>,
+    /// Officers and admins: complaints not triaged yet (newest first, a few), appeals they may decide,
+    /// and certificates whose surveillance is due within 30 days or that expire within 90 (the venue
+    /// manager: their own).
+    pub complaints: Vec<ComplaintRow>,
+    pub appeals: Vec<AppealRow>,
+    pub due_soon: Vec<CertificateRow>,
 }
+
+/// How many of each queue `/app` shows.
+const QUEUE_SHOWN: i64 = 5;
 
 pub fn todo(c: &mut DbConn, caller: &Caller, today: NaiveDate) -> Result<Todo> {
     let mut mine = vec![];
@@ -57,11 +68,32 @@ pub fn todo(c: &mut DbConn, caller: &Caller, today: NaiveDate) -> Result<Todo> {
         };
         certs = certificates::list(c, &q)?;
     }
+    let staff = caller.has_any(&[Role::Officer, Role::Admin]);
+    let (complaints, appeals) = if staff {
+        let complaints = super::complaints::list(c, caller, Some(ComplaintStatus::Received), None, QUEUE_SHOWN)?;
+        let appeals = super::appeals::list(c, caller, Some(AppealStatus::Open), None, 50)?
+            .into_iter()
+            .filter(|a| crate::domain::appeal::independent(caller.user_id, &[a.decider_id, a.assessor_id]))
+            .take(QUEUE_SHOWN as usize)
+            .collect();
+        (complaints, appeals)
+    } else {
+        (vec![], vec![])
+    };
+    let venue = if staff { None } else { caller.venue_id.filter(|_| caller.has(Role::Venue)) };
+    let due_soon = if staff || venue.is_some() {
+        crate::storage::certificates::due_soon(c, today + chrono::Days::new(30), today + chrono::Days::new(90), venue, QUEUE_SHOWN)?
+    } else {
+        vec![]
+    };
     Ok(Todo {
         mine,
         waiting,
         oldest,
         certificates: certs,
+        complaints,
+        appeals,
+        due_soon,
     })
 }
 

@@ -193,6 +193,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, limit: &ratelimit::PublicLimit, s
                 .route(get().to(public::log::proof)),
         )
         .service(
+            resource("/certificates/{number}/log", "GET")
+                .wrap(limited())
+                .route(get().to(public::log::log_page)),
+        )
+        .service(
             resource("/certificates/{number}/complaints", "POST")
                 .wrap(throttled())
                 .route(post().to(public::complaints::report)),

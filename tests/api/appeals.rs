@@ -247,6 +247,14 @@ async fn the_portal_carries_an_appeal_from_the_venue_to_a_decision(app: TestApp)
     o.sign_in("officer2@example.kz", PASSWORD).await;
     enrol(&mut o).await;
     assert!(o.get("/app/appeals?lang=en").await.body.contains(&appeal));
+    // The officer who may decide it finds it on the home page; so do certificates due soon (none yet).
+    let home = o.get("/app?lang=en").await;
+    assert!(
+        home.body.contains("Appeals for you to decide") && home.body.contains(&format!("href=\"{appeal}\"")),
+        "{}",
+        home.body
+    );
+    assert!(!home.body.contains("expiring soon"));
     let p = o.form(&format!("{appeal}?lang=en"), &[("outcome", "upheld"), ("reason", "")]).await;
     assert_eq!(p.status, 422);
     assert!(p.body.contains("Say why."), "{}", p.body);

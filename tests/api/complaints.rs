@@ -171,6 +171,13 @@ async fn the_public_reports_a_problem_and_officers_triage_it(app: TestApp) {
     b.sign_in("officer@example.kz", crate::signin::PASSWORD).await;
     crate::signin::enrol(&mut b).await;
     let waiting = open[0]["reference"].as_str().unwrap();
+    // The home page lists what waits for this officer, linking to it.
+    let home = b.get("/app?lang=en").await;
+    assert!(
+        home.body.contains("Complaints to triage") && home.body.contains(&format!("href=\"/app/complaints/{}\"", open[0]["id"])),
+        "{}",
+        home.body
+    );
     let p = b.get("/app/complaints?status=received&lang=en").await;
     assert_eq!(p.status, 200);
     assert!(p.body.contains(waiting) && !p.body.contains(&reference), "{}", p.body);

@@ -85,7 +85,38 @@ async fn every_change_is_an_entry_with_proofs(app: TestApp) {
         html.contains("Recorded in the public log, entry 3"),
         "the public page says where it is recorded"
     );
-    assert!(html.contains("href=\"/log/tile/entries/000.p/4\""));
+    // It opens a page a person can read: the entry, its checkpoint, the changes and how to check them; the
+    // binary entry bundle is linked from there for programs.
+    assert!(html.contains(&format!("href=\"/certificates/{}/log?lang=en\"", issued.number)), "{html}");
+    let r = app
+        .client
+        .get(app.url(&format!("/certificates/{}/log?lang=en", issued.number)))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = r.text().await.unwrap();
+    for needle in [
+        "Latest entry",
+        "<dd>3</dd>",
+        "Check it yourself",
+        "ecolabel log verify",
+        ".tlog-proof",
+        "href=\"/log/tile/entries/000.p/4\"",
+    ] {
+        assert!(page.contains(needle), "{needle}: {page}");
+    }
+    let missing = app
+        .client
+        .get(app.url("/certificates/GEL-2020-999999/log"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.text().await.unwrap().contains("<html"), "a page, not JSON");
 
     // Consistency from every older size to the latest.
     let root_at = |n: u64| {

@@ -91,6 +91,13 @@ async fn venue_managers_see_and_download_their_certificates(app: TestApp) {
     assert_eq!(p.status, 403);
     let status = public_json(&app, &ours.number).await;
     assert_eq!(status["status"], "valid");
+    // Eleven months and a half later its surveillance is due within 30 days: the home page says so.
+    assert!(!b.get("/app?lang=en").await.body.contains("due for surveillance"));
+    app.state.clock.advance(chrono::TimeDelta::days(350));
+    b.sign_in("manager@spz.kz", PASSWORD).await;
+    let p = b.get("/app?lang=en").await;
+    assert!(p.body.contains("Certificates due for surveillance or expiring soon"), "{}", p.body);
+    assert!(p.body.contains(&format!("href=\"/app/certificates/{}\"", ours.number)) && !p.body.contains(&theirs.number));
 }
 
 async fn officers_suspend_and_withdraw_from_the_page(app: TestApp) {

@@ -175,7 +175,7 @@ def main():
         pub.get_by_role("link", name="Русский").click()
         pub.locator("a.brand").click()
         assert lang_of(pub) == "ru"
-        s.axe_check(pctx, ["/register", f"/certificates/{number}"])
+        s.axe_check(pctx, ["/register", f"/certificates/{number}", f"/certificates/{number}/log"])
 
         # 4. A new officer's second factor on the same phone: a link opens the app; the key reads in fours.
         nctx, n = s.person()

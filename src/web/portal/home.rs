@@ -46,6 +46,37 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
                 p { a href="/app/reviews" { (m.t("todo_open_queue")) } }
             }
         }
+        @if !t.complaints.is_empty() {
+            section aria-labelledby="h-complaints" {
+                h2 #h-complaints { (m.t("todo_complaints")) }
+                ul.links { @for c in &t.complaints { li {
+                    a href={ "/app/complaints/" (c.id) } { (c.reference) " · " (crate::web::i18n::category_text(&m, &c.category)) }
+                    " " span.muted { (c.certificate_number) " · " (c.created_at.format("%Y-%m-%d")) }
+                } } }
+                p { a href="/app/complaints" { (m.t("todo_all_complaints")) } }
+            }
+        }
+        @if !t.appeals.is_empty() {
+            section aria-labelledby="h-appeals" {
+                h2 #h-appeals { (m.t("todo_appeals")) }
+                ul.links { @for a in &t.appeals { li {
+                    a href={ "/app/appeals/" (a.id) } { (m.t("appeal_title")) " #" (a.id) @if let Some(n) = &a.certificate_number { " · " (n) } }
+                    " " span.muted { (a.created_at.format("%Y-%m-%d")) }
+                } } }
+            }
+        }
+        @if !t.due_soon.is_empty() {
+            section aria-labelledby="h-due" {
+                h2 #h-due { (m.t("todo_due_soon")) }
+                ul.links { @for c in &t.due_soon { li {
+                    a href={ "/app/certificates/" (c.number) } { (c.venue_name) " · " (c.number) }
+                    " " span.muted {
+                        @if let Some(d) = c.surveillance_due { (m.t("surveillance_due")) " " (d) " · " }
+                        (m.t("col_valid_until")) " " (c.valid_until)
+                    }
+                } } }
+            }
+        }
         @if s.caller.has(Role::Assessor) {
             section aria-labelledby="h-mine" {
                 h2 #h-mine { (m.t("todo_mine")) }

@@ -83,14 +83,12 @@ impl From<crate::app::public::Recorded> for LogRecord {
     }
 }
 
-impl LogRecord {
-    /// The entry bundle that holds this entry, as of the checkpoint (a partial bundle while the tile fills).
-    fn bundle_path(&self) -> String {
-        use crate::domain::log::{tile_path, TILE_WIDTH};
-        let size: u64 = self.checkpoint.lines().nth(1).and_then(|l| l.parse().ok()).unwrap_or(self.index + 1);
-        let tile = self.index / TILE_WIDTH;
-        tile_path(None, tile, size.saturating_sub(tile * TILE_WIDTH).clamp(1, TILE_WIDTH))
-    }
+/// The entry bundle that holds entry `index`, as of `checkpoint` (a partial bundle while the tile fills).
+pub(crate) fn bundle_path(index: u64, checkpoint: &str) -> String {
+    use crate::domain::log::{tile_path, TILE_WIDTH};
+    let size: u64 = checkpoint.lines().nth(1).and_then(|l| l.parse().ok()).unwrap_or(index + 1);
+    let tile = index / TILE_WIDTH;
+    tile_path(None, tile, size.saturating_sub(tile * TILE_WIDTH).clamp(1, TILE_WIDTH))
 }
 
 /// A certificate's latest entry in the public log, with the proof that the signed checkpoint includes it.
@@ -271,7 +269,8 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
             @if let Some(l) = &c.log {
                 dt { (m.t("field_log")) }
                 dd {
-                    a href={ "/log/" (l.bundle_path()) } { (m.f("recorded_in_log", &[("n", &l.index.to_string())])) }
+                    // A page a person can read: the entry, its checkpoint, how to check it.
+                    a href={ "/certificates/" (c.number) "/log?lang=" (m.lang) } { (m.f("recorded_in_log", &[("n", &l.index.to_string())])) }
                     " · "
                     a href={ "/certificates/" (c.number) "/proof" } download={ (c.number) ".tlog-proof" } { (m.t("download_log_proof")) }
                     " · "
@@ -302,7 +301,7 @@ fn change_word(m: &Messages, kind: &str) -> String {
 }
 
 /// The certificate's changes, oldest first, with their dates and public reasons.
-fn timeline(m: &Messages, changes: &[crate::domain::history::Change]) -> maud::Markup {
+pub(crate) fn timeline(m: &Messages, changes: &[crate::domain::history::Change]) -> maud::Markup {
     html! {
         @if !changes.is_empty() {
             h2 #h-timeline { (m.t("timeline")) }
@@ -425,7 +424,7 @@ async fn status_at(req: &HttpRequest, m: &Messages, state: &AppState, number: &s
                 p {
                     (m.f("status_at_decided", &[("n", &d.index.to_string()), ("change", &change_word(m, &d.kind)), ("date", &d.at.format("%Y-%m-%d %H:%M UTC").to_string())]))
                     " "
-                    a href={ "/log/" (l.bundle_path()) } { (m.f("recorded_in_log", &[("n", &l.index.to_string())])) }
+                    a href={ "/certificates/" (row.number) "/log?lang=" (m.lang) } { (m.f("recorded_in_log", &[("n", &l.index.to_string())])) }
                 }
             }
         }

@@ -158,6 +158,53 @@ pub async fn proof(state: web::Data<AppState>, path: web::Path<String>, params: 
         .body(bundle.to_text()))
 }
 
+/// GET /certificates/{number}/log: the certificate's place in the public log as a person reads it — its
+/// latest entry, the checkpoint that holds it, its status changes, and how to check all of it oneself.
+pub async fn log_page(req: actix_web::HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    use crate::web::layout::{html_response, layout};
+    use maud::html;
+    let m = crate::web::i18n::negotiate(&req);
+    let number = path.into_inner();
+    let found = crate::app::public::certificate_with_log(&state.db, number.clone()).await;
+    let (row, recorded, changes) = match found {
+        Ok(Some(f)) => f,
+        Ok(None) => return crate::web::error::browser_page(&req, actix_web::http::StatusCode::NOT_FOUND, "not_found", None),
+        Err(e) => return actix_web::ResponseError::error_response(&ApiError::from(e)),
+    };
+    let n = &row.number;
+    let checkpoint = recorded
+        .as_ref()
+        .map(|r| r.checkpoint.lines().take(3).map(str::to_string).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let body = html! {
+        p { (m.t("log_page_intro")) }
+        @if let Some(r) = &recorded {
+            dl.facts {
+                dt { (m.t("log_entry")) } dd { (r.index) }
+                dt { (m.t("log_origin")) } dd { code { (checkpoint.first().map(String::as_str).unwrap_or("")) } }
+                dt { (m.t("log_tree_size")) } dd { (checkpoint.get(1).map(String::as_str).unwrap_or("")) }
+                dt { (m.t("log_root")) } dd { code.hash { (checkpoint.get(2).map(String::as_str).unwrap_or("")) } }
+                dt { (m.t("log_proof_hashes")) } dd { (r.proof.len()) }
+                dt { (m.t("log_bundle")) } dd { a href={ "/log/" (crate::web::public::certificates::bundle_path(r.index, &r.checkpoint)) } { (m.t("log_bundle_link")) } }
+            }
+        }
+        (crate::web::public::certificates::timeline(&m, &changes))
+        h2 #h-check { (m.t("log_check_title")) }
+        ol.steps aria-labelledby="h-check" {
+            li { a href={ "/certificates/" (n) "/proof" } download={ (n) ".tlog-proof" } { (m.t("download_log_proof")) } }
+            li { (m.t("log_check_keys")) " " a href="/log/vkey" { "/log/vkey" } " · " a href="/log/checkpoint" { "/log/checkpoint" } " · " a href="/log/witnesses" { "/log/witnesses" } }
+            li { (m.t("log_check_offline")) pre.measurements { "ecolabel verify '" (crate::domain::signing::qr_text(&state.config.public_url, &row.token)) "' --proof " (n) ".tlog-proof --log-vkey \"$(curl -s " (state.config.public_url) "/log/vkey)\"" } }
+            li { (m.t("log_check_monitor")) pre.measurements { "ecolabel log verify " (state.config.public_url) } }
+        }
+        p { a href={ "/certificates/" (n) "?lang=" (m.lang) } { (m.t("back_to_certificate")) } }
+    };
+    html_response(
+        actix_web::http::StatusCode::OK,
+        FRESH,
+        layout(&req, &m, &m.f("log_page_title", &[("number", n)]), body),
+    )
+}
+
 /// GET /log/vkey: the note verifier key of the log (C2SP signed-note).
 #[utoipa::path(get, path = "/log/vkey", tag = "log", responses((status = 200, description = "note verifier key", content_type = "text/plain")))]
 pub async fn vkey(state: web::Data<AppState>) -> HttpResponse {
