@@ -52,3 +52,11 @@ pub fn get_visible(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<VenueR
 pub fn list(conn: &mut DbConn, q: &crate::storage::venues::VenueQuery) -> Result<Vec<VenueRow>> {
     Ok(crate::storage::venues::list(conn, q)?)
 }
+
+/// A venue's page: the venue as the caller may see it, and whether it has a certificate a surveillance
+/// audit could keep (only then is one offered).
+pub fn page(c: &mut DbConn, caller: &Caller, id: i64) -> Result<(VenueRow, bool)> {
+    let row = get_visible(c, caller, id)?;
+    let certified = super::assessments::surveillable(c, id)?;
+    Ok((row, certified))
+}

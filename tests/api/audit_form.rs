@@ -436,6 +436,20 @@ crate::both_backends!(
     admins_change_roles_and_rotate_keys_in_the_portal,
 );
 
+/// The four evidence files the browser scripts choose from a phone's files, in a temporary directory.
+fn evidence_files() -> tempfile::TempDir {
+    let files = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("purchase-records.pdf", pdf_bytes("Purchase records, single-use plastic")),
+        ("invoice.pdf", pdf_bytes("Invoice: glass bottles")),
+        ("bins.png", png_bytes()),
+        ("transfer-note.pdf", pdf_bytes("Transfer note KZ-02-0451")),
+    ] {
+        std::fs::write(files.path().join(name), bytes).unwrap();
+    }
+    files
+}
+
 /// The whole portal story in Debian's Chromium on a 360×740 screen without JavaScript, with axe-core on
 /// every portal page (tests/browser/story.py); screenshots in target/browser/story.
 #[actix_web::test]
@@ -448,15 +462,7 @@ async fn the_whole_story_in_a_real_browser() {
     person(&app, "officer@example.kz", &[Role::Officer], None).await;
     person(&app, "officer2@example.kz", &[Role::Officer], None).await;
     person(&app, "admin@example.kz", &[Role::Admin], None).await;
-    let files = tempfile::tempdir().unwrap();
-    for (name, bytes) in [
-        ("purchase-records.pdf", pdf_bytes("Purchase records, single-use plastic")),
-        ("invoice.pdf", pdf_bytes("Invoice: glass bottles")),
-        ("bins.png", png_bytes()),
-        ("transfer-note.pdf", pdf_bytes("Transfer note KZ-02-0451")),
-    ] {
-        std::fs::write(files.path().join(name), bytes).unwrap();
-    }
+    let files = evidence_files();
     let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/target/browser/story");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/story.py");
     let dir = files.path().to_str().unwrap().to_string();
@@ -478,15 +484,7 @@ async fn the_portal_fits_in_a_real_browser() {
     person(&app, "officer@example.kz", &[Role::Officer], None).await;
     person(&app, "officer2@example.kz", &[Role::Officer], None).await;
     person(&app, "officer3@example.kz", &[Role::Officer], None).await;
-    let files = tempfile::tempdir().unwrap();
-    for (name, bytes) in [
-        ("purchase-records.pdf", pdf_bytes("Purchase records, single-use plastic")),
-        ("invoice.pdf", pdf_bytes("Invoice: glass bottles")),
-        ("bins.png", png_bytes()),
-        ("transfer-note.pdf", pdf_bytes("Transfer note KZ-02-0451")),
-    ] {
-        std::fs::write(files.path().join(name), bytes).unwrap();
-    }
+    let files = evidence_files();
     let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/target/browser/fit");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/fit.py");
     let dir = files.path().to_str().unwrap().to_string();

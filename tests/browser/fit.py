@@ -19,7 +19,7 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-from story import PASSWORD, Story
+from story import GOLD_FORM, PASSWORD, Story
 
 
 def lang_of(page):
@@ -71,21 +71,7 @@ def main():
         c.tap(a.get_by_role("button", name="Start an audit of this venue"))
         assert "Audit started" in a.locator("#flash").inner_text()
         audit_page = re.search(r"/app/assessments/\d+", a.url).group(0)
-        fill = {
-            "plastic_reduction.baseline_kg": "1200",
-            "plastic_reduction.last_12_months_kg": "480",
-            "alternative_materials.items_total": "350",
-            "alternative_materials.alternatives_count": "300",
-            "separate_collection.waste_points_total": "24",
-            "separate_collection.points_with_plastic_stream": "23",
-            "separate_collection.contamination_pct": "6,5",
-            "recycling_handover.collected_kg": "610",
-            "recycling_handover.handed_over_kg": "540",
-            "recycling_handover.transfer_notes[0].recycler": "Kazakhstan Waste Recycling LLP",
-            "recycling_handover.transfer_notes[0].licence_no": "KZ-02-0451",
-            "recycling_handover.transfer_notes[0].date": "2025-11-30",
-            "recycling_handover.transfer_notes[0].kg": "540",
-        }
+        fill = GOLD_FORM
         for name, value in fill.items():
             a.locator(f'[name="{name}"]').fill(value)
         # Every file chosen at once, then one tap on Upload: the typed figures are saved with them.

@@ -299,14 +299,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
 
 /// The venue as the caller may see it, and whether it has a certificate a surveillance audit could keep.
 async fn load(state: &AppState, caller: crate::domain::auth::Caller, id: i64) -> crate::app::Result<(VenueRow, bool)> {
-    state
-        .db
-        .read(move |c| {
-            let row = crate::app::venues::get_visible(c, &caller, id)?;
-            let certified = crate::app::assessments::surveillable(c, id)?;
-            Ok((row, certified))
-        })
-        .await
+    state.db.read(move |c| crate::app::venues::page(c, &caller, id)).await
 }
 
 /// The venue's page; `certified`: it has a certificate a surveillance audit could keep (only then is one offered).
