@@ -68,6 +68,68 @@ pub fn set_roles(conn: &mut DbConn, actor: &Caller, id: i64, roles: &[Role], ven
     Ok(users::set_roles(conn, actor, id, roles, venue_id)?)
 }
 
+/// The venue a person is to manage, as the portal's role form names it: chosen from a list of matches
+/// (`Id`), or typed by name (`Name`, in any of its languages, case and accents ignored), or none.
+pub enum VenuePick {
+    Id(i64),
+    Name(String),
+    None,
+}
+
+/// What the role form's change came to: done, or several venues hold the name typed (the person chooses).
+pub enum RolesChange {
+    Done(UserRow),
+    Choose(Vec<crate::storage::models::VenueRow>),
+}
+
+/// How many venues a typed name may match for the person to choose among.
+const VENUE_CHOICES: i64 = 10;
+
+/// `set_roles` with the venue named rather than numbered: a name that one venue holds (or one venue holds
+/// exactly, among several holding it in part) is that venue; a name several hold asks which; none is
+/// `unknown_venue`.
+pub fn set_roles_naming_venue(conn: &mut DbConn, actor: &Caller, id: i64, roles: &[Role], venue: VenuePick) -> Result<RolesChange> {
+    if !actor.has(Role::Admin) {
+        return Err(Error::forbidden("forbidden_role", "this needs the role admin"));
+    }
+    let venue_id = match venue {
+        VenuePick::Id(v) => Some(v),
+        VenuePick::None => None,
+        // The name only matters for a venue manager; for other roles `set_roles` says a venue is not allowed.
+        VenuePick::Name(name) => {
+            let query = crate::storage::venues::VenueQuery {
+                q: Some(name.clone()),
+                city: None,
+                only_id: None,
+                after_id: None,
+                limit: VENUE_CHOICES + 1,
+            };
+            let found = venues::list(conn, &query)?;
+            let folded = crate::domain::text::fold(name.trim());
+            let exact: Vec<&crate::storage::models::VenueRow> = found
+                .iter()
+                .filter(|v| {
+                    [Some(&v.name), v.name_kk.as_ref(), v.name_ru.as_ref(), v.name_en.as_ref()]
+                        .into_iter()
+                        .flatten()
+                        .any(|n| crate::domain::text::fold(n) == folded)
+                })
+                .collect();
+            match (found.len(), exact.as_slice()) {
+                (0, _) => return Err(invalid("unknown_venue", "no venue has this name")),
+                (1, _) => Some(found[0].id),
+                (_, [one]) => Some(one.id),
+                _ => {
+                    let mut found = found;
+                    found.truncate(usize::try_from(VENUE_CHOICES).unwrap_or(10));
+                    return Ok(RolesChange::Choose(found));
+                }
+            }
+        }
+    };
+    Ok(RolesChange::Done(set_roles(conn, actor, id, roles, venue_id)?))
+}
+
 /// A user for scripts, with a bearer token.
 pub fn create_with_token(conn: &mut DbConn, actor: &Caller, name: &str, roles: &[Role], venue_id: Option<i64>) -> Result<NewUser> {
     let user = add(conn, actor, name, roles, venue_id, None)?;

@@ -132,6 +132,8 @@ pub struct People {
 /// One person's page (admins): the person, their sessions, tokens and sign-in events.
 pub struct Person {
     pub user: UserRow,
+    /// The name of the venue a venue manager looks after.
+    pub venue: Option<String>,
     pub sessions: Vec<SessionRow>,
     pub tokens: Vec<TokenRow>,
     pub events: Vec<AuthEventRow>,
@@ -139,7 +141,10 @@ pub struct Person {
 
 pub fn person(c: &mut DbConn, caller: &Caller, id: i64) -> Result<Person> {
     let user = users::get(c, caller, id)?;
+    let ids: Vec<i64> = user.venue_id.into_iter().collect();
+    let venue = assessments::venue_names(c, &ids)?.into_values().next();
     Ok(Person {
+        venue,
         sessions: accounts::sessions(c, caller, id)?,
         tokens: accounts::tokens(c, caller, id)?,
         events: accounts::auth_events(c, caller, Some(id), None, 20)?,

@@ -242,6 +242,65 @@ fn cross_checks(scheme: &Scheme, m: &Measurements) -> Vec<FieldError> {
     errors
 }
 
+/// The measurement a criterion's transfer notes add up to: their kg total should not be above it.
+const NOTES_TOTAL_OF: &str = "handed_over_kg";
+
+/// Transfer notes whose kg total is above the kg handed over: figures that do not add up but do not stop a
+/// submission (the officer weighs them). Checked on drafts and submitted audits alike, so the assessor sees
+/// it while typing and the officer when deciding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotesFlag {
+    pub criterion: String,
+    /// The notes' field (`measurements.recycling_handover.transfer_notes`).
+    pub field: String,
+    pub total_kg: f64,
+    pub handed_over_kg: f64,
+}
+
+impl NotesFlag {
+    /// The flag as the API lists it (code `notes_exceed_handed_over`).
+    pub fn error(&self) -> FieldError {
+        FieldError::new(
+            self.field.clone(),
+            "notes_exceed_handed_over",
+            format!(
+                "the transfer notes add up to {} kg, more than the {} kg handed over",
+                notes_total(self.total_kg),
+                notes_total(self.handed_over_kg)
+            ),
+        )
+    }
+}
+
+pub fn flags(scheme: &Scheme, m: &Measurements) -> Vec<NotesFlag> {
+    let mut out = Vec::new();
+    for c in &scheme.criteria {
+        let Some(values) = m.get(&c.id) else { continue };
+        let Some(handed) = values.get(NOTES_TOTAL_OF).and_then(Value::number) else {
+            continue;
+        };
+        for def in c.measurements.iter().filter(|d| d.kind == MeasurementKind::TransferNotes) {
+            let Some(Value::Notes(notes)) = values.get(&def.id) else { continue };
+            let total: f64 = notes.iter().map(|n| n.kg).sum();
+            if total > handed + EPSILON {
+                out.push(NotesFlag {
+                    criterion: c.id.clone(),
+                    field: format!("measurements.{}.{}", c.id, def.id),
+                    total_kg: total,
+                    handed_over_kg: handed,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A kg total as people write it (no binary rounding tail: 0.1 + 0.2 is 0.3).
+pub fn notes_total(total: f64) -> String {
+    let rounded = (total * 1000.0).round() / 1000.0;
+    format!("{rounded}")
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct CheckResult {
     pub id: String,
@@ -432,6 +491,26 @@ mod tests {
         let s = scheme();
         let p = parse_patch(&s, &v, today()).unwrap();
         merge(&s, &Measurements::new(), p).unwrap()
+    }
+
+    #[test]
+    fn transfer_notes_above_the_kg_handed_over_are_flagged_not_refused() {
+        let s = scheme();
+        assert!(flags(&s, &measurements(gold_json())).is_empty(), "80 kg of notes for 80 kg handed over");
+        let note = |kg: f64| json!({"recycler": "R", "licence_no": "L", "date": "2025-11-30", "kg": kg});
+        let m = measurements(json!({"recycling_handover": {"collected_kg": 100, "handed_over_kg": 80, "transfer_notes": [note(50.0), note(30.5)]}}));
+        let f: Vec<FieldError> = flags(&s, &m).iter().map(NotesFlag::error).collect();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].field, "measurements.recycling_handover.transfer_notes");
+        assert_eq!(f[0].code, "notes_exceed_handed_over");
+        assert!(f[0].message.contains("80.5 kg") && f[0].message.contains("80 kg"), "{}", f[0].message);
+        // Tenths that add up exactly are not flagged by a binary rounding tail.
+        let m = measurements(json!({"recycling_handover": {"collected_kg": 1, "handed_over_kg": 0.3, "transfer_notes": [note(0.1), note(0.2)]}}));
+        assert!(flags(&s, &m).is_empty());
+        // Without the kg handed over there is nothing to compare with yet.
+        let m = measurements(json!({"recycling_handover": {"transfer_notes": [note(500.0)]}}));
+        assert!(flags(&s, &m).is_empty());
+        assert_eq!(notes_total(0.1 + 0.2), "0.3");
     }
 
     #[test]

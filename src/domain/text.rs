@@ -93,6 +93,33 @@ pub fn check_json(v: &serde_json::Value) -> Vec<FieldError> {
     out
 }
 
+/// Text as search compares it: lower-cased, and without accents, so that "cafe" finds "Café" and "елка"
+/// finds "Ёлка" (each character decomposed, its combining marks dropped). "й" stays a letter of its own
+/// (Russian and Kazakh do not read it as "и" with a mark), and the Kazakh letters (ә, ғ, қ, ң, ө, ұ, ү,
+/// һ, і) have no decomposition, so they are kept as they are, in either case.
+pub fn fold(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::with_capacity(s.len());
+    // Composed first, so that "и" followed by a combining breve is the "й" it shows.
+    for c in s.nfc().flat_map(char::to_lowercase) {
+        if c == 'й' {
+            out.push(c);
+            continue;
+        }
+        unicode_normalization::char::decompose_canonical(c, |d| {
+            if !is_combining_mark(d) {
+                out.push(d);
+            }
+        });
+    }
+    out
+}
+
+/// The combining marks an accent decomposes into (the diacritical marks blocks and their supplements).
+fn is_combining_mark(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,7 +152,28 @@ mod tests {
         assert_eq!(fields, vec!["body".to_string(), "notes[0].recycler".to_string()]);
     }
 
+    #[test]
+    fn search_folds_case_and_accents_but_keeps_letters_of_their_own() {
+        assert_eq!(fold("Green Cup Café"), "green cup cafe");
+        assert_eq!(fold("CAFÉ"), "cafe");
+        assert_eq!(fold("Ёлка"), fold("елка"));
+        assert_eq!(fold("Жасыл Ғимарат ҚАЗАҚ ӘӨҰҮҺІ"), "жасыл ғимарат қазақ әөұүһі");
+        assert_eq!(fold("Й"), "й", "й is a letter, not и with a mark");
+        assert_eq!(fold("И\u{306}"), "й", "written with a combining breve, too");
+        assert_eq!(fold("Straße Zürich"), "straße zurich");
+        assert_eq!(fold("İstanbul"), "istanbul");
+        // A name written with a combining accent finds the one written precomposed, and the other way round.
+        assert_eq!(fold("Cafe\u{301}"), fold("Café"));
+    }
+
     proptest! {
+        #[test]
+        fn folding_twice_changes_nothing(s in "\\PC{0,40}") {
+            let once = fold(&s);
+            prop_assert_eq!(fold(&once), once.clone());
+            prop_assert!(!once.chars().any(is_combining_mark));
+        }
+
         #[test]
         fn any_control_below_space_other_than_tab_newline_cr_is_refused(pre in "\\PC{0,20}", post in "\\PC{0,20}", c in 0u32..0x20) {
             let ch = char::from_u32(c).unwrap();

@@ -170,6 +170,24 @@ pub struct CertificateRow {
     pub surveillance_months: i32,
     /// When the next surveillance audit is due.
     pub surveillance_due: Option<NaiveDate>,
+    /// The venue's names in Kazakh, Russian and English at issuance (`venue_name` is the one it was
+    /// registered under; see `CertificateRow::venue_name_in`).
+    pub venue_name_kk: Option<String>,
+    pub venue_name_ru: Option<String>,
+    pub venue_name_en: Option<String>,
+}
+
+impl CertificateRow {
+    /// The venue's name for a page, PDF or e-mail in `lang` (kk, ru, en): its name in that language where it
+    /// has one, else the name it was registered under.
+    pub fn venue_name_in(&self, lang: &str) -> &str {
+        let translated = match lang {
+            "kk" => self.venue_name_kk.as_deref(),
+            "ru" => self.venue_name_ru.as_deref(),
+            _ => self.venue_name_en.as_deref(),
+        };
+        translated.map(str::trim).filter(|t| !t.is_empty()).unwrap_or(&self.venue_name)
+    }
 }
 
 /// A complaint without its photo bytes (lists and pages; the photo is read on its own).

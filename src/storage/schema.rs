@@ -235,6 +235,9 @@ diesel::table! {
         superseded_by -> Nullable<Text>,
         surveillance_months -> Integer,
         surveillance_due -> Nullable<Date>,
+        venue_name_kk -> Nullable<Text>,
+        venue_name_ru -> Nullable<Text>,
+        venue_name_en -> Nullable<Text>,
     }
 }
 

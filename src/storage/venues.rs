@@ -1,10 +1,11 @@
 // Venues: create, read, update and search (name in any language, city), with the event history.
-// Search runs on a lower-cased `search_text` column so that it works the same on both backends.
+// Search runs on a folded `search_text` column (lower case, no accents: `text::fold`), the same on both backends.
 
 use super::models::VenueRow;
 use super::schema::venues;
 use super::{events, now, DbConn, Error, Result};
 use crate::domain::auth::Caller;
+use crate::domain::text::fold;
 use crate::domain::venue::Venue;
 use diesel::prelude::*;
 use serde_json::json;
@@ -25,12 +26,12 @@ pub fn to_domain(r: &VenueRow) -> Venue {
     }
 }
 
-/// The lower-cased names and city that name search runs on.
+/// The folded names and city that name search runs on (lower case, accents dropped: `text::fold`).
 pub fn search_text(v: &Venue) -> String {
     [Some(&v.name), v.name_kk.as_ref(), v.name_ru.as_ref(), v.name_en.as_ref(), Some(&v.city)]
         .into_iter()
         .flatten()
-        .map(|s| s.to_lowercase())
+        .map(|s| fold(s))
         .collect::<Vec<_>>()
         .join(" | ")
 }
@@ -38,7 +39,7 @@ pub fn search_text(v: &Venue) -> String {
 /// Escape `%`, `_` and `\` for a LIKE pattern (used with ESCAPE '\').
 pub fn like_pattern(q: &str) -> String {
     let mut out = String::from("%");
-    for c in q.to_lowercase().chars() {
+    for c in fold(q).chars() {
         if matches!(c, '%' | '_' | '\\') {
             out.push('\\');
         }
@@ -208,7 +209,7 @@ impl NameLookup {
 /// (perhaps the end of a longer one) nor a last word under `MIN_PREFIX`, so for "Koktem Hotel 5" it lists
 /// every "hotel" venue, a sixth of the register, where the trigrams of the whole text narrow it to a few.
 pub fn name_lookup(conn: &mut DbConn, text: &str) -> Result<NameLookup> {
-    let lower = text.to_lowercase();
+    let lower = fold(text);
     let words = WordQuery::parse(&lower);
     // The lookup through the index, and whether the text is common.
     let (lookup, common) = match (conn, words) {
@@ -366,21 +367,23 @@ impl<'a> VenueWrite<'a> {
     }
 }
 
-/// Venues written before the word index get their words, a batch per transaction (run at start, after the
+/// Venues written before the word index (or before search folded accents: migration 000021 cleared their
+/// words) get their search text and words written again, a batch per transaction (run at start, after the
 /// migrations; a partial index finds the rows still without, so a registry that has them all pays nothing).
 pub fn backfill_words(conn: &mut DbConn) -> Result<usize> {
     let mut done = 0;
     loop {
         let n = conn.transaction(|c| {
-            let rows: Vec<(i64, String)> = venues::table
+            let rows: Vec<VenueRow> = venues::table
                 .filter(venues::search_words.is_null())
-                .select((venues::id, venues::search_text))
+                .select(VenueRow::as_select())
                 .order(venues::id.asc())
                 .limit(1000)
                 .load(c)?;
-            for (id, text) in &rows {
-                diesel::update(venues::table.find(id))
-                    .set(venues::search_words.eq(search_words(text)))
+            for row in &rows {
+                let text = search_text(&to_domain(row));
+                diesel::update(venues::table.find(row.id))
+                    .set((venues::search_words.eq(search_words(&text)), venues::search_text.eq(&text)))
                     .execute(c)?;
             }
             Ok::<_, Error>(rows.len())

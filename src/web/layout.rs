@@ -106,6 +106,22 @@ pub fn html_response(status: StatusCode, cache: &str, page: Markup) -> HttpRespo
         .body(page.into_string())
 }
 
+/// A venue's name in the page's language: its Kazakh, Russian or English name where it has one, else the
+/// name it was registered under.
+pub fn venue_name<'a>(lang: &str, v: &'a crate::app::rows::VenueRow) -> &'a str {
+    name_in(lang, &v.name, v.name_kk.as_deref(), v.name_ru.as_deref(), v.name_en.as_deref())
+}
+
+/// The name for `lang` among a name's translations (blank ones do not count), else the name itself.
+pub fn name_in<'a>(lang: &str, name: &'a str, kk: Option<&'a str>, ru: Option<&'a str>, en: Option<&'a str>) -> &'a str {
+    let translated = match lang {
+        "kk" => kk,
+        "ru" => ru,
+        _ => en,
+    };
+    translated.map(str::trim).filter(|t| !t.is_empty()).unwrap_or(name)
+}
+
 pub fn url_escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

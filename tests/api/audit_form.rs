@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use crate::signin::{enrol, person, Browser, Page, PASSWORD};
 use ecolabel::domain::auth::Role;
+use serde_json::json;
 
 fn assert_has(p: &Page, needles: &[&str]) {
     for n in needles {
@@ -163,6 +164,40 @@ async fn an_assessor_fills_in_uploads_and_submits_from_the_portal(app: TestApp) 
     let notes = measurements(&app, &admin, &audit).await["recycling_handover"]["transfer_notes"].clone();
     assert_eq!(notes.as_array().unwrap().len(), 1);
     assert_eq!(notes[0]["recycler"], "Eco Recycling LLP");
+    assert!(!p.body.contains("data-flag="), "450 kg of notes for 450 kg handed over");
+    // Notes adding up to more than the kg handed over are flagged (saved all the same: the officer weighs it).
+    let mut over = good.clone();
+    over.retain(|(k, _)| !k.starts_with("recycling_handover.transfer_notes[1]") && *k != "action");
+    over.extend([
+        ("action", "save"),
+        ("recycling_handover.transfer_notes[1].recycler", "Second Recycler"),
+        ("recycling_handover.transfer_notes[1].licence_no", "KZ-9"),
+        ("recycling_handover.transfer_notes[1].date", "2025-11-02"),
+        ("recycling_handover.transfer_notes[1].kg", "100.5"),
+    ]);
+    let p = b.form(&page, &over).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = b.get(&format!("{page}?lang=ru")).await;
+    assert_has(
+        &p,
+        &[
+            "data-flag=\"notes_exceed_handed_over\"",
+            "Акты передачи в сумме дают 550.5 кг, больше переданных 450 кг",
+        ],
+    );
+    let api = json(app.get(&format!("/api/v1/assessments/{audit}"), Some(&admin)).await).await;
+    assert_eq!(api["flags"][0]["code"], "notes_exceed_handed_over", "{api}");
+    assert_eq!(api["flags"][0]["field"], "measurements.recycling_handover.transfer_notes");
+    let mut fixed = over.clone();
+    fixed.push(("recycling_handover.transfer_notes[1].remove", "yes"));
+    assert_eq!(b.form(&page, &fixed).await.status, 303);
+    // (Back to English, which the rest of this walk reads.)
+    assert!(
+        !b.get(&format!("{page}?lang=en")).await.body.contains("data-flag="),
+        "the second note taken off"
+    );
+    let api = json(app.get(&format!("/api/v1/assessments/{audit}"), Some(&admin)).await).await;
+    assert_eq!(api["flags"], json!([]));
     // Evidence from a phone: several files at once; the form's token is required.
     let files = vec![("receipts.pdf", pdf_bytes("receipts")), ("shelf.png", png_bytes())];
     let upload = format!("/app/assessments/{audit}/evidence");
@@ -357,16 +392,64 @@ async fn admins_change_roles_and_rotate_keys_in_the_portal(app: TestApp) {
     // A venue manager without a venue is refused next to the form; nothing changes.
     let p = b.form(&format!("/app/users/{someone}/roles?lang=en"), &[("role", "venue")]).await;
     assert_eq!(p.status, 422);
-    assert_has(&p, &["needs the number of the venue"]);
+    assert_has(&p, &["needs the venue they manage"]);
     let u = user(&app, &token, someone).await;
     assert_eq!(u["roles"], serde_json::json!(["assessor"]), "{u}");
-    let p = b
-        .form(&format!("/app/users/{someone}/roles"), &[("role", "venue"), ("venue_id", &venue.to_string())])
-        .await;
-    assert_eq!(p.status, 303);
+    // The venue is named, never numbered: a name no venue has is refused with what was typed kept.
+    let annex = app.venue(&token, "Smart Plastic Zone Annex", "Astana").await;
+    app.venue(&token, "Smart Plastic Café", "Almaty").await;
+    let roles = format!("/app/users/{someone}/roles?lang=en");
+    let p = b.form(&roles, &[("role", "venue"), ("venue", "Nothing Like It")]).await;
+    assert_eq!(p.status, 422);
+    assert_has(&p, &["No venue has this name", "value=\"Nothing Like It\"", "value=\"venue\" checked"]);
+    // A name several venues hold in part asks which, by name and city.
+    let p = b.form(&roles, &[("role", "venue"), ("venue", "smart plastic")]).await;
+    assert_eq!(p.status, 422);
+    assert_has(
+        &p,
+        &[
+            "Several venues have this name",
+            &format!("name=\"venue_id\" value=\"{annex}\""),
+            "Smart Plastic Café · Almaty",
+        ],
+    );
+    assert_eq!(user(&app, &token, someone).await["roles"], serde_json::json!(["assessor"]));
+    // The one that has the name exactly (case and accents aside) is that one.
+    let p = b.form(&roles, &[("role", "venue"), ("venue", "SMART PLASTIC ZONE")]).await;
+    assert_eq!(p.status, 303, "{}", p.body);
     let u = user(&app, &token, someone).await;
     assert_eq!(u["roles"], serde_json::json!(["venue"]));
     assert_eq!(u["venue_id"], venue);
+    let p = b.get(&format!("{page}?lang=en")).await;
+    assert_has(
+        &p,
+        &[&format!("href=\"/app/venues/{venue}\">Smart Plastic Zone</a>"), "value=\"Smart Plastic Zone\""],
+    );
+    // Chosen from the list.
+    let p = b
+        .form(&roles, &[("role", "venue"), ("venue", "smart plastic"), ("venue_id", &annex.to_string())])
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(user(&app, &token, someone).await["venue_id"], annex);
+    // Saved again unchanged, the current venue stays (its name is not looked up again).
+    let p = b.get(&format!("{page}?lang=en")).await;
+    assert_has(&p, &["value=\"Smart Plastic Zone Annex\""]);
+    let p = b
+        .form(
+            &roles,
+            &[
+                ("role", "venue"),
+                ("venue", "Smart Plastic Zone Annex"),
+                ("venue_was", "Smart Plastic Zone Annex"),
+                ("venue_was_id", &annex.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(user(&app, &token, someone).await["venue_id"], annex);
+    let p = b.form(&roles, &[("role", "venue"), ("venue", "Smart Plastic Zone")]).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(user(&app, &token, someone).await["venue_id"], venue);
     // No admin removes their own admin role.
     b.get(&format!("/app/users/{admin_id}")).await;
     let p = b.form(&format!("/app/users/{admin_id}/roles?lang=en"), &[("role", "officer")]).await;

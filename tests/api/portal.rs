@@ -222,7 +222,16 @@ async fn admins_invite_and_look_after_people(app: TestApp) {
     assert_eq!(b.form("/login", &[("email", "aigerim@example.kz"), ("password", PASSWORD)]).await.status, 429);
     let page = format!("/app/users/{id}?lang=en");
     let p = a.get(&page).await;
-    assert!(p.body.contains("locked") && p.body.contains("sign_in · failed"), "{}", p.body);
+    // Sign-in events in words, never codes.
+    assert!(
+        p.body.contains("Locked after failed attempts · done") && p.body.contains("Sign-in · failed"),
+        "{}",
+        p.body
+    );
+    assert!(!p.body.contains("sign_in ·"), "{}", p.body);
+    let p = a.get(&format!("/app/users/{id}?lang=ru")).await;
+    assert!(p.body.contains("Вход · неудачно"), "{}", p.body);
+    a.get(&page).await;
     let p = a.form(&format!("/app/users/{id}"), &[("action", "unlock")]).await;
     assert_eq!(p.location.as_deref(), Some(format!("/app/users/{id}?done=unlocked").as_str()));
     assert_eq!(b.form("/login", &[("email", "aigerim@example.kz"), ("password", PASSWORD)]).await.status, 303);

@@ -270,7 +270,42 @@ async fn the_register_searches_pages_and_exports(app: TestApp) {
     assert!(lines.iter().any(|l| l.contains("Blue Cafe") && l.contains(",withdrawn,")));
 }
 
+/// Search as people type: no case, no accents ("cafe" finds "Café", "елка" finds "Ёлка"), Kazakh letters in
+/// either case, on the register and in the portal's venue search alike.
+async fn search_ignores_case_and_accents(app: TestApp) {
+    let cafe = app.issue("Green Cup Café", "Astana").await;
+    app.issue("Ёлка Hall", "Almaty").await;
+    app.issue("Жасыл Қала Office", "Astana").await;
+    app.issue("Blue Cafeteria", "Astana").await;
+    let register = |q: &str| {
+        let url = format!("/api/v1/public/certificates?q={}", ecolabel::web::layout::url_escape(q));
+        let app = &app;
+        async move { item_field(&json(app.get(&url, None).await).await, "venue_name") }
+    };
+    assert_eq!(register("cafe").await, ["Blue Cafeteria", "Green Cup Café"]);
+    assert_eq!(register("CAFÉ").await, ["Blue Cafeteria", "Green Cup Café"]);
+    assert_eq!(register("cup cafe").await, ["Green Cup Café"], "through the word index");
+    assert_eq!(register("green cup cafe\u{301}").await, ["Green Cup Café"], "a combining accent");
+    assert_eq!(register("елка").await, ["Ёлка Hall"]);
+    assert_eq!(register("ЁЛКА HALL").await, ["Ёлка Hall"]);
+    assert_eq!(register("ҚАЛА").await, ["Жасыл Қала Office"]);
+    assert_eq!(register("жасыл қала").await, ["Жасыл Қала Office"]);
+    assert!(register("кала").await.is_empty(), "қ is a letter of its own, not к with a mark");
+    let venues = |q: &str| {
+        let url = format!("/api/v1/venues?q={}", ecolabel::web::layout::url_escape(q));
+        let app = &app;
+        let token = cafe.officer.clone();
+        async move { item_field(&json(app.get(&url, Some(&token)).await).await, "name") }
+    };
+    assert_eq!(venues("green cup cafe").await, ["Green Cup Café"]);
+    assert_eq!(venues("ёлка").await, ["Ёлка Hall"]);
+    let (s, html) = page(&app, "/register?q=cafe&lang=en", "").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Green Cup Café") && html.contains("Blue Cafeteria") && !html.contains("Ёлка Hall"));
+}
+
 crate::both_backends!(
+    search_ignores_case_and_accents,
     every_status_as_a_person_sees_it,
     forged_codes_are_never_valid,
     a_registry_failure_is_503_not_forgery,

@@ -75,6 +75,9 @@ pub struct AssessmentResponse {
     pub evidence: Vec<EvidenceResponse>,
     /// What is still missing before submission (drafts and returned assessments).
     pub missing: Vec<FieldError>,
+    /// Figures that do not add up but do not stop a submission, for the officer to weigh: transfer notes
+    /// whose kg total is above the kg handed over (`notes_exceed_handed_over`).
+    pub flags: Vec<FieldError>,
     /// The server's scoring, fixed at submission.
     pub outcome: Option<Outcome>,
     pub submitted_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -134,6 +137,7 @@ fn respond(state: &AppState, row: AssessmentRow, evidence: Vec<EvidenceMeta>, ce
         measurements: serde_json::to_value(&measurements).map_err(ApiError::internal)?,
         evidence: evidence.into_iter().map(EvidenceResponse::from).collect(),
         missing,
+        flags: scoring::flags(scheme, &measurements).iter().map(scoring::NotesFlag::error).collect(),
         outcome: crate::app::rows::assessment::outcome_of(&row)?,
         submitted_at: row.submitted_at.map(|t| t.and_utc()),
         decided_by: row.decided_by,

@@ -241,6 +241,18 @@ fn figure_line(m: &Messages, r: Option<&scoring::CriterionResult>) -> Markup {
     }
 }
 
+/// The flags of one criterion (transfer notes adding up to more than the kg handed over), as a warning
+/// beside its figures: on the assessor's form and on the officer's review page alike.
+pub(crate) fn flag_lines(m: &Messages, flags: &[scoring::NotesFlag], criterion: &str) -> Markup {
+    html! {
+        @for f in flags.iter().filter(|f| f.criterion == criterion) {
+            p.warning role="note" data-flag="notes_exceed_handed_over" {
+                "⚠ " (m.f("flag_notes_exceed", &[("total", &scoring::notes_total(f.total_kg)), ("handed", &scoring::notes_total(f.handed_over_kg))]))
+            }
+        }
+    }
+}
+
 fn evidence_block(m: &Messages, s: &Session, a: &Audit, c: &CriterionDef, error: Option<&str>) -> Markup {
     let id = a.row.id;
     let files: Vec<_> = a.evidence.iter().filter(|e| e.criterion == c.id).collect();
@@ -327,6 +339,7 @@ fn form_body(m: &Messages, s: &Session, scheme: &Scheme, a: &Audit, st: &FormSta
         *counts.entry(e.criterion.clone()).or_default() += 1;
     }
     let figures: HashMap<String, Option<scoring::CriterionResult>> = scoring::figures(scheme, &stored, &counts).into_iter().collect();
+    let flags = scoring::flags(scheme, &stored);
     let first = p.fields.first().map(|e| e.field.as_str());
     html! {
         dl.facts {
@@ -362,6 +375,7 @@ fn form_body(m: &Messages, s: &Session, scheme: &Scheme, a: &Audit, st: &FormSta
                     legend { (c.name.get(m.lang)) }
                     p.muted { (c.description.get(m.lang)) }
                     (figure_line(m, figures.get(&c.id).and_then(Option::as_ref)))
+                    (flag_lines(m, &flags, &c.id))
                     @for def in &c.measurements {
                         @if def.kind == MeasurementKind::TransferNotes { (notes_input(m, c, def, st, &p.fields, first)) }
                         @else { (number_input(m, c, def, st, &p.fields, first)) }

@@ -261,6 +261,7 @@ pub(crate) fn audit_body(m: &Messages, s: &Session, state: &AppState, a: &Audit,
             // In the criteria file's order: each measurement labelled with its unit, the criterion's figure
             // against its threshold, and its evidence with the assessor's description.
             Some(sc) => {
+                @let flags = crate::domain::scoring::flags(sc, &values);
                 @for c in &sc.criteria {
                     @let h = format!("m-{}", c.id);
                     section.review-criterion aria-labelledby=(h) {
@@ -271,6 +272,7 @@ pub(crate) fn audit_body(m: &Messages, s: &Session, state: &AppState, a: &Audit,
                                 @if r.passed { span.badge.status-valid { "✓ " (m.t("passed")) } } @else { span.badge.status-bad { "✗ " (m.t("not_passed")) } }
                             }
                         }
+                        (crate::web::portal::assessments::flag_lines(m, &flags, &c.id))
                         table.measurements {
                             thead { tr { th { (m.t("col_measurement")) } th { (m.t("col_value")) } } }
                             tbody {

@@ -4,6 +4,7 @@
 use crate::app::accounts as ops;
 use crate::app::rows::AuthEventRow;
 use crate::app::rows::UserRow;
+use crate::app::users::{RolesChange, VenuePick};
 use crate::domain::auth::{parse_roles, Role};
 use crate::web::error::error_page;
 use crate::web::i18n::{negotiate, Messages};
@@ -78,6 +79,35 @@ fn invite_form(m: &Messages, s: &Session, error: Option<&str>, f: Option<&Invite
 const PEOPLE_PAGE: i64 = 50;
 
 /// Sign-in events, newest first: when, what and the outcome, from where.
+/// A sign-in event in words of the page's language ("Sign-in · failed"), never its codes; a code this
+/// version does not know (written by a newer one) is shown as it is.
+fn auth_event_words(m: &Messages, kind: &str, outcome: &str) -> String {
+    let kind_key = match kind {
+        "invitation_created" => "auth_invitation_created",
+        "password_link_created" => "auth_password_link_created",
+        "email_set" => "auth_email_set",
+        "password_set" => "auth_password_set",
+        "sign_in" => "auth_sign_in",
+        "locked" => "auth_locked",
+        "second_factor" => "auth_second_factor",
+        "second_factor_enrolled" => "auth_second_factor_enrolled",
+        "second_factor_reset" => "auth_second_factor_reset",
+        "session_ended" => "auth_session_ended",
+        "unlocked" => "auth_unlocked",
+        "password_changed" => "auth_password_changed",
+        _ => "",
+    };
+    let outcome_key = match outcome {
+        "ok" => "outcome_ok",
+        "failed" => "outcome_failed",
+        "refused_locked" => "outcome_refused_locked",
+        "second_factor_needed" => "outcome_second_factor_needed",
+        _ => "",
+    };
+    let word = |key: &'static str, code: &str| if key.is_empty() { code.to_string() } else { m.t(key).to_string() };
+    format!("{} · {}", word(kind_key, kind), word(outcome_key, outcome))
+}
+
 fn events_table(m: &Messages, events: &[AuthEventRow]) -> Markup {
     html! {
         h2 { (m.t("auth_events")) }
@@ -85,7 +115,7 @@ fn events_table(m: &Messages, events: &[AuthEventRow]) -> Markup {
             thead { tr { th { (m.t("event_when")) } th { (m.t("event_what")) } th { (m.t("session_ip")) } } }
             tbody { @for e in events { tr {
                 td data-label=(m.t("event_when")) { (e.at.format("%Y-%m-%d %H:%M:%S")) }
-                td data-label=(m.t("event_what")) { (e.kind) " · " (e.outcome) }
+                td data-label=(m.t("event_what")) { (auth_event_words(m, &e.kind, &e.outcome)) }
                 td data-label=(m.t("session_ip")) { (e.ip) }
             } } }
         }
@@ -219,12 +249,23 @@ pub async fn invite(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
 /// `/app/users/{id}`: a person's sessions, tokens and sign-in events, with the admin's actions.
 pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, path: web::Path<i64>) -> HttpResponse {
     match admin(&req, s) {
-        Ok(s) => person_page(&req, &state, &s, path.into_inner(), StatusCode::OK, None).await,
+        Ok(s) => person_page(&req, &state, &s, path.into_inner(), StatusCode::OK, RolesForm::default()).await,
         Err(r) => *r,
     }
 }
 
-async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, status: StatusCode, error: Option<&str>) -> HttpResponse {
+/// The role form as sent, shown again with its error (nothing typed is lost), or the venues a typed name
+/// matches for the admin to choose among.
+#[derive(Default)]
+struct RolesForm {
+    error: Option<String>,
+    roles: Option<Vec<Role>>,
+    venue: Option<String>,
+    choices: Vec<crate::storage::models::VenueRow>,
+}
+
+async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, status: StatusCode, form: RolesForm) -> HttpResponse {
+    let error = form.error.as_deref();
     let m = negotiate(req);
     let caller = s.caller.clone();
     let person = state.db.read(move |c| crate::app::views::person(c, &caller, id)).await;
@@ -258,7 +299,7 @@ async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, 
         dl.facts {
             dt { (m.t("field_email")) } dd { (p.user.email.as_deref().unwrap_or("—")) }
             dt { (m.t("field_roles")) } dd { (roles_text(&m, &p.user)) }
-            @if let Some(v) = p.user.venue_id { dt { (m.t("field_venue_id")) } dd { (v) } }
+            @if let (Some(v), Some(name)) = (p.user.venue_id, &p.venue) { dt { (m.t("field_venue")) } dd { a href={ "/app/venues/" (v) } { (name) } } }
             dt { (m.t("second_factor")) } dd { @if p.user.totp_secret.is_some() { "✓ " (m.t("yes")) } @else { "— " (m.t("no")) } }
         }
         h2 #h-roles { (m.t("field_roles")) }
@@ -267,14 +308,27 @@ async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, 
             input type="hidden" name="csrf" value=(s.csrf);
             fieldset aria-describedby=[error.map(|_| "roles-error")] {
                 legend { (m.t("field_roles")) }
-                @let current = parse_roles(&p.user.roles).unwrap_or_default();
+                @let current = form.roles.clone().unwrap_or_else(|| parse_roles(&p.user.roles).unwrap_or_default());
                 @for r in Role::ALL {
                     label.check { input type="checkbox" name="role" value=(r.as_str()) checked[current.contains(&r)]; " " (role_name(&m, r)) }
                 }
             }
-            label for="venue_id" { (m.t("field_venue_id")) }
-            input #venue_id type="number" name="venue_id" min="1" inputmode="numeric" aria-describedby="venue-help" value=[p.user.venue_id];
-            p.muted #venue-help { (m.t("venue_id_help")) }
+            // The venue by name (as the venue list finds it), never by number; the current one is kept as it is.
+            @if let (Some(v), Some(name)) = (p.user.venue_id, &p.venue) {
+                input type="hidden" name="venue_was" value=(name);
+                input type="hidden" name="venue_was_id" value=(v);
+            }
+            label for="venue" { (m.t("field_venue_name")) }
+            input #venue type="search" name="venue" autocomplete="off" aria-describedby="venue-help" value=[form.venue.as_deref().or(p.venue.as_deref())];
+            p.muted #venue-help { (m.t("venue_name_help")) }
+            @if !form.choices.is_empty() {
+                fieldset #venue-choices {
+                    legend { (m.t("venue_choose")) }
+                    @for v in &form.choices {
+                        label.check { input type="radio" name="venue_id" value=(v.id); " " (crate::web::layout::venue_name(m.lang, v)) " · " (v.city) }
+                    }
+                }
+            }
             button type="submit" name="action" value="save_roles" { (m.t("save_roles")) }
         }
         p.actions {
@@ -314,24 +368,46 @@ pub async fn set_roles(req: HttpRequest, state: web::Data<AppState>, s: MaybeSes
     let id = path.into_inner();
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let roles: Vec<Role> = pairs.iter().filter(|(k, _)| k == "role").filter_map(|(_, v)| Role::parse(v).ok()).collect();
-    let venue = pairs
-        .iter()
-        .find(|(k, _)| k == "venue_id")
-        .map(|(_, v)| v.trim().to_string())
-        .filter(|v| !v.is_empty());
-    let venue_id = match venue.map(|v| v.parse::<i64>()) {
-        None => None,
-        Some(Ok(v)) => Some(v),
-        Some(Err(_)) => return person_page(&req, &state, &s, id, StatusCode::UNPROCESSABLE_ENTITY, Some(m.t("form_invalid"))).await,
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
     };
-    let caller = s.caller.clone();
-    let changed = state.db.write(move |c| crate::app::users::set_roles(c, &caller, id, &roles, venue_id)).await;
+    let typed = field("venue");
+    // A venue chosen among the matches, else the current one while its name is unchanged, else the name typed.
+    let pick = match (field("venue_id"), field("venue_was").zip(field("venue_was_id")), typed.clone()) {
+        (Some(chosen), _, _) => chosen.parse().map(VenuePick::Id).ok(),
+        (None, Some((was, was_id)), Some(t)) if t == was => was_id.parse().map(VenuePick::Id).ok(),
+        (None, _, Some(t)) => Some(VenuePick::Name(t)),
+        (None, _, None) => Some(VenuePick::None),
+    };
+    let again = |error: &str, choices| RolesForm {
+        error: Some(error.to_string()),
+        roles: Some(roles.clone()),
+        venue: typed.clone(),
+        choices,
+    };
+    let Some(pick) = pick else {
+        return person_page(&req, &state, &s, id, StatusCode::UNPROCESSABLE_ENTITY, again(m.t("form_invalid"), vec![])).await;
+    };
+    let (caller, chosen) = (s.caller.clone(), roles.clone());
+    let changed = state
+        .db
+        .write(move |c| crate::app::users::set_roles_naming_venue(c, &caller, id, &chosen, pick))
+        .await;
     let key = match changed {
-        Ok(u) => {
+        Ok(RolesChange::Done(u)) => {
             tracing::info!(user = u.id, roles = %u.roles, "roles changed (portal)");
             return see_other(&format!("/app/users/{id}?done=roles"));
         }
-        Err(crate::app::Error::Storage(crate::app::StorageError::NotFound)) => return person_page(&req, &state, &s, id, StatusCode::NOT_FOUND, None).await,
+        Ok(RolesChange::Choose(venues)) => {
+            return person_page(&req, &state, &s, id, StatusCode::UNPROCESSABLE_ENTITY, again(m.t("venue_choose"), venues)).await
+        }
+        Err(crate::app::Error::Storage(crate::app::StorageError::NotFound)) => {
+            return person_page(&req, &state, &s, id, StatusCode::NOT_FOUND, RolesForm::default()).await
+        }
         Err(crate::app::Error::Storage(crate::app::StorageError::Invalid { code, .. } | crate::app::StorageError::Conflict { code, .. })) => match code {
             "invalid_role" => "roles_none",
             "venue_required" => "roles_venue_required",
@@ -347,7 +423,7 @@ pub async fn set_roles(req: HttpRequest, state: web::Data<AppState>, s: MaybeSes
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    person_page(&req, &state, &s, id, status, Some(m.t(key))).await
+    person_page(&req, &state, &s, id, status, again(m.t(key), vec![])).await
 }
 
 #[derive(Deserialize)]
