@@ -39,6 +39,12 @@ pub struct Settings {
     /// Name of the certification body printed on certificates.
     #[arg(long, env = "ECOLABEL_ISSUER_NAME", default_value = "Gold eco-label certification body", global = true)]
     pub issuer_name: String,
+    /// The certification body's name in Kazakh (shown on Kazakh pages, the PDF's Kazakh lines and e-mails).
+    #[arg(long, env = "ECOLABEL_ISSUER_NAME_KK", global = true)]
+    pub issuer_name_kk: Option<String>,
+    /// The certification body's name in Russian.
+    #[arg(long, env = "ECOLABEL_ISSUER_NAME_RU", global = true)]
+    pub issuer_name_ru: Option<String>,
     /// Postal address of the certification body.
     #[arg(long, env = "ECOLABEL_ISSUER_ADDRESS", default_value = "Astana, Republic of Kazakhstan", global = true)]
     pub issuer_address: String,
@@ -198,6 +204,9 @@ pub struct Config {
     pub criteria_dir: PathBuf,
     pub log_format: LogFormat,
     pub issuer_name: String,
+    /// The issuer's name in Kazakh and Russian (None: not given; pages show `issuer_name`).
+    pub issuer_name_kk: Option<String>,
+    pub issuer_name_ru: Option<String>,
     pub issuer_address: String,
     pub signatory: String,
     pub signatory_title: String,
@@ -269,6 +278,21 @@ pub fn check_public_url(url: &str) -> Result<String, String> {
     Ok(u.to_string())
 }
 
+impl Config {
+    /// The issuer's name in `lang` (kk or ru) for a certificate issued under `issuer`: the setting, when the
+    /// certificate names this registry's issuer (an older certificate under another name keeps its own).
+    pub fn issuer_translation(&self, lang: &str, issuer: &str) -> Option<&str> {
+        if issuer != self.issuer_name {
+            return None;
+        }
+        match lang {
+            "kk" => self.issuer_name_kk.as_deref(),
+            "ru" => self.issuer_name_ru.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 impl Settings {
     pub fn check(&self) -> Result<Config, String> {
         let bind: SocketAddr = self
@@ -324,6 +348,14 @@ impl Settings {
         ] {
             if v.trim().is_empty() || v.chars().count() > 200 {
                 return Err(setting(flag, env, "must be 1 to 200 characters"));
+            }
+        }
+        for (flag, env, v) in [
+            ("issuer-name-kk", "ECOLABEL_ISSUER_NAME_KK", &self.issuer_name_kk),
+            ("issuer-name-ru", "ECOLABEL_ISSUER_NAME_RU", &self.issuer_name_ru),
+        ] {
+            if v.as_deref().is_some_and(|v| v.chars().count() > 200) {
+                return Err(setting(flag, env, "must be at most 200 characters"));
             }
         }
         if !(1..=1440).contains(&self.session_idle_minutes) {
@@ -440,6 +472,8 @@ impl Settings {
             criteria_dir: self.criteria_dir.clone(),
             log_format: self.log_format,
             issuer_name: self.issuer_name.trim().to_string(),
+            issuer_name_kk: self.issuer_name_kk.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string),
+            issuer_name_ru: self.issuer_name_ru.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string),
             issuer_address: self.issuer_address.trim().to_string(),
             signatory: self.signatory.trim().to_string(),
             signatory_title: self.signatory_title.trim().to_string(),

@@ -22,7 +22,25 @@ fn number_text(n: f64) -> String {
     }
 }
 
-pub fn certificate_view(catalogue: &Catalogue, public_url: &str, row: &CertificateRow, status: PublicStatus) -> std::result::Result<CertificateView, String> {
+/// A name's translations that differ from it (each once, in the order given): the PDF's other-language lines.
+fn other_names(name: &str, translations: &[Option<&str>]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in translations.iter().flatten().map(|t| t.trim()) {
+        if !t.is_empty() && t != name.trim() && !out.iter().any(|o| o == t) {
+            out.push(t.to_string());
+        }
+    }
+    out
+}
+
+/// What a certificate's PDF shows; `issuer_names` are the issuer's Kazakh and Russian names (settings).
+pub fn certificate_view(
+    catalogue: &Catalogue,
+    public_url: &str,
+    issuer_names: [Option<&str>; 2],
+    row: &CertificateRow,
+    status: PublicStatus,
+) -> std::result::Result<CertificateView, String> {
     let scheme = catalogue
         .get(&row.scheme, row.scheme_version)
         .ok_or_else(|| format!("scheme {} v{} is not loaded", row.scheme, row.scheme_version))?;
@@ -61,6 +79,10 @@ pub fn certificate_view(catalogue: &Catalogue, public_url: &str, row: &Certifica
         status_stamp: stamp,
         status_note: note,
         venue_name: row.venue_name.clone(),
+        venue_other_names: other_names(
+            &row.venue_name,
+            &[row.venue_name_kk.as_deref(), row.venue_name_ru.as_deref(), row.venue_name_en.as_deref()],
+        ),
         venue_address: format!("{}, {}", row.venue_address, row.venue_city),
         scheme: row.scheme.clone(),
         scheme_version: row.scheme_version,
@@ -70,6 +92,7 @@ pub fn certificate_view(catalogue: &Catalogue, public_url: &str, row: &Certifica
         valid_from: row.valid_from.to_string(),
         valid_until: row.valid_until.to_string(),
         issuer: row.issuer.clone(),
+        issuer_other_names: other_names(&row.issuer, &issuer_names),
         issuer_address: row.issuer_address.clone(),
         signatory: row.signatory.clone(),
         signatory_title: row.signatory_title.clone(),
@@ -81,27 +104,36 @@ pub fn certificate_view(catalogue: &Catalogue, public_url: &str, row: &Certifica
 
 /// What a certificate's PDF shows besides its fixed facts: its number, its status as of now and the
 /// public URL its QR code links to. A stored or cached rendering of another state is never served.
-fn pdf_state(row: &CertificateRow, status: PublicStatus, public_url: &str) -> String {
+fn pdf_state(row: &CertificateRow, status: PublicStatus, public_url: &str, issuer_names: [Option<&str>; 2]) -> String {
     format!(
-        "{}|{}|{}|{:?}|{:?}|{:?}|{public_url}",
+        "{}|{}|{}|{:?}|{:?}|{:?}|{public_url}|{:?}",
         row.number,
         status.as_str(),
         row.status,
         row.status_reason,
         row.status_changed_at,
-        row.superseded_by
+        row.superseded_by,
+        issuer_names
     )
+}
+
+/// The issuer's Kazakh and Russian names for a certificate (settings; only for the issuer it names).
+fn issuer_names<'a>(state: &'a Context, row: &CertificateRow) -> [Option<&'a str>; 2] {
+    [
+        state.config.issuer_translation("kk", &row.issuer),
+        state.config.issuer_translation("ru", &row.issuer),
+    ]
 }
 
 /// What a certificate's PDF shows as of now: its public status and the `pdf_state` that names it.
 pub fn pdf_now(state: &Context, row: &CertificateRow) -> storage::Result<(PublicStatus, String)> {
     let status = repo::status_now(row, state.clock.now())?;
-    Ok((status, pdf_state(row, status, &state.config.public_url)))
+    Ok((status, pdf_state(row, status, &state.config.public_url, issuer_names(state, row))))
 }
 
 /// Render a certificate's PDF showing `status` (stamped when not valid).
 pub fn render_pdf(state: &Context, row: &CertificateRow, status: PublicStatus) -> Result<Vec<u8>> {
-    let view = certificate_view(&state.catalogue, &state.config.public_url, row, status).map_err(internal)?;
+    let view = certificate_view(&state.catalogue, &state.config.public_url, issuer_names(state, row), row, status).map_err(internal)?;
     crate::render::pdf::render(&view).map_err(internal)
 }
 

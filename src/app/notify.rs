@@ -20,17 +20,42 @@ pub fn appeal_path(id: i64) -> String {
     format!("/app/appeals/{id}")
 }
 
-/// One message to each of the given people (id, e-mail, language).
+/// A venue's names for a message: `venue` is the name it was registered under, `venue_names` its names in
+/// the three languages where it has them (`to_people` puts the recipient's in `venue`).
+fn venue_params(name: &str, kk: Option<&str>, ru: Option<&str>, en: Option<&str>) -> (Value, Value) {
+    (json!(name), json!({"kk": kk, "ru": ru, "en": en}))
+}
+
+/// The parameters as one recipient reads them: the venue named in their language where it has a name in it.
+fn for_language(params: &Value, language: &str) -> Value {
+    let mut p = params.clone();
+    let named = params
+        .get("venue_names")
+        .and_then(|n| n.get(language))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    if let (Some(name), Some(obj)) = (named, p.as_object_mut()) {
+        obj.insert("venue".into(), json!(name));
+    }
+    if let Some(obj) = p.as_object_mut() {
+        obj.remove("venue_names");
+    }
+    p
+}
+
+/// One message to each of the given people (id, e-mail, language), in their language.
 fn to_people(conn: &mut DbConn, people: &[Recipient], kind: &str, params: &Value, dedup: Option<&str>) -> Result<usize> {
     for (id, email, language) in people {
         let key = dedup.map(|d| format!("{d}:{id}"));
+        let language = language.as_deref().unwrap_or(DEFAULT_LANGUAGE);
         store::insert(
             conn,
             kind,
             Some(*id),
             email.as_deref(),
-            language.as_deref().unwrap_or(DEFAULT_LANGUAGE),
-            params,
+            language,
+            &for_language(params, language),
             key.as_deref(),
         )?;
     }
@@ -43,7 +68,13 @@ pub fn certificate(conn: &mut DbConn, cert: &CertificateRow, kind: &str, reason:
         return Ok(0);
     }
     let people = store::managers(conn, cert.venue_id)?;
-    let params = json!({"number": cert.number, "venue": cert.venue_name, "reason": reason, "date": cert.valid_until});
+    let (venue, venue_names) = venue_params(
+        &cert.venue_name,
+        cert.venue_name_kk.as_deref(),
+        cert.venue_name_ru.as_deref(),
+        cert.venue_name_en.as_deref(),
+    );
+    let params = json!({"number": cert.number, "venue": venue, "venue_names": venue_names, "reason": reason, "date": cert.valid_until});
     to_people(conn, &people, kind, &params, None)
 }
 
@@ -69,7 +100,13 @@ pub fn reminder(conn: &mut DbConn, cert: &ReminderRow, kind: &str, days: u32) ->
         return Ok(0);
     }
     let people = store::managers(conn, cert.venue_id)?;
-    let params = json!({"number": cert.number, "venue": cert.venue_name, "date": cert.date, "days": days});
+    let (venue, venue_names) = venue_params(
+        &cert.venue_name,
+        cert.venue_name_kk.as_deref(),
+        cert.venue_name_ru.as_deref(),
+        cert.venue_name_en.as_deref(),
+    );
+    let params = json!({"number": cert.number, "venue": venue, "venue_names": venue_names, "date": cert.date, "days": days});
     to_people(conn, &people, kind, &params, Some(&key))
 }
 
@@ -78,12 +115,13 @@ pub fn decision(conn: &mut DbConn, a: &AssessmentRow, kind: &str, reason: Option
     if !matches!(kind, "returned" | "rejected") {
         return Ok(0);
     }
-    let venue = store::venue_name(conn, a.venue_id)?;
+    let (name, kk, ru, en) = store::venue_names(conn, a.venue_id)?;
+    let (venue, venue_names) = venue_params(&name, kk.as_deref(), ru.as_deref(), en.as_deref());
     let mut people = store::person(conn, a.assessor_id)?;
     if kind == "rejected" {
         people.extend(store::managers(conn, a.venue_id)?);
     }
-    let params = json!({"audit": a.id, "venue": venue, "reason": reason});
+    let params = json!({"audit": a.id, "venue": venue, "venue_names": venue_names, "reason": reason});
     to_people(conn, &people, kind, &params, None)
 }
 
@@ -156,4 +194,25 @@ pub fn appeal_decided(conn: &mut DbConn, row: &AppealRow, outcome: &str, reason:
     let people = store::person(conn, row.filed_by)?;
     let params = json!({"appeal": row.id, "subject": row.subject, "what": appealed(row), "outcome": outcome, "reason": reason});
     to_people(conn, &people, "appeal_decided", &params, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_recipient_reads_the_venue_in_their_language() {
+        let (venue, names) = venue_params("Green Cup Café", Some("Жасыл кесе"), Some("Зелёная чашка"), None);
+        let params = json!({"number": "GEL-2026-000001", "venue": venue, "venue_names": names});
+        assert_eq!(for_language(&params, "kk")["venue"], "Жасыл кесе");
+        assert_eq!(for_language(&params, "ru")["venue"], "Зелёная чашка");
+        assert_eq!(for_language(&params, "en")["venue"], "Green Cup Café", "no English name: the registered one");
+        assert!(for_language(&params, "ru").get("venue_names").is_none(), "each message keeps only its own");
+        let (venue, names) = venue_params("Expo Hall", Some("  "), None, None);
+        assert_eq!(
+            for_language(&json!({"venue": venue, "venue_names": names}), "kk")["venue"],
+            "Expo Hall",
+            "a blank name is none"
+        );
+    }
 }

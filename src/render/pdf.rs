@@ -77,6 +77,8 @@ pub struct CertificateView {
     pub status_stamp: Option<String>,
     pub status_note: Option<String>,
     pub venue_name: String,
+    /// The venue's names in the other languages (kk, ru, en) where they differ from `venue_name`.
+    pub venue_other_names: Vec<String>,
     pub venue_address: String,
     pub scheme: String,
     pub scheme_version: i32,
@@ -86,6 +88,8 @@ pub struct CertificateView {
     pub valid_from: String,
     pub valid_until: String,
     pub issuer: String,
+    /// The issuer's names in the other languages where they differ from `issuer`.
+    pub issuer_other_names: Vec<String>,
     pub issuer_address: String,
     pub signatory: String,
     pub signatory_title: String,
@@ -314,6 +318,13 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
         p.centered(true, size, ink(), y, l);
         y -= size * PT_TO_MM * 1.25;
     }
+    // Its names in the other languages, on the lines below (at most two).
+    if !v.venue_other_names.is_empty() {
+        for l in wrap(regular, &v.venue_other_names.join(" · "), 11.0, max_w).iter().take(2) {
+            p.centered(false, 11.0, ink(), y, l);
+            y -= 5.0;
+        }
+    }
     for l in wrap(regular, &v.venue_address, 9.5, max_w).iter().take(2) {
         p.centered(false, 9.5, ink(), y, l);
         y -= 4.2;
@@ -364,6 +375,10 @@ pub fn render(v: &CertificateView) -> Result<Vec<u8>, String> {
     for l in wrap(bold, &v.issuer, 10.0, 118.0).iter().take(2) {
         p.text(bold, 10.0, ink(), 20.0, iy, Align::Left, l);
         iy -= 4.4;
+    }
+    for l in v.issuer_other_names.iter().flat_map(|n| wrap(regular, n, 8.5, 118.0).into_iter().take(1)) {
+        p.text(regular, 8.5, ink(), 20.0, iy, Align::Left, &l);
+        iy -= 3.9;
     }
     for l in wrap(regular, &v.issuer_address, 8.5, 118.0).iter().take(2) {
         p.text(regular, 8.5, ink(), 20.0, iy, Align::Left, l);
@@ -788,6 +803,7 @@ pub fn sample_view(name: &str) -> CertificateView {
         status_stamp: None,
         status_note: None,
         venue_name: name.into(),
+        venue_other_names: vec![],
         venue_address: "RES 2026 EXPO exhibition, Astana".into(),
         scheme: "gold-eco-label".into(),
         scheme_version: 1,
@@ -806,6 +822,7 @@ pub fn sample_view(name: &str) -> CertificateView {
         valid_from: "2025-12-19".into(),
         valid_until: "2027-12-18".into(),
         issuer: "Gold eco-label certification body".into(),
+        issuer_other_names: vec![],
         issuer_address: "Astana, Republic of Kazakhstan".into(),
         signatory: "Head of Certification".into(),
         signatory_title: "Head of the certification body".into(),

@@ -393,6 +393,9 @@ pub struct ReminderRow {
     pub venue_id: i64,
     pub venue_name: String,
     pub date: NaiveDate,
+    pub venue_name_kk: Option<String>,
+    pub venue_name_ru: Option<String>,
+    pub venue_name_en: Option<String>,
 }
 
 /// Valid certificates whose `kind` date (`expiring`: valid-until, else the surveillance due date) is `day`:
@@ -402,11 +405,27 @@ pub fn reminder_candidates(conn: &mut DbConn, kind: &str, day: NaiveDate) -> Res
     Ok(match kind {
         "expiring" => c::table
             .filter(valid.and(c::valid_until.eq(day)))
-            .select((c::number, c::venue_id, c::venue_name, c::valid_until))
+            .select((
+                c::number,
+                c::venue_id,
+                c::venue_name,
+                c::valid_until,
+                c::venue_name_kk,
+                c::venue_name_ru,
+                c::venue_name_en,
+            ))
             .load(conn)?,
         _ => c::table
             .filter(valid.and(c::surveillance_due.eq(day)))
-            .select((c::number, c::venue_id, c::venue_name, c::valid_until))
+            .select((
+                c::number,
+                c::venue_id,
+                c::venue_name,
+                c::valid_until,
+                c::venue_name_kk,
+                c::venue_name_ru,
+                c::venue_name_en,
+            ))
             .load::<ReminderRow>(conn)?
             .into_iter()
             .map(|r| ReminderRow { date: day, ..r })

@@ -52,9 +52,12 @@ pub fn staff(conn: &mut DbConn) -> Result<Vec<(Recipient, String)>> {
         .load(conn)?)
 }
 
-/// A venue's name.
-pub fn venue_name(conn: &mut DbConn, venue_id: i64) -> Result<String> {
-    Ok(venues::table.find(venue_id).select(venues::name).first(conn)?)
+/// A venue's name, and its names in Kazakh, Russian and English where it has them.
+pub fn venue_names(conn: &mut DbConn, venue_id: i64) -> Result<(String, Option<String>, Option<String>, Option<String>)> {
+    Ok(venues::table
+        .find(venue_id)
+        .select((venues::name, venues::name_kk, venues::name_ru, venues::name_en))
+        .first(conn)?)
 }
 
 /// Whether any message carries `key` followed by `:<recipient>`: a range on the unique index of

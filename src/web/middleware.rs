@@ -59,9 +59,10 @@ pub async fn request_span(req: ServiceRequest, next: Next<impl MessageBody + 'st
         res.headers_mut().insert(X_REQUEST_ID, v);
     }
     let status = res.status().as_u16();
-    let elapsed = start.elapsed().as_secs_f64();
-    let ms = elapsed * 1000.0;
-    record(&res, elapsed);
+    let elapsed = start.elapsed();
+    // Whole microseconds: an integer is cheaper to write than a float's shortest decimal form.
+    let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    record(&res, elapsed.as_secs_f64());
     if status == 429 {
         // Refusals are counted, and logged once a minute per client.
         if let (Some(state), Some(peer)) = (state, peer) {
@@ -74,9 +75,9 @@ pub async fn request_span(req: ServiceRequest, next: Next<impl MessageBody + 'st
     }
     span.in_scope(|| {
         if status >= 500 {
-            tracing::error!(status, ms, "request failed");
+            tracing::error!(status, us, "request failed");
         } else {
-            tracing::info!(status, ms, "request");
+            tracing::info!(status, us, "request");
         }
     });
     Ok(res)

@@ -67,6 +67,8 @@ pub fn test_config(dir: &std::path::Path, database: DbUrl) -> Config {
         criteria_dir: std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/criteria")),
         log_format: LogFormat::Text,
         issuer_name: "Test certification body".into(),
+        issuer_name_kk: Some("Сынақ сертификаттау органы".into()),
+        issuer_name_ru: Some("Тестовый орган по сертификации".into()),
         issuer_address: "Astana, Kazakhstan".into(),
         signatory: "Test Signatory".into(),
         signatory_title: "Head of certification".into(),
@@ -320,15 +322,15 @@ pub fn qr_path(qr: &str) -> String {
 
 impl TestApp {
     pub async fn issue(&self, name: &str, city: &str) -> Issued {
+        self.issue_to(json!({"name": name, "address": "Mangilik El 55", "city": city, "category": "expo_pavilion"}))
+            .await
+    }
+
+    /// A certificate for a new venue with these fields (names in other languages, say).
+    pub async fn issue_to(&self, venue: Value) -> Issued {
         let assessor = self.token(&[Role::Assessor]).await;
         let officer = self.token(&[Role::Officer]).await;
-        let r = self
-            .post(
-                "/api/v1/venues",
-                Some(&assessor),
-                json!({"name": name, "address": "Mangilik El 55", "city": city, "category": "expo_pavilion"}),
-            )
-            .await;
+        let r = self.post("/api/v1/venues", Some(&assessor), venue).await;
         assert_eq!(r.status(), 201);
         let venue = json(r).await["id"].as_i64().unwrap();
         let id = self.draft_with_evidence(&assessor, venue, gold_measurements()).await;

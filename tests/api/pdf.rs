@@ -50,7 +50,14 @@ async fn download(app: &TestApp, number: &str, token: &str) -> reqwest::Response
 }
 
 async fn venue_downloads_a_verifiable_pdf(app: TestApp) {
-    let (number, qr, venue) = issued(&app, "Smart Plastic Zone").await;
+    // Named in three languages: the PDF prints the Kazakh and Russian names under the registered one.
+    let c = app
+        .issue_to(
+            json!({"name": "Smart Plastic Zone", "name_kk": "Смарт Пластик Аймағы", "name_ru": "Смарт Пластик Зона",
+            "address": "Mangilik El 55", "city": "Astana", "category": "expo_pavilion"}),
+        )
+        .await;
+    let (number, qr, venue) = (c.number, c.qr_text, c.venue);
     let (_, venue_user) = app.user("venue", &[Role::Venue], Some(venue)).await;
     // The venue finds its certificate in its list, with the PDF link.
     let list = json(app.get("/api/v1/certificates", Some(&venue_user)).await).await;
@@ -113,6 +120,10 @@ async fn venue_downloads_a_verifiable_pdf(app: TestApp) {
             number.as_str(),
             "Пластик қалдықтарын бөлек жинау",
             "Test certification body",
+            // The issuer's and the venue's names in the other languages.
+            "Сынақ сертификаттау органы",
+            "Тестовый орган по сертификации",
+            "Смарт Пластик Аймағы · Смарт Пластик Зона",
         ] {
             assert!(text.contains(needle), "{needle} not in the PDF text:\n{text}");
         }

@@ -304,7 +304,38 @@ async fn search_ignores_case_and_accents(app: TestApp) {
     assert!(html.contains("Green Cup Café") && html.contains("Blue Cafeteria") && !html.contains("Ёлка Hall"));
 }
 
+/// A venue's Kazakh, Russian and English names, and the issuer's, are shown on the pages of that language.
+async fn names_in_the_pages_language(app: TestApp) {
+    let c = app
+        .issue_to(json!({"name": "Green Cup Café", "name_kk": "Жасыл кесе", "name_ru": "Зелёная чашка", "address": "Mangilik El 55", "city": "Astana", "category": "cafe"}))
+        .await;
+    let plain = app.issue("Expo Hall", "Astana").await;
+    for (lang, venue, issuer) in [
+        ("kk", "Жасыл кесе", "Сынақ сертификаттау органы"),
+        ("ru", "Зелёная чашка", "Тестовый орган по сертификации"),
+        ("en", "Green Cup Café", "Test certification body"),
+    ] {
+        let (s, html) = page(&app, &format!("/certificates/{}?lang={lang}", c.number), "").await;
+        assert_eq!(s, 200);
+        assert!(html.contains(&format!("<h1>{venue}</h1>")), "{lang}: {html}");
+        assert!(html.contains(&format!("<dd>{issuer}</dd>")), "{lang}: {html}");
+        let (_, register) = page(&app, &format!("/register?lang={lang}"), "").await;
+        assert!(register.contains(&format!(">{venue}</a>")), "{lang}: {register}");
+        // A venue without names in other languages keeps its own everywhere.
+        let (_, html) = page(&app, &format!("/certificates/{}?lang={lang}", plain.number), "").await;
+        assert!(html.contains("<h1>Expo Hall</h1>"), "{lang}");
+    }
+    // The JSON says all of them; search finds the venue by any.
+    let v = public_json(&app, &c.number).await;
+    assert_eq!(v["venue_name"], "Green Cup Café");
+    assert_eq!(v["venue_name_ru"], "Зелёная чашка");
+    assert_eq!(v["issuer_kk"], "Сынақ сертификаттау органы");
+    let found = json(app.get("/api/v1/public/certificates?q=%D0%B7%D0%B5%D0%BB%D0%B5%D0%BD%D0%B0%D1%8F", None).await).await;
+    assert_eq!(item_field(&found, "number"), [c.number.clone()], "«зеленая» finds «Зелёная»");
+}
+
 crate::both_backends!(
+    names_in_the_pages_language,
     search_ignores_case_and_accents,
     every_status_as_a_person_sees_it,
     forged_codes_are_never_valid,

@@ -75,7 +75,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
                     @for r in &rows {
                         tr {
                             td data-label=(m.t("col_number")) { a href={ "/app/certificates/" (r.number) } { (r.number) } }
-                            td data-label=(m.t("col_venue")) { (r.venue_name) }
+                            td data-label=(m.t("col_venue")) { (r.venue_name_in(m.lang)) }
                             td data-label=(m.t("col_status")) { @if let Ok(st) = crate::app::rows::certificate::status_now(r, at) { (status_badge(&m, st)) } }
                             td data-label=(m.t("col_valid_until")) { (r.valid_until) }
                         }
@@ -109,7 +109,7 @@ fn detail(m: &Messages, s: &Session, state: &AppState, row: &CertificateRow, err
     html! {
         p.status-line { (status_badge(m, status)) }
         dl.facts {
-            dt { (m.t("field_venue")) } dd { (row.venue_name) }
+            dt { (m.t("field_venue")) } dd { (row.venue_name_in(m.lang)) }
             dt { (m.t("field_city")) } dd { (row.venue_city) }
             dt { (m.t("field_valid_from")) } dd { (row.valid_from) }
             dt { (m.t("field_valid_until")) } dd { (row.valid_until) }
@@ -212,7 +212,7 @@ pub async fn act(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession, 
             Err(crate::app::Error::Storage(crate::app::StorageError::Invalid { .. })) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, "form_invalid"),
             Err(_) => return refuse(StatusCode::FORBIDDEN, "not_allowed"),
         }
-        let venue = row.venue_name.as_str();
+        let venue = row.venue_name_in(m.lang);
         let (what, button, danger) = match action {
             CertificateAction::Suspend => (
                 m.f("confirm_suspend", &[("number", row.number.as_str()), ("venue", venue)]),

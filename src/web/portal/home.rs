@@ -69,7 +69,7 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession)
             section aria-labelledby="h-due" {
                 h2 #h-due { (m.t("todo_due_soon")) }
                 ul.links { @for c in &t.due_soon { li {
-                    a href={ "/app/certificates/" (c.number) } { (c.venue_name) " · " (c.number) }
+                    a href={ "/app/certificates/" (c.number) } { (c.venue_name_in(m.lang)) " · " (c.number) }
                     " " span.muted {
                         @if let Some(d) = c.surveillance_due { (m.t("surveillance_due")) " " (d) " · " }
                         (m.t("col_valid_until")) " " (c.valid_until)

@@ -169,7 +169,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
             button type="submit" { (m.t("search_button")) }
         }
         @if rows.is_empty() { p { (m.t("no_results")) } }
-        ul { @for v in &rows { li { a href={ "/app/venues/" (v.id) } { (v.name) } " · " (v.city) } } }
+        ul { @for v in &rows { li { a href={ "/app/venues/" (v.id) } { (crate::web::layout::venue_name(m.lang, v)) } " · " (v.city) } } }
         @if let Some(n) = next {
             nav.pager { a href={ "/app/venues?after=" (n) @if let Some(q) = &p.q { "&q=" (crate::web::layout::url_escape(q)) } } { (m.t("next_page")) } }
         }
@@ -292,7 +292,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
         &m,
         StatusCode::OK,
         Some(&s),
-        &row.name.clone(),
+        crate::web::layout::venue_name(m.lang, &row),
         venue_body(&m, &s, &row, &fields_of(&row), &[], certified),
     )
 }
@@ -359,7 +359,7 @@ pub async fn update(req: HttpRequest, state: web::Data<AppState>, s: MaybeSessio
                 &m,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(&s),
-                &row.name.clone(),
+                crate::web::layout::venue_name(m.lang, &row),
                 venue_body(&m, &s, &row, &f, &fields, certified),
             ),
             Err(e) => error_page(e),

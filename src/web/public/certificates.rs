@@ -45,7 +45,12 @@ pub struct PublicCertificate {
     pub status_reason: Option<String>,
     pub status_since: Option<chrono::DateTime<chrono::Utc>>,
     pub superseded_by: Option<String>,
+    /// The name the venue was registered under.
     pub venue_name: String,
+    /// Its names in Kazakh, Russian and English, where it has them (pages show the one in their language).
+    pub venue_name_kk: Option<String>,
+    pub venue_name_ru: Option<String>,
+    pub venue_name_en: Option<String>,
     pub city: String,
     pub label: String,
     pub level: String,
@@ -55,6 +60,9 @@ pub struct PublicCertificate {
     pub valid_from: chrono::NaiveDate,
     pub valid_until: chrono::NaiveDate,
     pub issuer: String,
+    /// The issuer's name in Kazakh and Russian, where the registry has them (`--issuer-name-kk`, `-ru`).
+    pub issuer_kk: Option<String>,
+    pub issuer_ru: Option<String>,
     pub kid: String,
     /// The link in the QR code.
     pub verification_url: String,
@@ -144,6 +152,9 @@ fn public_certificate(state: &AppState, row: &CertificateRow, at: chrono::NaiveD
         },
         superseded_by: row.superseded_by.clone(),
         venue_name: row.venue_name.clone(),
+        venue_name_kk: row.venue_name_kk.clone(),
+        venue_name_ru: row.venue_name_ru.clone(),
+        venue_name_en: row.venue_name_en.clone(),
         city: row.venue_city.clone(),
         label: scheme.map(|s| s.title.en.clone()).unwrap_or_else(|| row.scheme.clone()),
         level: row.level.clone(),
@@ -152,6 +163,8 @@ fn public_certificate(state: &AppState, row: &CertificateRow, at: chrono::NaiveD
         criteria,
         valid_from: row.valid_from,
         valid_until: row.valid_until,
+        issuer_kk: state.config.issuer_translation("kk", &row.issuer).map(str::to_string),
+        issuer_ru: state.config.issuer_translation("ru", &row.issuer).map(str::to_string),
         issuer: row.issuer.clone(),
         kid: row.kid.clone(),
         url: format!("{}/certificates/{}", state.config.public_url.trim_end_matches('/'), row.number),
@@ -166,6 +179,24 @@ fn public_certificate(state: &AppState, row: &CertificateRow, at: chrono::NaiveD
         log: None,
         timeline: vec![],
     })
+}
+
+impl PublicCertificate {
+    /// The venue's name in `lang`, else the name it was registered under.
+    pub fn venue_in(&self, lang: &str) -> &str {
+        crate::web::layout::name_in(
+            lang,
+            &self.venue_name,
+            self.venue_name_kk.as_deref(),
+            self.venue_name_ru.as_deref(),
+            self.venue_name_en.as_deref(),
+        )
+    }
+
+    /// The issuer's name in `lang`, else the one on the certificate.
+    pub fn issuer_in(&self, lang: &str) -> &str {
+        crate::web::layout::name_in(lang, &self.issuer, self.issuer_kk.as_deref(), self.issuer_ru.as_deref(), None)
+    }
 }
 
 fn wants_json(req: &HttpRequest) -> bool {
@@ -202,18 +233,30 @@ pub fn json_ld(m: &Messages, c: &PublicCertificate) -> String {
         "certificationIdentification": c.number,
         "certificationStatus": {"@id": format!("https://schema.org/{status}")},
         "certificationRating": {"@type": "Rating", "ratingValue": c.level},
-        "issuedBy": {"@type": "Organization", "name": c.issuer},
+        "issuedBy": {"@type": "Organization", "name": c.issuer_in(m.lang), "alternateName": alternate_names(&c.issuer, &[c.issuer_kk.as_deref(), c.issuer_ru.as_deref()], c.issuer_in(m.lang))},
         "validFrom": c.valid_from.to_string(),
         "expires": c.valid_until.to_string(),
         "isBasedOn": {"@id": c.criteria_url},
         "about": {
             "@type": ["LocalBusiness", "Place"],
-            "name": c.venue_name,
+            "name": c.venue_in(m.lang),
+            "alternateName": alternate_names(&c.venue_name, &[c.venue_name_kk.as_deref(), c.venue_name_ru.as_deref(), c.venue_name_en.as_deref()], c.venue_in(m.lang)),
             "address": {"@type": "PostalAddress", "addressLocality": c.city},
         },
     });
     // Inside <script>, "</" would end the element: JSON allows "<\/" for it.
     doc.to_string().replace("</", "<\\/")
+}
+
+/// A name's other forms (the registered one and its translations) besides the one shown, each once.
+fn alternate_names(name: &str, translations: &[Option<&str>], shown: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in std::iter::once(Some(name)).chain(translations.iter().copied()).flatten().map(str::trim) {
+        if !n.is_empty() && n != shown && !out.iter().any(|o| o == n) {
+            out.push(n.to_string());
+        }
+    }
+    out
 }
 
 fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, signature_ok: bool) -> String {
@@ -242,11 +285,11 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
                 @if let Some(next) = &c.superseded_by { " " a href={ "/certificates/" (next) "?lang=" (m.lang) } { (next) } }
             }
         }
-        h1 { (c.venue_name) }
+        h1 { (c.venue_in(m.lang)) }
         script type="application/ld+json" { (maud::PreEscaped(json_ld(m, c))) }
         dl.facts {
             dt { (m.t("field_number")) } dd { (c.number) }
-            dt { (m.t("field_venue")) } dd { (c.venue_name) }
+            dt { (m.t("field_venue")) } dd { (c.venue_in(m.lang)) }
             dt { (m.t("field_city")) } dd { (c.city) }
             dt { (m.t("field_label")) } dd { (label) " · " (c.scheme) " v" (c.scheme_version) }
             // Not valid now: what it was awarded for and when it was valid, never as if current.
@@ -264,7 +307,7 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
                 dt { (m.t("field_was_valid")) }
                 dd { (c.valid_from) " — " (c.valid_until) " · " strong { (m.f("not_valid_since", &[("date", &not_since)])) } }
             }
-            dt { (m.t("field_issuer")) } dd { (c.issuer) }
+            dt { (m.t("field_issuer")) } dd { (c.issuer_in(m.lang)) }
             @if signature_ok { dt { (m.t("field_signature")) } dd { (m.f("signature_ok", &[("kid", &c.kid)])) } }
             @if let Some(l) = &c.log {
                 dt { (m.t("field_log")) }
@@ -428,7 +471,7 @@ async fn status_at(req: &HttpRequest, m: &Messages, state: &AppState, number: &s
                 }
             }
         }
-        h1 { (row.venue_name) }
+        h1 { (row.venue_name_in(m.lang)) }
         p { (row.number) }
         (timeline(m, &answer.timeline))
         (at_form(m, &row.number, Some(&date)))
@@ -718,7 +761,7 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, params: web:
                     @for c in &items {
                         tr {
                             // The row links by its name: the venue.
-                            td data-label=(m.t("col_venue")) { a href={ "/certificates/" (c.number) "?lang=" (m.lang) } { (c.venue_name) } }
+                            td data-label=(m.t("col_venue")) { a href={ "/certificates/" (c.number) "?lang=" (m.lang) } { (c.venue_in(m.lang)) } }
                             td data-label=(m.t("col_number")) { (c.number) }
                             td data-label=(m.t("col_city")) { (c.city) }
                             td data-label=(m.t("col_status")) { span class={ "badge " (style(Verdict::from(c.status))) } { (status_word(&m, Verdict::from(c.status))) } }
