@@ -78,7 +78,7 @@ pub enum VenuePick {
 
 /// What the role form's change came to: done, or several venues hold the name typed (the person chooses).
 pub enum RolesChange {
-    Done(UserRow),
+    Done(Box<UserRow>),
     Choose(Vec<crate::storage::models::VenueRow>),
 }
 
@@ -127,7 +127,7 @@ pub fn set_roles_naming_venue(conn: &mut DbConn, actor: &Caller, id: i64, roles:
             }
         }
     };
-    Ok(RolesChange::Done(set_roles(conn, actor, id, roles, venue_id)?))
+    Ok(RolesChange::Done(Box::new(set_roles(conn, actor, id, roles, venue_id)?)))
 }
 
 /// A user for scripts, with a bearer token.

@@ -53,7 +53,9 @@ pub fn staff(conn: &mut DbConn) -> Result<Vec<(Recipient, String)>> {
 }
 
 /// A venue's name, and its names in Kazakh, Russian and English where it has them.
-pub fn venue_names(conn: &mut DbConn, venue_id: i64) -> Result<(String, Option<String>, Option<String>, Option<String>)> {
+pub type VenueNames = (String, Option<String>, Option<String>, Option<String>);
+
+pub fn venue_names(conn: &mut DbConn, venue_id: i64) -> Result<VenueNames> {
     Ok(venues::table
         .find(venue_id)
         .select((venues::name, venues::name_kk, venues::name_ru, venues::name_en))

@@ -47,7 +47,14 @@ fn loggable_path(path: &str) -> &str {
 /// (one middleware for both: each layer costs a boxed future on every request).
 pub async fn request_span(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = request_id(&req);
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %loggable_path(req.path()), user_id = tracing::field::Empty);
+    // Recorded as strings, not through `Display`: the line writer copies them as they are.
+    let span = tracing::info_span!(
+        "request",
+        request_id = id.as_str(),
+        method = req.method().as_str(),
+        path = loggable_path(req.path()),
+        user_id = tracing::field::Empty
+    );
     let start = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let peer = req.peer_addr().map(|a| a.ip());
