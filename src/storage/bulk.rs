@@ -82,7 +82,7 @@ pub fn write(conn: &mut DbConn, batch: &Batch, tree: &mut Frontier, key: &LogKey
     insert_all!(conn, venues::table, batch.venues, 16);
     insert_all!(conn, assessments::table, batch.assessments, 18);
     insert_all!(conn, evidence::table, batch.evidence, 11);
-    insert_all!(conn, certificates::table, batch.certificates, 28);
+    insert_all!(conn, certificates::table, batch.certificates, 31);
     insert_all!(conn, events::table, batch.events, 7);
     for (year, last) in &batch.counters {
         diesel::update(cc::table.filter(cc::year.eq(year))).set(cc::last_seq.eq(last)).execute(conn)?;

@@ -450,6 +450,21 @@ async fn admins_change_roles_and_rotate_keys_in_the_portal(app: TestApp) {
     let p = b.form(&roles, &[("role", "venue"), ("venue", "Smart Plastic Zone")]).await;
     assert_eq!(p.status, 303, "{}", p.body);
     assert_eq!(user(&app, &token, someone).await["venue_id"], venue);
+    // No longer a venue manager: the venue's name left in the box does not keep the binding.
+    let was = venue.to_string();
+    let fields = [
+        ("role", "officer"),
+        ("venue", "Smart Plastic Zone"),
+        ("venue_was", "Smart Plastic Zone"),
+        ("venue_was_id", was.as_str()),
+    ];
+    let p = b.form(&roles, &fields).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let u = user(&app, &token, someone).await;
+    assert_eq!(u["roles"], serde_json::json!(["officer"]));
+    assert!(u["venue_id"].is_null(), "{u}");
+    let p = b.form(&roles, &[("role", "venue"), ("venue", "Smart Plastic Zone")]).await;
+    assert_eq!(p.status, 303, "{}", p.body);
     // No admin removes their own admin role.
     b.get(&format!("/app/users/{admin_id}")).await;
     let p = b.form(&format!("/app/users/{admin_id}/roles?lang=en"), &[("role", "officer")]).await;

@@ -78,7 +78,6 @@ fn invite_form(m: &Messages, s: &Session, error: Option<&str>, f: Option<&Invite
 
 const PEOPLE_PAGE: i64 = 50;
 
-/// Sign-in events, newest first: when, what and the outcome, from where.
 /// A sign-in event in words of the page's language ("Sign-in · failed"), never its codes; a code this
 /// version does not know (written by a newer one) is shown as it is.
 fn auth_event_words(m: &Messages, kind: &str, outcome: &str) -> String {
@@ -108,6 +107,7 @@ fn auth_event_words(m: &Messages, kind: &str, outcome: &str) -> String {
     format!("{} · {}", word(kind_key, kind), word(outcome_key, outcome))
 }
 
+/// Sign-in events, newest first: when, what and the outcome, from where.
 fn events_table(m: &Messages, events: &[AuthEventRow]) -> Markup {
     html! {
         h2 { (m.t("auth_events")) }
@@ -376,9 +376,13 @@ pub async fn set_roles(req: HttpRequest, state: web::Data<AppState>, s: MaybeSes
             .filter(|v| !v.is_empty())
     };
     let typed = field("venue");
-    // A venue chosen among the matches, else the current one while its name is unchanged, else the name typed.
+    // A venue chosen among the matches, else the current one while its name is unchanged (none once the
+    // person no longer manages a venue: the name left in the box is not a request to keep it), else the
+    // name typed.
+    let manages = roles.contains(&Role::Venue);
     let pick = match (field("venue_id"), field("venue_was").zip(field("venue_was_id")), typed.clone()) {
         (Some(chosen), _, _) => chosen.parse().map(VenuePick::Id).ok(),
+        (None, Some((was, _)), Some(t)) if t == was && !manages => Some(VenuePick::None),
         (None, Some((was, was_id)), Some(t)) if t == was => was_id.parse().map(VenuePick::Id).ok(),
         (None, _, Some(t)) => Some(VenuePick::Name(t)),
         (None, _, None) => Some(VenuePick::None),
