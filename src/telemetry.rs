@@ -5,7 +5,10 @@ use crate::config::LogFormat;
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
-use tracing_subscriber::{fmt, EnvFilter};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::{Layered, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, EnvFilter, Layer, Registry};
 
 /// How often the writer thread takes what has gathered (a line waits at most this long).
 const EVERY: Duration = Duration::from_millis(50);
@@ -54,16 +57,37 @@ impl Shared {
     }
 }
 
-impl Write for Batched {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+impl Shared {
+    /// Add a line to the batch; past the limit, write the batch out here.
+    fn append(&self, buf: &[u8]) {
         let full = {
-            let mut pending = self.shared.pending.lock().unwrap_or_else(|p| p.into_inner());
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             pending.extend_from_slice(buf);
-            (pending.len() >= self.shared.limit).then(|| std::mem::take(&mut *pending))
+            (pending.len() >= self.limit).then(|| std::mem::take(&mut *pending))
         };
         if let Some(batch) = full {
-            self.shared.write_out(&batch);
+            self.write_out(&batch);
         }
+    }
+}
+
+impl Write for Batched {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.shared.append(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What one line is written through: the batch, borrowed (no reference count is touched per line).
+pub struct LineWriter<'a>(&'a Shared);
+
+impl Write for LineWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.append(buf);
         Ok(buf.len())
     }
 
@@ -73,9 +97,9 @@ impl Write for Batched {
 }
 
 impl<'a> fmt::MakeWriter<'a> for Batched {
-    type Writer = Batched;
-    fn make_writer(&'a self) -> Batched {
-        self.clone()
+    type Writer = LineWriter<'a>;
+    fn make_writer(&'a self) -> LineWriter<'a> {
+        LineWriter(&self.shared)
     }
 }
 
@@ -122,18 +146,40 @@ impl Batched {
 /// The writer and its thread, kept until `flush` (the end of `main`) so that the last lines are written.
 static WRITER: Mutex<Option<(Batched, std::thread::JoinHandle<()>)>> = Mutex::new(None);
 
+/// The filter from `RUST_LOG` (default `info`): a plain list of `target=level` directives is a `Targets`
+/// filter, decided once per call site; only a list that needs more (span or field directives) is an
+/// `EnvFilter`, which looks every span up under a lock each time it is entered, left and closed — on every
+/// poll of every request.
+fn filters() -> (Option<Targets>, Option<EnvFilter>) {
+    let spec = std::env::var("RUST_LOG").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "info".into());
+    filters_for(&spec)
+}
+
+fn filters_for(spec: &str) -> (Option<Targets>, Option<EnvFilter>) {
+    match spec.parse::<Targets>() {
+        Ok(targets) => (Some(targets), None),
+        Err(_) => (None, Some(EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new("info")))),
+    }
+}
+
+type Filtered = Layered<Option<EnvFilter>, Layered<Option<Targets>, Registry>>;
+
+fn install<L: Layer<Filtered> + Send + Sync>(layer: L) -> Result<(), tracing_subscriber::util::TryInitError> {
+    let (targets, env) = filters();
+    tracing_subscriber::registry().with(targets).with(env).with(layer).try_init()
+}
+
 /// Install the global subscriber once; later calls (tests) are ignored.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let writer = Batched::default();
     // Colours only for a terminal: escape codes cost formatting time on every line and clutter a file.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = fmt().with_env_filter(filter).with_writer(writer.clone()).with_target(false).with_ansi(ansi);
+    let layer = fmt::layer().with_writer(writer.clone()).with_target(false).with_ansi(ansi);
     let installed = match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Json => install(layer.json().flatten_event(true).with_current_span(true).with_span_list(false)),
         // A terminal gets tracing's own coloured lines; a file or a pipe the same lines, written plainly.
-        LogFormat::Text if ansi => builder.try_init(),
-        LogFormat::Text => builder.event_format(PlainLine).fmt_fields(PlainFields).try_init(),
+        LogFormat::Text if ansi => install(layer),
+        LogFormat::Text => install(layer.event_format(PlainLine).fmt_fields(PlainFields)),
     };
     if installed.is_ok() {
         match writer.start() {
@@ -344,6 +390,18 @@ mod tests {
             "  INFO request{request_id=abc-1 method=GET path=/V/… user_id=7}: request status=200 us=35 ok=true note=a b"
         );
         assert_eq!(&lines[1][27..], "  WARN outside any span refused=-3");
+    }
+
+    #[test]
+    fn plain_directives_take_the_lock_free_filter_and_span_directives_the_env_filter() {
+        use tracing::level_filters::LevelFilter;
+        for spec in ["info", "warn", "info,ecolabel=debug", "ecolabel::web=trace,actix_server=warn"] {
+            let (targets, env) = filters_for(spec);
+            assert!(targets.is_some() && env.is_none(), "{spec}");
+        }
+        assert_eq!(filters_for("warn").0.and_then(|t| t.default_level()), Some(LevelFilter::WARN));
+        let (targets, env) = filters_for("info,[request{path=/register}]=debug");
+        assert!(targets.is_none() && env.is_some(), "span directives need the EnvFilter");
     }
 
     #[test]

@@ -337,8 +337,8 @@ pub fn review(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<(Assessment
 }
 
 /// The names of the venues with these ids (lists of audits show them).
-pub fn venue_names(conn: &mut DbConn, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
-    Ok(venues::names(conn, ids)?)
+pub fn venue_names(conn: &mut DbConn, ids: &[i64], lang: &str) -> Result<std::collections::HashMap<i64, String>> {
+    Ok(venues::names(conn, ids, lang)?)
 }
 
 /// Decide as `caller` (the API and the portal): an approval gets the issuing context (the active key) and

@@ -83,7 +83,18 @@ pub fn certificate_view(
             &row.venue_name,
             &[row.venue_name_kk.as_deref(), row.venue_name_ru.as_deref(), row.venue_name_en.as_deref()],
         ),
-        venue_address: format!("{}, {}", row.venue_address, row.venue_city),
+        // The city with its Kazakh and Russian names where they differ ("Almaty / Алматы").
+        venue_address: format!(
+            "{}, {}",
+            row.venue_address,
+            std::iter::once(row.venue_city.clone())
+                .chain({
+                    let (kk, ru) = row.venue_city_names();
+                    other_names(&row.venue_city, &[kk.as_deref(), ru.as_deref()])
+                })
+                .collect::<Vec<_>>()
+                .join(" / ")
+        ),
         scheme: row.scheme.clone(),
         scheme_version: row.scheme_version,
         criteria_sha256: row.criteria_sha256.clone(),

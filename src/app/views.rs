@@ -113,11 +113,11 @@ pub fn account(c: &mut DbConn, caller: &Caller, user_id: i64) -> Result<Account>
 }
 
 /// The people page (admins).
-pub fn people(c: &mut DbConn, caller: &Caller, after: Option<i64>, limit: i64) -> Result<People> {
+pub fn people(c: &mut DbConn, caller: &Caller, after: Option<i64>, limit: i64, lang: &str) -> Result<People> {
     let rows = users::page(c, caller, after, limit)?;
     let events = accounts::auth_events(c, caller, None, None, 20)?;
     let ids: Vec<i64> = rows.iter().filter_map(|u| u.venue_id).collect();
-    let venues = assessments::venue_names(c, &ids)?;
+    let venues = assessments::venue_names(c, &ids, lang)?;
     Ok(People { rows, events, venues })
 }
 
@@ -139,10 +139,10 @@ pub struct Person {
     pub events: Vec<AuthEventRow>,
 }
 
-pub fn person(c: &mut DbConn, caller: &Caller, id: i64) -> Result<Person> {
+pub fn person(c: &mut DbConn, caller: &Caller, id: i64, lang: &str) -> Result<Person> {
     let user = users::get(c, caller, id)?;
     let ids: Vec<i64> = user.venue_id.into_iter().collect();
-    let venue = assessments::venue_names(c, &ids)?.into_values().next();
+    let venue = assessments::venue_names(c, &ids, lang)?.into_values().next();
     Ok(Person {
         venue,
         sessions: accounts::sessions(c, caller, id)?,
@@ -152,19 +152,19 @@ pub fn person(c: &mut DbConn, caller: &Caller, id: i64) -> Result<Person> {
     })
 }
 
-/// The officers' queue, oldest submission first, each audit with its venue's name.
-pub fn queue(c: &mut DbConn, caller: &Caller, after: Option<(NaiveDateTime, i64)>, limit: i64) -> Result<Vec<(String, AssessmentSummary)>> {
+/// The officers' queue, oldest submission first, each audit with its venue's name in `lang`.
+pub fn queue(c: &mut DbConn, caller: &Caller, after: Option<(NaiveDateTime, i64)>, limit: i64, lang: &str) -> Result<Vec<(String, AssessmentSummary)>> {
     let rows = assessments::queue(c, caller, after, limit)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.venue_id).collect();
-    let mut names = assessments::venue_names(c, &ids)?;
+    let mut names = assessments::venue_names(c, &ids, lang)?;
     Ok(rows.into_iter().map(|r| (names.remove(&r.venue_id).unwrap_or_default(), r)).collect())
 }
 
-/// The audits the caller may see by the query, with the names of their venues.
-pub fn audits(c: &mut DbConn, caller: &Caller, q: &ListQuery) -> Result<(Vec<AssessmentSummary>, HashMap<i64, String>)> {
+/// The audits the caller may see by the query, with the names of their venues in `lang`.
+pub fn audits(c: &mut DbConn, caller: &Caller, q: &ListQuery, lang: &str) -> Result<(Vec<AssessmentSummary>, HashMap<i64, String>)> {
     let rows = assessments::list_summaries(c, caller, q)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.venue_id).collect();
-    let names = assessments::venue_names(c, &ids)?;
+    let names = assessments::venue_names(c, &ids, lang)?;
     Ok((rows, names))
 }
 

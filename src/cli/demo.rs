@@ -119,6 +119,8 @@ pub fn seed(state: &Context) -> Result<DemoResult, String> {
         name_en: Some("Smart Plastic Zone project".into()),
         address: Some("RES 2026 EXPO exhibition grounds".into()),
         city: Some("Astana".into()),
+        city_kk: Some("Астана".into()),
+        city_ru: Some("Астана".into()),
         country: Some("KZ".into()),
         category: Some("expo_pavilion".into()),
         ..Default::default()

@@ -18,6 +18,9 @@ pub struct VenueFields {
     pub name_en: Option<String>,
     pub address: Option<String>,
     pub city: Option<String>,
+    /// The city in Kazakh and in Russian, where it is written otherwise (shown on kk/ru pages).
+    pub city_kk: Option<String>,
+    pub city_ru: Option<String>,
     /// ISO 3166-1 alpha-2, e.g. `KZ`.
     pub country: Option<String>,
     /// One of hotel, event_hall, expo_pavilion, cafe, office, public_space, other.
@@ -36,6 +39,8 @@ pub struct Venue {
     pub name_en: Option<String>,
     pub address: String,
     pub city: String,
+    pub city_kk: Option<String>,
+    pub city_ru: Option<String>,
     pub country: String,
     pub category: String,
     pub contact_name: Option<String>,
@@ -99,6 +104,8 @@ impl Venue {
         let name_kk = optional("name_kk", pick_opt(&f.name_kk, base.map(|b| &b.name_kk)), MAX_NAME);
         let name_ru = optional("name_ru", pick_opt(&f.name_ru, base.map(|b| &b.name_ru)), MAX_NAME);
         let name_en = optional("name_en", pick_opt(&f.name_en, base.map(|b| &b.name_en)), MAX_NAME);
+        let city_kk = optional("city_kk", pick_opt(&f.city_kk, base.map(|b| &b.city_kk)), MAX_CITY);
+        let city_ru = optional("city_ru", pick_opt(&f.city_ru, base.map(|b| &b.city_ru)), MAX_CITY);
         let contact_name = optional("contact_name", pick_opt(&f.contact_name, base.map(|b| &b.contact_name)), MAX_NAME);
         let contact_email = optional("contact_email", pick_opt(&f.contact_email, base.map(|b| &b.contact_email)), 254);
         let contact_phone = optional("contact_phone", pick_opt(&f.contact_phone, base.map(|b| &b.contact_phone)), MAX_PHONE);
@@ -119,6 +126,8 @@ impl Venue {
             ("name_en", name_en.as_ref()),
             ("address", Some(&address)),
             ("city", Some(&city)),
+            ("city_kk", city_kk.as_ref()),
+            ("city_ru", city_ru.as_ref()),
             ("contact_name", contact_name.as_ref()),
             ("contact_email", contact_email.as_ref()),
             ("contact_phone", contact_phone.as_ref()),
@@ -136,6 +145,8 @@ impl Venue {
                 name_en,
                 address,
                 city,
+                city_kk,
+                city_ru,
                 country,
                 category,
                 contact_name,

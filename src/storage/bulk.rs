@@ -79,10 +79,10 @@ pub fn start(conn: &mut DbConn, years: &[i32]) -> Result<Start> {
 /// `log::append_many`) and the years' counters.
 pub fn write(conn: &mut DbConn, batch: &Batch, tree: &mut Frontier, key: &LogKey) -> Result<()> {
     log::append_many(conn, key, tree, &batch.log)?;
-    insert_all!(conn, venues::table, batch.venues, 16);
+    insert_all!(conn, venues::table, batch.venues, 19);
     insert_all!(conn, assessments::table, batch.assessments, 18);
     insert_all!(conn, evidence::table, batch.evidence, 11);
-    insert_all!(conn, certificates::table, batch.certificates, 31);
+    insert_all!(conn, certificates::table, batch.certificates, 32);
     insert_all!(conn, events::table, batch.events, 7);
     for (year, last) in &batch.counters {
         diesel::update(cc::table.filter(cc::year.eq(year))).set(cc::last_seq.eq(last)).execute(conn)?;

@@ -117,6 +117,7 @@ pub fn insert(
             c::venue_name_en.eq(&n.venue.name_en),
             c::venue_address.eq(&n.venue.address),
             c::venue_city.eq(&n.venue.city),
+            c::venue_cities.eq(super::models::venue_cities_of(n.venue.city_kk.as_deref(), n.venue.city_ru.as_deref())),
             c::scheme.eq(&n.assessment.scheme),
             c::scheme_version.eq(n.assessment.scheme_version),
             c::criteria_sha256.eq(&n.assessment.criteria_sha256),

@@ -70,6 +70,9 @@ pub struct VenueRow {
     pub updated_at: NaiveDateTime,
     /// The words of `search_text` for the word index (NULL: not yet filled in, see `venues::backfill_words`).
     pub search_words: Option<String>,
+    /// The city in Kazakh and Russian, where given.
+    pub city_kk: Option<String>,
+    pub city_ru: Option<String>,
 }
 
 /// Insertable too: the seed writes whole rows in bulk (src/storage/bulk.rs).
@@ -175,6 +178,14 @@ pub struct CertificateRow {
     pub venue_name_kk: Option<String>,
     pub venue_name_ru: Option<String>,
     pub venue_name_en: Option<String>,
+    /// The venue's city in Kazakh and Russian at issuance, as `{"kk": …, "ru": …}` (`venue_city` is the
+    /// one it was registered under; see `venue_cities_of`).
+    pub venue_cities: Option<String>,
+}
+
+/// A certificate's `venue_cities` for a venue's city names (None when it has neither).
+pub fn venue_cities_of(kk: Option<&str>, ru: Option<&str>) -> Option<String> {
+    (kk.is_some() || ru.is_some()).then(|| serde_json::json!({"kk": kk, "ru": ru}).to_string())
 }
 
 impl CertificateRow {
@@ -187,6 +198,25 @@ impl CertificateRow {
             _ => self.venue_name_en.as_deref(),
         };
         translated.map(str::trim).filter(|t| !t.is_empty()).unwrap_or(&self.venue_name)
+    }
+
+    /// The venue's city in Kazakh and in Russian at issuance, where given.
+    pub fn venue_city_names(&self) -> (Option<String>, Option<String>) {
+        let names: std::collections::BTreeMap<String, Option<String>> =
+            self.venue_cities.as_deref().and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default();
+        let get = |k: &str| names.get(k).cloned().flatten().filter(|n| !n.trim().is_empty());
+        (get("kk"), get("ru"))
+    }
+
+    /// The venue's city in `lang`, else the one it was registered under.
+    pub fn venue_city_in(&self, lang: &str) -> String {
+        let (kk, ru) = self.venue_city_names();
+        match lang {
+            "kk" => kk,
+            "ru" => ru,
+            _ => None,
+        }
+        .unwrap_or_else(|| self.venue_city.clone())
     }
 }
 

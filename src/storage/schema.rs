@@ -133,6 +133,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         search_words -> Nullable<Text>,
+        city_kk -> Nullable<Text>,
+        city_ru -> Nullable<Text>,
     }
 }
 
@@ -238,6 +240,7 @@ diesel::table! {
         venue_name_kk -> Nullable<Text>,
         venue_name_ru -> Nullable<Text>,
         venue_name_en -> Nullable<Text>,
+        venue_cities -> Nullable<Text>,
     }
 }
 

@@ -18,6 +18,8 @@ pub fn to_domain(r: &VenueRow) -> Venue {
         name_en: r.name_en.clone(),
         address: r.address.clone(),
         city: r.city.clone(),
+        city_kk: r.city_kk.clone(),
+        city_ru: r.city_ru.clone(),
         country: r.country.clone(),
         category: r.category.clone(),
         contact_name: r.contact_name.clone(),
@@ -26,14 +28,22 @@ pub fn to_domain(r: &VenueRow) -> Venue {
     }
 }
 
-/// The folded names and city that name search runs on (lower case, accents dropped: `text::fold`).
+/// The folded names and city (in every language given) that name search runs on (lower case, accents dropped: `text::fold`).
 pub fn search_text(v: &Venue) -> String {
-    [Some(&v.name), v.name_kk.as_ref(), v.name_ru.as_ref(), v.name_en.as_ref(), Some(&v.city)]
-        .into_iter()
-        .flatten()
-        .map(|s| fold(s))
-        .collect::<Vec<_>>()
-        .join(" | ")
+    [
+        Some(&v.name),
+        v.name_kk.as_ref(),
+        v.name_ru.as_ref(),
+        v.name_en.as_ref(),
+        Some(&v.city),
+        v.city_kk.as_ref(),
+        v.city_ru.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|s| fold(s))
+    .collect::<Vec<_>>()
+    .join(" | ")
 }
 
 /// Escape `%`, `_` and `\` for a LIKE pattern (used with ESCAPE '\').
@@ -335,6 +345,8 @@ struct VenueWrite<'a> {
     name_en: Option<&'a str>,
     address: &'a str,
     city: &'a str,
+    city_kk: Option<&'a str>,
+    city_ru: Option<&'a str>,
     country: &'a str,
     category: &'a str,
     contact_name: Option<&'a str>,
@@ -355,6 +367,8 @@ impl<'a> VenueWrite<'a> {
             name_en: v.name_en.as_deref(),
             address: &v.address,
             city: &v.city,
+            city_kk: v.city_kk.as_deref(),
+            city_ru: v.city_ru.as_deref(),
             country: &v.country,
             category: &v.category,
             contact_name: v.contact_name.as_deref(),
@@ -494,9 +508,24 @@ pub fn exists(conn: &mut DbConn, id: i64) -> Result<bool> {
 }
 
 /// The names of these venues, in one query.
-pub fn names(conn: &mut DbConn, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
-    let rows: Vec<(i64, String)> = venues::table.filter(venues::id.eq_any(ids)).select((venues::id, venues::name)).load(conn)?;
-    Ok(rows.into_iter().collect())
+/// The venues' names in `lang` (kk, ru, en) where they have one, else the names they were registered under.
+pub fn names(conn: &mut DbConn, ids: &[i64], lang: &str) -> Result<std::collections::HashMap<i64, String>> {
+    type Names = (i64, String, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Names> = venues::table
+        .filter(venues::id.eq_any(ids))
+        .select((venues::id, venues::name, venues::name_kk, venues::name_ru, venues::name_en))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, kk, ru, en)| {
+            let translated = match lang {
+                "kk" => kk,
+                "ru" => ru,
+                _ => en,
+            };
+            (id, translated.filter(|t| !t.trim().is_empty()).unwrap_or(name))
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -112,6 +112,11 @@ pub fn venue_name<'a>(lang: &str, v: &'a crate::app::rows::VenueRow) -> &'a str 
     name_in(lang, &v.name, v.name_kk.as_deref(), v.name_ru.as_deref(), v.name_en.as_deref())
 }
 
+/// A venue's city in the page's language (Kazakh or Russian where given), else the one it was registered with.
+pub fn venue_city<'a>(lang: &str, v: &'a crate::app::rows::VenueRow) -> &'a str {
+    name_in(lang, &v.city, v.city_kk.as_deref(), v.city_ru.as_deref(), None)
+}
+
 /// The name for `lang` among a name's translations (blank ones do not count), else the name itself.
 pub fn name_in<'a>(lang: &str, name: &'a str, kk: Option<&'a str>, ru: Option<&'a str>, en: Option<&'a str>) -> &'a str {
     let translated = match lang {

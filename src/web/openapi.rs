@@ -164,6 +164,8 @@ impl Modify for TextRules {
             ("name_kk", venue::MAX_NAME),
             ("name_ru", venue::MAX_NAME),
             ("name_en", venue::MAX_NAME),
+            ("city_kk", venue::MAX_CITY),
+            ("city_ru", venue::MAX_CITY),
             ("contact_name", venue::MAX_NAME),
             ("contact_phone", venue::MAX_PHONE),
         ];

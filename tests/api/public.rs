@@ -307,20 +307,25 @@ async fn search_ignores_case_and_accents(app: TestApp) {
 /// A venue's Kazakh, Russian and English names, and the issuer's, are shown on the pages of that language.
 async fn names_in_the_pages_language(app: TestApp) {
     let c = app
-        .issue_to(json!({"name": "Green Cup Café", "name_kk": "Жасыл кесе", "name_ru": "Зелёная чашка", "address": "Mangilik El 55", "city": "Astana", "category": "cafe"}))
+        .issue_to(
+            json!({"name": "Green Cup Café", "name_kk": "Жасыл кесе", "name_ru": "Зелёная чашка", "address": "Abay 10",
+            "city": "Almaty", "city_kk": "Алматы", "city_ru": "Алма-Ата", "category": "cafe"}),
+        )
         .await;
     let plain = app.issue("Expo Hall", "Astana").await;
-    for (lang, venue, issuer) in [
-        ("kk", "Жасыл кесе", "Сынақ сертификаттау органы"),
-        ("ru", "Зелёная чашка", "Тестовый орган по сертификации"),
-        ("en", "Green Cup Café", "Test certification body"),
+    for (lang, venue, issuer, city) in [
+        ("kk", "Жасыл кесе", "Сынақ сертификаттау органы", "Алматы"),
+        ("ru", "Зелёная чашка", "Тестовый орган по сертификации", "Алма-Ата"),
+        ("en", "Green Cup Café", "Test certification body", "Almaty"),
     ] {
         let (s, html) = page(&app, &format!("/certificates/{}?lang={lang}", c.number), "").await;
         assert_eq!(s, 200);
         assert!(html.contains(&format!("<h1>{venue}</h1>")), "{lang}: {html}");
         assert!(html.contains(&format!("<dd>{issuer}</dd>")), "{lang}: {html}");
+        assert!(html.contains(&format!("<dd>{city}</dd>")), "{lang}: {html}");
         let (_, register) = page(&app, &format!("/register?lang={lang}"), "").await;
         assert!(register.contains(&format!(">{venue}</a>")), "{lang}: {register}");
+        assert!(register.contains(&format!(">{city}</td>")), "{lang}: {register}");
         // A venue without names in other languages keeps its own everywhere.
         let (_, html) = page(&app, &format!("/certificates/{}?lang={lang}", plain.number), "").await;
         assert!(html.contains("<h1>Expo Hall</h1>"), "{lang}");
@@ -331,7 +336,12 @@ async fn names_in_the_pages_language(app: TestApp) {
     assert_eq!(v["venue_name_ru"], "Зелёная чашка");
     assert_eq!(v["issuer_kk"], "Сынақ сертификаттау органы");
     let found = json(app.get("/api/v1/public/certificates?q=%D0%B7%D0%B5%D0%BB%D0%B5%D0%BD%D0%B0%D1%8F", None).await).await;
-    assert_eq!(item_field(&found, "number"), vec![c.number], "«зеленая» finds «Зелёная»");
+    assert_eq!(item_field(&found, "number"), vec![c.number.clone()], "«зеленая» finds «Зелёная»");
+    let found = json(app.get("/api/v1/public/certificates?q=%D0%B0%D0%BB%D0%BC%D0%B0-%D0%B0%D1%82%D0%B0", None).await).await;
+    assert_eq!(item_field(&found, "number"), vec![c.number.clone()], "the city in Russian finds it too");
+    // The portal's venue list names the venue and its city in the page's language.
+    let v = json(app.get(&format!("/api/v1/venues/{}", c.venue), Some(&c.officer)).await).await;
+    assert_eq!((v["city_kk"].as_str(), v["city_ru"].as_str()), (Some("Алматы"), Some("Алма-Ата")));
 }
 
 crate::both_backends!(

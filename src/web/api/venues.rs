@@ -20,6 +20,9 @@ pub struct VenueResponse {
     pub name_en: Option<String>,
     pub address: String,
     pub city: String,
+    /// The city in Kazakh and in Russian, where given.
+    pub city_kk: Option<String>,
+    pub city_ru: Option<String>,
     pub country: String,
     pub category: String,
     pub contact_name: Option<String>,
@@ -39,6 +42,8 @@ impl From<VenueRow> for VenueResponse {
             name_en: r.name_en,
             address: r.address,
             city: r.city,
+            city_kk: r.city_kk,
+            city_ru: r.city_ru,
             country: r.country,
             category: r.category,
             contact_name: r.contact_name,
@@ -63,6 +68,9 @@ pub struct NewVenue {
     name_en: Option<String>,
     address: String,
     city: String,
+    /// The city in Kazakh and in Russian, where it is written otherwise.
+    city_kk: Option<String>,
+    city_ru: Option<String>,
     /// ISO 3166-1 alpha-2, e.g. `KZ` (the default).
     country: Option<String>,
     /// hotel, event_hall, expo_pavilion, cafe, office, public_space or other (the default).

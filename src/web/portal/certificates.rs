@@ -110,7 +110,7 @@ fn detail(m: &Messages, s: &Session, state: &AppState, row: &CertificateRow, err
         p.status-line { (status_badge(m, status)) }
         dl.facts {
             dt { (m.t("field_venue")) } dd { (row.venue_name_in(m.lang)) }
-            dt { (m.t("field_city")) } dd { (row.venue_city) }
+            dt { (m.t("field_city")) } dd { (row.venue_city_in(m.lang)) }
             dt { (m.t("field_valid_from")) } dd { (row.valid_from) }
             dt { (m.t("field_valid_until")) } dd { (row.valid_until) }
             @if let Some(d) = row.surveillance_due { dt { (m.t("surveillance_due")) } dd { (d) } }

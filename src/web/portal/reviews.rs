@@ -64,7 +64,8 @@ pub async fn queue(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession
     }
     let caller = s.caller.clone();
     let after = web::Query::<QueueParams>::from_query(req.query_string()).ok().and_then(|q| q.cursor());
-    let listed = state.db.read(move |c| crate::app::views::queue(c, &caller, after, QUEUE + 1)).await;
+    let lang = m.lang;
+    let listed = state.db.read(move |c| crate::app::views::queue(c, &caller, after, QUEUE + 1, lang)).await;
     let rows = match listed {
         Ok(r) => r,
         Err(e) => return error_page(e),
@@ -121,7 +122,8 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
         after_id: p.after,
         limit: AUDITS_PAGE + 1,
     };
-    let listed = state.db.read(move |c| crate::app::views::audits(c, &caller, &q)).await;
+    let lang = m.lang;
+    let listed = state.db.read(move |c| crate::app::views::audits(c, &caller, &q, lang)).await;
     let (rows, names) = match listed {
         Ok(r) => r,
         Err(e) => return error_page(e),

@@ -139,7 +139,11 @@ async fn users_page(
     let m = negotiate(req);
     let after = web::Query::<PeopleParams>::from_query(req.query_string()).ok().and_then(|q| q.after);
     let caller = s.caller.clone();
-    let listed = state.db.read(move |c| crate::app::views::people(c, &caller, after, PEOPLE_PAGE + 1)).await;
+    let lang = m.lang;
+    let listed = state
+        .db
+        .read(move |c| crate::app::views::people(c, &caller, after, PEOPLE_PAGE + 1, lang))
+        .await;
     let crate::app::views::People { rows, events, venues } = match listed {
         Ok(r) => r,
         Err(e) => return error_page(e),
@@ -268,7 +272,8 @@ async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, 
     let error = form.error.as_deref();
     let m = negotiate(req);
     let caller = s.caller.clone();
-    let person = state.db.read(move |c| crate::app::views::person(c, &caller, id)).await;
+    let lang = m.lang;
+    let person = state.db.read(move |c| crate::app::views::person(c, &caller, id, lang)).await;
     let p = match person {
         Ok(p) => p,
         Err(crate::app::Error::Storage(crate::app::StorageError::NotFound)) => {
@@ -325,7 +330,7 @@ async fn person_page(req: &HttpRequest, state: &AppState, s: &Session, id: i64, 
                 fieldset #venue-choices {
                     legend { (m.t("venue_choose")) }
                     @for v in &form.choices {
-                        label.check { input type="radio" name="venue_id" value=(v.id); " " (crate::web::layout::venue_name(m.lang, v)) " · " (v.city) }
+                        label.check { input type="radio" name="venue_id" value=(v.id); " " (crate::web::layout::venue_name(m.lang, v)) " · " (crate::web::layout::venue_city(m.lang, v)) }
                     }
                 }
             }

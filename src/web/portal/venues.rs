@@ -23,13 +23,15 @@ fn editor(s: &Session) -> bool {
 }
 
 /// The fields of the venue form, in order: (name, label key, required, kind).
-const FIELDS: [(&str, &str, bool, &str); 11] = [
+const FIELDS: [(&str, &str, bool, &str); 13] = [
     ("name", "venue_name", true, "text"),
     ("name_kk", "venue_name_kk", false, "text"),
     ("name_ru", "venue_name_ru", false, "text"),
     ("name_en", "venue_name_en", false, "text"),
     ("address", "venue_address", true, "text"),
     ("city", "field_city", true, "text"),
+    ("city_kk", "venue_city_kk", false, "text"),
+    ("city_ru", "venue_city_ru", false, "text"),
     ("country", "venue_country", false, "text"),
     ("category", "venue_category", true, "select"),
     ("contact_name", "venue_contact_name", false, "text"),
@@ -45,6 +47,8 @@ fn value_of<'a>(f: &'a VenueFields, name: &str) -> Option<&'a str> {
         "name_en" => f.name_en.as_deref(),
         "address" => f.address.as_deref(),
         "city" => f.city.as_deref(),
+        "city_kk" => f.city_kk.as_deref(),
+        "city_ru" => f.city_ru.as_deref(),
         "country" => f.country.as_deref(),
         "category" => f.category.as_deref(),
         "contact_name" => f.contact_name.as_deref(),
@@ -62,6 +66,8 @@ fn fields_of(r: &VenueRow) -> VenueFields {
         name_en: r.name_en.clone(),
         address: Some(r.address.clone()),
         city: Some(r.city.clone()),
+        city_kk: r.city_kk.clone(),
+        city_ru: r.city_ru.clone(),
         country: Some(r.country.clone()),
         category: Some(r.category.clone()),
         contact_name: r.contact_name.clone(),
@@ -81,6 +87,8 @@ fn parse(body: &[u8]) -> VenueFields {
         name_en: get("name_en"),
         address: get("address"),
         city: get("city"),
+        city_kk: get("city_kk"),
+        city_ru: get("city_ru"),
         country: get("country").filter(|c| !c.trim().is_empty()),
         category: get("category"),
         contact_name: get("contact_name"),
@@ -169,7 +177,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, s: MaybeSession,
             button type="submit" { (m.t("search_button")) }
         }
         @if rows.is_empty() { p { (m.t("no_results")) } }
-        ul { @for v in &rows { li { a href={ "/app/venues/" (v.id) } { (crate::web::layout::venue_name(m.lang, v)) } " · " (v.city) } } }
+        ul { @for v in &rows { li { a href={ "/app/venues/" (v.id) } { (crate::web::layout::venue_name(m.lang, v)) } " · " (crate::web::layout::venue_city(m.lang, v)) } } }
         @if let Some(n) = next {
             nav.pager { a href={ "/app/venues?after=" (n) @if let Some(q) = &p.q { "&q=" (crate::web::layout::url_escape(q)) } } { (m.t("next_page")) } }
         }

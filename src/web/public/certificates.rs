@@ -52,6 +52,9 @@ pub struct PublicCertificate {
     pub venue_name_ru: Option<String>,
     pub venue_name_en: Option<String>,
     pub city: String,
+    /// The city in Kazakh and Russian, where given.
+    pub city_kk: Option<String>,
+    pub city_ru: Option<String>,
     pub label: String,
     pub level: String,
     pub scheme: String,
@@ -141,6 +144,7 @@ fn public_certificate(state: &AppState, row: &CertificateRow, at: chrono::NaiveD
         })
         .collect();
     let show_reason = matches!(status, PublicStatus::Suspended | PublicStatus::Withdrawn);
+    let cities = row.venue_city_names();
     Ok(PublicCertificate {
         number: row.number.clone(),
         status,
@@ -156,6 +160,8 @@ fn public_certificate(state: &AppState, row: &CertificateRow, at: chrono::NaiveD
         venue_name_ru: row.venue_name_ru.clone(),
         venue_name_en: row.venue_name_en.clone(),
         city: row.venue_city.clone(),
+        city_kk: cities.0,
+        city_ru: cities.1,
         label: scheme.map(|s| s.title.en.clone()).unwrap_or_else(|| row.scheme.clone()),
         level: row.level.clone(),
         scheme: row.scheme.clone(),
@@ -191,6 +197,11 @@ impl PublicCertificate {
             self.venue_name_ru.as_deref(),
             self.venue_name_en.as_deref(),
         )
+    }
+
+    /// The city in `lang`, else the one the venue was registered with.
+    pub fn city_in(&self, lang: &str) -> &str {
+        crate::web::layout::name_in(lang, &self.city, self.city_kk.as_deref(), self.city_ru.as_deref(), None)
     }
 
     /// The issuer's name in `lang`, else the one on the certificate.
@@ -241,7 +252,7 @@ pub fn json_ld(m: &Messages, c: &PublicCertificate) -> String {
             "@type": ["LocalBusiness", "Place"],
             "name": c.venue_in(m.lang),
             "alternateName": alternate_names(&c.venue_name, &[c.venue_name_kk.as_deref(), c.venue_name_ru.as_deref(), c.venue_name_en.as_deref()], c.venue_in(m.lang)),
-            "address": {"@type": "PostalAddress", "addressLocality": c.city},
+            "address": {"@type": "PostalAddress", "addressLocality": c.city_in(m.lang)},
         },
     });
     // Inside <script>, "</" would end the element: JSON allows "<\/" for it.
@@ -290,7 +301,7 @@ fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, sign
         dl.facts {
             dt { (m.t("field_number")) } dd { (c.number) }
             dt { (m.t("field_venue")) } dd { (c.venue_in(m.lang)) }
-            dt { (m.t("field_city")) } dd { (c.city) }
+            dt { (m.t("field_city")) } dd { (c.city_in(m.lang)) }
             dt { (m.t("field_label")) } dd { (label) " · " (c.scheme) " v" (c.scheme_version) }
             // Not valid now: what it was awarded for and when it was valid, never as if current.
             dt { (m.t(if current { "field_criteria" } else { "field_criteria_at_award" })) } dd {
@@ -763,7 +774,7 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, params: web:
                             // The row links by its name: the venue.
                             td data-label=(m.t("col_venue")) { a href={ "/certificates/" (c.number) "?lang=" (m.lang) } { (c.venue_in(m.lang)) } }
                             td data-label=(m.t("col_number")) { (c.number) }
-                            td data-label=(m.t("col_city")) { (c.city) }
+                            td data-label=(m.t("col_city")) { (c.city_in(m.lang)) }
                             td data-label=(m.t("col_status")) { span class={ "badge " (style(Verdict::from(c.status))) } { (status_word(&m, Verdict::from(c.status))) } }
                             td data-label=(m.t("col_valid_until")) { (c.valid_until) }
                         }
