@@ -239,14 +239,31 @@ struct PlainFields;
 
 impl<'w> fmt::FormatFields<'w> for PlainFields {
     fn format_fields<R: tracing_subscriber::field::RecordFields>(&self, mut writer: fmt::format::Writer<'w>, fields: R) -> std::fmt::Result {
-        let mut v = PlainVisitor {
-            w: &mut writer,
-            first: true,
-            result: Ok(()),
-        };
-        fields.record(&mut v);
-        v.result
+        // Gathered in a buffer of this thread's first, then written at once: a span's fields go into a new
+        // string, which would otherwise grow (and move) a few times per span.
+        thread_local! {
+            static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        BUF.with(|cell| {
+            let Ok(mut buf) = cell.try_borrow_mut() else {
+                // Formatting a field value that itself logs: write straight through.
+                return record_plain(&mut writer, fields);
+            };
+            buf.clear();
+            let result = record_plain(&mut fmt::format::Writer::new(&mut *buf), fields);
+            result.and_then(|()| writer.write_str(&buf))
+        })
     }
+}
+
+fn record_plain<R: tracing_subscriber::field::RecordFields>(writer: &mut fmt::format::Writer<'_>, fields: R) -> std::fmt::Result {
+    let mut v = PlainVisitor {
+        w: writer,
+        first: true,
+        result: Ok(()),
+    };
+    fields.record(&mut v);
+    v.result
 }
 
 struct PlainVisitor<'a, 'w> {

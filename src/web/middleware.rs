@@ -80,13 +80,12 @@ pub async fn request_span(req: ServiceRequest, next: Next<impl MessageBody + 'st
         }
         return Ok(res);
     }
-    span.in_scope(|| {
-        if status >= 500 {
-            tracing::error!(status, us, "request failed");
-        } else {
-            tracing::info!(status, us, "request");
-        }
-    });
+    // The line's parent is the request's span, named rather than entered (one enter and exit fewer).
+    if status >= 500 {
+        tracing::error!(parent: &span, status, us, "request failed");
+    } else {
+        tracing::info!(parent: &span, status, us, "request");
+    }
     Ok(res)
 }
 
