@@ -149,7 +149,7 @@ def main():
         a.get_by_label("Name in Russian").fill("Проект Smart Plastic Zone")
         a.get_by_label("Name in English").fill("Smart Plastic Zone project")
         a.get_by_label("Address").fill("Mangilik El 55, EXPO")
-        a.get_by_label("City").fill("Astana")
+        a.get_by_label("City *", exact=True).fill("Astana")
         a.get_by_label("Kind of venue").select_option("expo_pavilion")
         s.shot(a, "assessor-new-venue")
         a.get_by_role("button", name="Create the venue").click()
