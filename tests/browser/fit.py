@@ -5,6 +5,8 @@
 - decisions take a confirmation step that names what will happen; flash messages say what happened;
 - the second factor's set-up offers a link that opens the authenticator app on the same phone;
 - a suspended certificate's public page says what was valid and since when it is not;
+- the venue's Russian name and city, typed by the assessor, are what Russian pages show, and the register's
+  search finds it typed without the «ё» ("зеленая" finds "Зелёная чашка");
 - no page reached by clicking is JSON (every document response is watched), and every visible link and
   control is at least 44x44 CSS px, check boxes and radio buttons 24 px beside a 44 px label (measured on
   every page the people visit, with axe-core, by Story.axe_check).
@@ -61,6 +63,9 @@ def main():
         a.get_by_label("Name (as shown)").fill("Green Cup Café")
         a.get_by_label("Address").fill("Kabanbay Batyr 11")
         a.get_by_label("City *", exact=True).fill("Astana")
+        # Its Russian name and city, which Russian pages show.
+        a.get_by_label("Name in Russian").fill("Зелёная чашка")
+        a.get_by_label("City in Russian").fill("Астана")
         # No kind is assumed: creating without choosing one is refused next to the field, in the page's language.
         c.tap(a.get_by_role("button", name="Create the venue"))
         assert "Kind of venue: Required." in a.content(), a.content()[:3000]
@@ -145,7 +150,12 @@ def main():
         s.go(pub, "/register")
         pub.get_by_role("link", name="Русский").click()
         assert lang_of(pub) == "ru"
-        pub.get_by_role("link", name="Green Cup Café").first.click()
+        # Searched as people type, without the «ё»: the venue is listed by its Russian name.
+        pub.get_by_label("Название площадки").fill("зеленая")
+        pub.get_by_role("button", name="Найти").click()
+        assert lang_of(pub) == "ru"
+        pub.get_by_role("link", name="Зелёная чашка").first.click()
+        assert "<h1>Зелёная чашка</h1>" in pub.content() and "<dd>Астана</dd>" in pub.content(), pub.content()[:3000]
         assert lang_of(pub) == "ru" and "Был действителен" in pub.content() and "не действителен с" in pub.content(), pub.content()[:3000]
         assert "Single-use cups back at the counter" in pub.content()
         s.shot(pub, "fit-public-suspended-ru")
