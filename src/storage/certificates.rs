@@ -403,30 +403,21 @@ pub struct ReminderRow {
 /// one equality on the scheduler's index, the columns a reminder needs only.
 pub fn reminder_candidates(conn: &mut DbConn, kind: &str, day: NaiveDate) -> Result<Vec<ReminderRow>> {
     let valid = c::status.eq(StoredStatus::Valid.as_str());
+    // What a reminder needs of a certificate, in `ReminderRow`'s order.
+    let columns = (
+        c::number,
+        c::venue_id,
+        c::venue_name,
+        c::valid_until,
+        c::venue_name_kk,
+        c::venue_name_ru,
+        c::venue_name_en,
+    );
     Ok(match kind {
-        "expiring" => c::table
-            .filter(valid.and(c::valid_until.eq(day)))
-            .select((
-                c::number,
-                c::venue_id,
-                c::venue_name,
-                c::valid_until,
-                c::venue_name_kk,
-                c::venue_name_ru,
-                c::venue_name_en,
-            ))
-            .load(conn)?,
+        "expiring" => c::table.filter(valid.and(c::valid_until.eq(day))).select(columns).load(conn)?,
         _ => c::table
             .filter(valid.and(c::surveillance_due.eq(day)))
-            .select((
-                c::number,
-                c::venue_id,
-                c::venue_name,
-                c::valid_until,
-                c::venue_name_kk,
-                c::venue_name_ru,
-                c::venue_name_en,
-            ))
+            .select(columns)
             .load::<ReminderRow>(conn)?
             .into_iter()
             .map(|r| ReminderRow { date: day, ..r })
