@@ -5,6 +5,7 @@ use super::{Context, Error, Result};
 use crate::domain::criteria::Catalogue;
 use crate::domain::lifecycle::PublicStatus;
 use crate::domain::signing::qr_text;
+use crate::domain::venue::other_forms;
 use crate::i18n::trilingual;
 use crate::render::pdf::{CertificateView, CriterionLine};
 use crate::storage::models::CertificateRow;
@@ -20,17 +21,6 @@ fn number_text(n: f64) -> String {
     } else {
         format!("{n:.1}")
     }
-}
-
-/// A name's translations that differ from it (each once, in the order given): the PDF's other-language lines.
-fn other_names(name: &str, translations: &[Option<&str>]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for t in translations.iter().flatten().map(|t| t.trim()) {
-        if !t.is_empty() && t != name.trim() && !out.iter().any(|o| o == t) {
-            out.push(t.to_string());
-        }
-    }
-    out
 }
 
 /// What a certificate's PDF shows; `issuer_names` are the issuer's Kazakh and Russian names (settings).
@@ -79,9 +69,10 @@ pub fn certificate_view(
         status_stamp: stamp,
         status_note: note,
         venue_name: row.venue_name.clone(),
-        venue_other_names: other_names(
+        venue_other_names: other_forms(
             &row.venue_name,
             &[row.venue_name_kk.as_deref(), row.venue_name_ru.as_deref(), row.venue_name_en.as_deref()],
+            &row.venue_name,
         ),
         // The city with its Kazakh and Russian names where they differ ("Almaty / Алматы").
         venue_address: format!(
@@ -90,7 +81,7 @@ pub fn certificate_view(
             std::iter::once(row.venue_city.clone())
                 .chain({
                     let (kk, ru) = row.venue_city_names();
-                    other_names(&row.venue_city, &[kk.as_deref(), ru.as_deref()])
+                    other_forms(&row.venue_city, &[kk.as_deref(), ru.as_deref()], &row.venue_city)
                 })
                 .collect::<Vec<_>>()
                 .join(" / ")
@@ -103,7 +94,7 @@ pub fn certificate_view(
         valid_from: row.valid_from.to_string(),
         valid_until: row.valid_until.to_string(),
         issuer: row.issuer.clone(),
-        issuer_other_names: other_names(&row.issuer, &issuer_names),
+        issuer_other_names: other_forms(&row.issuer, &issuer_names, &row.issuer),
         issuer_address: row.issuer_address.clone(),
         signatory: row.signatory.clone(),
         signatory_title: row.signatory_title.clone(),

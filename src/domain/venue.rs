@@ -160,13 +160,31 @@ impl Venue {
 
     /// The name in a language, falling back to the display name.
     pub fn name_in(&self, lang: &str) -> &str {
-        let n = match lang {
-            "kk" => &self.name_kk,
-            "ru" => &self.name_ru,
-            _ => &self.name_en,
-        };
-        n.as_deref().unwrap_or(&self.name)
+        translated(lang, &self.name, self.name_kk.as_deref(), self.name_ru.as_deref(), self.name_en.as_deref())
     }
+}
+
+/// The form of a name for `lang` (kk, ru, en) among its translations (blank ones do not count), else the
+/// name itself: how every page, list, PDF and e-mail names a venue, its city and the issuer.
+pub fn translated<'a>(lang: &str, name: &'a str, kk: Option<&'a str>, ru: Option<&'a str>, en: Option<&'a str>) -> &'a str {
+    let t = match lang {
+        "kk" => kk,
+        "ru" => ru,
+        _ => en,
+    };
+    t.map(str::trim).filter(|t| !t.is_empty()).unwrap_or(name)
+}
+
+/// A name's other forms besides the one shown (the name and its translations, blank ones left out, each
+/// once): the PDF's other-language lines and the JSON-LD's `alternateName`.
+pub fn other_forms(name: &str, translations: &[Option<&str>], shown: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in std::iter::once(Some(name)).chain(translations.iter().copied()).flatten().map(str::trim) {
+        if !n.is_empty() && n != shown.trim() && !out.iter().any(|o| o == n) {
+            out.push(n.to_string());
+        }
+    }
+    out
 }
 
 #[cfg(test)]

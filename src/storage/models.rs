@@ -192,12 +192,13 @@ impl CertificateRow {
     /// The venue's name for a page, PDF or e-mail in `lang` (kk, ru, en): its name in that language where it
     /// has one, else the name it was registered under.
     pub fn venue_name_in(&self, lang: &str) -> &str {
-        let translated = match lang {
-            "kk" => self.venue_name_kk.as_deref(),
-            "ru" => self.venue_name_ru.as_deref(),
-            _ => self.venue_name_en.as_deref(),
-        };
-        translated.map(str::trim).filter(|t| !t.is_empty()).unwrap_or(&self.venue_name)
+        crate::domain::venue::translated(
+            lang,
+            &self.venue_name,
+            self.venue_name_kk.as_deref(),
+            self.venue_name_ru.as_deref(),
+            self.venue_name_en.as_deref(),
+        )
     }
 
     /// The venue's city in Kazakh and in Russian at issuance, where given.
@@ -211,12 +212,7 @@ impl CertificateRow {
     /// The venue's city in `lang`, else the one it was registered under.
     pub fn venue_city_in(&self, lang: &str) -> String {
         let (kk, ru) = self.venue_city_names();
-        match lang {
-            "kk" => kk,
-            "ru" => ru,
-            _ => None,
-        }
-        .unwrap_or_else(|| self.venue_city.clone())
+        crate::domain::venue::translated(lang, &self.venue_city, kk.as_deref(), ru.as_deref(), None).to_string()
     }
 }
 

@@ -518,12 +518,8 @@ pub fn names(conn: &mut DbConn, ids: &[i64], lang: &str) -> Result<std::collecti
     Ok(rows
         .into_iter()
         .map(|(id, name, kk, ru, en)| {
-            let translated = match lang {
-                "kk" => kk,
-                "ru" => ru,
-                _ => en,
-            };
-            (id, translated.filter(|t| !t.trim().is_empty()).unwrap_or(name))
+            let shown = crate::domain::venue::translated(lang, &name, kk.as_deref(), ru.as_deref(), en.as_deref()).to_string();
+            (id, shown)
         })
         .collect())
 }

@@ -117,14 +117,9 @@ pub fn venue_city<'a>(lang: &str, v: &'a crate::app::rows::VenueRow) -> &'a str 
     name_in(lang, &v.city, v.city_kk.as_deref(), v.city_ru.as_deref(), None)
 }
 
-/// The name for `lang` among a name's translations (blank ones do not count), else the name itself.
+/// The name for `lang` among a name's translations (`domain::venue::translated`).
 pub fn name_in<'a>(lang: &str, name: &'a str, kk: Option<&'a str>, ru: Option<&'a str>, en: Option<&'a str>) -> &'a str {
-    let translated = match lang {
-        "kk" => kk,
-        "ru" => ru,
-        _ => en,
-    };
-    translated.map(str::trim).filter(|t| !t.is_empty()).unwrap_or(name)
+    crate::domain::venue::translated(lang, name, kk, ru, en)
 }
 
 pub fn url_escape(s: &str) -> String {

@@ -244,30 +244,19 @@ pub fn json_ld(m: &Messages, c: &PublicCertificate) -> String {
         "certificationIdentification": c.number,
         "certificationStatus": {"@id": format!("https://schema.org/{status}")},
         "certificationRating": {"@type": "Rating", "ratingValue": c.level},
-        "issuedBy": {"@type": "Organization", "name": c.issuer_in(m.lang), "alternateName": alternate_names(&c.issuer, &[c.issuer_kk.as_deref(), c.issuer_ru.as_deref()], c.issuer_in(m.lang))},
+        "issuedBy": {"@type": "Organization", "name": c.issuer_in(m.lang), "alternateName": crate::domain::venue::other_forms(&c.issuer, &[c.issuer_kk.as_deref(), c.issuer_ru.as_deref()], c.issuer_in(m.lang))},
         "validFrom": c.valid_from.to_string(),
         "expires": c.valid_until.to_string(),
         "isBasedOn": {"@id": c.criteria_url},
         "about": {
             "@type": ["LocalBusiness", "Place"],
             "name": c.venue_in(m.lang),
-            "alternateName": alternate_names(&c.venue_name, &[c.venue_name_kk.as_deref(), c.venue_name_ru.as_deref(), c.venue_name_en.as_deref()], c.venue_in(m.lang)),
+            "alternateName": crate::domain::venue::other_forms(&c.venue_name, &[c.venue_name_kk.as_deref(), c.venue_name_ru.as_deref(), c.venue_name_en.as_deref()], c.venue_in(m.lang)),
             "address": {"@type": "PostalAddress", "addressLocality": c.city_in(m.lang)},
         },
     });
     // Inside <script>, "</" would end the element: JSON allows "<\/" for it.
     doc.to_string().replace("</", "<\\/")
-}
-
-/// A name's other forms (the registered one and its translations) besides the one shown, each once.
-fn alternate_names(name: &str, translations: &[Option<&str>], shown: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for n in std::iter::once(Some(name)).chain(translations.iter().copied()).flatten().map(str::trim) {
-        if !n.is_empty() && n != shown && !out.iter().any(|o| o == n) {
-            out.push(n.to_string());
-        }
-    }
-    out
 }
 
 fn certificate_page(req: &HttpRequest, m: &Messages, c: &PublicCertificate, signature_ok: bool) -> String {
