@@ -256,6 +256,33 @@ pub fn migrate(conn: &mut DbConn) -> std::result::Result<Vec<String>, String> {
     Ok(applied.iter().map(|v| v.to_string()).collect())
 }
 
+/// One write transaction. On SQLite it takes the write lock when it begins (`BEGIN IMMEDIATE`), so that a
+/// writer of another process (a second `serve`, the CLI) is waited out by the busy timeout: a deferred one
+/// reads first and then fails at once (SQLITE_BUSY_SNAPSHOT) if the other committed in between.
+fn immediate_transaction<T, E, F>(conn: &mut DbConn, f: F) -> std::result::Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> std::result::Result<T, E>,
+    E: DbError,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Tm = <DbConn as diesel::Connection>::TransactionManager;
+    match &mut *conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Pg(_) => return conn.transaction(f),
+    }
+    // What diesel's `transaction` does after its BEGIN (nested transactions inside `f` become savepoints).
+    match f(&mut *conn) {
+        Ok(value) => {
+            Tm::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Tm::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}
+
 pub struct Manager {
     url: DbUrl,
 }
@@ -394,7 +421,7 @@ impl Db {
         let mut conn = self.conn()?;
         let _guard = self.writer_turn(&conn);
         let conn: &mut DbConn = &mut conn;
-        conn.transaction(f)
+        immediate_transaction(conn, f)
     }
 
     /// On SQLite, this process's writers go one at a time (held until the guard drops); PostgreSQL needs no turn.
@@ -646,6 +673,36 @@ mod tests {
             let name = e.unwrap().file_name().to_string_lossy().into_owned();
             assert!(name.starts_with("odd ?#%20 name.db"), "the database and its WAL files only, not {name}");
         }
+    }
+
+    #[test]
+    fn a_writer_of_another_process_is_waited_for_not_failed() {
+        use diesel::RunQueryDsl;
+        let dir = tempfile::tempdir().unwrap();
+        let url = DbUrl::Sqlite(dir.path().join("two.db").display().to_string());
+        // Two pools on one file, as a second `serve` or the CLI would have: each has its own writer turn.
+        let (a, b) = (Db::open(&url, 2).unwrap(), Db::open(&url, 2).unwrap());
+        a.write_blocking(|c| -> Result<()> { Ok(c.batch_execute("CREATE TABLE t (x INTEGER)")?) })
+            .unwrap();
+        let (held, holding) = std::sync::mpsc::channel();
+        let other = std::thread::spawn(move || {
+            b.write_blocking(|c| -> Result<()> {
+                c.batch_execute("INSERT INTO t VALUES (1)")?;
+                held.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(300));
+                Ok(())
+            })
+        });
+        holding.recv().unwrap();
+        // A transaction that reads and then writes, begun while the other holds the write lock.
+        let seen = a.write_blocking(|c| -> Result<i64> {
+            let DbConn::Sqlite(s) = c else { panic!("an SQLite connection") };
+            let n = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>("(SELECT COUNT(*) FROM t)")).get_result::<i64>(s)?;
+            s.batch_execute("INSERT INTO t VALUES (2)")?;
+            Ok(n)
+        });
+        other.join().unwrap().unwrap();
+        assert_eq!(seen.unwrap(), 1, "it waited for the other's commit, then saw its row");
     }
 
     #[test]
