@@ -4,7 +4,7 @@
 # callgrind, its counters zeroed once it is ready, then N requests for the QR page on one keep-alive
 # connection, with RUST_LOG=info (a line per request) and RUST_LOG=warn (none); instructions per request are
 # the dumped total over N, every thread included (the log writer's too).
-# Usage: benches/log_cost.sh [requests, default 2000]
+# Usage: benches/log_cost.sh [requests, default 2000]; KEEP=dir keeps the callgrind files (callgrind_annotate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-2000}"
@@ -19,7 +19,7 @@ export DATABASE_URL="sqlite://$work/registry.db" ECOLABEL_DATA_DIR="$work" ECOLA
 qr=$("$bin" demo 2>/dev/null | sed -n 's/^verify: //p')
 path="/${qr#*//*/}"
 run() { # RUST_LOG value
-  local out="$work/callgrind.$1"
+  local out="${KEEP:-$work}/callgrind.$1"
   RUST_LOG="$1" valgrind --tool=callgrind --callgrind-out-file="$out.%p" "$bin" serve >>"$work/serve.$1.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 600); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done

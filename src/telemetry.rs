@@ -1,10 +1,14 @@
 //! Logging: a tracing subscriber with an `RUST_LOG`-style filter and text or JSON output, written to stderr
-//! in batches by a background thread. Nothing here ever sees a bearer token, key or evidence byte; callers do not log them.
+//! in batches by a background thread (plain text lines by a subscriber of our own). Nothing here ever sees a bearer token, key or evidence byte; callers do not log them.
 
 use crate::config::LogFormat;
+use std::cell::RefCell;
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
+use tracing::level_filters::LevelFilter;
+use tracing::span::Id;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Layered, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
@@ -42,8 +46,10 @@ impl Default for Batched {
 }
 
 impl Shared {
-    fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()))
+    /// Swap what has gathered for `spare` (an empty buffer that keeps its capacity, so that the next batch
+    /// does not grow a new one from nothing).
+    fn take(&self, spare: Vec<u8>) -> Vec<u8> {
+        std::mem::replace(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()), spare)
     }
 
     fn write_out(&self, batch: &[u8]) {
@@ -119,16 +125,21 @@ impl Batched {
     /// Start the writer thread.
     fn start(&self) -> std::io::Result<std::thread::JoinHandle<()>> {
         let shared = self.shared.clone();
-        std::thread::Builder::new().name("ecolabel-log".into()).spawn(move || loop {
-            let stopping = {
-                let stop = shared.stop.lock().unwrap_or_else(|p| p.into_inner());
-                let (stop, _) = shared.wake.wait_timeout(stop, EVERY).unwrap_or_else(|p| p.into_inner());
-                *stop
-            };
-            let batch = shared.take();
-            shared.write_out(&batch);
-            if stopping {
-                return;
+        std::thread::Builder::new().name("ecolabel-log".into()).spawn(move || {
+            let mut spare = Vec::new();
+            loop {
+                let stopping = {
+                    let stop = shared.stop.lock().unwrap_or_else(|p| p.into_inner());
+                    let (stop, _) = shared.wake.wait_timeout(stop, EVERY).unwrap_or_else(|p| p.into_inner());
+                    *stop
+                };
+                let mut batch = shared.take(spare);
+                shared.write_out(&batch);
+                batch.clear();
+                spare = batch;
+                if stopping {
+                    return;
+                }
             }
         })
     }
@@ -138,7 +149,7 @@ impl Batched {
         *self.shared.stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
         self.shared.wake.notify_all();
         let _ = thread.join();
-        let batch = self.shared.take();
+        let batch = self.shared.take(Vec::new());
         self.shared.write_out(&batch);
     }
 }
@@ -164,9 +175,8 @@ fn filters_for(spec: &str) -> (Option<Targets>, Option<EnvFilter>) {
 
 type Filtered = Layered<Option<EnvFilter>, Layered<Option<Targets>, Registry>>;
 
-fn install<L: Layer<Filtered> + Send + Sync>(layer: L) -> Result<(), tracing_subscriber::util::TryInitError> {
-    let (targets, env) = filters();
-    tracing_subscriber::registry().with(targets).with(env).with(layer).try_init()
+fn install<L: Layer<Filtered> + Send + Sync>(targets: Option<Targets>, env: Option<EnvFilter>, layer: L) -> bool {
+    tracing_subscriber::registry().with(targets).with(env).with(layer).try_init().is_ok()
 }
 
 /// Install the global subscriber once; later calls (tests) are ignored.
@@ -175,13 +185,27 @@ pub fn init(format: LogFormat) {
     // Colours only for a terminal: escape codes cost formatting time on every line and clutter a file.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let layer = fmt::layer().with_writer(writer.clone()).with_target(false).with_ansi(ansi);
-    let installed = match format {
-        LogFormat::Json => install(layer.json().flatten_event(true).with_current_span(true).with_span_list(false)),
-        // A terminal gets tracing's own coloured lines; a file or a pipe the same lines, written plainly.
-        LogFormat::Text if ansi => install(layer),
-        LogFormat::Text => install(layer.event_format(PlainLine).fmt_fields(PlainFields)),
+    let (targets, env) = filters();
+    let installed = match (format, targets) {
+        (LogFormat::Json, targets) => install(targets, env, layer.json().flatten_event(true).with_current_span(true).with_span_list(false)),
+        // A terminal gets tracing's own coloured lines.
+        (LogFormat::Text, targets) if ansi => install(targets, env, layer),
+        // A file or a pipe gets the same lines, written plainly by our own subscriber: the request's span and
+        // its line are most of what logging costs a request (docs/operations.md, "Logging").
+        (LogFormat::Text, Some(targets)) => {
+            let max = PlainText::max_level(&targets);
+            let installed = tracing::subscriber::set_global_default(PlainText::new(targets, writer.clone())).is_ok();
+            if installed {
+                // Lines of crates that log through `log` come through too, filtered the same way.
+                use tracing_log::AsLog as _;
+                let _ = tracing_log::LogTracer::builder().with_max_level(max.as_log()).init();
+            }
+            installed
+        }
+        // Span and field directives (`EnvFilter`) go through tracing's own formatter, without colours.
+        (LogFormat::Text, None) => install(None, env, layer.fmt_fields(PlainFields)),
     };
-    if installed.is_ok() {
+    if installed {
         match writer.start() {
             Ok(thread) => {
                 if let Ok(mut w) = WRITER.lock() {
@@ -194,139 +218,333 @@ pub fn init(format: LogFormat) {
     }
 }
 
-/// The text format's lines without colours, as tracing's `Full` format writes them
+/// Plain text lines, as tracing's `Full` format writes them without colours
 /// (`2026-12-02T17:00:00.123456Z  INFO request{request_id=… method=GET path=/}: request status=200 us=35`),
-/// written straight into the line: the `Full` format wraps every field name and value in a colour style
-/// even with colours off, and formats the time through a calendar each time, which together were most of
-/// the access log's cost (benches/log_cost.sh: 15,000 instructions of a QR page's 88,000).
-struct PlainLine;
+/// by a subscriber of our own. tracing's registry and formatter keep each span's fields in a map of
+/// extensions and wrap every field in a colour style even with colours off; here a span is a slot of a
+/// lock-free pool (`sharded-slab`, as the registry itself uses) holding its name, parent, reference count and
+/// fields already written as text, entering it is a push on this thread's stack, and a line is written into
+/// this thread's buffer and copied into the batch at once.
+pub(crate) struct PlainText {
+    filter: Targets,
+    max: LevelFilter,
+    spans: sharded_slab::Pool<Slot>,
+    out: Batched,
+}
 
-impl<S, N> fmt::FormatEvent<S, N> for PlainLine
-where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-    N: for<'a> fmt::FormatFields<'a> + 'static,
-{
-    fn format_event(&self, ctx: &fmt::FmtContext<'_, S, N>, mut w: fmt::format::Writer<'_>, event: &tracing::Event<'_>) -> std::fmt::Result {
-        use fmt::FormatFields as _;
-        write_now(&mut w)?;
-        w.write_str(match *event.metadata().level() {
+/// One open span.
+#[derive(Default)]
+struct Slot {
+    meta: Option<&'static tracing::Metadata<'static>>,
+    parent: Option<u64>,
+    /// Handles to the span (and children naming it as their parent); the slot is cleared at zero.
+    refs: AtomicUsize,
+    /// Its fields as they appear in a line (`request_id=… method=GET`).
+    fields: Mutex<String>,
+}
+
+impl sharded_slab::Clear for Slot {
+    fn clear(&mut self) {
+        self.meta = None;
+        self.parent = None;
+        *self.refs.get_mut() = 0;
+        self.fields.get_mut().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+thread_local! {
+    /// The spans this thread is in, innermost last (as `Id`s).
+    static STACK: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    /// Where this thread writes a line before it is copied into the batch.
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Span ids are the pool's keys plus one (an id is never zero).
+fn span_id(key: usize) -> Id {
+    Id::from_u64(key as u64 + 1)
+}
+
+fn slot_key(id: u64) -> usize {
+    id.wrapping_sub(1) as usize
+}
+
+/// The innermost span this thread is in.
+fn current() -> Option<u64> {
+    STACK.try_with(|s| s.borrow().last().copied()).ok().flatten()
+}
+
+impl PlainText {
+    pub(crate) fn new(filter: Targets, out: Batched) -> PlainText {
+        PlainText {
+            max: PlainText::max_level(&filter),
+            filter,
+            spans: sharded_slab::Pool::new(),
+            out,
+        }
+    }
+
+    /// The most verbose level any directive enables.
+    fn max_level(filter: &Targets) -> LevelFilter {
+        filter
+            .iter()
+            .map(|(_, level)| level)
+            .chain(filter.default_level())
+            .max()
+            .unwrap_or(LevelFilter::OFF)
+    }
+
+    /// Write the span `id` and its ancestors, outermost first, as `name{fields}:` each.
+    fn write_scope(&self, id: u64, line: &mut String, depth: usize) {
+        let Some(slot) = self.spans.get(slot_key(id)) else {
+            return;
+        };
+        if let Some(parent) = slot.parent.filter(|_| depth < 32) {
+            self.write_scope(parent, line, depth + 1);
+        }
+        let Some(meta) = slot.meta else {
+            return;
+        };
+        line.push_str(meta.name());
+        let fields = slot.fields.lock().unwrap_or_else(|p| p.into_inner());
+        if !fields.is_empty() {
+            line.push('{');
+            line.push_str(&fields);
+            line.push('}');
+        }
+        line.push(':');
+    }
+
+    fn write_event(&self, event: &tracing::Event<'_>, line: &mut String) {
+        line.clear();
+        write_now(line);
+        line.push_str(match *event.metadata().level() {
             tracing::Level::ERROR => " ERROR ",
             tracing::Level::WARN => "  WARN ",
             tracing::Level::INFO => "  INFO ",
             tracing::Level::DEBUG => " DEBUG ",
             tracing::Level::TRACE => " TRACE ",
-        })?;
-        if let Some(scope) = ctx.event_scope() {
-            for span in scope.from_root() {
-                w.write_str(span.metadata().name())?;
-                let ext = span.extensions();
-                if let Some(fields) = ext.get::<fmt::FormattedFields<N>>().filter(|f| !f.is_empty()) {
-                    w.write_char('{')?;
-                    w.write_str(fields)?;
-                    w.write_char('}')?;
-                }
-                w.write_char(':')?;
-            }
-            w.write_char(' ')?;
+        });
+        let scope = match event.parent() {
+            Some(parent) => Some(parent.into_u64()),
+            None if event.is_contextual() => current(),
+            None => None,
+        };
+        if let Some(scope) = scope {
+            self.write_scope(scope, line, 0);
+            line.push(' ');
         }
-        ctx.format_fields(w.by_ref(), event)?;
-        w.write_char('\n')
+        event.record(&mut TextFields::new(line, true));
+        line.push('\n');
+        self.out.shared.append(line.as_bytes());
     }
 }
 
-/// Fields as `name=value` (strings as they are, other values as `Debug` writes them), the message bare.
+impl tracing::Subscriber for PlainText {
+    fn register_callsite(&self, meta: &'static tracing::Metadata<'static>) -> tracing::subscriber::Interest {
+        if self.enabled(meta) {
+            tracing::subscriber::Interest::always()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+
+    fn enabled(&self, meta: &tracing::Metadata<'_>) -> bool {
+        self.filter.would_enable(meta.target(), meta.level())
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(self.max)
+    }
+
+    fn new_span(&self, attrs: &tracing::span::Attributes<'_>) -> Id {
+        let parent = match attrs.parent() {
+            Some(parent) => Some(parent.into_u64()),
+            None if attrs.is_contextual() => current(),
+            None => None,
+        };
+        let key = self.spans.create_with(|slot| {
+            slot.meta = Some(attrs.metadata());
+            slot.parent = parent;
+            *slot.refs.get_mut() = 1;
+            let fields = slot.fields.get_mut().unwrap_or_else(|p| p.into_inner());
+            attrs.record(&mut TextFields::new(fields, true));
+        });
+        match key {
+            Some(key) => {
+                // A child keeps its parent open (its line names it).
+                if let Some(parent) = parent {
+                    self.clone_span(&Id::from_u64(parent));
+                }
+                span_id(key)
+            }
+            // The pool is full (millions of open spans): this span is not written, its events still are.
+            None => Id::from_u64(u64::MAX),
+        }
+    }
+
+    fn record(&self, span: &Id, values: &tracing::span::Record<'_>) {
+        if let Some(slot) = self.spans.get(slot_key(span.into_u64())) {
+            let mut fields = slot.fields.lock().unwrap_or_else(|p| p.into_inner());
+            let first = fields.is_empty();
+            values.record(&mut TextFields::new(&mut fields, first));
+        }
+    }
+
+    fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        let written = LINE.try_with(|line| match line.try_borrow_mut() {
+            Ok(mut line) => self.write_event(event, &mut line),
+            // A value being formatted logs itself: that line gets a buffer of its own.
+            Err(_) => self.write_event(event, &mut String::new()),
+        });
+        if written.is_err() {
+            // The thread is ending and its buffer is gone.
+            self.write_event(event, &mut String::new());
+        }
+    }
+
+    fn enter(&self, span: &Id) {
+        let _ = STACK.try_with(|s| s.borrow_mut().push(span.into_u64()));
+    }
+
+    fn exit(&self, span: &Id) {
+        let id = span.into_u64();
+        let _ = STACK.try_with(|s| {
+            let mut stack = s.borrow_mut();
+            if stack.last() == Some(&id) {
+                stack.pop();
+            } else if let Some(at) = stack.iter().rposition(|&s| s == id) {
+                stack.remove(at);
+            }
+        });
+    }
+
+    fn clone_span(&self, span: &Id) -> Id {
+        if let Some(slot) = self.spans.get(slot_key(span.into_u64())) {
+            slot.refs.fetch_add(1, Ordering::Relaxed);
+        }
+        span.clone()
+    }
+
+    fn try_close(&self, span: Id) -> bool {
+        let key = slot_key(span.into_u64());
+        let parent = {
+            let Some(slot) = self.spans.get(key) else {
+                return false;
+            };
+            if slot.refs.fetch_sub(1, Ordering::Release) != 1 {
+                return false;
+            }
+            std::sync::atomic::fence(Ordering::Acquire);
+            slot.parent
+        };
+        self.spans.clear(key);
+        if let Some(parent) = parent {
+            self.try_close(Id::from_u64(parent));
+        }
+        true
+    }
+
+    fn current_span(&self) -> tracing_core::span::Current {
+        let meta = current().and_then(|id| Some((id, self.spans.get(slot_key(id))?.meta?)));
+        match meta {
+            Some((id, meta)) => tracing_core::span::Current::new(Id::from_u64(id), meta),
+            None => tracing_core::span::Current::none(),
+        }
+    }
+}
+
+/// Fields written into a line as `name=value` (strings as they are, integers as digits, other values as
+/// `Debug` writes them), the message bare, and the `log.*` fields of `log` records left out.
+struct TextFields<'a> {
+    out: &'a mut String,
+    /// No field written yet (no separator before the next).
+    first: bool,
+}
+
+impl<'a> TextFields<'a> {
+    /// Fields appended to `out`; `first`: nothing to separate them from.
+    fn new(out: &'a mut String, first: bool) -> TextFields<'a> {
+        TextFields { out, first }
+    }
+
+    /// The field's name (and the separator), or `None` for a field not written.
+    fn name(&mut self, field: &tracing::field::Field) -> Option<&mut String> {
+        let name = field.name();
+        if name.starts_with("log.") {
+            return None;
+        }
+        if !std::mem::take(&mut self.first) {
+            self.out.push(' ');
+        }
+        if name != "message" {
+            self.out.push_str(name);
+            self.out.push('=');
+        }
+        Some(self.out)
+    }
+}
+
+impl tracing::field::Visit for TextFields<'_> {
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        if let Some(out) = self.name(field) {
+            out.push_str(itoa::Buffer::new().format(value));
+        }
+    }
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        if let Some(out) = self.name(field) {
+            out.push_str(itoa::Buffer::new().format(value));
+        }
+    }
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        if let Some(out) = self.name(field) {
+            out.push_str(if value { "true" } else { "false" });
+        }
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if let Some(out) = self.name(field) {
+            out.push_str(value);
+        }
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if let Some(out) = self.name(field) {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{value:?}");
+        }
+    }
+}
+
+/// Fields as `TextFields` writes them, for tracing's own formatter (a `RUST_LOG` with span or field
+/// directives).
 struct PlainFields;
 
 impl<'w> fmt::FormatFields<'w> for PlainFields {
     fn format_fields<R: tracing_subscriber::field::RecordFields>(&self, mut writer: fmt::format::Writer<'w>, fields: R) -> std::fmt::Result {
-        // Gathered in a buffer of this thread's first, then written at once: a span's fields go into a new
-        // string, which would otherwise grow (and move) a few times per span.
-        thread_local! {
-            static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-        }
-        BUF.with(|cell| {
-            let Ok(mut buf) = cell.try_borrow_mut() else {
-                // Formatting a field value that itself logs: write straight through.
-                return record_plain(&mut writer, fields);
-            };
-            buf.clear();
-            let result = record_plain(&mut fmt::format::Writer::new(&mut *buf), fields);
-            result.and_then(|()| writer.write_str(&buf))
-        })
-    }
-}
-
-fn record_plain<R: tracing_subscriber::field::RecordFields>(writer: &mut fmt::format::Writer<'_>, fields: R) -> std::fmt::Result {
-    let mut v = PlainVisitor {
-        w: writer,
-        first: true,
-        result: Ok(()),
-    };
-    fields.record(&mut v);
-    v.result
-}
-
-struct PlainVisitor<'a, 'w> {
-    w: &'a mut fmt::format::Writer<'w>,
-    first: bool,
-    result: std::fmt::Result,
-}
-
-impl PlainVisitor<'_, '_> {
-    fn write(&mut self, field: &tracing::field::Field, value: impl FnOnce(&mut fmt::format::Writer<'_>) -> std::fmt::Result) {
-        if self.result.is_err() {
-            return;
-        }
-        self.result = (|| {
-            if !self.first {
-                self.w.write_char(' ')?;
-            }
-            self.first = false;
-            if field.name() != "message" {
-                self.w.write_str(field.name())?;
-                self.w.write_char('=')?;
-            }
-            value(self.w)
-        })();
-    }
-}
-
-impl tracing::field::Visit for PlainVisitor<'_, '_> {
-    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
-        self.write(field, |w| write!(w, "{value}"));
-    }
-    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
-        self.write(field, |w| write!(w, "{value}"));
-    }
-    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
-        self.write(field, |w| w.write_str(if value { "true" } else { "false" }));
-    }
-    /// Strings as they are (the request's id, method and path are recorded as `&str`: no formatting).
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.write(field, |w| w.write_str(value));
-    }
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.write(field, |w| write!(w, "{value:?}"));
+        let mut buf = String::new();
+        fields.record(&mut TextFields::new(&mut buf, true));
+        writer.write_str(&buf)
     }
 }
 
 /// The time now as RFC 3339 in UTC with microseconds; the part to the second is kept per thread and made
 /// again only when the second changes.
-fn write_now(w: &mut fmt::format::Writer<'_>) -> std::fmt::Result {
-    use std::cell::RefCell;
+fn write_now(line: &mut String) {
     thread_local! {
         static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let secs = now.as_secs();
-    SECOND.with(|cell| {
+    let cached = SECOND.try_with(|cell| {
         let mut cached = cell.borrow_mut();
         if cached.0 != secs {
-            let text = rfc3339_second(secs);
-            *cached = (secs, text);
+            *cached = (secs, rfc3339_second(secs));
         }
-        w.write_str(&cached.1)
-    })?;
+        line.push_str(&cached.1);
+    });
+    if cached.is_err() {
+        line.push_str(&rfc3339_second(secs));
+    }
     // Six digits of microseconds, written as characters (no formatting machinery on every line).
     let mut digits = *b".000000Z";
     let mut micros = now.subsec_micros();
@@ -334,7 +552,7 @@ fn write_now(w: &mut fmt::format::Writer<'_>) -> std::fmt::Result {
         *d = b'0' + u8::try_from(micros % 10).unwrap_or(0);
         micros /= 10;
     }
-    w.write_str(std::str::from_utf8(&digits).unwrap_or(".000000Z"))
+    line.push_str(std::str::from_utf8(&digits).unwrap_or(".000000Z"));
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` for seconds since the epoch (UTC; days to a civil date by Howard Hinnant's
@@ -379,39 +597,116 @@ mod tests {
         }
     }
 
+    /// What a server does with its log: a request's span with a field recorded later, a line inside it, one
+    /// naming it as its parent from outside, a nested span, a line outside any span, and a debug line.
+    fn requests() {
+        let span = tracing::info_span!("request", request_id = "abc-1", method = %"GET", path = "/V/…", user_id = tracing::field::Empty);
+        span.record("user_id", 7);
+        span.in_scope(|| tracing::info!(status = 200u16, us = 35u64, ok = true, note = "a b", "request"));
+        tracing::info!(parent: &span, status = 201u16, "named parent");
+        span.in_scope(|| {
+            let inner = tracing::info_span!("issue", number = "GEL-2026-000001");
+            inner.in_scope(|| tracing::error!(code = -3i64, ratio = 0.5f64, "failed"));
+        });
+        tracing::debug!("not at info");
+        tracing::warn!(refused = -3i64, "outside any span");
+    }
+
+    /// Each line with its time cut off (27 characters), checking that it is a time.
+    fn without_times(out: &[u8]) -> Vec<String> {
+        String::from_utf8(out.to_vec())
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let (time, rest) = line.split_at(27);
+                assert!(time.ends_with('Z') && time.as_bytes()[10] == b'T' && time.as_bytes()[19] == b'.', "{line}");
+                rest.to_string()
+            })
+            .collect()
+    }
+
     #[test]
     fn plain_lines_read_like_tracings_own() {
-        use tracing_subscriber::layer::SubscriberExt;
-        let sink = Sink::default();
-        let writer = Batched::to(Box::new(sink.clone()), 1);
-        let subscriber = tracing_subscriber::registry().with(
+        let ours = Sink::default();
+        let subscriber = PlainText::new("info".parse().unwrap(), Batched::to(Box::new(ours.clone()), 1));
+        tracing::subscriber::with_default(subscriber, requests);
+        let theirs = Sink::default();
+        let subscriber = tracing_subscriber::registry().with(LevelFilter::INFO).with(
             fmt::layer()
-                .with_writer(writer)
+                .with_writer(Batched::to(Box::new(theirs.clone()), 1))
                 .with_ansi(false)
-                .event_format(PlainLine)
+                .with_target(false)
                 .fmt_fields(PlainFields),
         );
-        tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("request", request_id = "abc-1", method = %"GET", path = "/V/…", user_id = tracing::field::Empty);
-            span.record("user_id", 7);
-            span.in_scope(|| tracing::info!(status = 200u16, us = 35u64, ok = true, note = "a b", "request"));
-            tracing::warn!(refused = -3i64, "outside any span");
-        });
-        let out = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines.len(), 2, "{out}");
-        let (time, rest) = lines[0].split_at(27);
-        assert!(time.ends_with('Z') && time.as_bytes()[10] == b'T' && time.as_bytes()[19] == b'.', "{time}");
+        tracing::subscriber::with_default(subscriber, requests);
+        let ours = without_times(&ours.0.lock().unwrap());
         assert_eq!(
-            rest,
-            "  INFO request{request_id=abc-1 method=GET path=/V/… user_id=7}: request status=200 us=35 ok=true note=a b"
+            ours,
+            [
+                "  INFO request{request_id=abc-1 method=GET path=/V/… user_id=7}: request status=200 us=35 ok=true note=a b",
+                "  INFO request{request_id=abc-1 method=GET path=/V/… user_id=7}: named parent status=201",
+                " ERROR request{request_id=abc-1 method=GET path=/V/… user_id=7}:issue{number=GEL-2026-000001}: failed code=-3 ratio=0.5",
+                "  WARN outside any span refused=-3",
+            ]
         );
-        assert_eq!(&lines[1][27..], "  WARN outside any span refused=-3");
+        assert_eq!(ours, without_times(&theirs.0.lock().unwrap()), "tracing's own formatter writes the same lines");
+    }
+
+    #[test]
+    fn spans_close_with_their_last_handle_and_a_child_keeps_its_parent() {
+        let subscriber = Arc::new(PlainText::new("info".parse().unwrap(), Batched::to(Box::new(Sink::default()), 1)));
+        let open = |span: &Option<Id>| subscriber.spans.get(slot_key(span.as_ref().unwrap().into_u64())).is_some();
+        tracing::subscriber::with_default(subscriber.clone(), || {
+            let parent = tracing::info_span!("request", request_id = "a");
+            let handle = parent.clone();
+            let child = parent.in_scope(|| tracing::info_span!("issue"));
+            let (parent_id, child_id) = (parent.id(), child.id());
+            assert!(open(&parent_id) && open(&child_id));
+            assert_eq!(tracing::Span::current().id(), None);
+            child.in_scope(|| assert_eq!(tracing::Span::current().id(), child_id));
+            drop(parent);
+            drop(handle);
+            assert!(open(&parent_id), "the child's lines still name its parent");
+            drop(child);
+            assert!(!open(&parent_id) && !open(&child_id));
+            let ids: Vec<_> = (0..1000)
+                .map(|_| {
+                    let span = tracing::info_span!("request", request_id = "b");
+                    span.in_scope(|| tracing::info!("request"));
+                    span.id()
+                })
+                .collect();
+            assert!(ids.iter().all(|id| !open(id)), "every request's span closed with it");
+            // A span entered on another thread is current there, and closes where its last handle goes.
+            let span = tracing::info_span!("request", request_id = "c");
+            let id = span.id();
+            let dispatch = tracing::dispatcher::get_default(|d| d.clone());
+            let seen = std::thread::spawn(move || tracing::dispatcher::with_default(&dispatch, || span.in_scope(|| tracing::Span::current().id())))
+                .join()
+                .unwrap();
+            assert_eq!(seen, id);
+            assert!(!open(&id));
+        });
+    }
+
+    #[test]
+    fn the_level_is_known_before_any_call_site_is_asked() {
+        let at = |spec: &str| PlainText::new(spec.parse().unwrap(), Batched::to(Box::new(Sink::default()), 1)).max;
+        assert_eq!(at("info"), LevelFilter::INFO);
+        assert_eq!(at("warn"), LevelFilter::WARN);
+        assert_eq!(at("warn,ecolabel=debug"), LevelFilter::DEBUG);
+        assert_eq!(at("off"), LevelFilter::OFF);
+        let sink = Sink::default();
+        let subscriber = PlainText::new("warn,ecolabel=debug".parse().unwrap(), Batched::to(Box::new(sink.clone()), 1));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(target: "actix_server", "not written");
+            tracing::debug!(target: "ecolabel::web", "written");
+        });
+        assert_eq!(without_times(&sink.0.lock().unwrap()), [" DEBUG written"]);
     }
 
     #[test]
     fn plain_directives_take_the_lock_free_filter_and_span_directives_the_env_filter() {
-        use tracing::level_filters::LevelFilter;
         for spec in ["info", "warn", "info,ecolabel=debug", "ecolabel::web=trace,actix_server=warn"] {
             let (targets, env) = filters_for(spec);
             assert!(targets.is_some() && env.is_none(), "{spec}");

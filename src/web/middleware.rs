@@ -60,7 +60,10 @@ pub async fn request_span(req: ServiceRequest, next: Next<impl MessageBody + 'st
     let peer = req.peer_addr().map(|a| a.ip());
     let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(str::to_string);
     let docs = req.path().starts_with("/docs");
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    // The span goes into the request's future and is borrowed back from it for the line (no second handle).
+    let mut call = std::pin::pin!(next.call(req).instrument(span));
+    let mut res = call.as_mut().await?;
+    let span = call.span();
     security_headers(&mut res, docs);
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(X_REQUEST_ID, v);
@@ -82,9 +85,9 @@ pub async fn request_span(req: ServiceRequest, next: Next<impl MessageBody + 'st
     }
     // The line's parent is the request's span, named rather than entered (one enter and exit fewer).
     if status >= 500 {
-        tracing::error!(parent: &span, status, us, "request failed");
+        tracing::error!(parent: span, status, us, "request failed");
     } else {
-        tracing::info!(parent: &span, status, us, "request");
+        tracing::info!(parent: span, status, us, "request");
     }
     Ok(res)
 }

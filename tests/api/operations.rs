@@ -422,7 +422,7 @@ async fn a_backup_taken_while_issuing_restores(app: TestApp) {
 crate::both_backends!(metrics_move_with_what_happens, a_backup_taken_while_issuing_restores);
 
 /// `serve` stopped with SIGTERM: /readyz answers 503 `stopping` at once while the process still answers,
-/// then the process exits 0. Started while its PostgreSQL database does not exist yet, it waits, says so,
+/// then the process exits 0, its log written out: one plain line per request. Started while its PostgreSQL database does not exist yet, it waits, says so,
 /// and starts once the database is there.
 #[actix_web::test]
 async fn serve_stops_gracefully_and_waits_for_its_database() {
@@ -453,8 +453,12 @@ async fn serve_stops_gracefully_and_waits_for_its_database() {
             None
         }
     };
-    let mut child = spawn(&format!("sqlite://{}/registry.db", dir.path().display()), &[]);
+    let child = spawn(&format!("sqlite://{}/registry.db", dir.path().display()), &[]);
     assert_eq!(ready(30).await, Some(200));
+    let client = reqwest::Client::new();
+    for path in ["/healthz", "/V/AAAAsecretQRtokenZZZZ"] {
+        client.get(format!("{base}{path}")).header("x-request-id", "log-check-1").send().await.unwrap();
+    }
     assert!(std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -470,8 +474,22 @@ async fn serve_stops_gracefully_and_waits_for_its_database() {
         200,
         "and it still answers meanwhile"
     );
-    let status = actix_web::rt::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
-    assert!(status.success(), "{status:?}");
+    let out = actix_web::rt::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    // Its log (stderr to a pipe: plain text lines, written out before it exits): one line per request with
+    // the request's id, method and path, a QR token left out.
+    let log = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("request_id=log-check-1")).collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(
+        lines[0].contains("  INFO request{request_id=log-check-1 method=GET path=/healthz}: request status=200 us="),
+        "{log}"
+    );
+    assert!(
+        lines[1].contains("request{request_id=log-check-1 method=GET path=/V/…}: request status=400 us="),
+        "{log}"
+    );
+    assert!(!log.contains("secretQRtoken") && !log.contains('\u{1b}'), "no token, no colour codes: {log}");
 
     // A database that is not there yet: waited for.
     let base_url = pg_base_url();
