@@ -384,9 +384,15 @@ impl tracing::Subscriber for PlainText {
 
     fn record(&self, span: &Id, values: &tracing::span::Record<'_>) {
         if let Some(slot) = self.spans.get(slot_key(span.into_u64())) {
+            // Written apart first, so that no lock is held while a value is formatted (a `Debug` that logs
+            // inside this span would otherwise wait for itself).
+            let mut more = String::new();
+            values.record(&mut TextFields::new(&mut more, true));
             let mut fields = slot.fields.lock().unwrap_or_else(|p| p.into_inner());
-            let first = fields.is_empty();
-            values.record(&mut TextFields::new(&mut fields, first));
+            if !fields.is_empty() && !more.is_empty() {
+                fields.push(' ');
+            }
+            fields.push_str(&more);
         }
     }
 
@@ -687,6 +693,34 @@ mod tests {
             assert_eq!(seen, id);
             assert!(!open(&id));
         });
+    }
+
+    /// A value whose `Debug` logs (while it is recorded on a span: no lock is held, nothing waits for itself).
+    struct Chatty;
+    impl std::fmt::Debug for Chatty {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            tracing::info!("formatting");
+            f.write_str("chatty")
+        }
+    }
+
+    #[test]
+    fn a_value_that_logs_while_it_is_recorded_does_not_wait_for_itself() {
+        let sink = Sink::default();
+        let subscriber = PlainText::new("info".parse().unwrap(), Batched::to(Box::new(sink.clone()), 1));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request", user = tracing::field::Empty);
+            span.in_scope(|| {
+                span.record("user", tracing::field::debug(Chatty));
+                tracing::info!(value = ?Chatty, "line");
+            });
+        });
+        // (The line logged while the event itself is written is dropped by tracing under a scoped dispatcher,
+        // as here; under the global one it gets a buffer of its own, see `event`.)
+        assert_eq!(
+            without_times(&sink.0.lock().unwrap()),
+            ["  INFO request: formatting", "  INFO request{user=chatty}: line value=chatty"]
+        );
     }
 
     #[test]
