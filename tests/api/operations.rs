@@ -422,8 +422,8 @@ async fn a_backup_taken_while_issuing_restores(app: TestApp) {
 crate::both_backends!(metrics_move_with_what_happens, a_backup_taken_while_issuing_restores);
 
 /// `serve` stopped with SIGTERM: /readyz answers 503 `stopping` at once while the process still answers,
-/// then the process exits 0, its log written out: one plain line per request. Started while its PostgreSQL database does not exist yet, it waits, says so,
-/// and starts once the database is there.
+/// then the process exits 0, its log written out (one plain line per request). Started while its PostgreSQL
+/// database does not exist yet, it waits, says so, and starts once the database is there.
 #[actix_web::test]
 async fn serve_stops_gracefully_and_waits_for_its_database() {
     let dir = tempfile::tempdir().unwrap();
