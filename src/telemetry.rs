@@ -167,9 +167,19 @@ fn filters() -> (Option<Targets>, Option<EnvFilter>) {
 }
 
 fn filters_for(spec: &str) -> (Option<Targets>, Option<EnvFilter>) {
-    match spec.parse::<Targets>() {
-        Ok(targets) => (Some(targets), None),
-        Err(_) => (None, Some(EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new("info")))),
+    // Read as `EnvFilter` reads a list: each directive trimmed, empty ones left out (`Targets` would take
+    // `info,` as `info,error` and ` ecolabel=debug` as a target with a space).
+    let directives: Vec<&str> = spec.split(',').map(str::trim).filter(|d| !d.is_empty()).collect();
+    if directives.is_empty() {
+        return filters_for("info");
+    }
+    let list = directives.join(",");
+    // Span and field directives (`[request{path=/register}]`, `ecolabel[{user}]`): `Targets` would read the
+    // first as a target's name and ignore the second.
+    let plain = !directives.iter().any(|d| d.contains(['[', '{']));
+    match list.parse::<Targets>() {
+        Ok(targets) if plain => (Some(targets), None),
+        _ => (None, Some(EnvFilter::try_new(&list).unwrap_or_else(|_| EnvFilter::new("info")))),
     }
 }
 
@@ -746,8 +756,17 @@ mod tests {
             assert!(targets.is_some() && env.is_none(), "{spec}");
         }
         assert_eq!(filters_for("warn").0.and_then(|t| t.default_level()), Some(LevelFilter::WARN));
-        let (targets, env) = filters_for("info,[request{path=/register}]=debug");
-        assert!(targets.is_none() && env.is_some(), "span directives need the EnvFilter");
+        for spec in ["info,[request{path=/register}]=debug", "info,[request]=debug", "warn,ecolabel[{user}]=debug"] {
+            let (targets, env) = filters_for(spec);
+            assert!(targets.is_none() && env.is_some(), "span and field directives need the EnvFilter: {spec}");
+        }
+        // A list is read as EnvFilter reads it: spaces and empty directives do not change it.
+        let targets = |spec: &str| filters_for(spec).0.unwrap();
+        assert_eq!(targets("info,").default_level(), Some(LevelFilter::INFO));
+        assert_eq!(targets(" warn ,, ").default_level(), Some(LevelFilter::WARN));
+        assert!(targets("info, ecolabel=debug").would_enable("ecolabel::web", &tracing::Level::DEBUG));
+        assert!(!targets("info, ecolabel=debug").would_enable("actix_server", &tracing::Level::DEBUG));
+        assert_eq!(targets(",").default_level(), Some(LevelFilter::INFO));
     }
 
     #[test]
